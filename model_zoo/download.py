@@ -29,17 +29,18 @@ from pathlib import Path
 
 import pooch
 from tqdm.auto import tqdm
+from neuroequi.errors import DataUnavailableError, IntegrityError
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 
 
-class CheckpointUnavailableError(FileNotFoundError):
+class CheckpointUnavailableError(DataUnavailableError):
     """A checkpoint file is missing and cannot be downloaded (offline, server error, truncated)."""
 
 
-class ChecksumMismatchError(ValueError):
+class ChecksumMismatchError(IntegrityError):
     """A file's sha256 does not match the expected (published or pinned) value."""
 
 

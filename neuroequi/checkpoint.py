@@ -33,14 +33,11 @@ from torch import Tensor, nn
 
 from neuroequi.backbones import Backbone, build_backbone
 from neuroequi.data import sha256_file
+from neuroequi.errors import CheckpointError
 
 FORMAT = "neuroequi.checkpoint"
 VERSION = 1
 REQUIRED_KEYS = ("format", "version", "model", "backbone", "meta")
-
-
-class CheckpointError(ValueError):
-    """A file is missing, unreadable, truncated, corrupt, or not a neuroequi checkpoint."""
 
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     """Parser with every command listed; only the invoked one is configured."""
     parser = argparse.ArgumentParser(prog="neuroequi", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_text) in COMMANDS.items():
@@ -40,10 +41,30 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``neuroequi`` console script."""
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
-    return int(args._run(args) or 0)
+    """Entry point of the ``neuroequi`` console script.
+
+    A :class:`~neuroequi.errors.NeuroequiError` (any error the user can fix)
+    is printed as one line on stderr with exit code 2; ``--debug`` (anywhere
+    on the line) shows its traceback instead. Other exceptions are bugs and
+    keep their traceback.
+    """
+    from neuroequi.errors import NeuroequiError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        args = build_parser(argv).parse_args(argv)
+        return int(args._run(args) or 0)
+    except NeuroequiError as err:
+        if debug:
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"neuroequi: error: {message}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("neuroequi: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import contextlib
 import os
 import socket
 from urllib.parse import urlparse
+from neuroequi.errors import OfflineError
 
 ONLINE_BENCHMARKS = (
     "MajajHong2015public.IT-pls",
@@ -30,7 +31,7 @@ ONLINE_CEILING_FORMULA = (
 )
 
 
-class OnlineDataUnavailableError(ConnectionError):
+class OnlineDataUnavailableError(OfflineError):
     """An online benchmark's data is not in BRAINIO_HOME and Brain-Score's storage is unreachable."""
 
 

@@ -22,10 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 import pooch
-
-
-class DataUnavailableError(FileNotFoundError):
-    """A registered data file is missing, unreachable or corrupt."""
+from neuroequi.errors import DataUnavailableError
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-import types
-import typing
-from typing import Any, ClassVar, Literal, TypeVar, Union
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from neuroequi.augment import AugParams
+from neuroequi.config import dataclass_from_mapping
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -179,71 +178,3 @@ def build_method(name: str, options: Mapping[str, Any] | Any, backbone: nn.Modul
     return spec.build(options, backbone)
 
 
-# ------------------------------------------------------------------- typed dataclasses from mappings
-
-T = TypeVar("T")
-
-
-def dataclass_from_mapping(cls: type[T], values: Mapping[str, Any], where: str) -> T:
-    """Build dataclass ``cls`` from a plain mapping (e.g. parsed YAML), checking every value.
-
-    Supported field types: bool, int, float (ints accepted), str, ``X | None``, ``Literal``,
-    ``tuple[X, ...]`` / ``list[X]`` (from YAML lists), ``dict[str, Any]`` and nested dataclasses.
-    Raises ValueError naming ``where`` and the key for unknown keys and wrong types.
-    """
-    if not isinstance(values, Mapping):
-        raise ValueError(f"{where}: expected a mapping, got {type(values).__name__} {values!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; valid: {sorted(fields)}")
-    kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in values.items()}
-    return cls(**kwargs)
-
-
-_SCALARS: dict[type, tuple[tuple[type, ...], str]] = {
-    bool: ((bool,), "true/false"),
-    int: ((int,), "an integer"),
-    float: ((int, float), "a number"),
-    str: ((str,), "a string"),
-}
-
-
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    """Check ``value`` against type ``tp`` (converting lists to tuples, ints to floats)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(arg, value, where)
-            except ValueError as err:
-                errors.append(str(err))
-        raise ValueError(errors[0] if len(errors) == 1 else f"{where}: {value!r} matches none of {args}")
-    if origin is Literal:
-        if value not in args:
-            raise ValueError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if dataclasses.is_dataclass(tp):
-        return value if isinstance(value, tp) else dataclass_from_mapping(tp, value, where)
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
-        item = args[0] if args else Any
-        items = [_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
-        return dict(value)
-    if tp in _SCALARS:
-        allowed, what = _SCALARS[tp]
-        if not isinstance(value, allowed) or (isinstance(value, bool) and tp is not bool):
-            raise ValueError(f"{where}: expected {what}, got {type(value).__name__} {value!r}")
-        return float(value) if tp is float else value
-    raise TypeError(f"{where}: unsupported field type {tp!r}")

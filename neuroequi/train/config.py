@@ -1,13 +1,12 @@
 """Training configuration: dataclasses, read from YAML, with ``a.b=value`` overrides.
 
-Every section and key is checked: unknown keys and wrong types raise ValueError naming the
+Every section and key is checked: unknown keys and wrong types raise ConfigError (a ValueError) naming the
 key (e.g. ``config.optim.lr: expected a number, got str 'fast'``). See
 ``neuroequi/configs/*.yaml`` for complete examples.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,9 @@ from typing import Any, Literal
 
 import yaml
 
-from neuroequi.methods import EquiModOptions, dataclass_from_mapping, make_options
+from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
+from neuroequi.errors import ConfigError
+from neuroequi.methods import EquiModOptions, make_options
 
 
 @dataclass
@@ -152,15 +153,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), YAML-serialisable, inverse of :func:`config_from_dict`."""
-        return _plain(dataclasses.asdict(self))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+        return to_plain(self)
 
 
 def validate(config: TrainConfig) -> TrainConfig:
@@ -183,7 +176,7 @@ def validate(config: TrainConfig) -> TrainConfig:
     ]
     for ok, message in checks:
         if not ok:
-            raise ValueError(f"config: {message}")
+            raise ConfigError(f"config: {message}")
     make_options(config.method.name, config.method.options)
     dataclass_from_mapping(EquiModOptions, config.method.equimod, "config.method.equimod")
     return config
@@ -194,45 +187,9 @@ def config_from_dict(values: Mapping[str, Any]) -> TrainConfig:
     return validate(dataclass_from_mapping(TrainConfig, values, "config"))
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"optim.lr=0.1"`` -> ``(["optim", "lr"], 0.1)``; the value is parsed as YAML."""
-    if "=" not in text:
-        raise ValueError(f"override {text!r} must look like key.subkey=value")
-    key, raw = text.split("=", 1)
-    if not key or any(not part for part in key.split(".")):
-        raise ValueError(f"override {text!r} has an empty key")
-    return key.split("."), yaml.safe_load(raw)
-
-
-def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Set ``key.subkey=value`` overrides in a nested dict (creating sections as needed)."""
-    for text in overrides:
-        path, value = parse_override(text)
-        node = values
-        for part in path[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ValueError(f"override {text!r}: {part!r} is not a section")
-            node = child
-        node[path[-1]] = value
-    return values
-
-
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
     """Read a YAML config (or start from the defaults when ``path`` is None), apply overrides."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ValueError(f"config file {str(path)!r} does not exist")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as err:
-            raise ValueError(f"config file {str(path)!r} is not valid YAML: {err}") from err
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ValueError(f"config file {str(path)!r} must hold a mapping, got {type(loaded).__name__}")
-        values = loaded or {}
-    return config_from_dict(apply_overrides(values, overrides))
+    return validate(load_typed(TrainConfig, path, overrides, "config"))
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:

@@ -1,0 +1,75 @@
+"""Small file utilities every layer uses: atomic writes, sha256, package versions, λ labels.
+
+Only the standard library, torch and numpy are imported here, so any module of
+any layer may import this one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import platform
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_write", "format_lambda", "package_versions", "sha256_file"]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; on a clean exit rename it onto ``path``.
+
+    The temporary file lives in the same directory (so :func:`os.replace` is
+    atomic), is named ``.<name>.<random>.tmp`` and is removed if the block
+    raises, so a reader never sees a partial ``path``. The caller writes the
+    temporary path with any writer (``torch.save``, ``to_netcdf``, ``to_csv``,
+    ``PIL.Image.save``); the suffix of ``path`` is kept so format sniffing by
+    extension still works. With ``fsync`` the data reach the disk before the rename.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if fsync and tmp.exists():
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks of ``chunk`` bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions(*extra: str) -> dict[str, str]:
+    """Versions of python, neuroequi, torch, torchvision, numpy and of the ``extra`` packages named.
+
+    A package that is not installed is reported as ``"absent"``.
+    """
+    from importlib import metadata
+
+    import neuroequi
+
+    versions = {"python": platform.python_version(), "neuroequi": neuroequi.__version__}
+    for name in ("torch", "torchvision", "numpy", *extra):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def format_lambda(lam: float) -> str:
+    """The one spelling of λ in names, labels and tables: ``0``, ``0.001``, ``0.5`` (``%g``)."""
+    return f"{float(lam):g}"
