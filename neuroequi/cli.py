@@ -4,13 +4,35 @@ Sub-command modules are imported only when their command runs, so
 ``neuroequi --help`` is instant. Each module defines
 ``configure(parser: argparse.ArgumentParser) -> None`` and
 ``run(args: argparse.Namespace) -> int``.
+
+One grammar for every command::
+
+    neuroequi COMMAND [SUB-COMMAND] [--config FILE] [KEY.SUBKEY=VALUE ...] [--flags]
+
+* settings live in a typed config (a dataclass); ``--config FILE`` reads a
+  YAML file (or ``--preset NAME`` one shipped beside the code) and every
+  ``key=value`` token, wherever it stands on the line, overrides one key
+  (values parsed as YAML; :mod:`neuroequi.config`). A command opts in with
+  :func:`add_config_arguments` and reads its config with :func:`command_config`;
+* flags are for what is not a setting (``--resume``, ``--out``, ``--debug``)
+  and mean the same in every command;
+* a known error (:class:`~neuroequi.errors.NeuroequiError`) is one line on
+  stderr and exit code 2; ``--debug`` shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from neuroequi.config import load_typed, read_yaml
+
+T = TypeVar("T")
 
 # command -> (module, one-line help). Data flows top to bottom.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -40,6 +62,47 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+_OVERRIDE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*=")
+
+
+def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``argv`` -> (arguments for argparse, ``key=value`` overrides), wherever the overrides stand.
+
+    A token is an override when it starts with a dotted identifier and ``=``
+    (``optim.lr=1e-3``) and is not the value of a preceding ``--flag``.
+    """
+    rest: list[str] = []
+    overrides: list[str] = []
+    for i, token in enumerate(argv):
+        after_flag = i > 0 and argv[i - 1].startswith("--") and "=" not in argv[i - 1]
+        if _OVERRIDE.match(token) and not after_flag:
+            overrides.append(token)
+        else:
+            rest.append(token)
+    return rest, overrides
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, presets: Path | None = None) -> None:
+    """``--config FILE`` (and ``--preset NAME`` when ``presets`` names a folder of ``NAME.yaml``)."""
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML config file")
+    if presets is not None:
+        names = sorted(p.stem for p in presets.glob("*.yaml"))
+        parser.add_argument("--preset", choices=names, default=None,
+                            help=f"a config shipped with neuroequi ({', '.join(names)}); --config overrides it")
+    parser.epilog = ((parser.epilog or "") + " Settings: KEY.SUBKEY=VALUE anywhere on the line "
+                     "(values parsed as YAML, e.g. optim.lr=1e-3 data.crop_scale=[0.2,1.0]).").strip()
+
+
+def command_config(cls: type[T], args: argparse.Namespace, presets: Path | None = None,
+                   where: str = "config") -> T:
+    """The typed config of a command: ``cls`` defaults, then ``--preset``, ``--config``, then overrides."""
+    base: dict = {}
+    preset = getattr(args, "preset", None)
+    if preset is not None and presets is not None:
+        base = read_yaml(presets / f"{preset}.yaml", "preset")
+    return load_typed(cls, getattr(args, "config", None), getattr(args, "overrides", []), where, base=base)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neuroequi`` console script.
 
@@ -54,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
+        argv, overrides = split_overrides(argv)
         args = build_parser(argv).parse_args(argv)
+        args.overrides = overrides
         return int(args._run(args) or 0)
     except NeuroequiError as err:
         if debug:

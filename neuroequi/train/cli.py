@@ -9,12 +9,9 @@ import logging
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of the ``train`` command."""
     parser.add_argument("--config", required=True, help="YAML config (see neuroequi/configs/*.yaml)")
-    parser.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE",
-        help="config overrides, e.g. method.lam=0.2 name=lam0.2 optim.lr=0.5 (values parsed as YAML)",
-    )
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
     parser.epilog = (
+        "Overrides: KEY.SUBKEY=VALUE anywhere on the line, e.g. method.lam=0.2 name=lam0.2 optim.lr=1e-3. "
         "Multi-GPU / multi-node: torchrun --nproc_per_node=8 [--nnodes=N --node_rank=R "
         "--rdzv_endpoint=HOST:PORT] -m neuroequi.train --config FILE ..."
     )
