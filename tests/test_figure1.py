@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_table_shape_and_ranges(smoke_figure1):
-    results, out, table = smoke_figure1
+    _, out, table = smoke_figure1
     assert list(table.columns) == list(TABLE_COLUMNS)
     assert sorted(table["panel"].unique()) == [1, 2, 3, 4, 5]
     assert sorted(table["lambda_"].unique()) == list(SMOKE.lambdas)

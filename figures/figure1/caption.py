@@ -59,14 +59,14 @@ def caption(config: Figure1Config, table: pd.DataFrame, models: dict[float, str]
         "4. " + PANEL_TEXT[4],
         "5. " + PANEL_TEXT[5],
         "",
-        "Error bars: 95% bootstrap intervals over images (panels 2-5, paired with λ=0 for ΔD_B); "
-        "score ± Brain-Score's error (panel 1).",
+        ("Error bars: 95% bootstrap intervals over images (panels 2-5, paired with λ=0 for ΔD_B); "
+         "score ± Brain-Score's error (panel 1)."),
         "",
         "## Models",
     ]
     lines += [f"- λ={format_lambda(lam)}: `{models[lam]}`" for lam in sorted(table["lambda_"].unique())]
-    lines += ["", "## Sizes", f"- analysis: {int(images.max())} images x K={config.K} augmentations, "
-              f"{config.n_boot} bootstrap resamples, seed {config.seed}"]
+    lines += ["", "## Sizes", (f"- analysis: {int(images.max())} images x K={config.K} augmentations, "
+                               f"{config.n_boot} bootstrap resamples, seed {config.seed}")]
     if config.mode != "paper":
         lines += [f"- training overrides of `{BASE_CONFIG}`: `{' '.join(train_overrides(config.train))}`",
                   "", "## How this differs from the paper", PAPER_DIFFERENCES]
