@@ -25,14 +25,8 @@ import xarray as xr
 from torch import nn
 
 from analyses.equivariance import equimod_equivariance
-from analyses.measures import (
-    ImageMeasure,
-    augmentation_decoding,
-    content_augmentation_factorization,
-    crop_photometric_factorization,
-    delta,
-    shared_variability,
-)
+from analyses.measures import ImageMeasure, augmentation_decoding, delta, shared_variability
+from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
 from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
 from analyses.responses import PRECISIONS, extract_ensembles
 from model_zoo import LoadedModel
