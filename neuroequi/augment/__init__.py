@@ -49,7 +49,7 @@ from neuroequi.augment.ops import (
     RandomResizedCrop,
     Solarize,
 )
-from neuroequi.augment.params import COLUMNS, DEFAULTS, JITTER_OPS, AugParams
+from neuroequi.augment.params import COLUMNS, DEFAULTS, JITTER_OPS, AugParams, identity_params
 from neuroequi.augment.policy import METHODS, RESTRICTIONS, Policy, get_policy, two_view_policies
 
 __all__ = [
@@ -69,5 +69,6 @@ __all__ = [
     "Solarize",
     "encoding_columns",
     "get_policy",
+    "identity_params",
     "two_view_policies",
 ]

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from neuroequi.augment import COLUMNS, DEFAULTS, AugParams, Policy
+from neuroequi.augment import AugParams, Policy, identity_params
 from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.methods import Batch, Requirements
 
@@ -133,22 +133,9 @@ def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, su
     return out
 
 
-def identity_params(images: Images) -> AugParams:
-    """Parameters of "no augmentation": the whole image, no flip, jitter, grayscale, blur, solarize."""
-    hw = image_sizes(as_images(images))
-    n = hw.shape[0]
-    zeros = torch.zeros(n, dtype=torch.float64)
-    cols = {c: torch.full((n,), DEFAULTS.get(c, 0.0), dtype=torch.float64) for c in COLUMNS}
-    cols.update(
-        image_h=hw[:, 0], image_w=hw[:, 1], crop_x=zeros, crop_y=zeros, crop_w=zeros + 1, crop_h=zeros + 1,
-        crop_x_px=zeros, crop_y_px=zeros, crop_w_px=hw[:, 1], crop_h_px=hw[:, 0],
-    )
-    return AugParams(torch.stack([cols[c] for c in COLUMNS], dim=1), COLUMNS)
-
-
 def clean_views(policy: Policy, images: Images) -> Tensor:
     """Un-augmented images resized to the policy's view size, ``(N, 3, S, S)`` float in [0, 1]."""
-    return policy.apply(images, identity_params(images))
+    return policy.apply(images, identity_params(image_sizes(as_images(images))))
 
 
 @dataclass(frozen=True)
