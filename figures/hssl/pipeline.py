@@ -31,12 +31,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+import model_zoo
 import neuroequi
 from figures.configs import train_overrides
 from figures.hssl.config import HsslConfig, Run, plan
 from figures.hssl.table import TABLE, table_row, write_table
 
 CONFIG = Path(neuroequi.__file__).parent / "configs" / "cifar10_hssl_p4_cpu.yaml"
+#: The probed layer: the group-pooled features ``h``.
+LAYER = "avgpool"
 
 
 def train_run(run: Run, config: HsslConfig, out: Path) -> Path:
@@ -52,18 +55,9 @@ def train_run(run: Run, config: HsslConfig, out: Path) -> Path:
     return train(load_config(CONFIG, overrides), resume=True)
 
 
-def frozen_extractor(arch: str, width: float, seed: int):
-    """An :class:`analyses.responses.Extractor` of a randomly initialised backbone's group-pooled ``h``."""
-    from analyses.responses import Extractor
-    from model_zoo.loading import state_dict_sha256
-    from neuroequi.backbones import build_backbone
-    from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
-
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        backbone = build_backbone(arch, width).eval()
-    digest = state_dict_sha256(backbone)
-    return Extractor(backbone, "avgpool", IMAGENET_MEAN, IMAGENET_STD, 32, digest, f"{arch}-frozen-{digest[:8]}")
+def frozen_model(run: Run, config: HsslConfig) -> model_zoo.LoadedModel:
+    """The randomly initialised backbone of a ``frozen`` row (:func:`model_zoo.random_entry`, seeded)."""
+    return model_zoo.load(model_zoo.random_entry(run.backbone, seed=config.seed, width=config.width))
 
 
 def final_ssl_loss(checkpoint: Path) -> float:
@@ -76,21 +70,20 @@ def final_ssl_loss(checkpoint: Path) -> float:
 def evaluate(run: Run, config: HsslConfig, out: Path) -> dict[str, object]:
     """Train if needed, probe, and return the run's table row."""
     from analyses.probe import linear_probe
-    from analyses.responses import Extractor
     from neuroequi.augment import get_policy
 
     start = time.perf_counter()
     if run.method == "frozen":
-        extractor, loss, checkpoint = frozen_extractor(run.backbone, config.width, config.seed), float("nan"), ""
+        model, loss, checkpoint = frozen_model(run, config), float("nan"), ""
     else:
         path = train_run(run, config, out)
-        extractor, loss, checkpoint = Extractor.from_checkpoint(path, "avgpool"), final_ssl_loss(path), str(path)
+        model, loss, checkpoint = model_zoo.load(path), final_ssl_loss(path), str(path)
     trained = time.perf_counter() - start
-    result = linear_probe(extractor, get_policy("cifar"), config.probe_train, config.probe_test, seed=config.seed,
-                          progress=False)
+    result = linear_probe(model, get_policy("cifar"), config.probe_train, config.probe_test, seed=config.seed,
+                          progress=False, layer=LAYER)
     return table_row(run, result.row(seed=config.seed), final_ssl_loss=loss, train_seconds=trained,
                      probe_seconds=time.perf_counter() - start - trained, checkpoint=checkpoint,
-                     weights_sha256=extractor.sha256)
+                     weights_sha256=model.sha256)
 
 
 def run(config: HsslConfig, out: Path) -> pd.DataFrame:
