@@ -62,14 +62,15 @@ def test_shipped_config_loads():
 
 def test_the_view_size_comes_from_the_data_config():
     """H-SSL's grid (and projector input) follows data.size; image_size is no option of its own."""
-    from neuroequi.train import build_model, config_from_dict
+    from neuroequi.train import build_model, config_from_dict, load_config
 
-    values = {"model": {"arch": "p4cnn", "width": 0.25}, "method": {"name": "hssl", "options": {"projector": [8, 4]}}}
+    options = {"projector": [8, 4], "grid_base": 2, "grid_distance": 1}
+    values = {"model": {"arch": "p4cnn", "width": 0.25}, "method": {"name": "hssl", "options": options}}
     for size, grid in ((32, (8, 8)), (16, (4, 4))):
         method = build_model(config_from_dict({**values, "data": {"size": size, "restriction": "photometric"}}))
         assert method.objective.grid == grid
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['image_size'\]"):
-        config_from_dict({**values, "method": {"name": "hssl", "options": {"image_size": 32}}})
+    with pytest.raises(ConfigError, match=r"config.method.options: unknown key\(s\) \['image_size'\]"):
+        load_config(None, ["model.arch=p4cnn", "method.name=hssl", "method.options.image_size=32"])
 
 
 def test_configs_stored_before_the_typed_sections_still_load():

@@ -77,7 +77,7 @@ class HomomorphicSSL(nn.Module):
     ) -> None:
         super().__init__()
         if mode not in MODES:
-            raise ConfigError(f"H-SSL mode (method.name) must be one of {list(MODES)}, got {mode!r}")
+            raise ConfigError(f"H-SSL mode must be one of {list(MODES)} (method.name), got {mode!r}")
         if group not in GROUP_ORDERS:
             raise ConfigError(f"method.options.group must be one of {list(GROUP_ORDERS)}, got {group!r}")
         if backbone.group_order != GROUP_ORDERS[group]:

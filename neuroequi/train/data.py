@@ -156,7 +156,7 @@ class ViewMaker:
         for policy in self.policies[: req.views]:
             if req.matched_halves:
                 if n % 2:
-                    raise ConfigError(f"TeSSL's matched halves need an even local batch (batch_size / ranks), got {n}")
+                    raise ConfigError(f"TeSSL's matched halves (batch_size / ranks) need an even local batch, got {n}")
                 params.append(AugParams.cat([policy.sample(n // 2, generator, sizes[: n // 2])] * 2))
             else:
                 params.append(policy.sample(n, generator, sizes))
