@@ -62,7 +62,9 @@ def test_loader_shapes_and_order(data_root):
 
 
 def test_stimulus_set_is_brainscores_published_one():
-    from brainscore_core.supported_data_standards.brainio.packaging import extract_specific
+    from brainscore_core.supported_data_standards.brainio.packaging import (
+        extract_specific,
+    )
     from PIL import Image
 
     from neuroequi.data import coggan2024
@@ -130,7 +132,9 @@ def test_brainscores_own_data_tests_pass_on_the_local_data():
 
 
 def test_benchmarks_are_brainscores_classes():
-    from brainscore_vision.benchmarks.coggan2024_fMRI.benchmark import Coggan2024_fMRI_Benchmark
+    from brainscore_vision.benchmarks.coggan2024_fMRI.benchmark import (
+        Coggan2024_fMRI_Benchmark,
+    )
 
     from analyses.neural import benchmark_names, is_online, load_benchmark
 
@@ -240,9 +244,8 @@ def test_trained_resnet20_beats_random_weights_on_human_it(table):
 
 
 def test_random_seeds_are_distinct_draws():
-    from model_zoo.catalogue import get_entry
-
     from analyses.neural.rdm_report import random_entry
+    from model_zoo.catalogue import get_entry
 
     assert random_entry("cifar-resnet20-random", 0) == get_entry("cifar-resnet20-random")
     reseeded = random_entry("cifar-resnet20-random", 3)

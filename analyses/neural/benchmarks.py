@@ -39,6 +39,7 @@ from brainscore_core.metrics import Score
 from brainscore_vision.benchmarks import BenchmarkBase
 
 from analyses.neural.data import COWLEY_TIME_BIN, cowley_assembly, kriegeskorte_stimulus_set
+from neuroequi.errors import ConfigError
 
 COWLEY_VISUAL_DEGREES = 11.2
 KIANI_VISUAL_DEGREES = 8
@@ -162,7 +163,7 @@ class KriegeskorteRDM(BenchmarkBase):
 
     def __init__(self, identifier: str):
         if identifier not in KRIEGESKORTE_RDMS:
-            raise ValueError(f"unknown 92-image RDM benchmark {identifier!r}; known: {list(KRIEGESKORTE_RDMS)}")
+            raise ConfigError(f"unknown 92-image RDM benchmark {identifier!r}; known: {list(KRIEGESKORTE_RDMS)}")
         rdm, bibtex = KRIEGESKORTE_RDMS[identifier]
         super().__init__(identifier=identifier, version=1, parent="IT", bibtex=bibtex,
                          ceiling_func=lambda: Score(np.nan))

@@ -27,6 +27,7 @@ from itertools import product
 import numpy as np
 
 from analyses.neural.data import make_stimulus_set
+from neuroequi.errors import ConfigError
 
 #: Name of the data plugin (``load_dataset`` / ``load_stimulus_set`` identifier) in brainscore_vision.
 DATA_IDENTIFIER = "Coggan2024_fMRI"
@@ -71,9 +72,6 @@ def coggan_stimulus_set():
 
     data = coggan2024()
     objects, conditions = zip(*(s.split("_") for s in data.stimulus_ids))
-    unknown = sorted(set(objects) - set(IMAGENET_CLASSES))
-    if unknown:
-        raise ValueError(f"coggan2024_fmri stimuli show objects {unknown} with no ImageNet class here")
     index, name, description, path = zip(*(IMAGENET_CLASSES[o] for o in objects))
     images = []
     for file in data.stimulus_paths:
@@ -95,13 +93,15 @@ def coggan_proto_assembly(stimulus_set):
     and the neuroid coordinates ``subject`` and ``region``; attribute
     ``stimulus_set_identifier`` as ``package_data_assembly`` sets it.
     """
-    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+    from brainscore_core.supported_data_standards.brainio.assemblies import (
+        NeuroidAssembly,
+    )
 
     from neuroequi.data import COGGAN2024_REGIONS, coggan2024
 
     data = coggan2024()
     if list(stimulus_set["stimulus_id"]) != data.stimulus_ids:
-        raise ValueError("the stimulus set's rows must follow the RSMs' (sorted file) order")
+        raise ConfigError("stimulus_set: its rows must follow the RSMs' (sorted file) order")
     pairs = list(product(COGGAN2024_REGIONS, data.rsms[COGGAN2024_REGIONS[0]]))
     assembly = NeuroidAssembly(
         np.stack([data.rsms[region][subject] for region, subject in pairs], axis=2),
@@ -161,13 +161,13 @@ def coggan_benchmark(identifier: str):
     """Brain-Score's benchmark ``identifier`` (one of :data:`COGGAN_BENCHMARKS`) on the local data.
 
     Raises:
-        ValueError: not a Coggan2024 benchmark.
+        ConfigError: not a Coggan2024 benchmark.
         DataUnavailableError: a data file is missing (offline) or corrupt.
     """
     import brainscore_vision
 
     if identifier not in COGGAN_BENCHMARKS:
-        raise ValueError(f"unknown Coggan2024 benchmark {identifier!r}; known: {list(COGGAN_BENCHMARKS)}")
+        raise ConfigError(f"unknown Coggan2024 benchmark {identifier!r}; known: {list(COGGAN_BENCHMARKS)}")
     with local_data():
         benchmark = brainscore_vision.load_benchmark(identifier)
     benchmark.ceiling_formula = CEILING_FORMULA

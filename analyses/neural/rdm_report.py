@@ -40,6 +40,8 @@ BENCHMARKS = (*COGGAN_BENCHMARKS, "Kriegeskorte2008.hIT-rdm", "Kiani2007.IT-rdm"
 COLUMNS = ("model", "weights", "seed", "identifier", "benchmark", "score", "raw", "ceiling",
            "raw_subject_sd", "n_subjects")
 RESULTS_DIR = Path(__file__).resolve().parent
+CEILING_NOTE = ("Ceiling: NaN = unceiled (score = raw). Coggan2024 scores are Brain-Score's (r / ceiling)^2, "
+                "clipped to [0, 1], so a negative r gives a positive score; raw r keeps the sign.")
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,11 @@ class RDMReportConfig:
 def random_entry(name: str, seed: int):
     """The zoo's random-weight entry ``name`` re-seeded with ``seed`` (itself where that is its seed)."""
     from model_zoo.catalogue import Source, get_entry
+    from neuroequi.errors import ConfigError
 
     entry = get_entry(name)
     if entry.source.kind != "init":
-        raise ValueError(f"model {name!r} is not a random initialisation (source {entry.source.kind!r})")
+        raise ConfigError(f"random={name!r}: model {name!r} is not a random initialisation (source {entry.source.kind!r})")
     if int(entry.source.location) == seed:
         return entry
     return replace(entry, name=f"{name}-seed{seed}", source=Source("init", str(seed)),
@@ -93,18 +96,17 @@ def report(config: RDMReportConfig) -> pd.DataFrame:
     import torch
     from tqdm import tqdm
 
-    from model_zoo.catalogue import get_entry
-
     from analyses.neural import place_stimuli_on_screen
+    from model_zoo.catalogue import get_entry
 
     if not config.seeds:
         from neuroequi.errors import ConfigError
 
         raise ConfigError("seeds: give at least one random-weight seed, e.g. seeds=[0,1,2]")
-    torch.set_num_threads(config.threads)
-    place_stimuli_on_screen(config.benchmarks)
     models = [(get_entry(config.trained), "trained", None)]
     models += [(random_entry(config.random, seed), "random", seed) for seed in config.seeds]
+    torch.set_num_threads(config.threads)
+    place_stimuli_on_screen(config.benchmarks)
     rows = []
     for entry, weights, seed in tqdm(models, desc="models", unit="model"):
         rows += score_rows(entry, weights, seed, config.benchmarks)
@@ -134,8 +136,9 @@ def markdown(table: pd.DataFrame, config: RDMReportConfig) -> str:
     from neuroequi.io import package_versions
 
     s = summary(table)
-    lines = ["| benchmark | ceiling | trained: score | trained: raw r | random: score (mean ± sd) "
-             "| random: raw r (mean ± sd) | random seeds with raw r ≥ trained |", "|---|---|---|---|---|---|---|"]
+    header = ("| benchmark | ceiling | trained: score | trained: raw r | random: score (mean ± sd) "
+              "| random: raw r (mean ± sd) | random seeds with raw r ≥ trained |")
+    lines = [header, "|---|---|---|---|---|---|---|"]
     for _, r in s.iterrows():
         lines.append(
             f"| `{r['benchmark']}` | {r['ceiling']:.3f} | {r['trained score']:.3f} | {r['trained raw']:+.3f} "
@@ -146,8 +149,7 @@ def markdown(table: pd.DataFrame, config: RDMReportConfig) -> str:
     seeds = ", ".join(str(s) for s in config.seeds)
     return "\n".join([
         f"Trained: `{config.trained}`; random: `{config.random}` re-seeded with seeds {seeds}.",
-        "Ceiling: NaN = unceiled (score = raw). Coggan2024 scores are Brain-Score's (r / ceiling)^2, "
-        "clipped to [0, 1], so a negative r gives a positive score; raw r keeps the sign.",
+        CEILING_NOTE,
         "", *lines, "", f"Versions: {versions}.",
         "Written by `python -m analyses.neural.rdm_report`; per-run rows in RESULTS_rdm.csv.", ""])
 
