@@ -10,6 +10,8 @@ Files written to ``out_dir``:
   cache: a rerun with the same inputs reads them instead of recomputing);
 * ``image_measures.nc``: the per-image (and per-image-pair) distances, which
   :func:`delta_table` compares against a baseline model's (ΔD_B);
+* ``decoding.nc``: the held-out predictions of both decodings (:func:`load_decoding`),
+  from which decoding r can be recomputed on resampled images;
 * ``measures.csv``: the tidy table, one row per measure, columns
   :data:`TABLE_COLUMNS`.
 """
@@ -25,7 +27,7 @@ import xarray as xr
 from torch import nn
 
 from analyses.equivariance import equimod_equivariance
-from analyses.measures import ImageMeasure, augmentation_decoding, delta, shared_variability
+from analyses.measures import DecodingResult, ImageMeasure, augmentation_decoding, delta, shared_variability
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
 from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
 from analyses.responses import PRECISIONS, extract_ensembles
@@ -34,12 +36,13 @@ from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
-__all__ = ["IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table", "equimod_method",
-           "load_image_measures", "save_image_measures"]
+__all__ = ["DECODING", "IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table",
+           "equimod_method", "load_decoding", "load_image_measures", "save_decoding", "save_image_measures"]
 
 TABLE_COLUMNS = ("model", "weights_sha256", "layer", "quantity", "label", "value", "ci_low", "ci_high", "n",
                  "policy", "K", "seed", "n_images", "precision")
 IMAGE_MEASURES = "image_measures.nc"
+DECODING = "decoding.nc"
 TABLE = "measures.csv"
 
 
@@ -121,6 +124,38 @@ def load_image_measures(path: Path) -> dict[str, ImageMeasure]:
             for name, var in data.data_vars.items()}
 
 
+def save_decoding(results: list[DecodingResult], path: Path) -> Path:
+    """The held-out predictions of ``results`` (distinct sources) as one NetCDF dataset (atomic write).
+
+    Per result, variables ``<prefix>_targets`` / ``<prefix>_predictions`` ``(row, <prefix>_parameter)``
+    and ``<prefix>_groups`` / ``<prefix>_folds`` ``(row,)``; coordinate ``image`` (the I ids).
+    """
+    variables = {}
+    for r in results:
+        dims = ("row", f"{r.prefix}_parameter")
+        coords = {dims[1]: list(r.parameters)}
+        variables[f"{r.prefix}_targets"] = xr.DataArray(r.targets, dims=dims, coords=coords, attrs={"source": r.source})
+        variables[f"{r.prefix}_predictions"] = xr.DataArray(r.predictions, dims=dims, coords=coords)
+        variables[f"{r.prefix}_groups"] = xr.DataArray(r.groups, dims=("row",))
+        variables[f"{r.prefix}_folds"] = xr.DataArray(r.folds, dims=("row",))
+    images = results[0].images
+    with atomic_write(path) as tmp:
+        xr.Dataset(variables, coords={"image": images}).to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def load_decoding(path: Path) -> dict[str, DecodingResult]:
+    """Inverse of :func:`save_decoding`: ``{prefix: DecodingResult}`` (``decoding_r``, ``decoding_diff_r``)."""
+    data = xr.load_dataset(path, engine="h5netcdf")
+    out = {}
+    for name in (n[: -len("_targets")] for n in data.data_vars if n.endswith("_targets")):
+        targets = data[f"{name}_targets"]
+        out[name] = DecodingResult(tuple(str(p) for p in targets.coords[f"{name}_parameter"].values), targets.values,
+                                   data[f"{name}_predictions"].values, data[f"{name}_groups"].values,
+                                   data[f"{name}_folds"].values, data.coords["image"].values, targets.attrs["source"])
+    return out
+
+
 def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """``delta_<quantity>`` rows (model − baseline, paired bootstrap over images) for every
     per-image distance both analyses saved; image sets must agree."""
@@ -165,8 +200,10 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     save_image_measures(image_measures, out / IMAGE_MEASURES)
     boot = {"n_boot": config.n_boot, "seed": config.seed}
     rows = [m.row(**boot) for m in image_measures]
-    rows += augmentation_decoding(responses["full"]).rows(**boot)
-    rows += augmentation_decoding(responses["full"], clean=responses["clean"]).rows(**boot)
+    decodings = [augmentation_decoding(responses["full"]),
+                 augmentation_decoding(responses["full"], clean=responses["clean"])]
+    save_decoding(decodings, out / DECODING)
+    rows += [row for decoding in decodings for row in decoding.rows(**boot)]
     equimod = equimod_method(model)
     if equimod is not None:
         rows += equimod_equivariance(equimod, images, policy, model.mean, model.std, seed=config.seed,

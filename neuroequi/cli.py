@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "brainscore": ("analyses.neural.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
     "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
-    "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke or paper (published checkpoints)"),
+    "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke, paper (published checkpoints) or imagenet"),
 }
 
 
