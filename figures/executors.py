@@ -174,6 +174,19 @@ class SubmititJob:
         return f"submitit job {self.job.job_id} (stderr: {self.job.paths.stderr})"
 
 
+def job_parameters(cluster: Literal["slurm", "local"], settings: SlurmSettings, job: Job) -> dict[str, Any]:
+    """``submitit.AutoExecutor`` parameters of ``job``: a distributed (training) job takes ``settings.gpus``
+    GPUs on one node and one task per GPU, any other job one task and at most one GPU."""
+    gpus = settings.gpus if job.distributed else min(settings.gpus, 1)
+    params: dict[str, Any] = {"name": job.name.replace(" ", "_"), "timeout_min": settings.time,
+                              "gpus_per_node": gpus, "tasks_per_node": max(gpus, 1),
+                              "cpus_per_task": settings.cpus, "mem_gb": settings.mem}
+    if cluster == "slurm":
+        params |= {"slurm_partition": settings.partition, "slurm_account": settings.account,
+                   "slurm_additional_parameters": dict(settings.additional)}
+    return {key: value for key, value in params.items() if value is not None}
+
+
 class SubmititExecutor:
     """Jobs submitted through ``submitit`` (``cluster``: ``slurm`` or ``local``) into ``folder``."""
 
@@ -197,23 +210,11 @@ class SubmititExecutor:
         previous = submitit.SlurmJob(folder=self.folder / "%j", job_id=json.loads(record.read_text())["job_id"])
         return SubmititJob(previous) if previous.state in ACTIVE_STATES else None
 
-    def parameters(self, job: Job) -> dict[str, Any]:
-        """submitit parameters of ``job`` (a training job takes every GPU, one task per GPU)."""
-        s = self.settings
-        gpus = s.gpus if job.distributed else min(s.gpus, 1)
-        params: dict[str, Any] = {"name": job.name.replace(" ", "_"), "timeout_min": s.time, "gpus_per_node": gpus,
-                                  "tasks_per_node": max(gpus, 1), "cpus_per_task": s.cpus, "mem_gb": s.mem}
-        if self.cluster == "slurm":
-            params.update({"slurm_partition": s.partition, "slurm_account": s.account,
-                           "slurm_additional_parameters": dict(s.additional)})
-            params = {k: v for k, v in params.items() if v is not None}
-        return params
-
     def start(self, job: Job) -> Running:
         attached = self._attach(job)
         if attached is not None:
             return attached
-        self.executor.update_parameters(**self.parameters(job))
+        self.executor.update_parameters(**job_parameters(self.cluster, self.settings, job))
         submitted = self.executor.submit(run_command, job.command, str(job.log_path), self.env, job.distributed)
         record = self._record(job)
         record.parent.mkdir(parents=True, exist_ok=True)
@@ -228,9 +229,11 @@ def check_executor(kind: ExecutorKind) -> None:
     if importlib.util.find_spec("submitit") is None:
         raise ConfigError(f"executor {kind!r} needs the Python package submitit, which is not installed "
                           "(pip install submitit), or use executor=local")
-    if kind == "slurm" and shutil.which("sbatch") is None:
-        raise ConfigError("executor 'slurm' needs a SLURM cluster, but the command sbatch is not on PATH "
-                          "(run on the cluster's login node, or use executor=local)")
+    missing = [command for command in ("sbatch", "srun") if shutil.which(command) is None]
+    if kind == "slurm" and missing:
+        raise ConfigError(f"executor 'slurm' needs a SLURM cluster, but {' and '.join(missing)} "
+                          f"{'is' if len(missing) == 1 else 'are'} not on PATH (run on the cluster's login node, "
+                          "or use executor=local)")
 
 
 def make_executor(kind: ExecutorKind, settings: SlurmSettings, folder: Path, threads: int) -> Executor:

@@ -151,6 +151,7 @@ class Trainer:
         self.train_images, self.test_images = load_sources(config)
         self.policies = build_policies(config.data)
         torch.manual_seed(config.seed)  # same initial weights on every rank
+        random.seed(config.seed)  # its state is saved in checkpoints: seeded, so reruns are bit-identical
         method = build_model(config)
         self.model = ProbedMethod(method, self.train_images.num_classes if config.monitor.probe else None).to(self.device)
         if config.channels_last:
