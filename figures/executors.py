@@ -13,7 +13,8 @@ reused, the rest run again.
   (``torch.distributed`` variables exported for :mod:`neuroequi.train`), an
   evaluation job one task with at most one GPU. Submitted job ids are recorded in
   the submitit folder, so a restarted pipeline re-attaches to its queued or running
-  jobs instead of submitting them twice;
+  jobs instead of submitting them twice (and a failed or interrupted pipeline leaves
+  its other SLURM jobs running);
 * ``submitit-local``: the submitit path with submitit's own local executor (no cluster):
   what the tests run, and a way to check a cluster config on one machine.
 """
@@ -152,10 +153,12 @@ def run_command(command: list[str], log_path: str, env: dict[str, str], distribu
 
 
 class SubmititJob:
-    """A submitit job (SLURM or submitit's local executor)."""
+    """A submitit job (SLURM or submitit's local executor). Stopping cancels a local one; a SLURM
+    job keeps running (hours of GPU work are not thrown away because another job failed or the
+    pipeline was interrupted), and the next run of the pipeline attaches to it."""
 
-    def __init__(self, job: Any) -> None:
-        self.job = job
+    def __init__(self, job: Any, cancel_on_stop: bool) -> None:
+        self.job, self.cancel_on_stop = job, cancel_on_stop
 
     def poll(self) -> int | None:
         if not self.job.done():
@@ -163,8 +166,12 @@ class SubmititJob:
         return 0 if self.job.exception() is None else 1
 
     def stop(self) -> None:
-        if not self.job.done():
+        if self.job.done():
+            return
+        if self.cancel_on_stop:
             self.job.cancel(check=False)
+        else:
+            print(f"[figure1] SLURM job {self.job.job_id} keeps running; the next run attaches to it", flush=True)
 
     @property
     def cpu_seconds(self) -> float | None:
@@ -208,7 +215,7 @@ class SubmititExecutor:
         import submitit
 
         previous = submitit.SlurmJob(folder=self.folder / "%j", job_id=json.loads(record.read_text())["job_id"])
-        return SubmititJob(previous) if previous.state in ACTIVE_STATES else None
+        return SubmititJob(previous, cancel_on_stop=False) if previous.state in ACTIVE_STATES else None
 
     def start(self, job: Job) -> Running:
         attached = self._attach(job)
@@ -219,7 +226,7 @@ class SubmititExecutor:
         record = self._record(job)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"job_id": submitted.job_id, "command": job.command}))
-        return SubmititJob(submitted)
+        return SubmititJob(submitted, cancel_on_stop=self.cluster == "local")
 
 
 def check_executor(kind: ExecutorKind) -> None:

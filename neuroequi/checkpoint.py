@@ -41,10 +41,12 @@ REQUIRED_KEYS = ("format", "version", "model", "backbone", "meta")
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``payload`` atomically to ``path`` (:func:`neuroequi.io.atomic_write`: a temporary
-    sibling, fsync'ed, renamed over ``path``); returns ``path``."""
+    sibling, fsync'ed, renamed over ``path``); returns ``path``. The same payload gives the same bytes."""
     path = Path(path)
-    with atomic_write(path) as tmp:
-        torch.save(dict(payload), tmp)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        # to a file object: the archive's records are then named 'archive/...', not after the random
+        # temporary file name, so the same payload gives the same bytes (reproducible checkpoints)
+        torch.save(dict(payload), fh)
     return path
 
 

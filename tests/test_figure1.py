@@ -19,7 +19,7 @@ import pytest
 from scipy import stats
 
 from figures import configs
-from figures.executors import SlurmSettings, SubmititExecutor, check_executor, job_parameters
+from figures.executors import SlurmSettings, SubmititExecutor, check_executor, job_parameters, make_executor
 from figures.figure1 import jobs, pipeline, readme
 from figures.figure1.caption import number, verdict
 from figures.figure1.config import Figure1Config, preset
@@ -145,10 +145,10 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
         assert f"| **{number(row['effect'], signed=True)}" not in caption
     # a README with a block, rewritten from the saved table: the block changes when the table does
     doc = tmp_path / "README.md"
-    doc.write_text(f"intro\n{readme.BEGIN} x.csv -->\nold\n{readme.END}\nrest\n")
+    doc.write_text(f"intro\n{readme.BEGIN} x.csv -->\nSTALE BLOCK\n{readme.END}\nrest\n")
     readme.update_readme(doc, out / "figure1_smoke.csv")
     text = doc.read_text()
-    assert text.startswith("intro\n") and text.endswith(f"{readme.END}\nrest\n") and "old" not in text
+    assert text.startswith("intro\n") and text.endswith(f"{readme.END}\nrest\n") and "STALE BLOCK" not in text
     assert readme.committed_table(doc) == (out / "figure1_smoke.csv").resolve()
     assert verdict(table) in text and "2 training seeds per λ (0, 1)" in text
     flipped = table.copy()
@@ -229,22 +229,33 @@ def test_evaluation_job_through_submitits_local_executor(smoke_figure1, tmp_path
     pd.testing.assert_frame_equal(again, table, atol=1e-9)
 
 
-def test_submitit_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path):
-    out = tmp_path / "order.txt"
-    script = "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n')"
+def test_restarted_pipeline_attaches_to_its_running_slurm_job(tmp_path, monkeypatch, capsys):
+    import submitit
 
-    def job(name, after=()):
-        return Job(name, [sys.executable, "-c", script, str(out), name],
-                   lambda: out.is_file() and name in out.read_text().split(), tmp_path / f"{name}.log", after=after)
+    class FakeSlurmJob:  # what submitit.SlurmJob reports for a job id recorded by an earlier pipeline
+        def __init__(self, folder, job_id):
+            self.job_id, self.state, self.cancelled = job_id, states[job_id], False
 
-    executor = SubmititExecutor("local", SlurmSettings(), tmp_path / "submitit", env={"OMP_NUM_THREADS": "1"})
-    log = StepLog()
-    run_jobs([job("second", after=("first",)), job("first")], 2, log, executor)
-    assert out.read_text().split() == ["first", "second"] and set(log.jobs) == {"first", "second"}
-    bad = Job("fail", [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], lambda: False,
-              tmp_path / "fail.log")
-    with pytest.raises(RuntimeError, match="(?s)fail failed \\(exit 1, submitit job .*boom"):
-        run_jobs([bad], 1, StepLog(), executor)
+        def done(self):
+            return False
+
+        def cancel(self, check=True):
+            self.cancelled = True
+
+    states = {"41": "RUNNING", "42": "COMPLETED"}
+    monkeypatch.setattr(submitit, "SlurmJob", FakeSlurmJob)
+    executor = SubmititExecutor("local", SlurmSettings(), tmp_path, env={})
+    executor.cluster = "slurm"  # the attach logic only (no cluster here to submit to)
+    job = Job("train lam0-seed0", [sys.executable, "-c", "pass"], lambda: False, tmp_path / "t.log", distributed=True)
+    record = tmp_path / "jobs" / "train_lam0-seed0.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps({"job_id": "41", "command": job.command}))
+    running = executor.start(job)
+    assert running.job.job_id == "41" and running.poll() is None
+    running.stop()  # a failing or interrupted pipeline leaves the SLURM job running
+    assert not running.job.cancelled and "keeps running" in capsys.readouterr().out
+    record.write_text(json.dumps({"job_id": "42", "command": job.command}))
+    assert executor._attach(job) is None  # finished: the job is submitted again
 
 
 def test_slurm_without_a_cluster_or_submitit_fails_fast(tmp_path, monkeypatch, capsys):
@@ -307,28 +318,29 @@ def test_interrupted_analysis_leaves_no_partial_result(smoke_figure1, tmp_path, 
     assert marker.is_file() and len(table[table["lambda_"] == 0.5]) > 0
 
 
-def test_failed_job_stops_with_its_log(tmp_path):
-    log = StepLog()
+def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
+    """A job that appends its name to ``out`` (after some CPU work) and is done once it has."""
+    script = "import sys; sum(range(3_000_000)); open(sys.argv[1], 'a').write(sys.argv[2] + '\\n')"
+    return Job(name, [sys.executable, "-c", script, str(out), name],
+               lambda: out.is_file() and name in out.read_text().split(), out.parent / f"{name}.log", after=after)
+
+
+@pytest.mark.parametrize("kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 1, submitit job")])
+def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure):
+    executor = make_executor(kind, SlurmSettings(), tmp_path / "submitit", threads=1)
+    out, log = tmp_path / "order.txt", StepLog()
+    jobs_ = [ordered_job(out, "second", after=("first",)), ordered_job(out, "first"),
+             ordered_job(out, "third", after=("second",))]
+    run_jobs(jobs_, 2, log, executor)
+    assert out.read_text().split() == ["first", "second", "third"] and set(log.jobs) == {"first", "second", "third"}
+    if kind == "local":  # CPU time measured by os.wait4
+        assert all(0 < t["cpu_s"] <= t["wall_s"] + 0.5 for t in log.jobs.values()), log.jobs
     bad = Job("fail", [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], lambda: False,
               tmp_path / "fail.log")
-    with pytest.raises(RuntimeError, match="(?s)fail failed \\(exit 3, local process .*boom"):
-        run_jobs([bad], 2, log)
+    with pytest.raises(RuntimeError, match=f"(?s)fail failed \\({failure} .*boom"):
+        run_jobs([bad], 2, StepLog(), executor)
     with pytest.raises(ValueError, match="unknown jobs"):
-        run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log)
-
-
-def test_jobs_run_after_their_dependencies_and_their_cpu_time_is_measured(tmp_path):
-    out = tmp_path / "order.txt"
-    script = "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n'); sum(range(3_000_000))"
-
-    def job(name, after=()):
-        return Job(name, [sys.executable, "-c", script, str(out), name],
-                   lambda: out.is_file() and name in out.read_text().split(), tmp_path / f"{name}.log", after=after)
-
-    log = StepLog()
-    run_jobs([job("second", after=("first",)), job("first"), job("third", after=("second",))], 2, log)
-    assert out.read_text().split() == ["first", "second", "third"]
-    assert all(0 < t["cpu_s"] <= t["wall_s"] + 0.5 for t in log.jobs.values()), log.jobs
+        run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log, executor)
 
 
 def test_presets_are_yaml_beside_the_code():
@@ -344,7 +356,8 @@ def test_presets_are_yaml_beside_the_code():
     assert preset("paper", ["images=/val"]).seeds == (0,)
     assert preset("smoke", ["train.model.width=0.25"]).train["model"] == {"width": 0.25}
     imagenet = preset("imagenet", ["images=/val"])
-    assert (imagenet.base_config, imagenet.seeds, imagenet.slurm.gpus) == ("imagenet_tessl_barlow_r50.yaml", (0, 1, 2), 8)
+    assert (imagenet.base_config, imagenet.seeds, imagenet.executor, imagenet.slurm.gpus) == (
+        "imagenet_tessl_barlow_r50.yaml", (0, 1, 2), "slurm", 8)
 
 
 @pytest.mark.parametrize(

@@ -140,8 +140,7 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
 
     name, tag = model_name(config, lam, seed), run_tag(lam, seed)
     analysis = AnalysisConfig(n_images=config.n_images, K=config.K, seed=config.seed, images=config.images,
-                              probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot,
-                              progress=False)
+                              probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot)
 
     def analyse(tmp: Path) -> str:
         measures = analyze(model_zoo.load(name, home=home), analysis, tmp.parent)

@@ -112,7 +112,7 @@ def committed_table(readme: Path) -> Path:
     match = _BLOCK.search(readme.read_text())
     if match is None:
         raise ConfigError(f"{readme} has no Figure-1 block ({BEGIN} <table> --> ... {END})")
-    return readme.resolve().parent / match["table"]
+    return (readme.resolve().parent / match["table"]).resolve()
 
 
 def update_readme(readme: Path, table_path: Path) -> Path:

@@ -179,6 +179,6 @@ def build_table(config: Figure1Config, root: Path, benchmarks: tuple[str, ...]) 
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A saved Figure-1 table (seed and excludes_zero read back as text)."""
-    return pd.read_csv(path, dtype={"seed": str, "excludes_zero": str}, keep_default_na=True).fillna(
+    """A saved Figure-1 table, exactly as it was written (floats round-trip; seed and excludes_zero as text)."""
+    return pd.read_csv(path, dtype={"seed": str, "excludes_zero": str}, float_precision="round_trip").fillna(
         {"excludes_zero": ""})

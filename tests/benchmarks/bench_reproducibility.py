@@ -14,7 +14,9 @@ Settings: ``threads=2`` (two torch / BLAS threads), ``avx2`` (the kernels a CPU 
 AVX-512 runs: ``ATEN_CPU_CAPABILITY=avx2`` and ``ONEDNN_MAX_CPU_ISA=AVX2``, which also
 emulates bf16). ``bit-identical`` means every byte agrees. Run::
 
-    python tests/benchmarks/bench_reproducibility.py [--steps 20]
+    python tests/benchmarks/bench_reproducibility.py [--steps 20] [--out tests/benchmarks/reproducibility.json]
+
+which prints the comparison and writes it to ``--out`` (with the CPU it ran on).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def compare(ref, other) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("reproducibility.json"))
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -108,7 +111,13 @@ def main() -> None:
         for key in ("loss_fp32", "loss_bf16"):
             report[f"{name}: {key}"] = f"{reference[key].item():.6f} -> {out[key].item():.6f}"
     report["numpy BLAS"] = reference["blas"]
-    print(json.dumps(report, indent=1, ensure_ascii=False))
+    from figures.figure1.readme import machine
+
+    report["machine"] = machine()
+    report["command"] = f"python tests/benchmarks/bench_reproducibility.py --steps {args.steps}"
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    print(text)
+    args.out.write_text(text + "\n")
 
 
 if __name__ == "__main__":
