@@ -64,3 +64,5 @@ __all__ = [
 
 # H-SSL / A-SSL register themselves ("hssl", "assl") on import.
 from neuroequi.hssl import method as _hssl_method  # noqa: E402,F401
+# SIE ("sie") and the reconstruction method ("recon_equi") register themselves on import.
+from neuroequi.methods import reconstruction as _reconstruction, sie as _sie  # noqa: E402,F401

@@ -112,6 +112,11 @@ class SSLMethod(nn.Module):
     def after_step(self, step: int, total_steps: int) -> None:
         """Hook after optimiser step ``step`` (0-based) of ``total_steps``."""
 
+    def bind_policies(self, policies: tuple[Any, ...], seed: int) -> None:
+        """Hook called by the training code with the view policies before training (or loading):
+        methods that depend on them (SIE's parameter predictor, a decoder's image size) build
+        those parts here."""
+
 
 # ------------------------------------------------------------------------------- registry
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
+from neuroequi.augment.families import TransformsConfig
 from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.methods import EquiModOptions, make_options
@@ -38,6 +39,9 @@ class DataConfig:
         subset: use a fixed random subset (seed 0) of ``subset`` training images (quick runs).
         workers: DataLoader worker processes (0: batches built in the training process).
         cache_dir: where the decoded CIFAR-10 tensor is cached (default: per-user cache).
+        transforms: transformation families instead of the preset's augmentations (SIE, the
+            reconstruction method): ``neuroequi.augment.families.TransformsConfig``, e.g.
+            ``{families: [rotation]}``; None: the preset policy.
     """
 
     dataset: Literal["cifar10", "imagefolder"] = "cifar10"
@@ -50,6 +54,7 @@ class DataConfig:
     subset: int | None = None
     workers: int = 0
     cache_dir: str | None = None
+    transforms: TransformsConfig | None = None
 
 
 @dataclass

@@ -5,13 +5,15 @@ from __future__ import annotations
 import torch
 
 from neuroequi.augment import EquiModEncoder, Policy, two_view_policies
+from neuroequi.augment.families import family_policy
 from neuroequi.backbones import build_backbone
 from neuroequi.methods import EquiMod, EquiModOptions, SSLMethod, TeSSL, build_method, dataclass_from_mapping
 from neuroequi.train.config import DataConfig, TrainConfig
 
 
 def build_policies(data: DataConfig) -> tuple[Policy, Policy]:
-    """The (view A, view B) augmentation policies of a data config."""
+    """The (view A, view B) augmentation policies of a data config (with ``data.transforms``: the
+    family policy of those transformations, at the view size of ``data.policy`` or ``data.size``, twice)."""
     overrides: dict[str, object] = {}
     if data.size is not None:
         overrides["size"] = data.size
@@ -19,7 +21,10 @@ def build_policies(data: DataConfig) -> tuple[Policy, Policy]:
         if len(data.crop_scale) != 2:
             raise ValueError(f"data.crop_scale must be [low, high], got {list(data.crop_scale)}")
         overrides["crop_scale"] = tuple(data.crop_scale)
-    return tuple(policy.restrict(data.restriction) for policy in two_view_policies(data.policy, **overrides))  # type: ignore[return-value]
+    policies = two_view_policies(data.policy, **overrides)
+    if data.transforms is not None:
+        return (family_policy(data.transforms, policies[0].size),) * 2  # type: ignore[return-value]
+    return tuple(policy.restrict(data.restriction) for policy in policies)  # type: ignore[return-value]
 
 
 def build_model(config: TrainConfig) -> SSLMethod:
@@ -32,6 +37,8 @@ def build_model(config: TrainConfig) -> SSLMethod:
     m = config.model
     backbone = build_backbone(m.arch, m.width, zero_init_residual=m.zero_init_residual)
     method = build_method(config.method.name, config.method.options, backbone)
+    with torch.random.fork_rng():
+        method.bind_policies(build_policies(config.data), config.seed)
     kind, lam = config.method.equivariance, config.method.lam
     if kind == "tessl":
         return TeSSL(method, lam, config.method.tessl_pairing)
