@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from types import SimpleNamespace
 
 import neuroequi  # noqa: F401
 import numpy as np
@@ -15,12 +14,12 @@ from torch import nn
 from neuroequi.checkpoint import load_method
 from neuroequi.data import cifar10
 from neuroequi.errors import ConfigError
-from neuroequi.methods import Batch, build_method, normalize_images
-from neuroequi.methods.reconstruction import ReconEqui, ReconEquiOptions
+from neuroequi.methods import Batch, normalize_images
+from neuroequi.methods.reconstruction import ReconEqui
+from neuroequi.registry import build_method
 from neuroequi.train import config_from_dict, train
 
 SMALL = {"invariance_options": {"projector": [16]}, "decoder_dim": 32, "decoder_depth": 1, "patch_size": 8}
-VIEWS_32 = [SimpleNamespace(size=32)]
 
 
 class QuarterTurnSplit(nn.Module):
@@ -39,9 +38,7 @@ class QuarterTurnSplit(nn.Module):
 
 def recon(**options: object) -> ReconEqui:
     torch.manual_seed(0)
-    method = build_method("recon_equi", {**SMALL, **options}, QuarterTurnSplit())
-    method.bind_policies(VIEWS_32, 0)
-    return method
+    return build_method("recon_equi", {**SMALL, **options}, QuarterTurnSplit(), image_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -125,15 +122,16 @@ def test_reconstruction_loss_decreases_on_real_cifar(tmp_path: Path):
         ({"split": [10, 10]}, "add up to the representation size 32"),
         ({"decoder_dim": 30, "decoder_heads": 4}, "multiple of decoder_heads"),
         ({"invariance": "byol"}, "plain invariance method"),
+        ({"invariance": "sie"}, "must be one of"),
+        ({"invariance_options": {"temperature": 0.1}}, "invariance_options: unknown key"),
         ({"recon_weight": -1.0}, "weights must be >= 0"),
     ],
 )
 def test_bad_configs(options, match):
     with pytest.raises(ConfigError, match=match):
-        build_method("recon_equi", {**SMALL, **options}, QuarterTurnSplit())
+        build_method("recon_equi", {**SMALL, **options}, QuarterTurnSplit(), image_size=32)
 
 
 def test_patch_must_divide_the_view_size():
-    method = build_method("recon_equi", {**SMALL, "patch_size": 5}, QuarterTurnSplit())
     with pytest.raises(ConfigError, match="patch_size 5 must divide the view size 32"):
-        method.bind_policies(VIEWS_32, 0)
+        build_method("recon_equi", {**SMALL, "patch_size": 5}, QuarterTurnSplit(), image_size=32)

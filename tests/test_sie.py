@@ -14,10 +14,12 @@ from neuroequi.augment.families import TransformsConfig, family_policy, family_t
 from neuroequi.checkpoint import load_checkpoint, load_method
 from neuroequi.errors import ConfigError
 from neuroequi.losses.sie import sie_loss
-from neuroequi.methods import Batch, build_method
+from neuroequi.methods import Batch
 from neuroequi.methods.sie import SIE, HyperPredictor, SIEOptions, split_sizes
+from neuroequi.registry import build_method
 from neuroequi.train import config_from_dict, train
-from neuroequi.train.data import identity_params
+from neuroequi.augment import identity_params
+from neuroequi.augment.images import image_sizes
 from neuroequi.train.model import build_model
 
 # Golden values: facebookresearch/SIE at commit 54541cfa40780aa3e502e3bbb52b30aae672b487, classes
@@ -179,7 +181,7 @@ def test_errors():
         build_model(config_from_dict(no_params))
     method = build_model(config_from_dict(tiny(Path("/nonexistent"))))
     x = torch.rand(4, 3, 32, 32)
-    batch = Batch(views=(x, x), params=(identity_params(x),) * 2, clean=None, labels=torch.zeros(4, dtype=torch.long))
+    batch = Batch(views=(x, x), params=(identity_params(image_sizes(x)),) * 2, clean=None, labels=torch.zeros(4, dtype=torch.long))
     with pytest.raises(ConfigError, match="needs views with transformation parameters"):
         method(batch)
 

@@ -69,7 +69,7 @@ from neuroequi.augment.params import (
     JITTER_OPS,
     AugParams,
 )
-from neuroequi.augment.policy import _crop_and_flip, _image_hw
+from neuroequi.augment.policy import _crop_and_flip, _identity_columns, _image_hw
 from neuroequi.errors import ConfigError
 
 FAMILIES: tuple[str, ...] = ("crop", "flip", "rotation", "scale", "translation", "color", "blur")
@@ -178,9 +178,9 @@ class FamilyPolicy:
 
     def identity(self, image_hw: torch.Tensor) -> AugParams:
         """Parameters of the un-transformed view of images of sizes ``(n, 2)``: whole image, identity."""
-        n = image_hw.shape[0]
-        cols = {c: torch.full((n,), _IDENTITY[c], dtype=torch.float64) for c in FAMILY_COLUMNS if c in _IDENTITY}
-        cols.update(self.crop.identity(n, image_hw), image_h=image_hw[:, 0], image_w=image_hw[:, 1])
+        hw = image_hw.to(torch.float64)
+        cols = {**_identity_columns(hw), **{c: torch.full((hw.shape[0],), v, dtype=torch.float64)
+                                            for c, v in GEOMETRIC_DEFAULTS.items()}}
         return AugParams(torch.stack([cols[c] for c in FAMILY_COLUMNS], dim=1), FAMILY_COLUMNS)
 
     def sample(

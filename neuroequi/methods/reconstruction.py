@@ -9,7 +9,7 @@ needed. Everything else is a choice made here, each one an option of
 
 1. **Split.** ``h = [h_inv ; h_equi]`` with ``h_inv = h[:, :inv]`` (SIE's layout), half and
    half unless ``split`` is given.
-2. **Invariance loss.** A registered invariance method (``invariance``, default ``vicreg``
+2. **Invariance loss.** A method of the invariance family (``invariance``, default ``vicreg``
    as in SIE's comparisons; ``barlow_twins``, ``simclr``, ``mmcr`` also work) with its own
    projector and options (``invariance_options``) on ``h_inv`` of the two views only.
 3. **What is reconstructed.** Each view's own pixels (the normalised view the backbone
@@ -38,14 +38,9 @@ import torch
 from torch import Tensor, nn
 
 from neuroequi.errors import ConfigError
-from neuroequi.methods.base import (
-    Batch,
-    Requirements,
-    SSLMethod,
-    StepOutput,
-    build_method,
-    register_method,
-)
+from neuroequi.config import dataclass_from_mapping
+from neuroequi.methods import invariance as invariance_family
+from neuroequi.methods.base import Batch, MethodSpec, Requirements, SSLMethod, StepOutput
 from neuroequi.methods.invariance import InvarianceMethod
 from neuroequi.methods.sie import split_sizes
 
@@ -117,8 +112,7 @@ class ReconEquiOptions:
 
     Attributes:
         split: ``[invariant, equivariant]`` sizes of ``h`` (must add up to its size); None: half each.
-        invariance: registered invariance method trained on ``h_inv`` (``vicreg``, ``barlow_twins``,
-            ``simclr``, ``mmcr``).
+        invariance: invariance method trained on ``h_inv`` (``vicreg``, ``barlow_twins``, ``simclr``, ``mmcr``).
         invariance_options: that method's options (e.g. ``projector: [512, 512, 512]``).
         target: ``self`` or ``swap``.
         decoder_dim, decoder_depth, decoder_heads, mlp_ratio: width, number L (>= 1) of
@@ -171,35 +165,39 @@ def check_options(options: ReconEquiOptions) -> None:
                           f"recon_weight={o.recon_weight}, mlp_ratio={o.mlp_ratio}")
 
 
+def invariance_method(options: ReconEquiOptions, inv_dim: int) -> InvarianceMethod:
+    """The invariance method of ``options`` (projector and loss) for an invariant part of ``inv_dim`` entries."""
+    specs = {spec.name: spec for spec in invariance_family.METHOD_SPECS}
+    spec = specs.get(options.invariance)
+    if spec is None:
+        raise ConfigError(f"method.options.invariance must be one of {sorted(specs)}, got {options.invariance!r}")
+    values = dataclass_from_mapping(spec.options, options.invariance_options, "method.options.invariance_options")
+    method = spec.build(values, _InvariantPart(inv_dim), 0)
+    if type(method) is not InvarianceMethod:
+        raise ConfigError(f"method.options.invariance must be a plain invariance method (vicreg, barlow_twins, "
+                          f"simclr, mmcr), got {options.invariance!r}")
+    return method
+
+
 class ReconEqui(SSLMethod):
     """Split representation, invariance loss on ``h_inv``, reconstruction through the decoder.
 
     ``L = inv_weight * L_inv(g(h_inv(a)), g(h_inv(b))) + recon_weight * mean_v MSE(d(.), x_v)``
-    over the two views ``v in {a, b}`` (see the module docstring). The decoder is built by
-    :meth:`bind_policies` (it needs the view size).
+    over the two views ``v in {a, b}`` of side ``image_size`` (see the module docstring).
     """
 
     requirements = Requirements(views=2)
 
-    def __init__(self, backbone: nn.Module, options: ReconEquiOptions) -> None:
+    def __init__(self, backbone: nn.Module, options: ReconEquiOptions, image_size: int) -> None:
         super().__init__()
         check_options(options)
         self.backbone = backbone
         self.options = options
         self.inv_dim, self.equi_dim = split_sizes(options.split, int(backbone.feature_dim), "recon_equi")
-        invariance = build_method(options.invariance, options.invariance_options, _InvariantPart(self.inv_dim))
-        if type(invariance) is not InvarianceMethod:
-            raise ConfigError(f"method.options.invariance must be a plain invariance method (vicreg, barlow_twins, "
-                              f"simclr, mmcr), got {options.invariance!r}")
-        self.invariance = invariance
-        self.decoder: ReconstructionDecoder | None = None
-
-    def bind_policies(self, policies: Sequence[object], seed: int) -> None:
-        """Build the decoder for the views' size ``policies[0].size``."""
-        o = self.options
-        self.decoder = ReconstructionDecoder(self.inv_dim, self.equi_dim, int(policies[0].size), o.patch_size,  # type: ignore[attr-defined]
-                                             o.decoder_dim, o.decoder_depth, o.decoder_heads, o.inv_tokens,
-                                             o.equi_tokens, o.mlp_ratio)
+        self.invariance = invariance_method(options, self.inv_dim)
+        o = options
+        self.decoder = ReconstructionDecoder(self.inv_dim, self.equi_dim, image_size, o.patch_size, o.decoder_dim,
+                                             o.decoder_depth, o.decoder_heads, o.inv_tokens, o.equi_tokens, o.mlp_ratio)
 
     def split(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """``h (N, D) -> (h_inv (N, inv), h_equi (N, equi))``."""
@@ -211,8 +209,6 @@ class ReconEqui(SSLMethod):
         ``parts``: which parts the decoder reads (``("inv",)``: the invariant part alone);
         ``h_inv``: another invariant part to use instead of ``h``'s own (``target="swap"``).
         """
-        if self.decoder is None:
-            raise ConfigError("recon_equi has no decoder yet: call bind_policies(view policies, seed) first")
         inv, equi = self.split(h)
         return self.decoder(inv if h_inv is None else h_inv, equi, parts)
 
@@ -239,10 +235,13 @@ class ReconEqui(SSLMethod):
         return f"split=({self.inv_dim}, {self.equi_dim}), target={self.options.target!r}"
 
 
-@register_method("recon_equi", ReconEquiOptions)
-def build_recon_equi(options: ReconEquiOptions, backbone: nn.Module) -> ReconEqui:
-    """The reconstruction method on ``backbone`` (bind it to the view policies before training)."""
-    return ReconEqui(backbone, options)
+def build_recon_equi(options: ReconEquiOptions, backbone: nn.Module, image_size: int) -> ReconEqui:
+    """The reconstruction method on ``backbone`` for ``image_size`` x ``image_size`` views."""
+    return ReconEqui(backbone, options, image_size)
 
 
-__all__ = ["CrossAttentionLayer", "ReconEqui", "ReconEquiOptions", "ReconstructionDecoder", "build_recon_equi"]
+METHOD_SPECS: tuple[MethodSpec, ...] = (MethodSpec("recon_equi", ReconEquiOptions, build_recon_equi),)
+"""The reconstruction family, registered by :mod:`neuroequi.registry`."""
+
+__all__ = ["METHOD_SPECS", "CrossAttentionLayer", "ReconEqui", "ReconEquiOptions", "ReconstructionDecoder",
+           "build_recon_equi", "invariance_method"]

@@ -23,13 +23,7 @@ from neuroequi.augment.families import (
 from neuroequi.errors import ConfigError
 from neuroequi.heads import mlp
 from neuroequi.losses.sie import sie_loss
-from neuroequi.methods.base import (
-    Batch,
-    Requirements,
-    SSLMethod,
-    StepOutput,
-    register_method,
-)
+from neuroequi.methods.base import Batch, MethodSpec, Requirements, SSLMethod, StepOutput
 
 
 def split_sizes(split: Sequence[int] | None, feature_dim: int, method: str) -> tuple[int, int]:
@@ -223,10 +217,12 @@ class SIE(SSLMethod):
         return f"split=({self.inv_dim}, {self.equi_dim}), families={self.families}"
 
 
-@register_method("sie", SIEOptions)
-def build_sie(options: SIEOptions, backbone: nn.Module) -> SIE:
-    """SIE on ``backbone`` (bind it to the view policies before training)."""
+def build_sie(options: SIEOptions, backbone: nn.Module, image_size: int) -> SIE:
+    """SIE on ``backbone`` (``image_size`` is not used; bind it to the view policies before training)."""
     return SIE(backbone, options)
 
 
-__all__ = ["SIE", "HyperPredictor", "SIEOptions", "build_sie", "part_projector", "split_sizes"]
+METHOD_SPECS: tuple[MethodSpec, ...] = (MethodSpec("sie", SIEOptions, build_sie),)
+"""The SIE family, registered by :mod:`neuroequi.registry`."""
+
+__all__ = ["METHOD_SPECS", "SIE", "HyperPredictor", "SIEOptions", "build_sie", "part_projector", "split_sizes"]
