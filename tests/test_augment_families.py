@@ -30,6 +30,7 @@ from neuroequi.config import dataclass_from_mapping
 from neuroequi.data import cifar10
 from neuroequi.errors import ConfigError
 from neuroequi.train.data import clean_views
+from test_augment_reference import crop_flip_reference, jitter_reference
 
 KERNEL_TOL = 1e-5
 PIPELINE_TOL = 1e-4
@@ -95,19 +96,12 @@ def test_integer_translation_is_an_exact_shift(cifar_float):
 
 def reference_views(images: torch.Tensor, params: AugParams, policy) -> torch.Tensor:
     """The family policy written out image by image with torchvision's functional ops."""
-    ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
-    frame = params.to_dataframe()
     views = []
-    for image, row in zip(images, frame.itertuples()):
-        v = TF.resized_crop(image, top=row.crop_y_px, left=row.crop_x_px, height=row.crop_h_px, width=row.crop_w_px,
-                            size=[policy.size] * 2, antialias=False)
-        if row.flip:
-            v = TF.horizontal_flip(v)
+    for image, row in zip(images, params.to_dataframe().itertuples()):
+        v = crop_flip_reference(image, row, policy.size)
         v = TF.affine(v, angle=-row.angle, translate=[row.translate_x_px, row.translate_y_px], scale=row.scale,
                       shear=[0.0, 0.0], interpolation=BILINEAR, fill=policy.fill)
-        for k in range(4):
-            op = getattr(row, f"jitter_order_{k}")
-            v = ops[op](v, getattr(row, JITTER_OPS[op]))
+        v = jitter_reference(v, row)
         v = TF.gaussian_blur(v, [policy.blur.kernel_size] * 2, [row.blur_sigma] * 2)
         views.append(v)
     return torch.stack(views)

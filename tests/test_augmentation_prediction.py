@@ -52,18 +52,19 @@ def constructed(n: int, informative: bool, family: str, seed: int) -> tuple[np.n
     return x, y
 
 
+@pytest.mark.parametrize("probe", ["ridge", "mlp"])
 @pytest.mark.parametrize("family", ["rotation", "flip"])
-def test_probe_scores_informative_features_high_and_noise_at_chance(family):
+def test_probe_scores_informative_features_high_and_noise_at_chance(family, probe):
     test_images = np.repeat(np.arange(100), 2)
     good = score_probe(family, constructed(400, True, family, 0), constructed(200, True, family, 1), test_images,
-                       n_boot=200)
+                       probe=probe, mlp_hidden=(32,), n_boot=200)
     noise = score_probe(family, constructed(400, False, family, 2), constructed(200, False, family, 3), test_images,
-                        n_boot=200)
-    assert good["value"] > 0.95 and good["ci_low"] <= good["value"] <= good["ci_high"] and good["n"] == 100
+                        probe=probe, mlp_hidden=(32,), n_boot=200)
+    assert good["value"] > (0.95 if probe == "ridge" else 0.8) and good["ci_low"] <= good["value"] <= good["ci_high"] and good["n"] == 100
     if family == "flip":
         assert good["metric"] == "accuracy" and 0.35 < noise["value"] < 0.65
     else:
-        assert good["metric"] == "R²" and -0.1 < noise["value"] < 0.05 and noise["ci_low"] < 0.01
+        assert good["metric"] == "R²" and -0.3 < noise["value"] < 0.05 and noise["ci_low"] < 0.01
 
 
 class Pixels(nn.Module):
