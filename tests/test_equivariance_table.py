@@ -52,7 +52,7 @@ def test_the_table_has_every_run_family_and_variant(table_run):
 
 
 @pytest.mark.slow
-def test_the_checkpoints_are_zoo_models_that_analyze_runs_on(table_run, tmp_path, monkeypatch):
+def test_the_checkpoints_are_zoo_models_that_analyze_and_score_run_on(table_run, tmp_path, monkeypatch):
     import model_zoo
     from analyses.cli import AnalysisOptions, analyze, load_model
 
@@ -67,6 +67,8 @@ def test_the_checkpoints_are_zoo_models_that_analyze_runs_on(table_run, tmp_path
         measures = analyze(extractor, tmp_path / run, AnalysisOptions(n_images=6, K=3, probe_train=0, n_boot=20,
                                                                       progress=False))
         assert math.isfinite(float(measures.loc[measures["quantity"] == "shared_variability", "value"].iloc[0]))
+        score = model_zoo.score(loaded.entry.name, "Kiani2007.IT-rdm")  # Brain-Score's metric on real IT data
+        assert math.isfinite(float(score["score"]))
 
 
 @pytest.mark.slow
