@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from neuroequi.augment import EquiModEncoder, Policy, two_view_policies
+from neuroequi.augment import Policy, two_view_policies
 from neuroequi.backbones import build_backbone
 from neuroequi.methods import EquiMod, EquiModOptions, SSLMethod, TeSSL, build_method, dataclass_from_mapping
+from neuroequi.methods.equimod import build_encoder
 from neuroequi.train.config import DataConfig, TrainConfig
 
 
@@ -27,7 +28,8 @@ def build_model(config: TrainConfig) -> SSLMethod:
 
     ``equivariance: tessl`` wraps it in :class:`~neuroequi.methods.TeSSL` with ``lam``;
     ``equimod`` in :class:`~neuroequi.methods.EquiMod`, whose parameter encoder is fitted on
-    the training policies (seeded by ``config.seed``, so a rebuilt model has the same one).
+    the training policies (seeded by ``config.seed``, so a rebuilt model has the same one) or
+    carries the released statistics (:func:`~neuroequi.methods.equimod.build_encoder`).
     """
     m = config.model
     backbone = build_backbone(m.arch, m.width, zero_init_residual=m.zero_init_residual)
@@ -38,6 +40,6 @@ def build_model(config: TrainConfig) -> SSLMethod:
     if kind == "equimod":
         options = dataclass_from_mapping(EquiModOptions, config.method.equimod, "config.method.equimod")
         with torch.random.fork_rng():
-            encoder = EquiModEncoder.fit(list(build_policies(config.data)), options.encoder_samples, seed=config.seed)
+            encoder = build_encoder(options, build_policies(config.data), config.seed)
         return EquiMod(method, encoder, lam, options)
     return method
