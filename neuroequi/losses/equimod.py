@@ -9,7 +9,6 @@ from torch import Tensor
 from neuroequi.losses._common import check_pair, check_positive, gather
 from neuroequi.losses.simclr import masked_info_nce
 
-
 NEGATIVES: tuple[str, ...] = ("released", "strict")
 """Which candidates are negatives: ``released`` every other row (the released code masks only
 each row against itself); ``strict`` also leaves out the other view of the same image."""

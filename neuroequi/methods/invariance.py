@@ -17,7 +17,6 @@ import torch
 from torch import Tensor, nn
 
 from neuroequi.errors import ConfigError
-
 from neuroequi.heads import mlp
 from neuroequi.losses import (
     BarlowTwinsLoss,
