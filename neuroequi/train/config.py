@@ -105,7 +105,14 @@ class OptimConfig:
 
 @dataclass
 class MonitorConfig:
-    """Online linear probe (on detached features, trained every step) and kNN monitor (each epoch)."""
+    """Online linear probe (on detached features, trained every step), kNN monitor (each epoch)
+    and the training metrics (:mod:`neuroequi.train.metrics`).
+
+    ``log.csv`` always gets one row per step (written every ``log_every`` steps);
+    ``tensorboard: true`` also writes TensorBoard events to ``<run>/tensorboard`` (needs the
+    ``tensorboard`` package) and ``wandb: PROJECT`` logs to that Weights & Biases project (needs
+    ``wandb``; offline when ``NEUROEQUI_OFFLINE=1``). Both are off by default.
+    """
 
     probe: bool = True
     probe_lr: float = 0.1
@@ -116,6 +123,8 @@ class MonitorConfig:
     knn_test_samples: int | None = 1000
     log_every: int = 10
     progress: bool = True
+    tensorboard: bool = False
+    wandb: str | None = None
 
 
 @dataclass
