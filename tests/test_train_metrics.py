@@ -7,13 +7,19 @@ import sys
 import types
 from pathlib import Path
 
-import neuroequi  # noqa: F401
 import pytest
 import torch
 
+import neuroequi  # noqa: F401
 from neuroequi.errors import ConfigError
 from neuroequi.train import config_from_dict, train
-from neuroequi.train.metrics import CsvSink, StepMetrics, TensorBoardSink, WandbSink, open_sinks
+from neuroequi.train.metrics import (
+    CsvSink,
+    StepMetrics,
+    TensorBoardSink,
+    WandbSink,
+    open_sinks,
+)
 
 
 class ListSink:

@@ -6,7 +6,14 @@ import torch
 
 from neuroequi.augment import Policy, two_view_policies
 from neuroequi.backbones import build_backbone
-from neuroequi.methods import EquiMod, EquiModOptions, SSLMethod, TeSSL, build_method, dataclass_from_mapping
+from neuroequi.methods import (
+    EquiMod,
+    EquiModOptions,
+    SSLMethod,
+    TeSSL,
+    build_method,
+    dataclass_from_mapping,
+)
 from neuroequi.methods.equimod import build_encoder
 from neuroequi.train.config import DataConfig, TrainConfig
 
