@@ -22,7 +22,7 @@ Statistics = Literal["fitted", "simclr_cifar10", "simclr_imagenet", "byol_cifar1
 
 @dataclass
 class EquiModOptions:
-    """EquiMod hyper-parameters.
+    """EquiMod hyper-parameters (config section ``method.equimod``).
 
     Attributes:
         projector: sizes of ``g'`` ``[hidden..., out]`` (paper: 3-layer MLP, 2048 hidden, BN).
@@ -64,11 +64,11 @@ class EquiModOptions:
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
-                raise ConfigError(f"EquiMod {key} must be one of {list(allowed)}, got {getattr(self, key)!r}")
+                raise ConfigError(f"method.equimod.{key} must be one of {list(allowed)}, got {getattr(self, key)!r}")
         if self.statistics != "fitted" and self.encoding != "released":
-            raise ConfigError(f"EquiMod statistics {self.statistics!r} are the released code's: they need encoding 'released', got {self.encoding!r}")
+            raise ConfigError(f"method.equimod.statistics {self.statistics!r} are the released code's: they need encoding 'released', got {self.encoding!r}")
         if self.aug_dim < 1 or not self.temperature > 0 or self.encoder_samples < 2 or not self.projector:
-            raise ConfigError(f"EquiMod needs aug_dim >= 1, temperature > 0, encoder_samples >= 2 and a projector, got {self}")
+            raise ConfigError(f"method.equimod needs aug_dim >= 1, temperature > 0, encoder_samples >= 2 and a projector, got {self}")
 
 
 def build_encoder(options: EquiModOptions, policies: Sequence[Policy], seed: int) -> EquiModEncoder:
@@ -105,10 +105,10 @@ class EquiMod(SSLMethod):
     def __init__(self, method: InvarianceMethod, encoder: EquiModEncoder, lam: float = 1.0, options: EquiModOptions | None = None) -> None:
         super().__init__()
         if not isinstance(method, InvarianceMethod):
-            raise ValueError(f"EquiMod wraps an InvarianceMethod, got {type(method).__name__}")
+            raise ConfigError(f"EquiMod wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
         if not lam >= 0:
-            raise ValueError(f"EquiMod lambda must be >= 0, got {lam}")
+            raise ConfigError(f"EquiMod method.lam must be >= 0, got {lam}")
         options = options or EquiModOptions()
         self.lam = lam
         self.temperature = float(options.temperature)

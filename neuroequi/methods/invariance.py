@@ -27,7 +27,7 @@ from neuroequi.losses import (
     cosine_momentum,
     ema_update,
 )
-from neuroequi.methods.base import Batch, SSLMethod, StepOutput, register_method
+from neuroequi.methods.base import Batch, MethodSpec, SSLMethod, StepOutput
 
 Encoding = tuple[Tensor, ...]
 """What :meth:`InvarianceMethod.encode` returns: ``(h,)`` or, with a momentum target, ``(h, h_target)``."""
@@ -157,7 +157,7 @@ class BYOL(MomentumMethod):
 
     def __init__(self, backbone: nn.Module, head_factory: Callable[[], MomentumHead], tau_base: float = 0.996) -> None:
         if not 0 <= tau_base <= 1:
-            raise ValueError(f"tau_base must be in [0, 1], got {tau_base}")
+            raise ConfigError(f"method.options.tau_base must be in [0, 1], got {tau_base}")
         self.tau_base = float(tau_base)
         super().__init__(backbone, head_factory, BYOLLoss(), lambda step, total: cosine_momentum(step, total, self.tau_base))
 
@@ -187,11 +187,11 @@ class MomentumMMCR(MomentumMethod):
 def check_momentum(tau: float) -> float:
     """``tau`` as a float; ConfigError unless it is a number in [0, 1) (1 would freeze the target)."""
     if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 <= float(tau) < 1:
-        raise ConfigError(f"momentum tau must be a number in [0, 1), got {tau!r}")
+        raise ConfigError(f"momentum tau (method.options.momentum_tau) must be a number in [0, 1), got {tau!r}")
     return float(tau)
 
 
-# ------------------------------------------------------------------------------ registered methods
+# ------------------------------------------------------------------------------ the family's members
 
 
 @dataclass
@@ -258,29 +258,25 @@ def _projector(backbone: nn.Module, dims: tuple[int, ...], hidden_bias: bool = F
     return lambda: mlp(backbone.feature_dim, dims, hidden_bias=hidden_bias, last_bias=False, last_bn=last_bn)
 
 
-@register_method("barlow_twins", BarlowTwinsOptions)
-def build_barlow_twins(options: BarlowTwinsOptions, backbone: nn.Module) -> InvarianceMethod:
+def build_barlow_twins(options: BarlowTwinsOptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """Barlow Twins on ``backbone``."""
     loss = BarlowTwinsLoss(options.lambda_offdiag, options.scale)
     return InvarianceMethod(backbone, _projector(backbone, options.projector), loss)
 
 
-@register_method("simclr", SimCLROptions)
-def build_simclr(options: SimCLROptions, backbone: nn.Module) -> InvarianceMethod:
+def build_simclr(options: SimCLROptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """SimCLR on ``backbone``."""
     projector = _projector(backbone, options.projector, options.hidden_bias, options.last_bn)
     return InvarianceMethod(backbone, projector, NTXentLoss(options.temperature))
 
 
-@register_method("vicreg", VICRegOptions)
-def build_vicreg(options: VICRegOptions, backbone: nn.Module) -> InvarianceMethod:
+def build_vicreg(options: VICRegOptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """VICReg on ``backbone``."""
     loss = VICRegLoss(options.sim_weight, options.var_weight, options.cov_weight)
     return InvarianceMethod(backbone, _projector(backbone, options.projector), loss)
 
 
-@register_method("mmcr", MMCROptions)
-def build_mmcr(options: MMCROptions, backbone: nn.Module) -> InvarianceMethod:
+def build_mmcr(options: MMCROptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """MMCR on ``backbone``; with ``momentum_tau`` set, CE-SSL's momentum branch."""
     loss = MMCRLoss(options.lambda_local)
     if options.momentum_tau is None:
@@ -289,8 +285,7 @@ def build_mmcr(options: MMCROptions, backbone: nn.Module) -> InvarianceMethod:
     return MomentumMMCR(backbone, lambda: MomentumHead(projector()), loss, options.momentum_tau)
 
 
-@register_method("byol", BYOLOptions)
-def build_byol(options: BYOLOptions, backbone: nn.Module) -> BYOL:
+def build_byol(options: BYOLOptions, backbone: nn.Module, image_size: int) -> BYOL:
     """BYOL on ``backbone``."""
     proj_dim = options.projector[-1]
 
@@ -298,3 +293,13 @@ def build_byol(options: BYOLOptions, backbone: nn.Module) -> BYOL:
         return MomentumHead(mlp(backbone.feature_dim, options.projector), mlp(proj_dim, options.predictor))
 
     return BYOL(backbone, head, options.tau_base)
+
+
+METHOD_SPECS: tuple[MethodSpec, ...] = (
+    MethodSpec("barlow_twins", BarlowTwinsOptions, build_barlow_twins),
+    MethodSpec("simclr", SimCLROptions, build_simclr),
+    MethodSpec("vicreg", VICRegOptions, build_vicreg),
+    MethodSpec("mmcr", MMCROptions, build_mmcr),
+    MethodSpec("byol", BYOLOptions, build_byol),
+)
+"""The invariance family, registered by :mod:`neuroequi.registry` (``image_size`` is not used)."""

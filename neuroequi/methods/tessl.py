@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput
 from neuroequi.methods.invariance import Encoding, InvarianceMethod
+
+PAIRINGS = ("image", "augmentation")
+BN_GROUPS = ("views", "halves")
+
+
+@dataclass
+class TeSSLOptions:
+    """TeSSL's options (config section ``method.tessl``).
+
+    Attributes:
+        pairing: the equivariant term, ``image`` (the published CE-SSL code's, default) or
+            ``augmentation`` (see :class:`TeSSL`).
+        bn_groups: which rows share one forward pass (and BatchNorm statistics): ``views`` (each
+            view's N rows) or ``halves`` (each half-view's N/2 rows, as CE-SSL's ``train_paired.py``).
+    """
+
+    pairing: Literal["image", "augmentation"] = "image"
+    bn_groups: Literal["views", "halves"] = "views"
 
 
 class TeSSL(SSLMethod):
@@ -50,16 +72,16 @@ class TeSSL(SSLMethod):
     def __init__(self, method: InvarianceMethod, lam: float, pairing: str = "image", bn_groups: str = "views") -> None:
         super().__init__()
         if pairing not in PAIRINGS:
-            raise ValueError(f"TeSSL pairing must be one of {PAIRINGS}, got {pairing!r}")
+            raise ConfigError(f"method.tessl.pairing must be one of {list(PAIRINGS)}, got {pairing!r}")
         if bn_groups not in BN_GROUPS:
-            raise ValueError(f"TeSSL bn_groups must be one of {BN_GROUPS}, got {bn_groups!r}")
+            raise ConfigError(f"method.tessl.bn_groups must be one of {list(BN_GROUPS)}, got {bn_groups!r}")
         self.pairing = pairing
         self.bn_groups = bn_groups
         if not isinstance(method, InvarianceMethod):
-            raise ValueError(f"TeSSL wraps an InvarianceMethod, got {type(method).__name__}")
+            raise ConfigError(f"TeSSL wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
         if not 0 <= lam <= 1:
-            raise ValueError(f"TeSSL lambda must be in [0, 1], got {lam}")
+            raise ConfigError(f"TeSSL method.lam must be in [0, 1], got {lam}")
         self.lam = lam
         self.method = method
         method.add_head("equi")
@@ -71,7 +93,7 @@ class TeSSL(SSLMethod):
     def forward(self, batch: Batch) -> StepOutput:
         n = len(batch)
         if n % 2:
-            raise ValueError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
+            raise ConfigError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
         if len(batch.views) != 2:
             raise ValueError(f"TeSSL needs 2 views, got {len(batch.views)}")
         (enc_a, inv_a, equi_a), (_, inv_b, equi_b) = (self._embed(view) for view in batch.views)
@@ -99,10 +121,6 @@ class TeSSL(SSLMethod):
 
     def extra_repr(self) -> str:
         return f"lam={self.lam}, pairing={self.pairing!r}, bn_groups={self.bn_groups!r}"
-
-
-PAIRINGS = ("image", "augmentation")
-BN_GROUPS = ("views", "halves")
 
 
 def equivariant_pairs(view_a: Tensor, view_b: Tensor, pairing: str) -> tuple[Tensor, Tensor]:
