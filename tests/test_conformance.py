@@ -39,7 +39,7 @@ from torch import Tensor, nn
 import neuroequi  # noqa: F401
 from neuroequi.augment import AugParams, EquiModEncoder, get_policy
 from neuroequi.augment.encoding import encoding_columns
-from neuroequi.backbones import build_backbone
+
 from neuroequi.losses import (
     BarlowTwinsLoss,
     BYOLLoss,
@@ -47,7 +47,8 @@ from neuroequi.losses import (
     NTXentLoss,
     equimod_loss,
 )
-from neuroequi.methods import Batch, EquiMod, EquiModOptions, TeSSL, build_method
+from neuroequi.methods import Batch, EquiMod, EquiModOptions, TeSSL
+from neuroequi.registry import build_backbone, build_method
 from neuroequi.methods.tessl import equivariant_pairs
 
 CESSL = "ThomasYerxa/CE-SSL@403f8148"

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 import neuroequi  # noqa: F401
-from neuroequi.backbones import build_backbone
+
 from neuroequi.errors import ConfigError
-from neuroequi.methods import Batch, MMCROptions, TeSSL, build_method
+from neuroequi.methods import Batch, MMCROptions, TeSSL
+from neuroequi.registry import build_backbone, build_method
 from neuroequi.methods.invariance import MomentumMMCR
 
 
@@ -25,7 +26,7 @@ def _batch(n: int = 8, seed: int = 0) -> Batch:
 
 @pytest.mark.parametrize("tau", [1.0, -0.1, 1.5, True, "0.9"])
 def test_momentum_outside_zero_one_is_a_config_error(tau: object) -> None:
-    with pytest.raises(ConfigError, match=r"momentum tau must be a number in \[0, 1\)"):
+    with pytest.raises(ConfigError, match=r"momentum tau \(method.options.momentum_tau\) must be a number in \[0, 1\)"):
         MMCROptions(momentum_tau=tau)  # type: ignore[arg-type]
 
 

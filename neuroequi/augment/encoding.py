@@ -88,8 +88,8 @@ class EquiModEncoder:
 
     def __init__(self, columns: Sequence[str], mean: torch.Tensor, std: torch.Tensor) -> None:
         self.columns: tuple[str, ...] = tuple(columns)
-        self.mean = torch.as_tensor(mean, dtype=torch.float64).reshape(-1)
-        self.std = torch.as_tensor(std, dtype=torch.float64).reshape(-1)
+        self.mean = torch.as_tensor(mean, dtype=torch.float64, device="cpu").reshape(-1)
+        self.std = torch.as_tensor(std, dtype=torch.float64, device="cpu").reshape(-1)
         d = len(self.columns)
         if self.mean.shape != (d,) or self.std.shape != (d,):
             raise ValueError(
@@ -141,7 +141,7 @@ class EquiModEncoder:
                 f"released statistics {name!r} have {len(mean)} dimensions but policy {policy.name!r} "
                 f"encodes {len(columns)}: {columns}"
             )
-        return cls(columns, torch.tensor(mean), torch.tensor(std))
+        return cls(columns, torch.tensor(mean, device="cpu"), torch.tensor(std, device="cpu"))
 
     @property
     def dim(self) -> int:
