@@ -193,7 +193,8 @@ def cuda_main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as out:
         root = synthetic_image_folder(Path(out))
         command = [
-            "torchrun", "--standalone", "--nproc_per_node=1", "-m", "neuroequi.train", "--recipe", "tessl-barlow-imagenet",
+            sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "neuroequi.train",
+            "--recipe", "tessl-barlow-imagenet",
             f"data.root={root}", "data.val_root=null", "data.workers=4", "batch_size=64", "max_steps=1",
             "precision=bf16", "monitor.knn=false", "monitor.progress=false", f"output_dir={out}", "name=torchrun-step",
         ]
