@@ -94,7 +94,7 @@ class Entry:
     """One catalogue entry (see the module docstring).
 
     ``arch``: ``cifar_resnet20``/``cifar_resnet32`` (akamaster), ``resnet50_composer``
-    (published CE-SSL), or a :func:`neuroequi.backbones.build_backbone` arch for
+    (published CE-SSL), or a :func:`neuroequi.registry.build_backbone` arch for
     the project's checkpoints. ``lam``: the TeSSL/EquiMod weight lambda (None when
     not applicable). ``image_size``, ``mean``, ``std``: the preprocessing (resize
     to ``image_size`` squared, scale to [0, 1], normalise).
@@ -253,7 +253,7 @@ def random_entry(arch: str, seed: int = 0, width: float = 1.0, image_size: int =
     pass it to :func:`model_zoo.load`. Default name ``<arch>-random<seed>``."""
     import torch
 
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
 
     with torch.random.fork_rng():  # built only to read its layer names; the global RNG is left alone
         backbone = build_backbone(arch, width)

@@ -94,7 +94,7 @@ def test_random_init_is_seeded_and_its_identifier_hashes_the_weights(data_root):
 
 
 def _save_project_checkpoint(path: Path, seed: int) -> Path:
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
     from neuroequi.checkpoint import FORMAT, VERSION, save_checkpoint
 
     torch.manual_seed(seed)
@@ -208,7 +208,7 @@ def test_explicit_home_is_used_instead_of_the_environment(zoo_home, tmp_path):
 
 
 def test_random_entry_is_seeded_and_leaves_the_global_rng_alone():
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
 
     state = torch.random.get_rng_state()
     entry = model_zoo.random_entry("resnet18_cifar", seed=3, width=0.25, name="r18-frozen")

@@ -148,20 +148,3 @@ class AugParams:
         values = torch.as_tensor(frame.to_numpy(dtype="float64"))
         return cls(values, tuple(str(c) for c in frame.columns))
 
-
-def identity_params(image_hw: torch.Tensor) -> AugParams:
-    """Parameters of the un-augmented view of each image, one row per image.
-
-    ``image_hw``: ``(N, 2)`` image sizes ``(H, W)`` in pixels. Every row holds the
-    whole image as the crop box (relative ``(0, 0, 1, 1)``, pixels ``(0, 0, W, H)``)
-    and every other column at its :data:`DEFAULTS` value (no flip, jitter,
-    grayscale, blur or solarize); columns :data:`COLUMNS`.
-    """
-    hw = torch.as_tensor(image_hw, dtype=torch.float64)
-    if hw.ndim != 2 or hw.shape[1] != 2:
-        raise ValueError(f"image_hw must be (N, 2) sizes (H, W), got shape {tuple(hw.shape)}")
-    zeros = torch.zeros(hw.shape[0], dtype=torch.float64)
-    cols = {name: zeros + value for name, value in DEFAULTS.items()}
-    cols.update(image_h=hw[:, 0], image_w=hw[:, 1], crop_x=zeros, crop_y=zeros, crop_w=zeros + 1,
-                crop_h=zeros + 1, crop_x_px=zeros, crop_y_px=zeros, crop_w_px=hw[:, 1], crop_h_px=hw[:, 0])
-    return AugParams(torch.stack([cols[c] for c in COLUMNS], dim=1), COLUMNS)

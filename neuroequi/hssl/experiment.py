@@ -73,7 +73,7 @@ def frozen_extractor(arch: str, width: float, seed: int):
     """An :class:`analyses.responses.Extractor` of a randomly initialised backbone's group-pooled ``h``."""
     from analyses.responses import Extractor
     from model_zoo.loading import state_dict_sha256
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
     from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
     with torch.random.fork_rng():
