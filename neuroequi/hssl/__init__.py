@@ -6,12 +6,13 @@
   ``(N, C, |G|, H, W)``, and the control :class:`EmulatedGroupCNN` with an emulated group axis;
 * :mod:`neuroequi.hssl.bundles` -- group elements, their action, fiber bundles, pair sampling;
 * :mod:`neuroequi.hssl.objective` -- A-SSL and H-SSL (:class:`HomomorphicSSL`);
-* :mod:`neuroequi.hssl.method` -- the registered training methods ``hssl`` / ``assl`` (imported by
-  :mod:`neuroequi.methods`, which registers them);
-* :mod:`neuroequi.hssl.experiment` -- ``neuroequi hssl``, the CPU-sized A-SSL vs H-SSL experiment.
+* :mod:`neuroequi.hssl.method` -- the training methods ``hssl`` / ``assl`` (registered in
+  :mod:`neuroequi.registry`).
+
+The CPU-sized A-SSL vs H-SSL experiment (``neuroequi hssl``) is :mod:`figures.hssl`.
 """
 
-from neuroequi.hssl.backbones import ARCHITECTURES, EmulatedGroupCNN, GroupCNN, build_group_backbone, stage_widths
+from neuroequi.hssl.backbones import GROUP_CNNS, EmulatedGroupCNN, GroupCNN, build_group_backbone, stage_widths
 from neuroequi.hssl.bundles import (
     BundleSpec,
     act_on_features,
@@ -21,10 +22,10 @@ from neuroequi.hssl.bundles import (
     sample_pairs,
 )
 from neuroequi.hssl.layers import GroupConv2d, group_pool, rotate_features, rotate_images, spatial_pool
-from neuroequi.hssl.objective import HomomorphicSSL, assl_bundles, assl_views, build_criterion
+from neuroequi.hssl.objective import HomomorphicSSL, assl_bundles, build_criterion
 
 __all__ = [
-    "ARCHITECTURES",
+    "GROUP_CNNS",
     "build_group_backbone",
     "BundleSpec",
     "EmulatedGroupCNN",
@@ -34,7 +35,6 @@ __all__ = [
     "act_on_features",
     "act_on_images",
     "assl_bundles",
-    "assl_views",
     "build_criterion",
     "extract_bundles",
     "group_pool",

@@ -25,19 +25,23 @@ the group axis into channels) keeps the read-out independent of which rotation i
 happened to learn on, matches the linear probe's group-pooled features, and gives a p4 network
 and its control the same feature counts. ``region_layer_map`` maps V1, V2, V4, IT to stages.
 
-Architectures by name (:data:`ARCHITECTURES`, :func:`build_group_backbone`, also reachable through
-``neuroequi.backbones.build_backbone``): ``p4cnn`` (rotation), ``z2cnn`` (translation),
+Architectures by name (:data:`GROUP_CNNS`, :func:`build_group_backbone`; registered in
+:mod:`neuroequi.registry`, so ``neuroequi.registry.build_backbone`` builds them too): ``p4cnn`` (rotation), ``z2cnn`` (translation),
 ``p4cnn_control`` and ``z2cnn_control`` (their emulated controls, for 32x32 images). They pad with
 zeros: quarter turns are exact symmetries of ``p4cnn``, and shifts by whole output cells that fill
 with zeros are symmetries away from the border (A-SSL shifts images that way). A ``GroupCNN`` with
 ``padding_mode="circular"`` is exactly equivariant to cyclic shifts as well (tested); on CIFAR-10 it
-learned worse features in the CPU experiment (see :mod:`neuroequi.hssl.experiment`).
+learned worse features in the CPU experiment (see :mod:`figures.hssl`).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from torch import Tensor, nn
 
+from neuroequi.backbones import BackboneSpec
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.layers import GroupConv2d, check_order, group_pool, spatial_pool
 
 BASE_WIDTHS = (16, 32, 64)
@@ -46,10 +50,10 @@ BASE_WIDTHS = (16, 32, 64)
 def stage_widths(width: float, base: tuple[int, ...] = BASE_WIDTHS) -> tuple[int, ...]:
     """Channels per group element of each stage for a width multiplier (> 0)."""
     if not width > 0:
-        raise ValueError(f"width must be > 0, got {width!r}")
+        raise ConfigError(f"model.width must be > 0, got {width!r}")
     widths = tuple(int(round(c * width)) for c in base)
     if min(widths) < 1:
-        raise ValueError(f"width {width!r} leaves a stage with no channels: {widths}")
+        raise ConfigError(f"model.width {width!r} leaves a stage with no channels: {widths}")
     return widths
 
 
@@ -224,7 +228,7 @@ class EmulatedGroupCNN(nn.Module):
         return self.avgpool(self.forward_features(x))
 
 
-ARCHITECTURES: dict[str, dict[str, int]] = {
+GROUP_CNNS: dict[str, dict[str, int]] = {
     "p4cnn": {"order": 4},
     "z2cnn": {"order": 1},
     "p4cnn_control": {"emulated": 4},
@@ -234,13 +238,17 @@ ARCHITECTURES: dict[str, dict[str, int]] = {
 
 
 def build_group_backbone(arch: str, width: float = 1.0) -> GroupCNN | EmulatedGroupCNN:
-    """A backbone of :data:`ARCHITECTURES` with ``stage_widths(width)`` channels per group element.
+    """A backbone of :data:`GROUP_CNNS` with ``stage_widths(width)`` channels per group element.
 
     All pad with zeros; the controls emulate the output grid of 32x32 images.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown group backbone {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    spec, widths = ARCHITECTURES[arch], stage_widths(width)
+    if arch not in GROUP_CNNS:
+        raise ConfigError(f"unknown group backbone {arch!r}; choose one of {sorted(GROUP_CNNS)}")
+    spec, widths = GROUP_CNNS[arch], stage_widths(width)
     if "order" in spec:
         return GroupCNN(spec["order"], widths)
     return EmulatedGroupCNN(spec["emulated"], widths)
+
+
+BACKBONE_SPECS: tuple[BackboneSpec, ...] = tuple(BackboneSpec(name, partial(build_group_backbone, name)) for name in GROUP_CNNS)
+"""The group-CNN family, registered by :mod:`neuroequi.registry` (no residual branches)."""

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.layers import rotate_features, rotate_images
 
 ELEMENT_COLUMNS = ("r", "ty", "tx")
@@ -68,28 +69,31 @@ class BundleSpec:
         return tuple(grid) if self.grid_base is None else (self.grid_base, self.grid_base)  # type: ignore[return-value]
 
     def check(self, order: int, grid: tuple[int, int]) -> None:
-        """Raise ValueError unless bundles of this spec fit a group axis of ``order`` and a grid ``(H, W)``."""
+        """Raise ConfigError (naming the ``method.options`` key) unless bundles of this spec fit a group
+        axis of ``order`` and a grid ``(H, W)``."""
         fields = (self.rotation_base, self.rotation_distance, self.grid_distance)
         if min(fields) < 0 or self.rotation_base < 1 or (self.grid_base is not None and self.grid_base < 1):
-            raise ValueError(f"bundle sizes must be >= 1 and distances >= 0, got {self}")
+            raise ConfigError(f"bundle sizes must be >= 1 and distances >= 0, got {self}")
         if self.rotation_base > order:
-            raise ValueError(f"rotation_base {self.rotation_base} is larger than the group axis of size {order}")
+            raise ConfigError(
+                f"method.options.rotation_base {self.rotation_base} is larger than the group axis of size {order}"
+            )
         if self.rotation_distance > order // 2:
-            raise ValueError(
-                f"rotation_distance {self.rotation_distance} is beyond the cyclic group of order {order} "
+            raise ConfigError(
+                f"method.options.rotation_distance {self.rotation_distance} is beyond the cyclic group of order {order} "
                 f"(at most {order // 2})"
             )
         kh, kw = self.patch(grid)
         if kh > grid[0] or kw > grid[1]:
-            raise ValueError(f"grid_base {self.grid_base} is larger than the grid {tuple(grid)}")
+            raise ConfigError(f"method.options.grid_base {self.grid_base} is larger than the grid {tuple(grid)}")
         reach = min(grid[0] - kh, grid[1] - kw)
         if self.grid_distance > reach:
-            raise ValueError(
-                f"grid_distance {self.grid_distance} is beyond the grid {tuple(grid)}: a patch of {(kh, kw)} "
-                f"can move at most {reach} cells"
+            raise ConfigError(
+                f"method.options.grid_distance {self.grid_distance} is beyond the grid {tuple(grid)}: "
+                f"a patch of {(kh, kw)} can move at most {reach} cells"
             )
         if order > 1 and grid[0] != grid[1]:
-            raise ValueError(f"rotations need a square grid, got {tuple(grid)}")
+            raise ConfigError(f"rotations need a square grid, got {tuple(grid)}")
 
     def bundle_dim(self, channels: int, grid: tuple[int, int]) -> int:
         """Length of a flattened bundle: ``channels * rotation_base * kh * kw``."""

@@ -14,9 +14,10 @@ from typing import Literal
 
 from torch import nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.bundles import BundleSpec
 from neuroequi.hssl.objective import HomomorphicSSL
-from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput, register_method
+from neuroequi.methods.base import Batch, MethodSpec, Requirements, SSLMethod, StepOutput
 
 
 @dataclass
@@ -33,7 +34,9 @@ class HSSLOptions:
         criterion: "infonce" (contrastive) or "vicreg" (non-contrastive).
         temperature: InfoNCE temperature.
         projector: projector sizes ``[hidden..., out]`` on the flattened bundle.
-        image_size: side of the training views (fixes the grid and the projector input).
+
+    The side of the training views (which fixes the grid and the projector's input size) is
+    not an option: the builder gets it from the data config (``data.size`` or the policy's).
     """
 
     group: Literal["rotation", "translation"] = "rotation"
@@ -44,7 +47,6 @@ class HSSLOptions:
     criterion: Literal["infonce", "vicreg"] = "infonce"
     temperature: float = 0.2
     projector: tuple[int, ...] = (512, 128)
-    image_size: int = 32
 
 
 class HomomorphicMethod(SSLMethod):
@@ -67,10 +69,10 @@ class HomomorphicMethod(SSLMethod):
         return StepOutput(loss=loss, features=features, logs={f"loss_{self.objective.mode}": loss.detach()})
 
 
-def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
-    """The method ``mode`` ("hssl" or "assl") with ``options`` on a group backbone."""
+def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
+    """The method ``mode`` ("hssl" or "assl") with ``options`` on a group backbone, for views of side ``image_size``."""
     if not hasattr(backbone, "forward_features") or not hasattr(backbone, "group_order"):
-        raise ValueError(
+        raise ConfigError(
             f"{mode} needs a group backbone (model.arch p4cnn, z2cnn, p4cnn_control or z2cnn_control), "
             f"got {type(backbone).__name__}"
         )
@@ -82,18 +84,23 @@ def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module) -> H
         options.grid_distance,
     )
     objective = HomomorphicSSL(
-        backbone, options.group, mode, spec, options.image_size, options.criterion, options.temperature, options.projector
+        backbone, options.group, mode, spec, image_size, options.criterion, options.temperature, options.projector
     )
     return HomomorphicMethod(objective)
 
 
-@register_method("hssl", HSSLOptions)
-def build_hssl(options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
+def build_hssl(options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
     """H-SSL: two bundles of one image, moved on the group in feature space."""
-    return build_homomorphic("hssl", options, backbone)
+    return build_homomorphic("hssl", options, backbone, image_size)
 
 
-@register_method("assl", HSSLOptions)
-def build_assl(options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
+def build_assl(options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
     """A-SSL: the same bundle of two transformed images."""
-    return build_homomorphic("assl", options, backbone)
+    return build_homomorphic("assl", options, backbone, image_size)
+
+
+METHOD_SPECS: tuple[MethodSpec, ...] = (
+    MethodSpec("hssl", HSSLOptions, build_hssl),
+    MethodSpec("assl", HSSLOptions, build_assl),
+)
+"""The homomorphic family, registered by :mod:`neuroequi.registry`."""

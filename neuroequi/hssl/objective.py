@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.heads import mlp
 from neuroequi.hssl.bundles import BundleSpec, act_on_images, extract_bundles, hssl_bundles, sample_pairs
 from neuroequi.hssl.layers import group_pool
@@ -34,17 +35,12 @@ def build_criterion(name: str, temperature: float = 0.2) -> nn.Module:
         return NTXentLoss(temperature)
     if name == "vicreg":
         return VICRegLoss()
-    raise ValueError(f"criterion must be one of {CRITERIA}, got {name!r}")
-
-
-def assl_views(images: Tensor, elements1: Tensor, elements2: Tensor, cell: int, padding: str = "circular") -> Tensor:
-    """The two transformed copies ``[g1.x; g2.x]`` ``(2N, C, S, S)`` of images ``(N, C, S, S)`` (one batch)."""
-    return torch.cat([act_on_images(images, g, cell, padding) for g in (elements1, elements2)])
+    raise ConfigError(f"method.options.criterion must be one of {list(CRITERIA)}, got {name!r}")
 
 
 def assl_bundles(features: Tensor, base: Tensor, spec: BundleSpec) -> tuple[Tensor, Tensor]:
-    """A-SSL pair from the feature map ``(2N, C, n, H, W)`` of :func:`assl_views`: the bundle at ``base (N, 3)``
-    of ``g1.x`` and of ``g2.x``, two ``(N, D)``."""
+    """A-SSL pair from the feature map ``(2N, C, n, H, W)`` of the two transformed copies ``[g1.x; g2.x]``
+    (one batch): the bundle at ``base (N, 3)`` of ``g1.x`` and of ``g2.x``, two ``(N, D)``."""
     if features.shape[0] != 2 * base.shape[0]:
         raise ValueError(f"A-SSL features must hold two views of {base.shape[0]} images, got {features.shape[0]} rows")
     first, second = extract_bundles(features, base.repeat(2, 1), spec).chunk(2)
@@ -81,11 +77,11 @@ class HomomorphicSSL(nn.Module):
     ) -> None:
         super().__init__()
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise ConfigError(f"H-SSL mode must be one of {list(MODES)} (method.name), got {mode!r}")
         if group not in GROUP_ORDERS:
-            raise ValueError(f"group must be one of {tuple(GROUP_ORDERS)}, got {group!r}")
+            raise ConfigError(f"method.options.group must be one of {list(GROUP_ORDERS)}, got {group!r}")
         if backbone.group_order != GROUP_ORDERS[group]:
-            raise ValueError(
+            raise ConfigError(
                 f"group {group!r} needs a backbone with a group axis of {GROUP_ORDERS[group]}, "
                 f"got {backbone.group_order}"
             )
