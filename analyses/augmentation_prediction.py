@@ -1,7 +1,7 @@
 """Augmentation prediction: how well a frozen representation tells which transformation was applied.
 
-For each transformation family ``f`` (:data:`neuroequi.augment.families.FAMILIES`) and a model
-layer ``h``:
+For each transformation family ``f`` (:data:`neuroequi.augment.families.FAMILIES`) and a layer ``h``
+of a model of the zoo (:func:`model_zoo.load`: a catalogue name or a checkpoint file):
 
 1. ``n_train`` CIFAR-10 *training* images and ``n_test`` *test* images (random subsets by
    ``seed``), each under ``per_image`` transformations of family ``f`` alone (every other
@@ -57,7 +57,8 @@ from sklearn.preprocessing import StandardScaler
 
 from analyses.measures import ALPHAS, TableRow, bootstrap_counts, interval
 from analyses.probe import cifar10_subset
-from analyses.responses import Extractor, _responses_to_views, view_batches
+from analyses.responses import _responses_to_views, view_batches
+from model_zoo import LoadedModel
 from neuroequi.augment.families import (
     CATEGORICAL,
     TARGETS,
@@ -81,6 +82,8 @@ class PredictionConfig:
     """Settings of the benchmark (``neuroequi augmentation-prediction``).
 
     Attributes:
+        layer: the module whose responses are used (None: the model's last layer, ``avgpool``
+            for the project's backbones).
         families: families scored, one at a time.
         n_train, n_test: CIFAR-10 training images the probe is fitted on, test images it is scored on.
         per_image: transformations per image.
@@ -93,6 +96,7 @@ class PredictionConfig:
         batch_size, precision, progress: extraction settings.
     """
 
+    layer: str | None = None
     families: tuple[str, ...] = ("rotation", "color", "blur", "translation", "crop", "flip")
     n_train: int = 2000
     n_test: int = 1000
@@ -171,10 +175,10 @@ def score_probe(
             "ci_low": low, "ci_high": high, "n": len(images), "family": family, "metric": metric}
 
 
-def _features(extractor: Extractor, policy: FamilyPolicy, images: list | torch.Tensor, params, K: int,
+def _features(model: LoadedModel, layer: str, policy: FamilyPolicy, images: list | torch.Tensor, params, K: int,
               config: PredictionConfig, desc: str) -> np.ndarray:
-    """Responses ``(len(params), F)`` to ``policy.apply`` of each row's image (row r is image r // K)."""
-    values = _responses_to_views(extractor, view_batches(policy, images, params, K, config.batch_size), len(params),
+    """Responses ``(len(params), F)`` of ``layer`` to ``policy.apply`` of each row's image (row r is image r // K)."""
+    values = _responses_to_views(model, layer, view_batches(policy, images, params, K, config.batch_size), len(params),
                                  config.precision, desc, config.progress)
     if config.feature_slice is not None:
         start, stop = config.feature_slice
@@ -182,8 +186,8 @@ def _features(extractor: Extractor, policy: FamilyPolicy, images: list | torch.T
     return values
 
 
-def augmentation_prediction(extractor: Extractor, config: PredictionConfig = PredictionConfig()) -> pd.DataFrame:
-    """The benchmark on one model layer: one row per family (see the module docstring).
+def augmentation_prediction(model: LoadedModel, config: PredictionConfig = PredictionConfig()) -> pd.DataFrame:
+    """The benchmark on one layer of ``model``: one row per family (see the module docstring).
 
     Returns the tidy table with the columns of :func:`score_probe`'s rows plus ``model``,
     ``weights_sha256``, ``layer``, ``probe``, ``per_image``, ``n_train``, ``seed``.
@@ -194,13 +198,14 @@ def augmentation_prediction(extractor: Extractor, config: PredictionConfig = Pre
             raise ConfigError(f"{name} must be >= {2 if name in ('n_train', 'n_test') else 1}, got {getattr(config, name)}")
     if config.feature_slice is not None and (len(config.feature_slice) != 2 or not 0 <= config.feature_slice[0] < config.feature_slice[1]):
         raise ConfigError(f"feature_slice must be [start, stop) with 0 <= start < stop, got {list(config.feature_slice)}")
-    policy = family_policy(config.transforms, extractor.image_size, name="prediction")
+    layer = model.layer(config.layer)
+    policy = family_policy(config.transforms, model.image_size, name="prediction")
     K = config.per_image
     data = {}
     for split, n in (("train", config.n_train), ("test", config.n_test)):
         pil, _, _ = cifar10_subset(split, n, config.seed)
         images = as_images(pil)
-        clean = _features(extractor, policy, images, policy.identity(image_sizes(images)), 1, config, f"{split} clean")
+        clean = _features(model, layer, policy, images, policy.identity(image_sizes(images)), 1, config, f"{split} clean")
         data[split] = (images, np.repeat(clean, K, axis=0))
     rows = []
     for k, family in enumerate(families):
@@ -210,12 +215,12 @@ def augmentation_prediction(extractor: Extractor, config: PredictionConfig = Pre
             generator = torch.Generator().manual_seed(config.seed * 1000 + 10 * k + s)
             hw = image_sizes(images).repeat_interleave(K, dim=0)
             params = restricted.sample(len(hw), generator, hw)
-            moved = _features(extractor, restricted, images, params, K, config, f"{split} {family}")
+            moved = _features(model, layer, restricted, images, params, K, config, f"{split} {family}")
             split_data[split] = (np.concatenate([clean, moved], axis=1), family_targets(params, family).numpy())
         test_images = np.repeat(np.arange(len(data["test"][0])), K)
         rows.append(score_probe(family, split_data["train"], split_data["test"], test_images, config.probe,
                                 config.mlp_hidden, config.n_boot, config.seed))
-    context = {"model": extractor.identifier, "weights_sha256": extractor.sha256, "layer": extractor.layer,
+    context = {"model": model.identifier, "weights_sha256": model.sha256, "layer": layer,
                "probe": config.probe, "per_image": K, "n_train": config.n_train, "seed": config.seed}
     return pd.DataFrame(rows).assign(**context)
 
@@ -226,22 +231,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--model", required=True, help="model_zoo catalogue name, or a neuroequi checkpoint file")
     parser.add_argument("--out", required=True, type=Path, help=f"output folder (writes {TABLE})")
-    parser.add_argument("--layer", default=None, help="layer (default: the model's last / avgpool)")
     add_config_arguments(parser)
+    parser.epilog = (parser.epilog or "") + (
+        " Keys: layer, families, n_train, n_test, per_image, probe (ridge|mlp), mlp_hidden, feature_slice, "
+        "transforms.<range>, seed, n_boot, batch_size, precision, progress.")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for ``args``; write ``<out>/augmentation_prediction.csv``."""
-    from analyses.cli import load_model
+    import model_zoo
     from neuroequi.cli import command_config
 
-    config = command_config(PredictionConfig, args)
-    extractor, _ = load_model(args.model, args.layer)
-    table = augmentation_prediction(extractor, config)
+    config = command_config(PredictionConfig, args, where="augmentation-prediction")
+    model = model_zoo.load(args.model)
+    table = augmentation_prediction(model, config)
     path = Path(args.out) / TABLE
     with atomic_write(path) as tmp:
         table.to_csv(tmp, index=False)
     print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False))
-    print(json.dumps({"table": str(path), "model": extractor.identifier}))
+    print(json.dumps({"table": str(path), "model": model.identifier}))
     return 0
 

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from analyses.augmentation_prediction import PredictionConfig, augmentation_prediction, r2_score, score_probe
-from analyses.responses import Extractor
+from model_zoo import LoadedModel
+from model_zoo.catalogue import Entry, WeightsSource
 from neuroequi.errors import ConfigError
-from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
 # facebookresearch/SIE at commit 54541cfa40780aa3e502e3bbb52b30aae672b487, ``r2_score`` of ``src/models.py``
 # (the formula of ``eval_angle_prediction.py`` / ``eval_color_prediction.py``), on ``r2_inputs()``.
@@ -85,8 +85,11 @@ class Blind(Pixels):
         return self.pool(torch.zeros_like(x))
 
 
-def extractor(module: nn.Module, name: str) -> Extractor:
-    return Extractor(module, "pool", IMAGENET_MEAN, IMAGENET_STD, 32, "0" * 64, name)
+def model(module: nn.Module, name: str) -> LoadedModel:
+    """A model handle around ``module`` whose one layer is ``pool`` (32 px inputs, ImageNet normalisation)."""
+    entry = Entry(name=name, arch="test", family="test", method="none", lam=None, dataset="none",
+                  source=WeightsSource("init", "0"), layers=("pool",), region_layer_map={}, image_size=32, citation="")
+    return LoadedModel(module.eval(), name, "0" * 64, entry)
 
 
 def test_real_images_pixels_predict_transformations_and_a_blind_model_does_not():
@@ -94,8 +97,8 @@ def test_real_images_pixels_predict_transformations_and_a_blind_model_does_not()
     nothing: the ridge probe then predicts the training mean of the standardised targets, R² <= 0."""
     config = PredictionConfig(families=("scale", "translation", "blur", "flip"), n_train=150, n_test=60,
                               n_boot=100, progress=False)
-    pixels = augmentation_prediction(extractor(Pixels(), "pixels"), config).set_index("family")
-    blind = augmentation_prediction(extractor(Blind(), "blind"), config).set_index("family")
+    pixels = augmentation_prediction(model(Pixels(), "pixels"), config).set_index("family")
+    blind = augmentation_prediction(model(Blind(), "blind"), config).set_index("family")
     assert list(pixels.index) == ["flip", "scale", "translation", "blur"]  # the families' application order
     assert (pixels["model"] == "pixels").all() and (pixels["n"] == 60).all()
     assert pixels.loc["translation", "value"] > 0.8 and pixels.loc["scale", "value"] > 0.5
@@ -103,14 +106,14 @@ def test_real_images_pixels_predict_transformations_and_a_blind_model_does_not()
         assert blind.loc[family, "value"] <= 1e-9, family
         assert pixels.loc[family, "ci_low"] <= pixels.loc[family, "value"] <= pixels.loc[family, "ci_high"]
     assert blind.loc["flip", "value"] < 0.7 and blind.loc["flip", "metric"] == "accuracy"
-    again = augmentation_prediction(extractor(Pixels(), "pixels"), config).set_index("family")
+    again = augmentation_prediction(model(Pixels(), "pixels"), config).set_index("family")
     assert again["value"].equals(pixels["value"])  # seeded: the same numbers
 
 
 def test_slices_and_bad_settings():
     half = PredictionConfig(families=("blur",), n_train=40, n_test=20, n_boot=20, feature_slice=(0, 96), progress=False)
-    assert len(augmentation_prediction(extractor(Pixels(), "pixels"), half)) == 1
+    assert len(augmentation_prediction(model(Pixels(), "pixels"), half)) == 1
     with pytest.raises(ConfigError, match="unknown transformation family"):
-        augmentation_prediction(extractor(Pixels(), "pixels"), PredictionConfig(families=("shear",)))
+        augmentation_prediction(model(Pixels(), "pixels"), PredictionConfig(families=("shear",)))
     with pytest.raises(ConfigError, match="feature_slice"):
-        augmentation_prediction(extractor(Pixels(), "pixels"), PredictionConfig(feature_slice=(5, 2)))
+        augmentation_prediction(model(Pixels(), "pixels"), PredictionConfig(feature_slice=(5, 2)))

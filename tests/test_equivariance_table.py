@@ -8,15 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from figures.equivariance_table import EquivarianceTableConfig, run_table
-from figures.equivariance_table.config import PRESETS
-from figures.equivariance_table.pipeline import runs, zoo_name
-from neuroequi.config import load_typed
+from figures.equivariance_table.config import EquivarianceTableConfig, preset
+from figures.equivariance_table.pipeline import run_table, runs, zoo_name
 from neuroequi.errors import ConfigError
 
 
 def smoke() -> EquivarianceTableConfig:
-    return load_typed(EquivarianceTableConfig, PRESETS / "smoke.yaml", where="smoke preset")
+    return preset("smoke")
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +52,20 @@ def test_the_table_has_every_run_family_and_variant(table_run):
 @pytest.mark.slow
 def test_the_checkpoints_are_zoo_models_that_analyze_and_score_run_on(table_run, tmp_path, monkeypatch):
     import model_zoo
-    from analyses.cli import AnalysisOptions, analyze, load_model
+    from analyses.neural.scoring import score
+    from analyses.pipeline import AnalysisConfig, analyze
 
     _, zoo, _ = table_run
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(zoo))
     by_name = {r.name: r for r in runs(smoke())}
     for run, method in (("sie_all", "none_sie"), ("recon_equi", "none_recon_equi")):
         loaded = model_zoo.load(zoo_name(smoke(), by_name[run]))
-        assert loaded.entry.method == method
-        extractor, equimod = load_model(loaded.entry.name)
-        assert equimod is None and extractor.layer == "avgpool"
-        measures = analyze(extractor, tmp_path / run, AnalysisOptions(n_images=6, K=3, probe_train=0, n_boot=20,
-                                                                      progress=False))
+        assert loaded.entry.method == method and loaded.layer() == "avgpool"
+        table = analyze(loaded, AnalysisConfig(n_images=6, K=3, probe_train=0, n_boot=20, progress=False), tmp_path / run)
+        measures = pd.read_csv(table)
         assert math.isfinite(float(measures.loc[measures["quantity"] == "shared_variability", "value"].iloc[0]))
-        score = model_zoo.score(loaded.entry.name, "Kiani2007.IT-rdm")  # Brain-Score's metric on real IT data
-        assert math.isfinite(float(score["score"]))
+        result = score(loaded.entry.name, "Kiani2007.IT-rdm")  # Brain-Score's metric on real IT data
+        assert math.isfinite(float(result["score"]))
 
 
 @pytest.mark.slow
@@ -83,11 +80,10 @@ def test_a_second_run_reuses_every_step(table_run, capsys, monkeypatch):
 
 
 def test_bad_table_configs():
-    from figures.equivariance_table.config import validate
-
     with pytest.raises(ConfigError, match="unknown transformation family"):
-        validate(load_typed(EquivarianceTableConfig, PRESETS / "smoke.yaml", ["families=[rotation, shear]"]))
+        preset("smoke", ["families=[rotation, shear]"])
     with pytest.raises(ConfigError, match="known_fraction"):
-        validate(load_typed(EquivarianceTableConfig, PRESETS / "smoke.yaml", ["known_fraction=0.1"]))
-    cpu = load_typed(EquivarianceTableConfig, PRESETS / "cpu.yaml")
-    assert validate(cpu).families == ("rotation", "translation", "color", "blur")  # application order
+        preset("smoke", ["known_fraction=0.1"])
+    with pytest.raises(ConfigError, match="unknown preset"):
+        preset("gpu")
+    assert preset("cpu").families == ("rotation", "translation", "color", "blur")  # application order

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from analyses.augmentation_prediction import PredictionConfig
+from figures import configs
 from neuroequi.augment.families import POSTER_FAMILIES, TransformsConfig, check_families
 from neuroequi.errors import ConfigError
 
-PRESETS = Path(__file__).parent / "presets"
+#: The folder of the presets ``<name>.yaml`` (``cpu``, ``smoke``).
+PRESETS = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -28,8 +31,8 @@ class EquivarianceTableConfig:
             method and VICReg use all of them (they need no parameters). 0: no variant.
         epochs, batch_size, width, seed: training sizes (narrow CIFAR ResNet-18).
         parallel: trainings side by side (one thread each).
-        train: ``key=value`` overrides of every training config; ``sie``, ``recon``, ``vicreg``:
-            of the runs of that method only.
+        train: overrides of every training config (a nested or dotted mapping, e.g.
+            ``{optim.lr: 0.002}``); ``sie``, ``recon``, ``vicreg``: of the runs of that method only.
         prediction: the augmentation-prediction benchmark (its ``transforms`` are replaced by ``transforms``).
         probe_train, probe_test, probe_C: the linear classification probe (CIFAR-10 train / test images).
     """
@@ -44,14 +47,19 @@ class EquivarianceTableConfig:
     width: float = 0.125
     seed: int = 0
     parallel: int = 2
-    train: tuple[str, ...] = ()
-    sie: tuple[str, ...] = ()
-    recon: tuple[str, ...] = ()
-    vicreg: tuple[str, ...] = ()
+    train: dict[str, Any] = field(default_factory=dict)
+    sie: dict[str, Any] = field(default_factory=dict)
+    recon: dict[str, Any] = field(default_factory=dict)
+    vicreg: dict[str, Any] = field(default_factory=dict)
     prediction: PredictionConfig = field(default_factory=lambda: PredictionConfig(progress=False))
     probe_train: int = 5000
     probe_test: int = 2000
     probe_C: float = 1.0
+
+
+def preset(name: str = "cpu", overrides: tuple[str, ...] | list[str] = ()) -> EquivarianceTableConfig:
+    """The preset ``<name>.yaml`` (``cpu``, ``smoke``) with ``key=value`` ``overrides``, validated."""
+    return validate(configs.preset(EquivarianceTableConfig, PRESETS, name, overrides))
 
 
 def validate(config: EquivarianceTableConfig) -> EquivarianceTableConfig:

@@ -12,9 +12,11 @@ import sys
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from figures.configs import train_overrides
 from figures.equivariance_table.config import EquivarianceTableConfig, validate
 from figures.equivariance_table.table import build_table, write_outputs
 from figures.steps import Job, StepLog, run_jobs, run_step
@@ -23,6 +25,7 @@ from neuroequi.config import to_plain
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 SIE_CONFIG = "cifar10_sie_cpu.yaml"
 RECON_CONFIG = "cifar10_recon_equi_cpu.yaml"
+VICREG_CONFIG = "cifar10_vicreg_cpu.yaml"
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Run:
         base: training config shipped in ``neuroequi/configs``.
         families: the transformation families of its views.
         images: training images.
-        overrides: the run's own ``key=value`` overrides (after the common ones).
+        overrides: the run's own training overrides (a mapping, after the common ones).
         variant: ``main`` or ``unknown`` (the 80/20 experiment).
     """
 
@@ -44,7 +47,7 @@ class Run:
     base: str
     families: tuple[str, ...]
     images: int
-    overrides: tuple[str, ...]
+    overrides: dict[str, Any]
     variant: str = "main"
 
 
@@ -55,12 +58,11 @@ SHORT = {"rotation": "rot", "color": "color", "blur": "blur", "translation": "tr
 def runs(config: EquivarianceTableConfig) -> list[Run]:
     """The runs of ``config``: SIE per family, SIE(all), the reconstruction method, VICReg,
     and SIE(all) on the known fraction for the unknown-transformations variant."""
-    vicreg = ("method.name=vicreg", "method.options={projector: [512, 512, 512]}", *config.vicreg)
     out = [Run(f"sie_{f}", f"SIE({SHORT[f]})", SIE_CONFIG, (f,), config.train_images, config.sie) for f in config.families]
     out += [
         Run("sie_all", "SIE(all)", SIE_CONFIG, config.families, config.train_images, config.sie),
         Run("recon_equi", "Reconstruction (ours)", RECON_CONFIG, config.families, config.train_images, config.recon),
-        Run("vicreg", "VICReg", SIE_CONFIG, config.families, config.train_images, vicreg),
+        Run("vicreg", "VICReg", VICREG_CONFIG, config.families, config.train_images, config.vicreg),
     ]
     if config.known_fraction > 0:
         known = round(config.known_fraction * config.train_images)
@@ -69,15 +71,15 @@ def runs(config: EquivarianceTableConfig) -> list[Run]:
     return out
 
 
-def train_overrides(config: EquivarianceTableConfig, run: Run, root: Path) -> list[str]:
+def run_overrides(config: EquivarianceTableConfig, run: Run, root: Path) -> list[str]:
     """The ``key=value`` overrides of ``run``'s training config."""
-    transforms = {**to_plain(config.transforms), "families": list(run.families)}
-    return [
-        f"name={run.name}", f"output_dir={root / 'train'}", f"seed={config.seed}", f"epochs={config.epochs}",
-        f"batch_size={config.batch_size}", f"model.width={config.width}", f"data.subset={run.images}",
-        f"data.transforms={json.dumps(transforms)}", "threads=1", "monitor.knn=false", "monitor.progress=false",
-        *config.train, *run.overrides,
-    ]
+    common = {
+        "name": run.name, "output_dir": str(root / "train"), "seed": config.seed, "epochs": config.epochs,
+        "batch_size": config.batch_size, "model.width": config.width, "data.subset": run.images,
+        "data.transforms": {**to_plain(config.transforms), "families": list(run.families)},
+        "threads": 1, "monitor.knn": False, "monitor.progress": False,
+    }
+    return train_overrides({**common, **config.train}) + train_overrides(run.overrides)
 
 
 def final_checkpoint(config: EquivarianceTableConfig, run: Run, root: Path) -> tuple[list[str], Path]:
@@ -85,7 +87,7 @@ def final_checkpoint(config: EquivarianceTableConfig, run: Run, root: Path) -> t
     from neuroequi.train import load_config
 
     base = str(resources.files("neuroequi.configs").joinpath(run.base))
-    overrides = train_overrides(config, run, root)
+    overrides = run_overrides(config, run, root)
     final = load_config(base, overrides).run_dir / "checkpoints" / "final.pt"
     return [sys.executable, "-m", "neuroequi.cli", "train", "--config", base, *overrides, "--resume"], final
 
@@ -97,18 +99,18 @@ def zoo_name(config: EquivarianceTableConfig, run: Run) -> str:
 
 def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog) -> None:
     """Benchmark and linear probe of one registered run, each one resumable step."""
+    import model_zoo
     from analyses.augmentation_prediction import augmentation_prediction
-    from analyses.cli import load_model
     from analyses.probe import linear_probe
     from neuroequi.augment import get_policy
 
     folder = root / "eval" / run.name
-    extractor = None
+    loaded: list[model_zoo.LoadedModel] = []
 
-    def model():
-        nonlocal extractor
-        extractor = extractor or load_model(zoo_name(config, run))[0]
-        return extractor
+    def model() -> model_zoo.LoadedModel:
+        if not loaded:
+            loaded.append(model_zoo.load(zoo_name(config, run)))
+        return loaded[0]
 
     def predict(tmp: Path) -> str:
         prediction = replace(config.prediction, transforms=config.transforms, seed=config.seed)

@@ -7,8 +7,9 @@
 * :mod:`neuroequi.hssl.bundles` -- group elements, their action, fiber bundles, pair sampling;
 * :mod:`neuroequi.hssl.objective` -- A-SSL and H-SSL (:class:`HomomorphicSSL`);
 * :mod:`neuroequi.hssl.method` -- the training methods ``hssl`` / ``assl`` (registered in
-  :mod:`neuroequi.registry`);
-* :mod:`neuroequi.hssl.experiment` -- ``neuroequi hssl``, the CPU-sized A-SSL vs H-SSL experiment.
+  :mod:`neuroequi.registry`).
+
+The CPU-sized A-SSL vs H-SSL experiment (``neuroequi hssl``) is :mod:`figures.hssl`.
 """
 
 from neuroequi.hssl.backbones import GROUP_CNNS, EmulatedGroupCNN, GroupCNN, build_group_backbone, stage_widths
