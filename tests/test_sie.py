@@ -17,10 +17,12 @@ from neuroequi.losses.sie import sie_loss
 from neuroequi.methods import Batch
 from neuroequi.methods.sie import SIE, HyperPredictor, SIEOptions, split_sizes
 from neuroequi.registry import build_method
-from neuroequi.train import config_from_dict, train
+from neuroequi.train import config_from_dict, load_config, train
 from neuroequi.augment import identity_params
 from neuroequi.augment.images import image_sizes
 from neuroequi.train.model import build_model
+
+CONFIGS = Path(neuroequi.__file__).parent / "configs"
 
 # Golden values: facebookresearch/SIE at commit 54541cfa40780aa3e502e3bbb52b30aae672b487, classes
 # ``SIE`` / ``SIENoVar`` of ``src/models.py`` (predictor: ``src/hypernetwork.py``), run in a scratch
@@ -166,6 +168,14 @@ def test_relative_parameters_are_standardised_targets():
     assert z.mean(0).abs().max() < 0.1 and (z.std(0) - 1).abs().max() < 0.1
 
 
+@pytest.mark.parametrize("name", ["cifar10_sie_cpu.yaml", "cifar10_recon_equi_cpu.yaml", "cifar10_vicreg_cpu.yaml"])
+def test_shipped_configs_build(name):
+    config = load_config(CONFIGS / name)
+    assert set(config.data.transforms.families) == {"rotation", "translation", "color", "blur"}
+    method = build_model(config)
+    assert method.backbone.feature_dim == 64
+
+
 def test_errors():
     with pytest.raises(ConfigError, match=r"add up to the representation size 64"):
         split_sizes((30, 30), 64, "sie")
@@ -180,6 +190,10 @@ def test_errors():
     batch = Batch(views=(x, x), params=(identity_params(image_sizes(x)),) * 2, clean=None, labels=torch.zeros(4, dtype=torch.long))
     with pytest.raises(ConfigError, match="needs views with transformation parameters"):
         method(batch)
+    equimod = tiny(Path("/nonexistent"))
+    equimod["method"] = {"name": "simclr", "equivariance": "equimod", "lam": 1.0}
+    with pytest.raises(ConfigError, match="EquiMod .* does not take data.transforms"):
+        config_from_dict(equimod)
 
 
 class _Backbone(nn.Identity):

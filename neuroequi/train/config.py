@@ -242,6 +242,8 @@ def validate(config: TrainConfig) -> TrainConfig:
         (method.equivariance != "none" or method.lam == 0, f"method.lam must be 0 without an equivariance wrapper, got {method.lam}"),
         (method.equivariance != "tessl" or 0 <= method.lam <= 1, f"TeSSL method.lam must be in [0, 1], got {method.lam}"),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
+        (method.equivariance != "equimod" or config.data.transforms is None,
+         "EquiMod encodes the parameters of a preset policy (data.policy); it does not take data.transforms"),
     ]
     for ok, message in checks:
         if not ok:
