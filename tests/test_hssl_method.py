@@ -22,7 +22,7 @@ def test_methods_are_registered_with_checked_options():
     options = make_options("hssl", {"group": "translation", "grid_base": 2, "grid_distance": 1})
     assert options.rotation_distance is None and options.criterion == "infonce"
     with pytest.raises(ValueError, match="is not one of"):
-        make_options("assl", {"group": "scale"})
+        make_options("assl", {"group": "reflection"})
     with pytest.raises(ValueError, match="unknown key"):
         make_options("hssl", {"base_size": 2})
 

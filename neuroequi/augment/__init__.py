@@ -35,6 +35,9 @@ is in brackets):
 The tensor kernels follow ``torchvision.transforms.v2.functional`` on float images to 1e-5
 (crop+resize = ``resized_crop(..., antialias=False)``, bilinear); uint8 inputs are
 converted to float once, before the crop, and never re-quantised.
+
+The scale augmentation of H-SSL's A-SSL (:class:`RandomDownscale`, column ``downscale``: shrink about the
+centre, keep the size) is a separate table, not a policy column (:mod:`neuroequi.augment.rescale`).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from neuroequi.augment.ops import (
 )
 from neuroequi.augment.params import COLUMNS, DEFAULTS, JITTER_OPS, AugParams
 from neuroequi.augment.policy import METHODS, RESTRICTIONS, Policy, get_policy, two_view_policies
+from neuroequi.augment.rescale import RandomDownscale, rescale
 
 __all__ = [
     "COLUMNS",
@@ -64,10 +68,12 @@ __all__ = [
     "GaussianBlur",
     "HorizontalFlip",
     "Policy",
+    "RandomDownscale",
     "RandomGrayscale",
     "RandomResizedCrop",
     "Solarize",
     "encoding_columns",
     "get_policy",
+    "rescale",
     "two_view_policies",
 ]
