@@ -113,35 +113,3 @@ def test_train_checkpoint_zoo_and_brainscore_activations(tmp_path, monkeypatch, 
     np.testing.assert_allclose(
         assembly.values, np.concatenate([acts["layer2"], acts["avgpool"]], axis=1), rtol=1e-4, atol=1e-5
     )
-
-
-@pytest.mark.slow
-def test_experiment_writes_its_table_and_reuses_finished_runs(tmp_path, data_root):
-    """``neuroequi hssl`` at toy sizes: one CSV row per (backbone, method), a second call reuses the run."""
-    import argparse
-
-    import pandas as pd
-
-    from neuroequi.hssl import experiment
-
-    parser = argparse.ArgumentParser()
-    experiment.configure(parser)
-    argv = [
-        "--out", str(tmp_path), "--train-images", "64", "--epochs", "1", "--probe-train", "60", "--probe-test", "40",
-        "--threads", "1", "--width", "0.25", "--backbones", "p4cnn_control", "--methods", "frozen", "hssl",
-        "--set", "batch_size=32", "--set", f"data.cache_dir={tmp_path / 'cache'}",
-    ]
-    assert experiment.run(parser.parse_args(argv)) == 0
-    table = pd.read_csv(tmp_path / "table.csv")
-    assert list(table["method"]) == ["frozen", "hssl"] and set(table["backbone"]) == {"p4cnn_control"}
-    assert table["probe_accuracy"].between(0, 1).all() and (table["ci_low"] <= table["probe_accuracy"]).all()
-    assert table["n_test"].eq(40).all() and table["final_ssl_loss"].iloc[1] > 0
-    checkpoint = Path(table["checkpoint"].iloc[1])
-    assert checkpoint.is_file()
-    stamp = checkpoint.stat().st_mtime_ns
-    assert experiment.run(parser.parse_args(argv)) == 0  # finished runs are reused, not retrained
-    assert checkpoint.stat().st_mtime_ns == stamp
-    again = pd.read_csv(tmp_path / "table.csv")
-    assert again["probe_accuracy"].tolist() == table["probe_accuracy"].tolist()
-    with pytest.raises(ValueError, match="--epochs must be >= 1"):
-        experiment.run(parser.parse_args([*argv, "--epochs", "0"]))

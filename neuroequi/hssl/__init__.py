@@ -8,7 +8,8 @@
 * :mod:`neuroequi.hssl.objective` -- A-SSL and H-SSL (:class:`HomomorphicSSL`);
 * :mod:`neuroequi.hssl.method` -- the registered training methods ``hssl`` / ``assl`` (imported by
   :mod:`neuroequi.methods`, which registers them);
-* :mod:`neuroequi.hssl.experiment` -- ``neuroequi hssl``, the CPU-sized A-SSL vs H-SSL experiment.
+
+The CPU-sized A-SSL vs H-SSL experiment (``neuroequi hssl``) is :mod:`figures.hssl`.
 """
 
 from neuroequi.hssl.backbones import ARCHITECTURES, EmulatedGroupCNN, GroupCNN, build_group_backbone, stage_widths

@@ -38,7 +38,7 @@ the paper's six scales, kernel 7, effective size 3) and ``sesn_control``. They p
 zeros: quarter turns are exact symmetries of ``p4cnn``, and shifts by whole output cells that fill
 with zeros are symmetries away from the border (A-SSL shifts images that way). A ``GroupCNN`` with
 ``padding_mode="circular"`` is exactly equivariant to cyclic shifts as well (tested); on CIFAR-10 it
-learned worse features in the CPU experiment (see :mod:`neuroequi.hssl.experiment`).
+learned worse features in the CPU experiment (see :mod:`figures.hssl`).
 """
 
 from __future__ import annotations
