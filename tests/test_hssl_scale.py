@@ -12,7 +12,15 @@ import neuroequi  # noqa: F401  (must precede torchvision)
 from neuroequi.augment import AugParams, RandomDownscale, rescale
 from neuroequi.errors import ConfigError
 from neuroequi.hssl.backbones import ScaleCNN, build_group_backbone
-from neuroequi.hssl.bundles import BundleSpec, GroupAxis, act_on_features, act_on_images, extract_bundles, hssl_bundles, sample_pairs
+from neuroequi.hssl.bundles import (
+    BundleSpec,
+    GroupAxis,
+    act_on_features,
+    act_on_images,
+    extract_bundles,
+    hssl_bundles,
+    sample_pairs,
+)
 from neuroequi.hssl.objective import HomomorphicSSL
 from neuroequi.hssl.scale import (
     PAPER_SCALES,

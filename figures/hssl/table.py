@@ -99,12 +99,10 @@ def sweep_table(config: HsslConfig, out: Path) -> pd.DataFrame:
     for sweep, groups in config.sweeps.items():
         for group, values in groups.items():
             for method in config.sweep_methods:
-                def runs(value: int) -> list[Run]:
-                    return [sweep_run(group, sweep, value, method, seed) for seed in config.sweep_seeds]
-
+                runs = {v: [sweep_run(group, sweep, v, method, seed) for seed in config.sweep_seeds] for v in values}
                 for value in values:
-                    accuracy = _interval(scores(out, runs(value)), config)
-                    change = _contrast(out, config, runs(value), runs(values[0]))
+                    accuracy = _interval(scores(out, runs[value]), config)
+                    change = _contrast(out, config, runs[value], runs[values[0]])
                     rows.append({
                         "group": group, "sweep": sweep, "key": SWEEP_KEYS[sweep][group], "value": value, "method": method,
                         "n_seeds": len(config.sweep_seeds), "probe_accuracy": accuracy["value"],

@@ -12,7 +12,13 @@
 The CPU-sized A-SSL vs H-SSL experiment (``neuroequi hssl``) is :mod:`figures.hssl`.
 """
 
-from neuroequi.hssl.backbones import ARCHITECTURES, EmulatedGroupCNN, GroupCNN, build_group_backbone, stage_widths
+from neuroequi.hssl.backbones import (
+    ARCHITECTURES,
+    EmulatedGroupCNN,
+    GroupCNN,
+    build_group_backbone,
+    stage_widths,
+)
 from neuroequi.hssl.bundles import (
     BundleSpec,
     act_on_features,
@@ -21,12 +27,22 @@ from neuroequi.hssl.bundles import (
     hssl_bundles,
     sample_pairs,
 )
-from neuroequi.hssl.layers import GroupConv2d, group_pool, rotate_features, rotate_images, spatial_pool
-from neuroequi.hssl.objective import HomomorphicSSL, assl_bundles, assl_views, build_criterion
+from neuroequi.hssl.layers import (
+    GroupConv2d,
+    group_pool,
+    rotate_features,
+    rotate_images,
+    spatial_pool,
+)
+from neuroequi.hssl.objective import (
+    HomomorphicSSL,
+    assl_bundles,
+    assl_views,
+    build_criterion,
+)
 
 __all__ = [
     "ARCHITECTURES",
-    "build_group_backbone",
     "BundleSpec",
     "EmulatedGroupCNN",
     "GroupCNN",
@@ -37,6 +53,7 @@ __all__ = [
     "assl_bundles",
     "assl_views",
     "build_criterion",
+    "build_group_backbone",
     "extract_bundles",
     "group_pool",
     "hssl_bundles",

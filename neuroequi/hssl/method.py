@@ -18,7 +18,13 @@ from torch import nn
 from neuroequi.errors import ConfigError
 from neuroequi.hssl.bundles import BundleSpec
 from neuroequi.hssl.objective import HomomorphicSSL, check_group
-from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput, register_method
+from neuroequi.methods.base import (
+    Batch,
+    Requirements,
+    SSLMethod,
+    StepOutput,
+    register_method,
+)
 
 
 @dataclass

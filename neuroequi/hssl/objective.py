@@ -26,7 +26,14 @@ from neuroequi.augment.params import AugParams
 from neuroequi.augment.rescale import RandomDownscale
 from neuroequi.errors import ConfigError
 from neuroequi.heads import mlp
-from neuroequi.hssl.bundles import BundleSpec, GroupAxis, act_on_images, extract_bundles, hssl_bundles, sample_pairs
+from neuroequi.hssl.bundles import (
+    BundleSpec,
+    GroupAxis,
+    act_on_images,
+    extract_bundles,
+    hssl_bundles,
+    sample_pairs,
+)
 from neuroequi.hssl.layers import group_pool
 from neuroequi.losses import NTXentLoss, VICRegLoss
 

@@ -49,6 +49,7 @@ size and cost whose scale axis carries no structure.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -68,7 +69,7 @@ PADDING_MODES = ("zeros", "circular")
 def check_scales(scales: Sequence[float]) -> tuple[float, ...]:
     """``scales`` as a tuple of floats, or ConfigError unless it is non-empty, positive and strictly increasing."""
     values = tuple(float(s) for s in scales)
-    if not values or min(values) <= 0 or any(b <= a for a, b in zip(values, values[1:])):
+    if not values or min(values) <= 0 or any(b <= a for a, b in itertools.pairwise(values)):
         raise ConfigError(f"scales must be a non-empty, positive, strictly increasing list, got {list(scales)!r}")
     return values
 
