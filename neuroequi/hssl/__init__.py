@@ -2,9 +2,12 @@
 
 * :mod:`neuroequi.hssl.layers` -- group convolutions (p4 by rotated filter copies; translation),
   rotations of images and of group feature maps;
-* :mod:`neuroequi.hssl.backbones` -- :class:`GroupCNN`, whose output keeps a group axis
-  ``(N, C, |G|, H, W)``, and the control :class:`EmulatedGroupCNN` with an emulated group axis;
-* :mod:`neuroequi.hssl.bundles` -- group elements, their action, fiber bundles, pair sampling;
+* :mod:`neuroequi.hssl.scale` -- SESN scale convolutions (fixed multi-scale Hermite basis, explicit scale
+  axis), the scale action on images and feature maps, equivariance errors;
+* :mod:`neuroequi.hssl.backbones` -- :class:`GroupCNN` and :class:`ScaleCNN`, whose output keeps a group
+  axis ``(N, C, |G|, H, W)``, and the controls (:class:`EmulatedGroupCNN`, ``ScaleCNN(structured=False)``);
+* :mod:`neuroequi.hssl.bundles` -- the group axis (:class:`GroupAxis`: rotations or scales), group
+  elements, their action, fiber bundles, pair sampling;
 * :mod:`neuroequi.hssl.objective` -- A-SSL and H-SSL (:class:`HomomorphicSSL`);
 * :mod:`neuroequi.hssl.method` -- the registered training methods ``hssl`` / ``assl`` (imported by
   :mod:`neuroequi.methods`, which registers them);
@@ -16,11 +19,13 @@ from neuroequi.hssl.backbones import (
     ARCHITECTURES,
     EmulatedGroupCNN,
     GroupCNN,
+    ScaleCNN,
     build_group_backbone,
     stage_widths,
 )
 from neuroequi.hssl.bundles import (
     BundleSpec,
+    GroupAxis,
     act_on_features,
     act_on_images,
     extract_bundles,
@@ -40,14 +45,25 @@ from neuroequi.hssl.objective import (
     assl_views,
     build_criterion,
 )
+from neuroequi.hssl.scale import (
+    PAPER_SCALES,
+    ScaleConv2d,
+    hermite_basis,
+    scale_features,
+    scale_images,
+)
 
 __all__ = [
     "ARCHITECTURES",
+    "PAPER_SCALES",
     "BundleSpec",
     "EmulatedGroupCNN",
+    "GroupAxis",
     "GroupCNN",
     "GroupConv2d",
     "HomomorphicSSL",
+    "ScaleCNN",
+    "ScaleConv2d",
     "act_on_features",
     "act_on_images",
     "assl_bundles",
@@ -56,10 +72,13 @@ __all__ = [
     "build_group_backbone",
     "extract_bundles",
     "group_pool",
+    "hermite_basis",
     "hssl_bundles",
     "rotate_features",
     "rotate_images",
     "sample_pairs",
+    "scale_features",
+    "scale_images",
     "spatial_pool",
     "stage_widths",
 ]
