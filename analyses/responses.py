@@ -119,7 +119,8 @@ class Extractor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, layer: str = "avgpool") -> Extractor:
         """From a neuroequi training checkpoint (its stored input normalisation and view size)."""
-        from neuroequi.checkpoint import load_backbone, sha256_file
+        from neuroequi.checkpoint import load_backbone
+        from neuroequi.io import sha256_file
 
         backbone, meta = load_backbone(path)
         norm = meta["input_normalization"]

@@ -88,7 +88,7 @@ class Entry:
     """One catalogue entry (see the module docstring).
 
     ``arch``: ``cifar_resnet20``/``cifar_resnet32`` (akamaster), ``resnet50_composer``
-    (published CE-SSL), or a :func:`neuroequi.backbones.build_backbone` arch for
+    (published CE-SSL), or a :func:`neuroequi.registry.build_backbone` arch for
     the project's checkpoints. ``lam``: the TeSSL/EquiMod weight lambda (None when
     not applicable). ``image_size``, ``mean``, ``std``: the preprocessing (resize
     to ``image_size`` squared, scale to [0, 1], normalise).

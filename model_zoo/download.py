@@ -143,7 +143,7 @@ def download(url: str, target: Path, published_sha256: str | None = None, timeou
 
 @cache
 def _hash(path: Path, size: int, mtime_ns: int) -> str:
-    from neuroequi.data import sha256_file
+    from neuroequi.io import sha256_file
 
     return sha256_file(path)
 

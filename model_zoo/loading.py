@@ -103,7 +103,7 @@ def _fresh(entry: Entry) -> nn.Module:
     """A randomly initialised network of the entry's architecture."""
     if entry.arch.startswith("cifar_resnet"):
         return CifarResNet(int(entry.arch.removeprefix("cifar_resnet")))
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
 
     return build_backbone(entry.arch, entry.width)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from model_zoo.download import write_json_atomic, zoo_home
@@ -44,7 +44,7 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
         "score": _float(score), "raw": _float(attrs.get("raw")), "ceiling": _float(attrs.get("ceiling")),
         "error": _float(attrs.get("error")), "ceiling_formula": benchmark.ceiling_formula,
         "region_layer_map": dict(region_layer_map), "brainscore_version": version("brainscore_vision"),
-        "elapsed_s": round(elapsed_s, 2), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(elapsed_s, 2), "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key in ("session_scores", "session_errors"):
         if key in attrs:

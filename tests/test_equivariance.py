@@ -9,9 +9,9 @@ from torch import nn
 
 from analyses.equivariance import equimod_equivariance, has_equimod_predictor, single_op_params
 from neuroequi.augment import DEFAULTS, AugParams, EquiModEncoder, get_policy
-from neuroequi.backbones import build_backbone
 from neuroequi.data import cifar10
-from neuroequi.methods import EquiMod, EquiModOptions, build_method
+from neuroequi.methods import EquiMod, EquiModOptions
+from neuroequi.registry import build_backbone, build_method
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 

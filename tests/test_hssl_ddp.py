@@ -30,7 +30,7 @@ CASES = {
 def _objective(case: str) -> torch.nn.Module:
     """The H-SSL objective of ``case`` (float64, seeded init)."""
     spec = CASES[case]
-    options = {**spec["options"], "grid_base": 2, "grid_distance": 1, "projector": [16, 8], "image_size": SIZE}
+    options = {**spec["options"], "grid_base": 2, "grid_distance": 1, "projector": [16, 8]}
     config = config_from_dict({"model": {"arch": spec["arch"], "width": 0.25}, "data": {"size": SIZE}, "method": {"name": "hssl", "options": options}})
     torch.manual_seed(0)
     return build_model(config).objective.double()

@@ -10,15 +10,16 @@ import torch
 from PIL import Image
 
 import neuroequi
-from neuroequi.backbones import build_backbone
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.backbones import GroupCNN
-from neuroequi.methods import METHODS, Batch, build_method, make_options
+from neuroequi.methods import Batch
+from neuroequi.registry import METHOD_REGISTRY, build_backbone, build_method, make_options
 
 CONFIG = Path(neuroequi.__file__).parent / "configs" / "cifar10_hssl_p4_cpu.yaml"
 
 
 def test_methods_are_registered_with_checked_options():
-    assert {"hssl", "assl"} <= set(METHODS)
+    assert {"hssl", "assl"} <= set(METHOD_REGISTRY)
     options = make_options("hssl", {"group": "translation", "grid_base": 2, "grid_distance": 1})
     assert options.rotation_distance is None and options.criterion == "infonce"
     with pytest.raises(ValueError, match="is not one of"):
@@ -28,7 +29,7 @@ def test_methods_are_registered_with_checked_options():
 
 
 def test_builders_check_the_backbone_and_fill_group_defaults():
-    with pytest.raises(ValueError, match="needs a group backbone"):
+    with pytest.raises(ConfigError, match="needs a group backbone"):
         build_method("hssl", {}, build_backbone("resnet18_cifar", 0.0625))
     with pytest.raises(ValueError, match="group 'translation' needs a backbone with a group axis of 1"):
         build_method("hssl", {"group": "translation"}, build_backbone("p4cnn", 0.25))
@@ -54,6 +55,34 @@ def test_shipped_config_loads():
 
     config = load_config(CONFIG, ["method.name=assl", "model.arch=p4cnn_control"])
     assert config.method.name == "assl" and config.data.restriction == "photometric"
+    assert config.method.options == make_options("assl", {
+        "group": "rotation", "rotation_base": 1, "rotation_distance": 1, "grid_base": 4, "grid_distance": 2,
+        "criterion": "infonce", "temperature": 0.2, "projector": [256, 64]})
+
+
+def test_the_view_size_comes_from_the_data_config():
+    """H-SSL's grid (and projector input) follows data.size; image_size is no option of its own."""
+    from neuroequi.train import build_model, config_from_dict, load_config
+
+    options = {"projector": [8, 4], "grid_base": 2, "grid_distance": 1}
+    values = {"model": {"arch": "p4cnn", "width": 0.25}, "method": {"name": "hssl", "options": options}}
+    for size, grid in ((32, (8, 8)), (16, (4, 4))):
+        method = build_model(config_from_dict({**values, "data": {"size": size, "restriction": "photometric"}}))
+        assert method.objective.grid == grid
+    with pytest.raises(ConfigError, match=r"config.method.options: unknown key\(s\) \['image_size'\]"):
+        load_config(None, ["model.arch=p4cnn", "method.name=hssl", "method.options.image_size=32"])
+
+
+def test_configs_stored_before_the_typed_sections_still_load():
+    """Checkpoints written with ``method.options.image_size`` (H-SSL) and ``method.tessl_pairing`` load unchanged."""
+    from neuroequi.train import config_from_dict
+
+    hssl = {"model": {"arch": "p4cnn"}, "method": {"name": "hssl", "options": {"image_size": 32, "grid_base": 4}}}
+    assert config_from_dict(hssl).method.options == make_options("hssl", {"grid_base": 4})
+    with pytest.raises(ConfigError, match="image_size: 16 differs from the view size 32"):
+        config_from_dict({**hssl, "method": {"name": "hssl", "options": {"image_size": 16}}})
+    tessl = {"method": {"equivariance": "tessl", "lam": 0.1, "tessl_pairing": "augmentation"}}
+    assert config_from_dict(tessl).method.tessl.pairing == "augmentation"
 
 
 def _rotated(images: list[Image.Image]) -> list[Image.Image]:

@@ -12,21 +12,18 @@ import torch
 from torch import nn
 
 from neuroequi.augment import EquiModEncoder, get_policy
-from neuroequi.backbones import build_backbone
 from neuroequi.losses import equimod_loss, equimod_targets
 from neuroequi.methods import (
-    METHODS,
     Batch,
     EquiMod,
     EquiModOptions,
     InvarianceMethod,
+    MethodSpec,
     SSLMethod,
     StepOutput,
     TeSSL,
-    build_method,
-    make_options,
-    register_method,
 )
+from neuroequi.registry import METHOD_REGISTRY, build_backbone, build_method, make_options
 
 SMALL = {
     "barlow_twins": {"projector": [16, 16]},
@@ -204,7 +201,7 @@ def test_byol_after_step_moves_target_towards_online() -> None:
     assert not any(p.requires_grad for p in model.target_backbone.parameters())
 
 
-def test_registering_a_method_is_one_small_function() -> None:
+def test_registering_a_method_is_one_small_function(monkeypatch: pytest.MonkeyPatch) -> None:
     @dataclass
     class MeanOptions:
         scale: float = 1.0
@@ -218,15 +215,14 @@ def test_registering_a_method_is_one_small_function() -> None:
             h = self.backbone(batch.views[0])
             return StepOutput(loss=self.scale * h.pow(2).mean(), features=h.detach())
 
-    @register_method("test_mean", MeanOptions)
-    def build(options: MeanOptions, backbone: nn.Module) -> SSLMethod:
+    def build(options: MeanOptions, backbone: nn.Module, image_size: int) -> SSLMethod:
         return MeanMethod(backbone, options.scale)
 
-    try:
-        model = build_method("test_mean", {"scale": 2.0}, build_backbone("resnet18_cifar", 1 / 16)).double()
-        assert model.scale == 2.0 and model(_batch(2)).loss.ndim == 0
-    finally:
-        METHODS.pop("test_mean")
+    monkeypatch.setitem(METHOD_REGISTRY, "test_mean", MethodSpec("test_mean", MeanOptions, build))
+    model = build_method("test_mean", {"scale": 2.0}, build_backbone("resnet18_cifar", 1 / 16)).double()
+    assert model.scale == 2.0 and model(_batch(2)).loss.ndim == 0
+    with pytest.raises(TypeError, match="must be a dataclass"):
+        MethodSpec("bad", dict, build)
 
 
 def test_registry_errors_name_the_problem() -> None:

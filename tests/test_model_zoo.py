@@ -93,7 +93,7 @@ def test_random_init_is_seeded_and_its_identifier_hashes_the_weights(data_root):
 
 
 def _save_project_checkpoint(path: Path, seed: int) -> Path:
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
     from neuroequi.checkpoint import FORMAT, VERSION, save_checkpoint
 
     torch.manual_seed(seed)

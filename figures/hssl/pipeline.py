@@ -77,7 +77,7 @@ def train_run(run: Run, config: HsslConfig, out: Path) -> Path:
 
 def frozen_backbone(arch: str, width: float, seed: int) -> torch.nn.Module:
     """The randomly initialised backbone of ``seed`` (eval mode)."""
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
 
     with torch.random.fork_rng():
         torch.manual_seed(seed)

@@ -2,7 +2,7 @@
 
 Quick use::
 
-    policy = get_policy("cifar")                        # or byol_view1, simclr, ...
+    policy = get_policy("cifar")                        # any of POLICY_NAMES: byol, byol_view1, simclr, ...
     views, params = policy(images, generator)           # images: uint8/float (N,3,H,W) or PIL list
     same = policy.apply(other_images, params)           # replay (TeSSL matched augmentation)
     views = policy.apply(torch.cat([x1, x2]), params.repeat(2))  # one row shared by two halves
@@ -53,15 +53,24 @@ from neuroequi.augment.ops import (
     Solarize,
 )
 from neuroequi.augment.params import COLUMNS, DEFAULTS, JITTER_OPS, AugParams
-from neuroequi.augment.policy import METHODS, RESTRICTIONS, Policy, get_policy, two_view_policies
+from neuroequi.augment.policy import (
+    POLICY_NAMES,
+    RESTRICTIONS,
+    VIEW_PAIRS,
+    Policy,
+    get_policy,
+    identity_params,
+    two_view_policies,
+)
 from neuroequi.augment.rescale import RandomDownscale, rescale
 
 __all__ = [
     "COLUMNS",
     "DEFAULTS",
     "JITTER_OPS",
-    "METHODS",
+    "POLICY_NAMES",
     "RESTRICTIONS",
+    "VIEW_PAIRS",
     "AugParams",
     "ColorJitter",
     "EquiModEncoder",
@@ -74,6 +83,7 @@ __all__ = [
     "Solarize",
     "encoding_columns",
     "get_policy",
+    "identity_params",
     "rescale",
     "two_view_policies",
 ]

@@ -30,6 +30,7 @@ import torch
 
 from neuroequi.augment.params import CROP_RELATIVE, JITTER_OPS, JITTER_ORDER, AugParams
 from neuroequi.augment.policy import Policy
+from neuroequi.errors import ConfigError
 
 CORE_COLUMNS: tuple[str, ...] = CROP_RELATIVE + ("flip", "jitter") + JITTER_OPS + JITTER_ORDER + ("grayscale",)
 
@@ -78,7 +79,9 @@ class EquiModEncoder:
                 )
         per_policy = n_samples // len(policies)
         if per_policy < 2:
-            raise ValueError(f"n_samples must give at least 2 samples per policy, got {n_samples}")
+            raise ConfigError(
+                f"n_samples (method.equimod.encoder_samples) must give at least 2 samples per policy, got {n_samples}"
+            )
         generator = torch.Generator().manual_seed(seed)
         samples = torch.cat([p.sample(per_policy, generator)[list(columns)] for p in policies])
         std = samples.std(dim=0)

@@ -25,6 +25,7 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 from neuroequi.data.registry import DataUnavailableError, data_dir, fetch, offline, registered_files
+from neuroequi.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
     ``dataset.classes`` lists the class names in label order.
     """
     if split not in ("train", "test"):
-        raise ValueError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
+        raise ConfigError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
     tree = data_dir() / "cifar10" / split
     if tree.is_dir():
         found = sorted(p.name for p in tree.iterdir() if p.is_dir())
@@ -129,12 +130,12 @@ def cowley2023_session(session: str) -> CowleySession:
     """Load one session of the release (any id listed in its readme that is present).
 
     Raises:
-        ValueError: ``session`` is not a session of the release.
+        ConfigError: ``session`` is not a session of the release.
         DataUnavailableError: its files are missing or corrupt.
     """
     session = str(session)
     if session not in COWLEY2023_RELEASE:
-        raise ValueError(
+        raise ConfigError(
             f"unknown Cowley 2023 session {session!r}; the release has {len(COWLEY2023_RELEASE)} "
             f"sessions (e.g. test sessions {COWLEY2023_TEST_SESSIONS})"
         )
@@ -189,5 +190,5 @@ def pretrained_cifar_resnet(depth: int = 20) -> Path:
     """Verified path of the supervised CIFAR-10 ResNet-``depth`` checkpoint (20 or 32)."""
     matches = [p for p in registered_files() if p.startswith(f"pretrained_cifar_resnet/resnet{depth}-")]
     if not matches:
-        raise ValueError(f"no pretrained CIFAR ResNet of depth {depth!r}; available: 20, 32")
+        raise ConfigError(f"no pretrained CIFAR ResNet of depth {depth!r}; available: 20, 32")
     return fetch(matches[0])

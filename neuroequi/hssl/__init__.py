@@ -9,20 +9,13 @@
 * :mod:`neuroequi.hssl.bundles` -- the group axis (:class:`GroupAxis`: rotations or scales), group
   elements, their action, fiber bundles, pair sampling;
 * :mod:`neuroequi.hssl.objective` -- A-SSL and H-SSL (:class:`HomomorphicSSL`);
-* :mod:`neuroequi.hssl.method` -- the registered training methods ``hssl`` / ``assl`` (imported by
-  :mod:`neuroequi.methods`, which registers them);
+* :mod:`neuroequi.hssl.method` -- the training methods ``hssl`` / ``assl`` (registered in
+  :mod:`neuroequi.registry`).
 
 The CPU-sized A-SSL vs H-SSL experiment (``neuroequi hssl``) is :mod:`figures.hssl`.
 """
 
-from neuroequi.hssl.backbones import (
-    ARCHITECTURES,
-    EmulatedGroupCNN,
-    GroupCNN,
-    ScaleCNN,
-    build_group_backbone,
-    stage_widths,
-)
+from neuroequi.hssl.backbones import GROUP_CNNS, EmulatedGroupCNN, GroupCNN, ScaleCNN, build_group_backbone, stage_widths
 from neuroequi.hssl.bundles import (
     BundleSpec,
     GroupAxis,
@@ -32,29 +25,12 @@ from neuroequi.hssl.bundles import (
     hssl_bundles,
     sample_pairs,
 )
-from neuroequi.hssl.layers import (
-    GroupConv2d,
-    group_pool,
-    rotate_features,
-    rotate_images,
-    spatial_pool,
-)
-from neuroequi.hssl.objective import (
-    HomomorphicSSL,
-    assl_bundles,
-    assl_views,
-    build_criterion,
-)
-from neuroequi.hssl.scale import (
-    PAPER_SCALES,
-    ScaleConv2d,
-    hermite_basis,
-    scale_features,
-    scale_images,
-)
+from neuroequi.hssl.layers import GroupConv2d, group_pool, rotate_features, rotate_images, spatial_pool
+from neuroequi.hssl.objective import HomomorphicSSL, assl_bundles, build_criterion
+from neuroequi.hssl.scale import PAPER_SCALES, ScaleConv2d, hermite_basis, scale_features, scale_images
 
 __all__ = [
-    "ARCHITECTURES",
+    "GROUP_CNNS",
     "PAPER_SCALES",
     "BundleSpec",
     "EmulatedGroupCNN",
@@ -67,7 +43,6 @@ __all__ = [
     "act_on_features",
     "act_on_images",
     "assl_bundles",
-    "assl_views",
     "build_criterion",
     "build_group_backbone",
     "extract_bundles",

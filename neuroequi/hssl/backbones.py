@@ -31,8 +31,8 @@ the group axis into channels) keeps the read-out independent of which rotation i
 happened to learn on, matches the linear probe's group-pooled features, and gives a p4 network
 and its control the same feature counts. ``region_layer_map`` maps V1, V2, V4, IT to stages.
 
-Architectures by name (:data:`ARCHITECTURES`, :func:`build_group_backbone`, also reachable through
-``neuroequi.backbones.build_backbone``): ``p4cnn`` (rotation), ``z2cnn`` (translation),
+Architectures by name (:data:`GROUP_CNNS`, :func:`build_group_backbone`; registered in
+:mod:`neuroequi.registry`, so ``neuroequi.registry.build_backbone`` builds them too): ``p4cnn`` (rotation), ``z2cnn`` (translation),
 ``p4cnn_control`` and ``z2cnn_control`` (their emulated controls, for 32x32 images), ``sesn`` (scale,
 the paper's six scales, kernel 7, effective size 3) and ``sesn_control``. They pad with
 zeros: quarter turns are exact symmetries of ``p4cnn``, and shifts by whole output cells that fill
@@ -44,9 +44,12 @@ learned worse features in the CPU experiment (see :mod:`figures.hssl`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from torch import Tensor, nn
 
+from neuroequi.backbones import BackboneSpec
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.layers import GroupConv2d, check_order, group_pool, spatial_pool
 from neuroequi.hssl.scale import PAPER_SCALES, ScaleConv2d, check_scales
 
@@ -56,10 +59,10 @@ BASE_WIDTHS = (16, 32, 64)
 def stage_widths(width: float, base: tuple[int, ...] = BASE_WIDTHS) -> tuple[int, ...]:
     """Channels per group element of each stage for a width multiplier (> 0)."""
     if not width > 0:
-        raise ValueError(f"width must be > 0, got {width!r}")
+        raise ConfigError(f"model.width must be > 0, got {width!r}")
     widths = tuple(int(round(c * width)) for c in base)
     if min(widths) < 1:
-        raise ValueError(f"width {width!r} leaves a stage with no channels: {widths}")
+        raise ConfigError(f"model.width {width!r} leaves a stage with no channels: {widths}")
     return widths
 
 
@@ -301,7 +304,7 @@ class EmulatedGroupCNN(nn.Module):
         return self.avgpool(self.forward_features(x))
 
 
-ARCHITECTURES: dict[str, dict[str, object]] = {
+GROUP_CNNS: dict[str, dict[str, object]] = {
     "p4cnn": {"order": 4},
     "z2cnn": {"order": 1},
     "p4cnn_control": {"emulated": 4},
@@ -314,15 +317,20 @@ the scales (and structure) of a :class:`ScaleCNN` (kernel 7, effective size 3, a
 
 
 def build_group_backbone(arch: str, width: float = 1.0) -> GroupCNN | EmulatedGroupCNN | ScaleCNN:
-    """A backbone of :data:`ARCHITECTURES` with ``stage_widths(width)`` channels per group element.
+    """A backbone of :data:`GROUP_CNNS` with ``stage_widths(width)`` channels per group element.
 
     All pad with zeros; the emulated controls emulate the output grid of 32x32 images.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown group backbone {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    spec, widths = ARCHITECTURES[arch], stage_widths(width)
+    if arch not in GROUP_CNNS:
+        raise ConfigError(f"unknown group backbone {arch!r}; choose one of {sorted(GROUP_CNNS)}")
+    spec, widths = GROUP_CNNS[arch], stage_widths(width)
     if "order" in spec:
         return GroupCNN(spec["order"], widths)  # type: ignore[arg-type]
     if "scales" in spec:
         return ScaleCNN(spec["scales"], widths, structured=spec["structured"])  # type: ignore[arg-type]
     return EmulatedGroupCNN(spec["emulated"], widths)  # type: ignore[arg-type]
+
+
+BACKBONE_SPECS: tuple[BackboneSpec, ...] = tuple(BackboneSpec(name, partial(build_group_backbone, name)) for name in GROUP_CNNS)
+"""The group-CNN family (rotation, translation, scale and their controls), registered by
+:mod:`neuroequi.registry` (no residual branches)."""

@@ -131,8 +131,8 @@ class BundleSpec:
         return self.rotation_distance if axis.cyclic else self.scale_distance
 
     def check(self, order: int, grid: tuple[int, int], axis: GroupAxis | None = None) -> None:
-        """Raise ConfigError unless bundles of this spec fit the group axis (rotations of ``order`` when
-        ``axis`` is None) and a grid ``(H, W)``."""
+        """Raise ConfigError (naming the ``method.options`` key) unless bundles of this spec fit the group
+        axis (rotations of ``order`` when ``axis`` is None) and a grid ``(H, W)``."""
         axis = _axis(axis, order)
         fields = (self.rotation_base, self.rotation_distance, self.grid_distance, self.scale_base, self.scale_distance)
         if min(fields) < 0 or min(self.rotation_base, self.scale_base) < 1 or (self.grid_base is not None and self.grid_base < 1):
@@ -140,25 +140,25 @@ class BundleSpec:
         unused = ("scale", self.scale_base, self.scale_distance) if axis.cyclic else ("rotation", self.rotation_base, self.rotation_distance)
         if unused[1:] != (1, 0):
             raise ConfigError(
-                f"{unused[0]}_base / {unused[0]}_distance apply to {unused[0]} axes only: leave them at 1 / 0, "
+                f"method.options.{unused[0]}_base / {unused[0]}_distance apply to {unused[0]} axes only: leave them at 1 / 0, "
                 f"got {unused[1]} / {unused[2]}"
             )
         name = "rotation" if axis.cyclic else "scale"
         base, distance = self.axis_base(axis), self.axis_distance(axis)
         if base > order:
-            raise ConfigError(f"{name}_base {base} is larger than the group axis of size {order}")
+            raise ConfigError(f"method.options.{name}_base {base} is larger than the group axis of size {order}")
         reach = order // 2 if axis.cyclic else order - base
         if distance > reach:
             kind = f"the cyclic group of order {order}" if axis.cyclic else f"the {order} scales with a base of {base}"
-            raise ConfigError(f"{name}_distance {distance} is beyond {kind} (at most {reach})")
+            raise ConfigError(f"method.options.{name}_distance {distance} is beyond {kind} (at most {reach})")
         kh, kw = self.patch(grid)
         if kh > grid[0] or kw > grid[1]:
-            raise ConfigError(f"grid_base {self.grid_base} is larger than the grid {tuple(grid)}")
+            raise ConfigError(f"method.options.grid_base {self.grid_base} is larger than the grid {tuple(grid)}")
         reach = min(grid[0] - kh, grid[1] - kw)
         if self.grid_distance > reach:
             raise ConfigError(
-                f"grid_distance {self.grid_distance} is beyond the grid {tuple(grid)}: a patch of {(kh, kw)} "
-                f"can move at most {reach} cells"
+                f"method.options.grid_distance {self.grid_distance} is beyond the grid {tuple(grid)}: "
+                f"a patch of {(kh, kw)} can move at most {reach} cells"
             )
         if axis.cyclic and order > 1 and grid[0] != grid[1]:
             raise ConfigError(f"rotations need a square grid, got {tuple(grid)}")

@@ -18,13 +18,7 @@ from torch import nn
 from neuroequi.errors import ConfigError
 from neuroequi.hssl.bundles import BundleSpec
 from neuroequi.hssl.objective import HomomorphicSSL, check_group
-from neuroequi.methods.base import (
-    Batch,
-    Requirements,
-    SSLMethod,
-    StepOutput,
-    register_method,
-)
+from neuroequi.methods.base import Batch, MethodSpec, Requirements, SSLMethod, StepOutput
 
 
 @dataclass
@@ -46,7 +40,9 @@ class HSSLOptions:
         criterion: "infonce" (contrastive) or "vicreg" (non-contrastive).
         temperature: InfoNCE temperature.
         projector: projector sizes ``[hidden..., out]`` on the flattened bundle.
-        image_size: side of the training views (fixes the grid and the projector input).
+
+    The side of the training views (which fixes the grid and the projector's input size) is
+    not an option: the builder gets it from the data config (``data.size`` or the policy's).
     """
 
     group: Literal["rotation", "translation", "scale"] = "rotation"
@@ -60,7 +56,6 @@ class HSSLOptions:
     criterion: Literal["infonce", "vicreg"] = "infonce"
     temperature: float = 0.2
     projector: tuple[int, ...] = (512, 128)
-    image_size: int = 32
 
 
 class HomomorphicMethod(SSLMethod):
@@ -83,8 +78,8 @@ class HomomorphicMethod(SSLMethod):
         return StepOutput(loss=loss, features=features, logs={f"loss_{self.objective.mode}": loss.detach()})
 
 
-def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
-    """The method ``mode`` ("hssl" or "assl") with ``options`` on a group backbone."""
+def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
+    """The method ``mode`` ("hssl" or "assl") with ``options`` on a group backbone, for views of side ``image_size``."""
     if not hasattr(backbone, "forward_features") or not hasattr(backbone, "group_order"):
         raise ConfigError(
             f"{mode} needs a group backbone (model.arch p4cnn, z2cnn, sesn or their _control), "
@@ -101,19 +96,24 @@ def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module) -> H
         options.scale_base, scale_distance,
     )
     objective = HomomorphicSSL(
-        backbone, options.group, mode, spec, options.image_size, options.criterion, options.temperature,
+        backbone, options.group, mode, spec, image_size, options.criterion, options.temperature,
         options.projector, None if options.scale_range is None else tuple(options.scale_range),
     )
     return HomomorphicMethod(objective)
 
 
-@register_method("hssl", HSSLOptions)
-def build_hssl(options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
+def build_hssl(options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
     """H-SSL: two bundles of one image, moved on the group in feature space."""
-    return build_homomorphic("hssl", options, backbone)
+    return build_homomorphic("hssl", options, backbone, image_size)
 
 
-@register_method("assl", HSSLOptions)
-def build_assl(options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
+def build_assl(options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
     """A-SSL: the same bundle of two transformed images."""
-    return build_homomorphic("assl", options, backbone)
+    return build_homomorphic("assl", options, backbone, image_size)
+
+
+METHOD_SPECS: tuple[MethodSpec, ...] = (
+    MethodSpec("hssl", HSSLOptions, build_hssl),
+    MethodSpec("assl", HSSLOptions, build_assl),
+)
+"""The homomorphic family, registered by :mod:`neuroequi.registry`."""

@@ -50,19 +50,14 @@ def build_criterion(name: str, temperature: float = 0.2) -> nn.Module:
         return NTXentLoss(temperature)
     if name == "vicreg":
         return VICRegLoss()
-    raise ConfigError(f"criterion must be one of {CRITERIA}, got {name!r}")
-
-
-def assl_views(images: Tensor, elements1: Tensor, elements2: Tensor, cell: int, padding: str = "circular") -> Tensor:
-    """The two transformed copies ``[g1.x; g2.x]`` ``(2N, C, S, S)`` of images ``(N, C, S, S)`` (one batch)."""
-    return torch.cat([act_on_images(images, g, cell, padding) for g in (elements1, elements2)])
+    raise ConfigError(f"method.options.criterion must be one of {list(CRITERIA)}, got {name!r}")
 
 
 def assl_bundles(
     features: Tensor, base: Tensor, spec: BundleSpec, axis: GroupAxis | None = None
 ) -> tuple[Tensor, Tensor]:
-    """A-SSL pair from the feature map ``(2N, C, n, H, W)`` of :func:`assl_views`: the bundle at ``base (N, 3)``
-    of ``g1.x`` and of ``g2.x``, two ``(N, D)``."""
+    """A-SSL pair from the feature map ``(2N, C, n, H, W)`` of the two transformed copies ``[g1.x; g2.x]``
+    (one batch): the bundle at ``base (N, 3)`` of ``g1.x`` and of ``g2.x``, two ``(N, D)``."""
     if features.shape[0] != 2 * base.shape[0]:
         raise ValueError(f"A-SSL features must hold two views of {base.shape[0]} images, got {features.shape[0]} rows")
     first, second = extract_bundles(features, base.repeat(2, 1), spec, axis).chunk(2)
@@ -72,7 +67,7 @@ def assl_bundles(
 def check_group(group: str, backbone: nn.Module) -> GroupAxis:
     """The group axis of ``backbone`` for ``group`` (rotation, translation or scale), or ConfigError if they do not match."""
     if group not in GROUPS:
-        raise ConfigError(f"group must be one of {GROUPS}, got {group!r}")
+        raise ConfigError(f"method.options.group must be one of {list(GROUPS)}, got {group!r}")
     scales = getattr(backbone, "scales", None)
     if group == "scale":
         if scales is None:
@@ -119,10 +114,12 @@ class HomomorphicSSL(nn.Module):
     ) -> None:
         super().__init__()
         if mode not in MODES:
-            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+            raise ConfigError(f"H-SSL mode must be one of {list(MODES)} (method.name), got {mode!r}")
         self.axis = check_group(group, backbone)
         if scale_range is not None and (group != "scale" or mode != "assl"):
-            raise ConfigError(f"scale_range is the scale group's A-SSL augmentation; got it for {group} {mode}")
+            raise ConfigError(
+                f"method.options.scale_range is the scale group's A-SSL augmentation; got it for {group} {mode}"
+            )
         self.downscale = None if scale_range is None else RandomDownscale(tuple(scale_range))
         self.backbone, self.group, self.mode, self.spec = backbone, group, mode, spec
         self.grid = tuple(backbone.output_size(image_size, image_size))

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from neuroequi.augment import AugParams, EquiModEncoder
+from neuroequi.errors import ConfigError
 from neuroequi.heads import mlp
 from neuroequi.losses import equimod_loss
 from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput
@@ -16,7 +17,7 @@ from neuroequi.methods.invariance import InvarianceMethod
 
 @dataclass
 class EquiModOptions:
-    """EquiMod hyper-parameters.
+    """EquiMod hyper-parameters (config section ``method.equimod``).
 
     Attributes:
         projector: sizes of ``g'`` ``[hidden..., out]`` (paper: 3-layer MLP, 2048 hidden, BN).
@@ -54,13 +55,13 @@ class EquiMod(SSLMethod):
     def __init__(self, method: InvarianceMethod, encoder: EquiModEncoder, lam: float = 1.0, options: EquiModOptions | None = None) -> None:
         super().__init__()
         if not isinstance(method, InvarianceMethod):
-            raise ValueError(f"EquiMod wraps an InvarianceMethod, got {type(method).__name__}")
+            raise ConfigError(f"EquiMod wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
         if not lam >= 0:
-            raise ValueError(f"EquiMod lambda must be >= 0, got {lam}")
+            raise ConfigError(f"EquiMod method.lam must be >= 0, got {lam}")
         options = options or EquiModOptions()
         if options.aug_dim < 1 or not options.temperature > 0:
-            raise ValueError(f"EquiMod needs aug_dim >= 1 and temperature > 0, got {options}")
+            raise ConfigError(f"method.equimod needs aug_dim >= 1 and temperature > 0, got {options}")
         self.lam = lam
         self.temperature = float(options.temperature)
         self.method = method

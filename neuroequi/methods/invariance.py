@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.heads import mlp
 from neuroequi.losses import (
     BarlowTwinsLoss,
@@ -24,7 +25,7 @@ from neuroequi.losses import (
     cosine_momentum,
     ema_update,
 )
-from neuroequi.methods.base import Batch, SSLMethod, StepOutput, register_method
+from neuroequi.methods.base import Batch, MethodSpec, SSLMethod, StepOutput
 
 Encoding = tuple[Tensor, ...]
 """What :meth:`InvarianceMethod.encode` returns: ``(h,)`` or, for BYOL, ``(h, h_target)``."""
@@ -109,7 +110,7 @@ class BYOL(InvarianceMethod):
     def __init__(self, backbone: nn.Module, head_factory: Callable[[], BYOLHead], tau_base: float = 0.996) -> None:
         super().__init__(backbone, head_factory, BYOLLoss())
         if not 0 <= tau_base <= 1:
-            raise ValueError(f"tau_base must be in [0, 1], got {tau_base}")
+            raise ConfigError(f"method.options.tau_base must be in [0, 1], got {tau_base}")
         self.tau_base = float(tau_base)
         self.target_backbone = copy.deepcopy(backbone).requires_grad_(False)
 
@@ -129,7 +130,7 @@ class BYOL(InvarianceMethod):
             ema_update(head.target_projector, head.projector, tau)
 
 
-# ------------------------------------------------------------------------------ registered methods
+# ------------------------------------------------------------------------------ the family's members
 
 
 @dataclass
@@ -180,34 +181,29 @@ def _projector(backbone: nn.Module, dims: tuple[int, ...]) -> Callable[[], nn.Mo
     return lambda: mlp(backbone.feature_dim, dims, last_bias=False)
 
 
-@register_method("barlow_twins", BarlowTwinsOptions)
-def build_barlow_twins(options: BarlowTwinsOptions, backbone: nn.Module) -> InvarianceMethod:
+def build_barlow_twins(options: BarlowTwinsOptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """Barlow Twins on ``backbone``."""
     loss = BarlowTwinsLoss(options.lambda_offdiag, options.scale)
     return InvarianceMethod(backbone, _projector(backbone, options.projector), loss)
 
 
-@register_method("simclr", SimCLROptions)
-def build_simclr(options: SimCLROptions, backbone: nn.Module) -> InvarianceMethod:
+def build_simclr(options: SimCLROptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """SimCLR on ``backbone``."""
     return InvarianceMethod(backbone, _projector(backbone, options.projector), NTXentLoss(options.temperature))
 
 
-@register_method("vicreg", VICRegOptions)
-def build_vicreg(options: VICRegOptions, backbone: nn.Module) -> InvarianceMethod:
+def build_vicreg(options: VICRegOptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """VICReg on ``backbone``."""
     loss = VICRegLoss(options.sim_weight, options.var_weight, options.cov_weight)
     return InvarianceMethod(backbone, _projector(backbone, options.projector), loss)
 
 
-@register_method("mmcr", MMCROptions)
-def build_mmcr(options: MMCROptions, backbone: nn.Module) -> InvarianceMethod:
+def build_mmcr(options: MMCROptions, backbone: nn.Module, image_size: int) -> InvarianceMethod:
     """MMCR on ``backbone``."""
     return InvarianceMethod(backbone, _projector(backbone, options.projector), MMCRLoss(options.lambda_local))
 
 
-@register_method("byol", BYOLOptions)
-def build_byol(options: BYOLOptions, backbone: nn.Module) -> BYOL:
+def build_byol(options: BYOLOptions, backbone: nn.Module, image_size: int) -> BYOL:
     """BYOL on ``backbone``."""
     proj_dim = options.projector[-1]
 
@@ -215,3 +211,13 @@ def build_byol(options: BYOLOptions, backbone: nn.Module) -> BYOL:
         return BYOLHead(mlp(backbone.feature_dim, options.projector), mlp(proj_dim, options.predictor))
 
     return BYOL(backbone, head, options.tau_base)
+
+
+METHOD_SPECS: tuple[MethodSpec, ...] = (
+    MethodSpec("barlow_twins", BarlowTwinsOptions, build_barlow_twins),
+    MethodSpec("simclr", SimCLROptions, build_simclr),
+    MethodSpec("vicreg", VICRegOptions, build_vicreg),
+    MethodSpec("mmcr", MMCROptions, build_mmcr),
+    MethodSpec("byol", BYOLOptions, build_byol),
+)
+"""The invariance family, registered by :mod:`neuroequi.registry` (``image_size`` is not used)."""

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from torch import Tensor, nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput
 from neuroequi.methods.invariance import InvarianceMethod
+
+PAIRINGS = ("image", "augmentation")
+
+
+@dataclass
+class TeSSLOptions:
+    """TeSSL's options (config section ``method.tessl``).
+
+    Attributes:
+        pairing: the equivariant term, ``image`` (the published CE-SSL code's, default) or
+            ``augmentation`` (see :class:`TeSSL`).
+    """
+
+    pairing: Literal["image", "augmentation"] = "image"
 
 
 class TeSSL(SSLMethod):
@@ -40,13 +58,13 @@ class TeSSL(SSLMethod):
     def __init__(self, method: InvarianceMethod, lam: float, pairing: str = "image") -> None:
         super().__init__()
         if pairing not in PAIRINGS:
-            raise ValueError(f"TeSSL pairing must be one of {PAIRINGS}, got {pairing!r}")
+            raise ConfigError(f"method.tessl.pairing must be one of {list(PAIRINGS)}, got {pairing!r}")
         self.pairing = pairing
         if not isinstance(method, InvarianceMethod):
-            raise ValueError(f"TeSSL wraps an InvarianceMethod, got {type(method).__name__}")
+            raise ConfigError(f"TeSSL wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
         if not 0 <= lam <= 1:
-            raise ValueError(f"TeSSL lambda must be in [0, 1], got {lam}")
+            raise ConfigError(f"TeSSL method.lam must be in [0, 1], got {lam}")
         self.lam = lam
         self.method = method
         method.add_head("equi")
@@ -58,7 +76,7 @@ class TeSSL(SSLMethod):
     def forward(self, batch: Batch) -> StepOutput:
         n = len(batch)
         if n % 2:
-            raise ValueError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
+            raise ConfigError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
         loss_inv, enc_a, enc_b = self.method.invariance_step(batch)
         equi_a, equi_b = self.method.embed("equi", enc_a), self.method.embed("equi", enc_b)
         loss_equi = self.method.pair_loss(*equivariant_pairs(equi_a, equi_b, self.pairing))
@@ -71,9 +89,6 @@ class TeSSL(SSLMethod):
 
     def extra_repr(self) -> str:
         return f"lam={self.lam}, pairing={self.pairing!r}"
-
-
-PAIRINGS = ("image", "augmentation")
 
 
 def equivariant_pairs(view_a: Tensor, view_b: Tensor, pairing: str) -> tuple[Tensor, Tensor]:

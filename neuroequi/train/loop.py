@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import platform
 import random
 import subprocess
 import time
@@ -24,17 +23,24 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torchvision
 
 import neuroequi
 from neuroequi.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
+from neuroequi.errors import ConfigError
+from neuroequi.io import package_versions
 from neuroequi.methods import IMAGENET_MEAN, IMAGENET_STD, SSLMethod
 from neuroequi.train import distributed as D
-from neuroequi.train.config import TrainConfig, save_config
+from neuroequi.train.config import TrainConfig, config_from_dict, save_config, validate
 from neuroequi.train.data import (
-    BatchPlan, BatchSource, FolderImages, ImageSource, ViewMaker, cifar10_tensor, fixed_subset, make_loader,
+    BatchPlan,
+    BatchSource,
+    FolderImages,
+    ImageSource,
+    ViewMaker,
+    cifar10_tensor,
+    fixed_subset,
+    make_loader,
 )
 from neuroequi.train.model import build_model, build_policies
 from neuroequi.train.monitor import ProbedMethod, extract_features, knn_predict
@@ -52,17 +58,9 @@ def load_sources(config: TrainConfig) -> tuple[ImageSource, ImageSource | None]:
     if data.dataset == "cifar10":
         test = cifar10_tensor("test", data.cache_dir, config.monitor.knn_test_samples) if config.monitor.knn else None
         return cifar10_tensor("train", data.cache_dir, data.subset), test
-    assert data.root is not None  # validated
+    if data.root is None:
+        raise ConfigError("config: data.root is required for dataset 'imagefolder'")
     return FolderImages(data.root, data.subset), FolderImages(data.val_root) if data.val_root else None
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages a checkpoint depends on."""
-    versions = {
-        "python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
-        "numpy": np.__version__, "neuroequi": neuroequi.__version__,
-    }
-    return {k: str(v) for k, v in versions.items()}
 
 
 def git_commit() -> str | None:
@@ -97,9 +95,10 @@ def _as_tuples(value: Any) -> Any:
 
 
 def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, dict) and key not in ("options", "equimod"):
+        if isinstance(value, dict):
             out.update(_flat(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
@@ -107,10 +106,12 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check_resumable(stored: dict[str, Any], config: TrainConfig) -> None:
-    old, new = _flat(stored), _flat(config.to_dict())
+    """ConfigError unless ``config`` equals the checkpoint's ``stored`` config up to :data:`RESUMABLE_CHANGES`
+    (both typed first, so a key left at its default equals the default written out)."""
+    old, new = _flat(config_from_dict(stored).to_dict()), _flat(config.to_dict())
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
-        raise ValueError(
+        raise ConfigError(
             f"cannot resume: the config differs from the checkpoint's in {changed} "
             f"(only {list(RESUMABLE_CHANGES)} may change)"
         )
@@ -143,7 +144,7 @@ class Trainer:
         self.config, self.info = config, info
         self.device = info.device
         if config.precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("precision fp16 needs CUDA (GradScaler); use bf16 on the CPU")
+            raise ConfigError("config: precision fp16 needs CUDA (GradScaler); use bf16 on the CPU")
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         self.ckpt_dir = config.run_dir / "checkpoints"
@@ -171,8 +172,6 @@ class Trainer:
     def _optimizer(self) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         o = self.config.optim
         lr = o.lr * self.config.batch_size / 256 if o.lr_scaling == "linear" else o.lr
-        if len(o.betas) != 2:
-            raise ValueError(f"optim.betas must be [beta1, beta2], got {list(o.betas)}")
         optimizer = build_optimizer(
             o.name, self.method, lr, o.weight_decay, o.momentum, (o.betas[0], o.betas[1]), o.lars_eta, o.exclude_bias_bn
         )
@@ -333,11 +332,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train ``config``; return the path of ``<run_dir>/checkpoints/final.pt``.
 
     Args:
-        config: a validated :class:`~neuroequi.train.config.TrainConfig`.
+        config: a :class:`~neuroequi.train.config.TrainConfig` (validated here).
         resume: continue from ``checkpoints/last.pt`` of the run directory (from scratch when
             there is none; returns at once when ``final.pt`` exists). Without ``resume`` an
             existing run directory with checkpoints is an error, never overwritten.
     """
+    validate(config)
     info = D.setup(config.device)
     try:
         ckpt_dir = config.run_dir / "checkpoints"
@@ -346,7 +346,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             load_checkpoint(final)
             return final
         if not resume and (last.is_file() or final.is_file()):
-            raise ValueError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
+            raise ConfigError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
         if info.is_main:
             config.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, config.run_dir / "config.yaml")

@@ -35,7 +35,7 @@ from analyses.responses import (
 )
 from neuroequi.augment import get_policy
 from neuroequi.augment.images import as_images, image_sizes
-from neuroequi.backbones import build_backbone
+from neuroequi.registry import build_backbone
 
 
 def bare_views(extractor: Extractor, images, policy, K: int, seed: int, batch_size: int) -> list[torch.Tensor]:
