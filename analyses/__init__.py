@@ -11,7 +11,6 @@ from analyses.bures import (
     pairwise_bures_distance,
     pairwise_bures_distance_from_samples,
 )
-from analyses.cli import AnalysisOptions, analyze, delta_table, load_model
 from analyses.measures import (
     ImageMeasure,
     augmentation_decoding,
@@ -20,11 +19,12 @@ from analyses.measures import (
     delta,
     shared_variability,
 )
-from analyses.responses import Extractor, extract_ensemble, extract_ensembles, load_responses
+from analyses.pipeline import AnalysisConfig, analyze, delta_table
+from analyses.responses import extract_ensemble, extract_ensembles, load_responses
 
 __all__ = [
-    "AnalysisOptions", "Extractor", "ImageMeasure", "analyze", "augmentation_decoding", "bures_distance",
+    "AnalysisConfig", "ImageMeasure", "analyze", "augmentation_decoding", "bures_distance",
     "bures_distance_from_samples", "content_augmentation_factorization", "crop_photometric_factorization",
-    "delta", "delta_table", "extract_ensemble", "extract_ensembles", "load_model", "load_responses",
+    "delta", "delta_table", "extract_ensemble", "extract_ensembles", "load_responses",
     "pairwise_bures_distance", "pairwise_bures_distance_from_samples", "shared_variability",
 ]

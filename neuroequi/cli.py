@@ -40,8 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("neuroequi.train.cli", "train an SSL model (TeSSL, EquiMod, invariance baselines)"),
     "hssl": ("figures.hssl.cli", "the H-SSL vs A-SSL experiment (CPU-sized): probe accuracy table"),
     "zoo": ("model_zoo.cli", "list, show and add models in the model zoo"),
-    "brainscore": ("model_zoo.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
-    "score": ("model_zoo.score_cli", "score a zoo model on a neural benchmark"),
+    "brainscore": ("analyses.neural.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
+    "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
     "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke or paper (published checkpoints)"),
 }

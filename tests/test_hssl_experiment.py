@@ -52,6 +52,13 @@ def test_bad_settings_are_one_line_config_errors(override, match, capsys):
     assert "neuroequi: error:" in capsys.readouterr().err
 
 
+def test_set_flag_is_gone_overrides_are_plain(capsys):
+    """One grammar: ``--set k=v`` is refused; ``train.k=v`` overrides the training config."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["hssl", "--set", "batch_size=32"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --set" in capsys.readouterr().err
+
+
 def test_training_overrides_are_a_mapping_passed_on_in_order():
     config = preset("cpu", ["train.optim.lr=0.001", "train.method.options.grid_distance=1", "train.batch_size=32"])
     assert train_overrides(config.train) == ["optim.lr=0.001", "method.options.grid_distance=1", "batch_size=32"]

@@ -35,10 +35,13 @@ from brainscore_core.metrics import Score
 from brainscore_vision.benchmarks import BenchmarkBase
 
 from analyses.neural.data import COWLEY_TIME_BIN, cowley_assembly, kriegeskorte_stimulus_set
+from neuroequi.errors import ConfigError
 
 COWLEY_VISUAL_DEGREES = 11.2
 KIANI_VISUAL_DEGREES = 8
-COWLEY_TEST_SESSIONS = ("190923", "201025", "210225")
+#: The sessions averaged by ``Cowley2023.V4-pls``: the release's test sessions of 1,200 images
+#: (``neuroequi.data.COWLEY2023_TEST_SESSIONS`` lists all five test sessions).
+COWLEY_BENCHMARK_SESSIONS = ("190923", "201025", "210225")
 
 BIBTEX_COWLEY = """@article{cowley2023compact,
   title={Compact deep neural network models of visual cortex},
@@ -98,7 +101,7 @@ class UnceiledPLS(BenchmarkBase):
 
     def __init__(self, identifier: str, sessions: tuple[str, ...]):
         if not sessions:
-            raise ValueError(f"{identifier}: no sessions given")
+            raise ConfigError(f"{identifier}: no sessions given")
         super().__init__(identifier=identifier, version=1, parent="V4", bibtex=BIBTEX_COWLEY,
                          ceiling_func=lambda: Score(np.nan))
         self.sessions = tuple(sessions)
@@ -178,4 +181,4 @@ def benchmark_stimuli(benchmark) -> list[tuple[object, float]]:
         return [(benchmark.stimulus_set, KIANI_VISUAL_DEGREES)]
     if isinstance(benchmark, NeuralBenchmark):
         return [(benchmark._assembly.stimulus_set, benchmark._visual_degrees)]
-    raise ValueError(f"{getattr(benchmark, 'identifier', benchmark)!r} is not a local benchmark of this package")
+    raise ConfigError(f"{getattr(benchmark, 'identifier', benchmark)!r} is not a local benchmark of this package")

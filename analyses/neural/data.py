@@ -14,7 +14,6 @@ written once (PNG, lossless with respect to the decoded pixels) under
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,8 @@ import numpy as np
 import pooch
 from PIL import Image
 
+from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write
 
 #: Spike-count window of the Cowley release (100 ms), as Brain-Score's Cowley2026 packaging states it.
 COWLEY_TIME_BIN = (50, 150)
@@ -55,9 +56,8 @@ def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_i
     for stimulus_id, image in zip(stimulus_ids, images):
         path = folder / f"{stimulus_id}.png"
         if not path.is_file():
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            image.save(tmp, format="PNG")
-            os.replace(tmp, path)
+            with atomic_write(path, fsync=False) as tmp:
+                image.save(tmp, format="PNG")
         paths[stimulus_id] = path
     stimulus_set = StimulusSet({"stimulus_id": list(stimulus_ids),
                                 "filename": [p.name for p in paths.values()], **columns})
@@ -94,7 +94,7 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
         session_id: any session present in the data directory (``neuroequi.data.cowley2023_sessions()``).
         repetitions: False: repeat-averaged ``(images, neurons)``. True: one
             presentation per shown (image, repeat), with a ``repetition`` coordinate
-            (only sessions released with per-repeat responses; ValueError otherwise).
+            (only sessions released with per-repeat responses; ConfigError otherwise).
     """
     from neuroequi.data import cowley2023_session
 
@@ -109,7 +109,7 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
         return _assembly(session.responses.T.astype(np.float64),
                          {"stimulus_id": ids, "image_file_name": files}, neuroid, stimulus_set, COWLEY_TIME_BIN)
     if session.responses_raw is None:
-        raise ValueError(f"Cowley session {session_id!r} has no per-repeat responses in the release")
+        raise ConfigError(f"Cowley session {session_id!r} has no per-repeat responses in the release")
     raw = session.responses_raw  # (neurons, images, repeats), NaN where an image was shown fewer times
     shown = ~np.isnan(raw).any(axis=0)  # (images, repeats)
     image_index, repeat_index = np.nonzero(shown)

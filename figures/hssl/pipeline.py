@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+import model_zoo
 import neuroequi
 from figures import configs
 from figures.configs import train_overrides
@@ -43,6 +44,8 @@ from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
 CONFIG = Path(neuroequi.__file__).parent / "configs" / "cifar10_hssl_p4_cpu.yaml"
+#: The probed layer: the group-pooled features ``h``.
+LAYER = "avgpool"
 #: The resolved config of an experiment, saved in its output folder for the job processes.
 CONFIG_FILE = "config.yaml"
 #: The settings every run's result depends on, saved once per output folder (runs are reused only under them).
@@ -75,24 +78,9 @@ def train_run(run: Run, config: HsslConfig, out: Path) -> Path:
     return train(load_config(CONFIG, overrides), resume=True)
 
 
-def frozen_backbone(arch: str, width: float, seed: int) -> torch.nn.Module:
-    """The randomly initialised backbone of ``seed`` (eval mode)."""
-    from neuroequi.registry import build_backbone
-
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return build_backbone(arch, width).eval()
-
-
-def frozen_extractor(arch: str, width: float, seed: int):
-    """An :class:`analyses.responses.Extractor` of a randomly initialised backbone's group-pooled ``h``."""
-    from analyses.responses import Extractor
-    from model_zoo.loading import state_dict_sha256
-    from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
-
-    backbone = frozen_backbone(arch, width, seed)
-    digest = state_dict_sha256(backbone)
-    return Extractor(backbone, "avgpool", IMAGENET_MEAN, IMAGENET_STD, 32, digest, f"{arch}-frozen-{digest[:8]}")
+def frozen_model(run: Run, config: HsslConfig) -> model_zoo.LoadedModel:
+    """The randomly initialised backbone of a ``frozen`` row (:func:`model_zoo.random_entry`, seeded by the run)."""
+    return model_zoo.load(model_zoo.random_entry(run.backbone, seed=run.seed, width=config.width))
 
 
 def final_ssl_loss(checkpoint: Path) -> float:
@@ -105,18 +93,17 @@ def final_ssl_loss(checkpoint: Path) -> float:
 def evaluate(run: Run, config: HsslConfig, out: Path) -> Path:
     """Train if needed, probe, write ``predictions.csv`` (test image id, label, prediction) and ``run.json``."""
     from analyses.probe import cifar10_subset, linear_probe
-    from analyses.responses import Extractor
     from neuroequi.augment import get_policy
 
     start = time.perf_counter()
     if run.method == "frozen":
-        extractor, loss, checkpoint = frozen_extractor(run.backbone, config.width, run.seed), float("nan"), ""
+        model, loss, checkpoint = frozen_model(run, config), float("nan"), ""
     else:
         path = train_run(run, config, out)
-        extractor, loss, checkpoint = Extractor.from_checkpoint(path, "avgpool"), final_ssl_loss(path), str(path)
+        model, loss, checkpoint = model_zoo.load(path), final_ssl_loss(path), str(path)
     trained = time.perf_counter() - start
-    result = linear_probe(extractor, get_policy("cifar"), config.probe_train, config.probe_test, seed=config.probe_seed,
-                          progress=False)
+    result = linear_probe(model, get_policy("cifar"), config.probe_train, config.probe_test, seed=config.probe_seed,
+                          progress=False, layer=LAYER)
     folder = run_dir(out, run)
     folder.mkdir(parents=True, exist_ok=True)
     ids = cifar10_subset("test", config.probe_test, config.probe_seed)[2]
@@ -127,7 +114,7 @@ def evaluate(run: Run, config: HsslConfig, out: Path) -> Path:
         "run": run.name, "backbone": run.backbone, "group": run.group, "structure": BACKBONES[run.backbone].structure,
         "method": run.method, "seed": run.seed, "options": dict(run.options), "final_ssl_loss": loss,
         "train_seconds": round(trained, 1), "probe_seconds": round(time.perf_counter() - start - trained, 1),
-        "checkpoint": checkpoint, "weights_sha256": extractor.sha256,
+        "checkpoint": checkpoint, "weights_sha256": model.sha256,
     }
     with atomic_write(folder / "run.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=1))
@@ -216,7 +203,6 @@ def write_scale_equivariance(config: HsslConfig, out: Path, n_images: int = 32) 
     import torchvision.transforms.functional as TF
 
     from analyses.probe import cifar10_subset
-    from neuroequi.checkpoint import load_backbone
     from neuroequi.methods.base import normalize_images
 
     images = normalize_images(torch.stack([TF.to_tensor(im) for im in cifar10_subset("test", n_images, config.probe_seed)[0]]))
@@ -225,7 +211,7 @@ def write_scale_equivariance(config: HsslConfig, out: Path, n_images: int = 32) 
         if run.group != "scale" or run.options or run.seed != config.seeds[0]:
             continue
         meta = json.loads((run_dir(out, run) / "run.json").read_text())
-        backbone = frozen_backbone(run.backbone, config.width, run.seed) if run.method == "frozen" else load_backbone(Path(meta["checkpoint"]))[0].eval()
+        backbone = (frozen_model(run, config) if run.method == "frozen" else model_zoo.load(Path(meta["checkpoint"]))).module
         rows += [{"backbone": run.backbone, "method": run.method, "seed": run.seed, **row} for row in scale_equivariance(backbone, images)]
     path = out / "scale_equivariance.csv"
     with atomic_write(path) as tmp:
