@@ -49,11 +49,19 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _rank_main(out: str) -> None:
-    """One torchrun rank: DDP loss and gradients on this rank's rows, saved to ``out/rank<r>.pt``."""
-    from neuroequi.train.distributed import setup, teardown, wrap_ddp
+    """One torchrun rank: DDP loss and gradients on this rank's rows, saved to ``out/rank<r>.pt``.
+
+    The process group meets in a file under ``out`` (torchrun gives rank and world size), so no TCP port
+    of the workers can cross another job's on a shared machine.
+    """
+    import torch.distributed as dist
+
+    from neuroequi.train.distributed import DistInfo, teardown, wrap_ddp
 
     torch.set_num_threads(1)
-    info = setup("cpu")
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    dist.init_process_group("gloo", init_method=f"file://{Path(out) / 'store'}", rank=rank, world_size=world)
+    info = DistInfo(rank, world, int(os.environ["LOCAL_RANK"]), torch.device("cpu"))
     try:
         rows = slice(info.rank * LOCAL, (info.rank + 1) * LOCAL)
         result = {}
@@ -73,7 +81,10 @@ def _rank_main(out: str) -> None:
 def test_torchrun_two_processes_give_the_single_process_gradients(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={WORLD}", __file__, str(tmp_path)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, check=False)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"torchrun did not finish in 240 s; stdout: {err.stdout!r}; stderr: {err.stderr!r}")
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
     for case in CASES:
