@@ -73,7 +73,7 @@ _register(METHOD_REGISTRY, homomorphic_family.METHOD_SPECS)  # hssl, assl
 _register(METHOD_REGISTRY, split_family.METHOD_SPECS)  # sie
 _register(METHOD_REGISTRY, reconstruction_family.METHOD_SPECS)  # recon_equi
 _register(BACKBONE_REGISTRY, resnet_family.BACKBONE_SPECS)  # resnet18(_cifar), resnet50(_cifar)
-_register(BACKBONE_REGISTRY, group_cnn_family.BACKBONE_SPECS)  # p4cnn, z2cnn, their _controls
+_register(BACKBONE_REGISTRY, group_cnn_family.BACKBONE_SPECS)  # p4cnn, z2cnn, sesn, their _controls
 
 
 # ------------------------------------------------------------------------------ look-ups
