@@ -86,9 +86,10 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def run_jobs(jobs: list[Job], parallel: int, log: StepLog, executor: Executor | None = None) -> None:
-    """Run ``jobs`` through ``executor`` (default: local processes), at most ``parallel`` at a time,
-    each after its dependencies.
+def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] | None = None,
+             executor: Executor | None = None) -> None:
+    """Run ``jobs`` through ``executor`` (default: local processes with ``env`` added to their
+    environment), at most ``parallel`` at a time, each after its dependencies.
 
     A job whose outputs exist is reused without running. If a job fails, the
     running ones are stopped (they resume next time) and RuntimeError shows the
@@ -97,7 +98,7 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, executor: Executor | 
     """
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
-    executor = executor if executor is not None else LocalProcesses()
+    executor = executor if executor is not None else LocalProcesses(dict(env or {}))
     names = {job.name for job in jobs}
     for job in jobs:
         unknown = set(job.after) - names

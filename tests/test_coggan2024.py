@@ -244,11 +244,11 @@ def test_trained_resnet20_beats_random_weights_on_human_it(table):
 
 
 def test_random_seeds_are_distinct_draws():
-    from analyses.neural.rdm_report import random_entry
+    from analyses.neural.rdm_report import reseeded_entry
     from model_zoo.catalogue import get_entry
 
-    assert random_entry("cifar-resnet20-random", 0) == get_entry("cifar-resnet20-random")
-    reseeded = random_entry("cifar-resnet20-random", 3)
+    assert reseeded_entry("cifar-resnet20-random", 0) == get_entry("cifar-resnet20-random")
+    reseeded = reseeded_entry("cifar-resnet20-random", 3)
     assert reseeded.name == "cifar-resnet20-random-seed3" and reseeded.source.location == "3"
     with pytest.raises(ValueError, match="not a random initialisation"):
-        random_entry("cifar-resnet20-supervised", 1)
+        reseeded_entry("cifar-resnet20-supervised", 1)

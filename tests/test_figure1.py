@@ -331,16 +331,16 @@ def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, k
     out, log = tmp_path / "order.txt", StepLog()
     jobs_ = [ordered_job(out, "second", after=("first",)), ordered_job(out, "first"),
              ordered_job(out, "third", after=("second",))]
-    run_jobs(jobs_, 2, log, executor)
+    run_jobs(jobs_, 2, log, executor=executor)
     assert out.read_text().split() == ["first", "second", "third"] and set(log.jobs) == {"first", "second", "third"}
     if kind == "local":  # CPU time measured by os.wait4
         assert all(0 < t["cpu_s"] <= t["wall_s"] + 0.5 for t in log.jobs.values()), log.jobs
     bad = Job("fail", [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], lambda: False,
               tmp_path / "fail.log")
     with pytest.raises(RuntimeError, match=f"(?s)fail failed \\({failure} .*boom"):
-        run_jobs([bad], 2, StepLog(), executor)
+        run_jobs([bad], 2, StepLog(), executor=executor)
     with pytest.raises(ValueError, match="unknown jobs"):
-        run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log, executor)
+        run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log, executor=executor)
 
 
 def test_presets_are_yaml_beside_the_code():

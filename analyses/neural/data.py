@@ -124,7 +124,6 @@ def kriegeskorte_stimulus_set(rdm: str = "monkey_it"):
     """StimulusSet of the 92 Kriegeskorte images (ids ``kriegeskorte92.NN``, with category labels) and
     one of their ``(92, 92)`` IT RDMs, ``rdm`` = ``'monkey_it'`` (Kiani et al. 2007) or ``'human_it'``."""
     from neuroequi.data import kriegeskorte92
-    from neuroequi.errors import ConfigError
 
     if rdm not in ("monkey_it", "human_it"):
         raise ConfigError(f"rdm must be 'monkey_it' or 'human_it', got {rdm!r}")

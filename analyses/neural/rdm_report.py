@@ -55,9 +55,9 @@ class RDMReportConfig:
     threads: int = 1
 
 
-def random_entry(name: str, seed: int):
+def reseeded_entry(name: str, seed: int):
     """The zoo's random-weight entry ``name`` re-seeded with ``seed`` (itself where that is its seed)."""
-    from model_zoo.catalogue import Source, get_entry
+    from model_zoo.catalogue import WeightsSource, get_entry
     from neuroequi.errors import ConfigError
 
     entry = get_entry(name)
@@ -65,16 +65,17 @@ def random_entry(name: str, seed: int):
         raise ConfigError(f"random={name!r}: model {name!r} is not a random initialisation (source {entry.source.kind!r})")
     if int(entry.source.location) == seed:
         return entry
-    return replace(entry, name=f"{name}-seed{seed}", source=Source("init", str(seed)),
+    return replace(entry, name=f"{name}-seed{seed}", source=WeightsSource("init", str(seed)),
                    notes=f"{entry.name} with torch.manual_seed({seed})")
 
 
 def score_rows(entry, weights: str, seed: int | None, benchmarks: tuple[str, ...]) -> list[dict]:
     """One row (:data:`COLUMNS`) per benchmark for zoo entry ``entry``, scored by Brain-Score's classes."""
     from analyses.neural import load_benchmark, run_benchmark
+    from model_zoo import load
     from model_zoo.brainscore import commitment
 
-    candidate = commitment(entry)
+    candidate = commitment(load(entry))
     rows = []
     for name in benchmarks:
         score = run_benchmark(load_benchmark(name), candidate)
@@ -104,7 +105,7 @@ def report(config: RDMReportConfig) -> pd.DataFrame:
 
         raise ConfigError("seeds: give at least one random-weight seed, e.g. seeds=[0,1,2]")
     models = [(get_entry(config.trained), "trained", None)]
-    models += [(random_entry(config.random, seed), "random", seed) for seed in config.seeds]
+    models += [(reseeded_entry(config.random, seed), "random", seed) for seed in config.seeds]
     torch.set_num_threads(config.threads)
     place_stimuli_on_screen(config.benchmarks)
     rows = []

@@ -290,7 +290,7 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     models: dict[Model, str] = {}
     threads = 1 if config.executor == "local" else config.slurm.cpus
     executor = make_executor(config.executor, config.slurm, root / "submitit", threads)
-    run_jobs(model_jobs(config, root, home, models), config.parallel, log, executor)
+    run_jobs(model_jobs(config, root, home, models), config.parallel, log, executor=executor)
     benchmarks = list(config.benchmarks)
     missing: dict[str, str] = {}
     if config.online_benchmarks:

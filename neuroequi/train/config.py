@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from neuroequi.augment import POLICY_NAMES, get_policy
+from neuroequi.augment.families import TransformsConfig
 from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.methods import EquiModOptions, TeSSLOptions
@@ -42,6 +43,9 @@ class DataConfig:
         subset: use a fixed random subset (seed 0) of ``subset`` training images (quick runs).
         workers: DataLoader worker processes (0: batches built in the training process).
         cache_dir: where the decoded CIFAR-10 tensor is cached (default: per-user cache).
+        transforms: transformation families instead of the preset's augmentations (SIE, the
+            reconstruction method): ``neuroequi.augment.families.TransformsConfig``, e.g.
+            ``{families: [rotation]}``; None: the preset policy.
     """
 
     dataset: Literal["cifar10", "imagefolder"] = "cifar10"
@@ -54,6 +58,7 @@ class DataConfig:
     subset: int | None = None
     workers: int = 0
     cache_dir: str | None = None
+    transforms: TransformsConfig | None = None
 
     @property
     def view_size(self) -> int:
@@ -76,7 +81,7 @@ class MethodConfig:
 
     Attributes:
         name: a method of ``neuroequi.registry.METHOD_REGISTRY`` (``barlow_twins``, ``simclr``,
-            ``byol``, ``vicreg``, ``mmcr``, ``hssl``, ``assl``).
+            ``byol``, ``vicreg``, ``mmcr``, ``hssl``, ``assl``, ``sie``, ``recon_equi``).
         options: that method's options: a mapping in YAML, checked against the method's options
             dataclass (e.g. ``BarlowTwinsOptions``, ``HSSLOptions``) and replaced by an instance of
             it when the config is loaded (:func:`validate`).
@@ -116,7 +121,14 @@ class OptimConfig:
 
 @dataclass
 class MonitorConfig:
-    """Online linear probe (on detached features, trained every step) and kNN monitor (each epoch)."""
+    """Online linear probe (on detached features, trained every step), kNN monitor (each epoch)
+    and the training metrics (:mod:`neuroequi.train.metrics`).
+
+    ``log.csv`` always gets one row per step (written every ``log_every`` steps);
+    ``tensorboard: true`` also writes TensorBoard events to ``<run>/tensorboard`` (needs the
+    ``tensorboard`` package) and ``wandb: PROJECT`` logs to that Weights & Biases project (needs
+    ``wandb``; offline when ``NEUROEQUI_OFFLINE=1``). Both are off by default.
+    """
 
     probe: bool = True
     probe_lr: float = 0.1
@@ -127,6 +139,8 @@ class MonitorConfig:
     knn_test_samples: int | None = 1000
     log_every: int = 10
     progress: bool = True
+    tensorboard: bool = False
+    wandb: str | None = None
 
 
 @dataclass
@@ -147,7 +161,8 @@ class TrainConfig:
         checkpoint_every: 0
         threads: null
         data: {dataset: cifar10, root: null, val_root: null, policy: cifar, size: null, crop_scale: null,
-               restriction: full, subset: null, workers: 0, cache_dir: null}
+               restriction: full, subset: null, workers: 0, cache_dir: null,
+               transforms: null}      # or TransformsConfig, e.g. {families: [rotation, color]} (SIE)
         model: {arch: resnet18_cifar, width: 1.0, zero_init_residual: false}
         method:
           name: barlow_twins     # a method of neuroequi.registry.METHOD_REGISTRY
@@ -156,12 +171,14 @@ class TrainConfig:
                                  # (their view size is data.size or the policy's, not an option)
           equivariance: none     # none | tessl | equimod
           lam: 0.0               # the wrapper's weight lambda (0 for none)
-          tessl: {pairing: image}                 # TeSSLOptions: image | augmentation
-          equimod: {projector: [2048, 2048, 128], aug_dim: 128, temperature: 0.2, encoder_samples: 100000}
+          tessl: {pairing: image, bn_groups: views}   # TeSSLOptions: image | augmentation; views | halves
+          equimod: {projector: [2048, 2048, 128], aug_dim: 128, temperature: 0.2, encoder_samples: 100000,
+                    heads: released, bn_groups: joint, negatives: released, encoding: neuroequi,
+                    statistics: fitted}      # EquiModOptions
         optim: {name: lars, lr: 0.2, lr_scaling: linear, weight_decay: 1.5e-6, momentum: 0.9, betas: [0.9, 0.999],
                 lars_eta: 0.001, exclude_bias_bn: true, warmup_epochs: 10.0, final_lr_ratio: 0.0}
         monitor: {probe: true, probe_lr: 0.1, knn: true, knn_k: 20, knn_temperature: 0.07, knn_train_samples: 5000,
-                  knn_test_samples: 1000, log_every: 10, progress: true}
+                  knn_test_samples: 1000, log_every: 10, progress: true, tensorboard: false, wandb: null}
 
     A recipe (e.g. ``neuroequi/configs/recipes/*.yaml``) is such a file that names only what
     differs from these defaults. Checkpoints written before the typed wrapper sections stored
@@ -225,6 +242,8 @@ def validate(config: TrainConfig) -> TrainConfig:
         (method.equivariance != "none" or method.lam == 0, f"method.lam must be 0 without an equivariance wrapper, got {method.lam}"),
         (method.equivariance != "tessl" or 0 <= method.lam <= 1, f"TeSSL method.lam must be in [0, 1], got {method.lam}"),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
+        (method.equivariance != "equimod" or config.data.transforms is None,
+         "EquiMod encodes the parameters of a preset policy (data.policy); it does not take data.transforms"),
     ]
     for ok, message in checks:
         if not ok:

@@ -4,7 +4,9 @@ Single process (CPU or one GPU) or DDP under ``torchrun`` (see :mod:`neuroequi.t
 Writes into ``config.run_dir``::
 
     config.yaml          the resolved config
-    log.csv              every ``monitor.log_every`` steps: step, epoch, lr, losses, probe, img/s
+    log.csv              one row per step (written every ``monitor.log_every`` steps): step, epoch,
+                         lr, seconds, images/s, losses, probe (:mod:`neuroequi.train.metrics`)
+    tensorboard/         TensorBoard events, only with ``monitor.tensorboard: true``
     epochs.jsonl         one JSON object per epoch: mean loss, kNN and probe test accuracy, time
     checkpoints/last.pt  the latest checkpoint (every ``checkpoint_every`` steps and each epoch)
     checkpoints/final.pt the final checkpoint (with the plain backbone state dict)
@@ -12,7 +14,6 @@ Writes into ``config.run_dir``::
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import random
@@ -42,6 +43,7 @@ from neuroequi.train.data import (
     fixed_subset,
     make_loader,
 )
+from neuroequi.train.metrics import StepMetrics, open_sinks
 from neuroequi.train.model import build_model, build_policies
 from neuroequi.train.monitor import ProbedMethod, extract_features, knn_predict
 from neuroequi.train.optim import LARS, build_optimizer, build_scheduler
@@ -49,7 +51,10 @@ from neuroequi.train.optim import LARS, build_optimizer, build_scheduler
 log = logging.getLogger(__name__)
 
 #: Config keys that may differ between a run and its resumption (they do not change the result).
-RESUMABLE_CHANGES = ("max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress")
+RESUMABLE_CHANGES = (
+    "max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress", "monitor.log_every",
+    "monitor.tensorboard", "monitor.wandb",
+)
 
 
 def load_sources(config: TrainConfig) -> tuple[ImageSource, ImageSource | None]:
@@ -115,26 +120,6 @@ def _check_resumable(stored: dict[str, Any], config: TrainConfig) -> None:
             f"cannot resume: the config differs from the checkpoint's in {changed} "
             f"(only {list(RESUMABLE_CHANGES)} may change)"
         )
-
-
-class CsvLog:
-    """Append rows (dicts) to a CSV file, header from the first row's keys."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fields: list[str] | None = None
-        if path.is_file() and path.stat().st_size:
-            with path.open() as fh:
-                self.fields = next(csv.reader(fh), None)
-
-    def write(self, row: dict[str, Any]) -> None:
-        new = self.fields is None
-        self.fields = self.fields or list(row)
-        with self.path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.fields, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
 
 
 class Trainer:
@@ -288,29 +273,35 @@ class Trainer:
     def run(self) -> Path:
         c = self.config
         final = self.ckpt_dir / "final.pt"
-        csv_log = CsvLog(c.run_dir / "log.csv") if self.info.is_main else None
+        sinks = open_sinks(c.run_dir, c.monitor.tensorboard, c.monitor.wandb, c.name, c.to_dict()) if self.info.is_main else []
+        metrics = StepMetrics(sinks, D.all_reduce_mean, c.batch_size)
+        try:
+            self._loop(metrics)
+        finally:
+            metrics.close()  # written rows stay; rows of a failed step's flush interval are dropped
+        path = self.save("final", self.step // self.steps_per_epoch, final=True)
+        return path if self.info.is_main else final
+
+    def _loop(self, metrics: StepMetrics) -> None:
+        """Train until ``max_steps`` or the end of the schedule, one row of metrics per step."""
+        c = self.config
         stop = self.total_steps if c.max_steps is None else min(c.max_steps, self.total_steps)
         self.model.train()
         while self.step < stop:
             epoch = self.step // self.steps_per_epoch
             t_epoch, sums, count = time.perf_counter(), {}, 0
-            t_log, step_log = time.perf_counter(), self.step
             for batch in self._batches(epoch):
                 logs = self.train_step(batch)
+                metrics.add(self.step, epoch, self.optimizer.param_groups[0]["lr"], logs)
                 for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                    sums[k] = sums.get(k, 0.0) + v.detach().float()
                 count += 1
                 if self.step % c.monitor.log_every == 0 or self.step == stop:
-                    now = time.perf_counter()
-                    ips = (self.step - step_log) * c.batch_size / max(now - t_log, 1e-9)
-                    row = {"step": self.step, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
-                           **{k: float(D.all_reduce_mean(v)) for k, v in logs.items()}, "images_per_s": ips}
-                    if csv_log is not None:
-                        csv_log.write(row)
-                    if self._bar is not None:
-                        self._bar.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{ips:.0f}")
-                    t_log, step_log = now, self.step
+                    rows = metrics.flush()
+                    if self._bar is not None and rows:
+                        self._bar.set_postfix(loss=f"{rows[-1]['loss']:.4g}", img_s=f"{rows[-1]['images_per_s']:.0f}")
                 if c.checkpoint_every and self.step % c.checkpoint_every == 0:
+                    metrics.flush()
                     self.save("last", epoch)
                 if self.step >= stop:
                     break
@@ -318,15 +309,14 @@ class Trainer:
                 self._bar.close()
             epoch_done = self.step % self.steps_per_epoch == 0
             summary = {"epoch": epoch + 1 if epoch_done else epoch + self.step % self.steps_per_epoch / self.steps_per_epoch,
-                       "step": self.step, **{f"mean_{k}": v / max(count, 1) for k, v in sums.items()},
+                       "step": self.step, **{f"mean_{k}": float(v) / max(count, 1) for k, v in sums.items()},
                        "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
                     fh.write(json.dumps(summary) + "\n")
                 log.info("epoch summary: %s", summary)
+            metrics.flush()
             self.save("last", epoch)
-        path = self.save("final", self.step // self.steps_per_epoch, final=True)
-        return path if self.info.is_main else final
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
