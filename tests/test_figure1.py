@@ -83,7 +83,15 @@ def test_aggregated_rows_follow_from_the_seed_rows_and_the_saved_scores(smoke_fi
         baseline = table[(table["quantity"] == quantity) & (table["lambda_"] == 0.0)].set_index("seed")
         np.testing.assert_allclose(per_seed["effect"], per_seed["value"] - (0.0 if quantity.startswith("delta_")
                                    else baseline.loc[per_seed.index, "value"]), atol=1e-12)
-    # a neural score row is the score the job saved (Brain-Score's result, unchanged)
+    # the saved held-out predictions give back the analysis's decoding r (what the replicates resample)
+    from analyses.pipeline import DECODING, load_decoding
+
+    for seed in SMOKE.seeds:
+        decoding = load_decoding(analysis_dir(root, 0.5, seed) / DECODING)["decoding_r"]
+        measures = pd.read_csv(analysis_marker(root, 0.5, seed)).set_index("quantity")
+        np.testing.assert_allclose(decoding.r(), [measures.loc[f"decoding_r[{p}]", "value"] for p in decoding.parameters],
+                                   rtol=0, atol=1e-12)
+        # a neural score row is the score the job saved (Brain-Score's result, unchanged)
     for seed in SMOKE.seeds:
         saved = json.loads(score_path(root, 0.5, seed, "tong.Coggan2024_fMRI.IT-rdm").read_text())
         row = table[(table["quantity"] == "tong.Coggan2024_fMRI.IT-rdm:raw") & (table["lambda_"] == 0.5)
