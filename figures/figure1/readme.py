@@ -85,7 +85,7 @@ def readme_block(table: pd.DataFrame, run: dict, table_path: str) -> str:
         "",
         verdict(table),
         "",
-        "Mean over seeds [95% interval over seeds, then images or Brain-Score's error]:",
+        "Mean over seeds [95% interval over seeds and images, or Brain-Score's error]:",
         "",
         *means_markdown(table),
         "",
@@ -93,6 +93,9 @@ def readme_block(table: pd.DataFrame, run: dict, table_path: str) -> str:
         "",
         *effects_markdown(table),
     ]
+    if run["mode"] == "smoke":
+        lines[5:5] = ["**A smoke run** (toy sizes that check the pipeline end to end; its numbers say nothing "
+                      "about λ): `make figures` replaces this block with the offline run.", ""]
     if run.get("not_scored"):
         lines += ["", "Not scored (unreachable here): " + ", ".join(f"`{b}`" for b in run["not_scored"]) + "."]
     return "\n".join([*lines, END])
