@@ -18,6 +18,7 @@ import yaml
 from neuroequi.augment import POLICY_NAMES, get_policy
 from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
 from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write
 from neuroequi.methods import EquiModOptions, TeSSLOptions
 from neuroequi.registry import backbone_spec, method_spec
 
@@ -211,6 +212,9 @@ def validate(config: TrainConfig) -> TrainConfig:
         (config.batch_size >= 2, f"batch_size must be >= 2, got {config.batch_size}"),
         (config.max_steps is None or config.max_steps >= 1, f"max_steps must be >= 1, got {config.max_steps}"),
         (config.checkpoint_every >= 0, f"checkpoint_every must be >= 0, got {config.checkpoint_every}"),
+        (config.threads is None or config.threads >= 1, f"threads must be >= 1 (or null: torch's default), got {config.threads}"),
+        (_inside(config.output_dir, config.name),
+         f"name {config.name!r} must name a directory inside output_dir {config.output_dir!r} (no '..', not absolute)"),
         (config.model.width > 0, f"model.width must be > 0, got {config.model.width}"),
         (config.optim.lr > 0, f"optim.lr must be > 0, got {config.optim.lr}"),
         (config.optim.warmup_epochs >= 0, f"optim.warmup_epochs must be >= 0, got {config.optim.warmup_epochs}"),
@@ -223,7 +227,7 @@ def validate(config: TrainConfig) -> TrainConfig:
         (config.monitor.log_every >= 1, f"monitor.log_every must be >= 1, got {config.monitor.log_every}"),
         (config.data.dataset != "imagefolder" or config.data.root is not None, "data.root is required for dataset 'imagefolder'"),
         (method.equivariance != "none" or method.lam == 0, f"method.lam must be 0 without an equivariance wrapper, got {method.lam}"),
-        (method.equivariance != "tessl" or 0 <= method.lam <= 1, f"TeSSL method.lam must be in [0, 1], got {method.lam}"),
+        (method.equivariance != "tessl" or 0 <= method.lam < 1, f"TeSSL method.lam must be in [0, 1), got {method.lam}"),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
     ]
     for ok, message in checks:
@@ -235,6 +239,13 @@ def validate(config: TrainConfig) -> TrainConfig:
             method_spec(method.name).options, to_plain(method.options), "config.method.options"
         )
     return config
+
+
+def _inside(output_dir: str, name: str) -> bool:
+    """True when ``output_dir/name`` is a directory strictly inside ``output_dir`` (after resolving ``..``)."""
+    root = Path(output_dir).expanduser().resolve()
+    run = (root / name).resolve()
+    return bool(name) and not Path(name).is_absolute() and run != root and run.is_relative_to(root)
 
 
 def upgrade(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,5 +287,6 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
-    """Write ``config`` as YAML."""
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    """Write ``config`` as YAML (atomically: a reader sees the old file or the new one)."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
