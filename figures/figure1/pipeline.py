@@ -92,10 +92,11 @@ def model_name(config: Figure1Config, lam: float) -> str:
 
 
 def register_model(config: Figure1Config, lam: float, checkpoint: Path, home: Path) -> str:
-    """Register a trained checkpoint in the zoo at ``home``; return its catalogue name."""
+    """Register a trained checkpoint in the zoo at ``home`` (replacing the pipeline's own entry of an
+    earlier run); return its catalogue name."""
     import model_zoo
 
-    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam), home=home).name
+    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam), home=home, replace=True).name
 
 
 def evaluated(config: Figure1Config, root: Path, lam: float) -> bool:
