@@ -25,7 +25,7 @@ import xarray as xr
 from torch import nn
 
 from analyses.equivariance import equimod_equivariance
-from analyses.measures import ImageMeasure, augmentation_decoding, delta, shared_variability
+from analyses.measures import ImageMeasure, augmentation_decoding, check_decoding_size, delta, shared_variability
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
 from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
 from analyses.responses import PRECISIONS, extract_ensembles
@@ -80,6 +80,7 @@ class AnalysisConfig:
                 raise ConfigError(f"analysis {key} must be >= {low}, got {getattr(self, key)!r}")
         if self.probe_train > 0 and self.probe_test < 1:
             raise ConfigError(f"analysis probe_test must be >= 1 when probe_train > 0, got {self.probe_test!r}")
+        check_decoding_size(self.n_images, self.K)
 
     def policy_name(self, image_size: int) -> str:
         """:attr:`policy`, or the default for networks taking ``image_size`` px images."""
@@ -130,6 +131,18 @@ def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 100
     return pd.DataFrame(rows)
 
 
+def check_paths(out_dir: str | Path, baseline_dir: str | Path | None = None) -> None:
+    """ConfigError, before any work, when ``out_dir`` names something other than a folder or
+    ``baseline_dir`` holds no finished analysis (its ``image_measures.nc``)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"analysis output {str(out)!r} exists and is not a folder; --out names a folder")
+    if baseline_dir is not None and not (Path(baseline_dir) / IMAGE_MEASURES).is_file():
+        what = "does not exist" if not Path(baseline_dir).exists() else f"holds no {IMAGE_MEASURES}"
+        raise ConfigError(f"baseline {str(baseline_dir)!r} {what}; --baseline names the --out folder of a "
+                          "finished analysis of the baseline (λ=0) model")
+
+
 def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
             baseline_dir: str | Path | None = None) -> Path:
     """Responses to every ensemble, then all measures; writes the files listed in the module docstring.
@@ -145,6 +158,7 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     Returns:
         The path of the tidy table ``out_dir/measures.csv`` (columns :data:`TABLE_COLUMNS`).
     """
+    check_paths(out_dir, baseline_dir)
     layer = model.layer(config.layer)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,6 +168,7 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
         images, _, ids = cifar10_subset("test", config.n_images, config.seed)
     else:
         images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
+        check_decoding_size(len(ids), config.K, f"analysis images={config.images!r}:")
     extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,
                "cache_dir": out / "responses", "progress": config.progress, "layer": layer}
     responses = extract_ensembles(model, images, policy, image_ids=ids, **extract)

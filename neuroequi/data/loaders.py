@@ -25,7 +25,7 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 from neuroequi.data.registry import DataUnavailableError, data_dir, fetch, offline, registered_files
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, IntegrityError, OfflineError
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,25 @@ COWLEY2023_RELEASE = (
 COWLEY2023_TEST_SESSIONS = ("190923", "201025", "210225", "210325", "211022")
 
 
+def read_rgb(path: str | Path) -> Image.Image:
+    """The image file ``path`` decoded as RGB; IntegrityError naming the file when it cannot be
+    decoded (truncated or corrupt; PIL's own message does not name it)."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as err:
+        raise IntegrityError(
+            f"image {str(path)!r} cannot be decoded ({err}): the file is truncated or corrupt; "
+            "replace it with the original from the dataset's source"
+        ) from err
+
+
 def cifar10(split: str = "train", transform=None) -> torchvision.datasets.VisionDataset:
     """CIFAR-10 ``split`` ('train': 50,000 images, 'test': 10,000) as a torchvision dataset.
 
     Items are ``(PIL.Image (32x32 RGB) or transform(image), label in 0..9)``;
-    ``dataset.classes`` lists the class names in label order.
+    ``dataset.classes`` lists the class names in label order. The JPEG tree is decoded with
+    :func:`read_rgb` (``dataset.loader``), so a damaged file is named.
     """
     if split not in ("train", "test"):
         raise ConfigError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
@@ -60,9 +74,9 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
                 f"dataset 'cifar10': {tree} should hold the ten class folders "
                 f"{list(CIFAR10_CLASSES)}, found {found}"
             )
-        return torchvision.datasets.ImageFolder(str(tree), transform=transform)
+        return torchvision.datasets.ImageFolder(str(tree), transform=transform, loader=read_rgb)
     if offline():
-        raise DataUnavailableError(
+        raise OfflineError(
             f"dataset 'cifar10': no JPEG tree at {tree} and downloads are off "
             "(NEUROEQUI_OFFLINE). Point NEUROEQUI_DATA at a directory with cifar10/{train,test}/"
             "<class>/*.jpg, or unset NEUROEQUI_OFFLINE to download the canonical archive."
