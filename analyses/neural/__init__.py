@@ -3,8 +3,10 @@
 :func:`load_benchmark` turns an identifier into a Brain-Score benchmark object:
 
 * local (offline, data directory): ``Cowley2023.V4-pls``, ``Cowley2023-<session>.V4-pls``
-  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``
-  (definitions in :mod:`analyses.neural.benchmarks`);
+  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``,
+  ``Kriegeskorte2008.hIT-rdm`` (definitions in :mod:`analyses.neural.benchmarks`), and
+  Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm`` on their packaged files
+  (:mod:`analyses.neural.coggan2024`);
 * online, through ``brainscore_vision`` (:mod:`analyses.neural.online`):
   ``MajajHong2015public.IT-pls``, ``MajajHong2015.IT-pls``, ``Sanghavi2020.IT-pls``,
   ``SanghaviJozwik2020.IT-pls``, ``SanghaviMurty2020.IT-pls``.
@@ -18,8 +20,10 @@ plugin into ``brainscore_vision``.
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
+from analyses.neural.coggan2024 import COGGAN_BENCHMARKS, coggan_benchmark
 from analyses.neural.online import ONLINE_BENCHMARKS, OnlineDataUnavailableError
 from neuroequi.errors import ConfigError
 
@@ -40,17 +44,19 @@ def _cowley_210325():
     return ceiled_session_pls("210325")
 
 
-def _kiani():
-    from analyses.neural.benchmarks import KianiRDM
+def _kriegeskorte(identifier: str):
+    from analyses.neural.benchmarks import KriegeskorteRDM
 
-    return KianiRDM()
+    return KriegeskorteRDM(identifier)
 
 
 #: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
 LOCAL_BENCHMARKS = {
     "Cowley2023.V4-pls": _cowley_benchmark_sessions,
     "Cowley2023-210325.V4-pls": _cowley_210325,
-    "Kiani2007.IT-rdm": _kiani,
+    "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
+    "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
+    **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
 }
 
 

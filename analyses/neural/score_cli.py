@@ -12,6 +12,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="catalogue name (see `neuroequi zoo list`) or a neuroequi checkpoint file")
     parser.add_argument("--benchmark", required=True,
                         help="Cowley2023.V4-pls, Cowley2023-<session>.V4-pls, Kiani2007.IT-rdm, "
+                             "Kriegeskorte2008.hIT-rdm, tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm, "
                              "MajajHong2015public.IT-pls, MajajHong2015.IT-pls, Sanghavi2020.IT-pls, "
                              "SanghaviJozwik2020.IT-pls, SanghaviMurty2020.IT-pls")
     parser.add_argument("--recompute", action="store_true", help="ignore a cached result")

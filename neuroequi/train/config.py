@@ -117,7 +117,14 @@ class OptimConfig:
 
 @dataclass
 class MonitorConfig:
-    """Online linear probe (on detached features, trained every step) and kNN monitor (each epoch)."""
+    """Online linear probe (on detached features, trained every step), kNN monitor (each epoch)
+    and the training metrics (:mod:`neuroequi.train.metrics`).
+
+    ``log.csv`` always gets one row per step (written every ``log_every`` steps);
+    ``tensorboard: true`` also writes TensorBoard events to ``<run>/tensorboard`` (needs the
+    ``tensorboard`` package) and ``wandb: PROJECT`` logs to that Weights & Biases project (needs
+    ``wandb``; offline when ``NEUROEQUI_OFFLINE=1``). Both are off by default.
+    """
 
     probe: bool = True
     probe_lr: float = 0.1
@@ -128,6 +135,8 @@ class MonitorConfig:
     knn_test_samples: int | None = 1000
     log_every: int = 10
     progress: bool = True
+    tensorboard: bool = False
+    wandb: str | None = None
 
 
 @dataclass
@@ -157,12 +166,14 @@ class TrainConfig:
                                  # (their view size is data.size or the policy's, not an option)
           equivariance: none     # none | tessl | equimod
           lam: 0.0               # the wrapper's weight lambda (0 for none)
-          tessl: {pairing: image}                 # TeSSLOptions: image | augmentation
-          equimod: {projector: [2048, 2048, 128], aug_dim: 128, temperature: 0.2, encoder_samples: 100000}
+          tessl: {pairing: image, bn_groups: views}   # TeSSLOptions: image | augmentation; views | halves
+          equimod: {projector: [2048, 2048, 128], aug_dim: 128, temperature: 0.2, encoder_samples: 100000,
+                    heads: released, bn_groups: joint, negatives: released, encoding: neuroequi,
+                    statistics: fitted}      # EquiModOptions
         optim: {name: lars, lr: 0.2, lr_scaling: linear, weight_decay: 1.5e-6, momentum: 0.9, betas: [0.9, 0.999],
                 lars_eta: 0.001, exclude_bias_bn: true, warmup_epochs: 10.0, final_lr_ratio: 0.0}
         monitor: {probe: true, probe_lr: 0.1, knn: true, knn_k: 20, knn_temperature: 0.07, knn_train_samples: 5000,
-                  knn_test_samples: 1000, log_every: 10, progress: true}
+                  knn_test_samples: 1000, log_every: 10, progress: true, tensorboard: false, wandb: null}
 
     A recipe (e.g. ``neuroequi/configs/recipes/*.yaml``) is such a file that names only what
     differs from these defaults. Checkpoints written before the typed wrapper sections stored

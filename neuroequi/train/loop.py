@@ -6,7 +6,9 @@ Writes into ``config.run_dir``, which the run owns for its whole duration
 
     .lock                the owner's pid and host, while the run lasts
     config.yaml          the resolved config (written once everything is validated)
-    log.csv              every ``monitor.log_every`` steps: step, epoch, lr, losses, probe, img/s
+    log.csv              one row per step (written every ``monitor.log_every`` steps): step, epoch,
+                         lr, seconds, images/s, losses, probe (:mod:`neuroequi.train.metrics`)
+    tensorboard/         TensorBoard events, only with ``monitor.tensorboard: true``
     epochs.jsonl         one JSON object per epoch: mean loss, kNN and probe test accuracy, time
     checkpoints/last.pt  the latest checkpoint (every ``checkpoint_every`` steps and each epoch)
     checkpoints/final.pt the final checkpoint (with the plain backbone state dict)
@@ -50,6 +52,7 @@ from neuroequi.train.data import (
     fixed_subset,
     make_loader,
 )
+from neuroequi.train.metrics import StepMetrics, open_sinks
 from neuroequi.train.model import build_model, build_policies
 from neuroequi.train.monitor import ProbedMethod, extract_features, knn_predict
 from neuroequi.train.optim import LARS, build_optimizer, build_scheduler
@@ -57,7 +60,10 @@ from neuroequi.train.optim import LARS, build_optimizer, build_scheduler
 log = logging.getLogger(__name__)
 
 #: Config keys that may differ between a run and its resumption (they do not change the result).
-RESUMABLE_CHANGES = ("max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress")
+RESUMABLE_CHANGES = (
+    "max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress", "monitor.log_every",
+    "monitor.tensorboard", "monitor.wandb",
+)
 #: Where the run directory lies: not compared on resume, since the checkpoint is read from the run
 #: directory the config names, whatever its path was when it was written (a moved run resumes).
 LOCATION_KEYS = ("output_dir", "name")
@@ -168,26 +174,6 @@ def trim_logs(run_dir: Path, step: int) -> None:
             tmp.write_text("".join(f"{line}\n" for line in lines))
 
 
-class CsvLog:
-    """Append rows (dicts) to a CSV file, header from the first row's keys."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fields: list[str] | None = None
-        if path.is_file() and path.stat().st_size:
-            with path.open() as fh:
-                self.fields = next(csv.reader(fh), None)
-
-    def write(self, row: dict[str, Any]) -> None:
-        new = self.fields is None
-        self.fields = self.fields or list(row)
-        with self.path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.fields, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-
-
 class Trainer:
     """One training run; :func:`train` is the entry point."""
 
@@ -217,7 +203,7 @@ class Trainer:
         self.step = 0
         # Sums of the logged losses over the steps of the current epoch so far, and their count
         # (stored in checkpoints, so a resumed epoch's means cover the whole epoch).
-        self.epoch_sums: dict[str, float] = {}
+        self.epoch_sums: dict[str, float | torch.Tensor] = {}
         self.epoch_count = 0
 
     @property
@@ -264,7 +250,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "rng": _rng_state(), "meta": self._meta(epoch, final),
-                "epoch_sums": {"sums": dict(self.epoch_sums), "count": self.epoch_count},
+                "epoch_sums": {"sums": {k: float(v) for k, v in self.epoch_sums.items()}, "count": self.epoch_count},
             }
             save_checkpoint(payload, path)
         D.barrier()
@@ -348,29 +334,35 @@ class Trainer:
     def run(self) -> Path:
         c = self.config
         final = self.ckpt_dir / "final.pt"
-        csv_log = CsvLog(c.run_dir / "log.csv") if self.info.is_main else None
+        sinks = open_sinks(c.run_dir, c.monitor.tensorboard, c.monitor.wandb, c.name, c.to_dict()) if self.info.is_main else []
+        metrics = StepMetrics(sinks, D.all_reduce_mean, c.batch_size)
+        try:
+            self._loop(metrics)
+        finally:
+            metrics.close()  # written rows stay; rows of a failed step's flush interval are dropped
+        path = self.save("final", self.step // self.steps_per_epoch, final=True)
+        return path if self.info.is_main else final
+
+    def _loop(self, metrics: StepMetrics) -> None:
+        """Train until ``max_steps`` or the end of the schedule, one row of metrics per step."""
+        c = self.config
         stop = self.total_steps if c.max_steps is None else min(c.max_steps, self.total_steps)
         self.model.train()
         while self.step < stop:
             epoch = self.step // self.steps_per_epoch
             t_epoch = time.perf_counter()
-            t_log, step_log = time.perf_counter(), self.step
             for batch in self._batches(epoch):
                 logs = self.train_step(batch)
+                metrics.add(self.step, epoch, self.optimizer.param_groups[0]["lr"], logs)
                 for k, v in logs.items():
-                    self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + float(v)
+                    self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v.detach().float()
                 self.epoch_count += 1
                 if self.step % c.monitor.log_every == 0 or self.step == stop:
-                    now = time.perf_counter()
-                    ips = (self.step - step_log) * c.batch_size / max(now - t_log, 1e-9)
-                    row = {"step": self.step, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
-                           **{k: float(D.all_reduce_mean(v)) for k, v in logs.items()}, "images_per_s": ips}
-                    if csv_log is not None:
-                        csv_log.write(row)
-                    if self._bar is not None:
-                        self._bar.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{ips:.0f}")
-                    t_log, step_log = now, self.step
+                    rows = metrics.flush()
+                    if self._bar is not None and rows:
+                        self._bar.set_postfix(loss=f"{rows[-1]['loss']:.4g}", img_s=f"{rows[-1]['images_per_s']:.0f}")
                 if c.checkpoint_every and self.step % c.checkpoint_every == 0 and self.step % self.steps_per_epoch:
+                    metrics.flush()
                     self.save("last", epoch)  # (at an epoch's end the checkpoint follows its summary)
                 if self.step >= stop:
                     break
@@ -378,7 +370,7 @@ class Trainer:
                 self._bar.close()
             epoch_done = self.step % self.steps_per_epoch == 0
             summary = {"epoch": epoch + 1 if epoch_done else epoch + self.step % self.steps_per_epoch / self.steps_per_epoch,
-                       "step": self.step, **{f"mean_{k}": v / max(self.epoch_count, 1) for k, v in self.epoch_sums.items()},
+                       "step": self.step, **{f"mean_{k}": float(v) / max(self.epoch_count, 1) for k, v in self.epoch_sums.items()},
                        "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
@@ -386,9 +378,8 @@ class Trainer:
                 log.info("epoch summary: %s", summary)
             if epoch_done:
                 self.epoch_sums, self.epoch_count = {}, 0
+            metrics.flush()
             self.save("last", epoch)
-        path = self.save("final", self.step // self.steps_per_epoch, final=True)
-        return path if self.info.is_main else final
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
