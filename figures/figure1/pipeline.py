@@ -171,14 +171,12 @@ def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[float
 def reachable_online(benchmarks: tuple[str, ...], name: str, lam: float, root: Path, home: Path,
                      log: StepLog) -> tuple[tuple[str, ...], dict[str, str]]:
     """The online benchmarks that can be scored here, and why the others cannot (fails fast)."""
-    from analyses.neural import OnlineDataUnavailableError
-
     usable, missing = [], {}
     for bench in benchmarks:
         try:
             score_model(name, lam, bench, root, home, log)
             usable.append(bench)
-        except OnlineDataUnavailableError as exc:
+        except OfflineError as exc:
             missing[bench] = str(exc).splitlines()[0]
             log.record(f"score {lam_tag(lam)} {bench}", 0.0, reused=False, summary="unavailable offline")
     return tuple(usable), missing
