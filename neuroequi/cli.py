@@ -103,6 +103,14 @@ def command_config(cls: type[T], args: argparse.Namespace, presets: Path | None 
     return load_typed(cls, getattr(args, "config", None), getattr(args, "overrides", []), where, base=base)
 
 
+def report(err: Exception) -> int:
+    """Print a known error (:class:`~neuroequi.errors.NeuroequiError`) as the one line
+    ``neuroequi: error: <message>`` on stderr; return its exit code (2)."""
+    message = " ".join(str(err).split()) or type(err).__name__
+    print(f"neuroequi: error: {message}", file=sys.stderr)
+    return getattr(err, "exit_code", 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neuroequi`` console script.
 
@@ -124,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     except NeuroequiError as err:
         if debug:
             raise
-        message = " ".join(str(err).split()) or type(err).__name__
-        print(f"neuroequi: error: {message}", file=sys.stderr)
-        return err.exit_code
+        return report(err)
     except KeyboardInterrupt:
         print("neuroequi: interrupted", file=sys.stderr)
         return 130

@@ -186,17 +186,21 @@ def paper_preflight(config: Figure1Config) -> None:
     """OfflineError naming everything that is missing when the paper preset cannot run here."""
     from analyses.neural.online import reachable
     from model_zoo.catalogue import builtin_entries
+    from neuroequi.data.registry import offline
+
+    def unreachable(host: str) -> str | None:
+        return "downloads are off: NEUROEQUI_OFFLINE=1" if offline() else reachable(host, timeout=3.0)
 
     problems = []
     if not Path(config.images or "").is_dir():
         problems.append(f"analysis images: ImageFolder {config.images!r} does not exist")
     for lam in config.lambdas:
         entry = builtin_entries()[published_model(lam)]
-        why = reachable(entry.source.location.split("/")[2], timeout=3.0)
+        why = unreachable(entry.source.location.split("/")[2])
         if why:
             problems.append(f"checkpoint λ={format_lambda(lam)}: {entry.source.location} unreachable ({why})")
             break
-    why = reachable("brainscore-storage.s3.amazonaws.com", timeout=3.0)  # Brain-Score's data bucket
+    why = unreachable("brainscore-storage.s3.amazonaws.com")  # Brain-Score's data bucket
     if why:
         problems.append(f"Brain-Score IT benchmarks {', '.join(config.online_benchmarks)}: "
                         f"Brain-Score's storage unreachable ({why}); pre-seed BRAINIO_HOME")
@@ -219,6 +223,8 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     log = StepLog()
     if config.mode == "paper":
         paper_preflight(config)
+    elif config.images is not None and not Path(config.images).expanduser().is_dir():
+        raise ConfigError(f"figure1 images {config.images!r} is not a folder (an ImageFolder: <root>/<class>/<images>)")
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
 

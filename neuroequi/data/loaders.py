@@ -60,6 +60,17 @@ def read_rgb(path: str | Path) -> Image.Image:
         ) from err
 
 
+def image_folder(root: str | Path, what: str = "image folder") -> torchvision.datasets.ImageFolder:
+    """An ImageFolder tree (``<root>/<class>/<image files>``) decoded with :func:`read_rgb`;
+    ConfigError naming ``what`` and ``root`` when it is not a folder or holds no class folder with images."""
+    if not Path(root).is_dir():
+        raise ConfigError(f"{what} {str(root)!r} is not a folder (expected <root>/<class>/<image files>)")
+    try:
+        return torchvision.datasets.ImageFolder(str(root), loader=read_rgb)
+    except FileNotFoundError as err:  # no class folder, or no image file in any of them
+        raise ConfigError(f"{what} {str(root)!r}: {err} (expected <root>/<class>/<image files>)") from err
+
+
 def cifar10(split: str = "train", transform=None) -> torchvision.datasets.VisionDataset:
     """CIFAR-10 ``split`` ('train': 50,000 images, 'test': 10,000) as a torchvision dataset.
 

@@ -239,6 +239,8 @@ def validate(config: TrainConfig) -> TrainConfig:
         (config.data.dataset != "imagefolder" or config.data.root is not None, "data.root is required for dataset 'imagefolder'"),
         (method.equivariance != "none" or method.lam == 0, f"method.lam must be 0 without an equivariance wrapper, got {method.lam}"),
         (method.equivariance != "tessl" or 0 <= method.lam < 1, f"TeSSL method.lam must be in [0, 1), got {method.lam}"),
+        (method.equivariance != "tessl" or config.batch_size % 2 == 0,
+         f"TeSSL pairs the batch's images into matched halves: batch_size must be even, got {config.batch_size}"),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
     ]
     for ok, message in checks:

@@ -69,11 +69,9 @@ class FolderImages:
     ``subset`` keeps a fixed random subset (seed 0) of the images."""
 
     def __init__(self, root: str | Path, subset: int | None = None) -> None:
-        from torchvision.datasets import ImageFolder
+        from neuroequi.data.loaders import image_folder
 
-        if not Path(root).is_dir():
-            raise ConfigError(f"data.root / data.val_root: ImageFolder root {str(root)!r} is not a directory")
-        folder = ImageFolder(str(root))
+        folder = image_folder(root, "data.root / data.val_root: ImageFolder root")
         self.samples = [folder.samples[i] for i in fixed_subset(len(folder.samples), subset, seed=0).tolist()]
         self.labels = torch.tensor([label for _, label in self.samples], dtype=torch.long)
         self.num_classes = len(folder.classes)

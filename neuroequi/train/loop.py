@@ -27,7 +27,7 @@ import random
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -400,9 +400,15 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     """
     validate(config)
     info = D.setup(config.device)
+    created = not config.run_dir.exists()
     try:
         with owner_lock(config.run_dir) if info.is_main else nullcontext():
             return _train_owned(config, resume, info)
+    except BaseException:
+        if created and info.is_main:  # a run refused before writing anything leaves no empty directory
+            with suppress(OSError):
+                config.run_dir.rmdir()
+        raise
     finally:
         D.teardown()
 
