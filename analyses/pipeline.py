@@ -75,7 +75,7 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"analysis precision must be one of {PRECISIONS}, got {self.precision!r}")
-        for key, low in (("n_images", 1), ("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
+        for key, low in (("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
             if getattr(self, key) < low:
                 raise ConfigError(f"analysis {key} must be >= {low}, got {getattr(self, key)!r}")
         if self.probe_train > 0 and self.probe_test < 1:
@@ -160,8 +160,6 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     """
     check_paths(out_dir, baseline_dir)
     layer = model.layer(config.layer)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     policy_name = config.policy_name(model.image_size)
     policy = get_policy(policy_name, size=model.image_size)
     if config.images is None:
@@ -169,6 +167,8 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     else:
         images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
         check_decoding_size(len(ids), config.K, f"analysis images={config.images!r}:")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,
                "cache_dir": out / "responses", "progress": config.progress, "layer": layer}
     responses = extract_ensembles(model, images, policy, image_ids=ids, **extract)

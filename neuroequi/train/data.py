@@ -122,8 +122,8 @@ def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, su
             blob = torch.load(path, map_location="cpu", weights_only=True)
             return TensorImages(blob["images"], blob["labels"], 10)
         except Exception as err:  # any damage (truncation, wrong content): the cache is rebuilt
-            log.warning("decoded-image cache %s cannot be read (%s: %s); decoding the images again",
-                        path, type(err).__name__, " ".join(str(err).split())[:200])
+            log.warning("decoded-image cache %s cannot be read (%s); decoding the images again and rewriting it",
+                        path, type(err).__name__)
     if hasattr(dataset, "data"):  # torchvision.datasets.CIFAR10: (N, 32, 32, 3) uint8
         array, labels = np.asarray(dataset.data)[keep.numpy()], [dataset.targets[i] for i in keep.tolist()]
     else:  # ImageFolder of JPEGs

@@ -400,14 +400,14 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     """
     validate(config)
     info = D.setup(config.device)
-    created = not config.run_dir.exists()
+    new = [p for p in (config.run_dir, *config.run_dir.parents) if not p.exists()]  # deepest first
     try:
         with owner_lock(config.run_dir) if info.is_main else nullcontext():
             return _train_owned(config, resume, info)
     except BaseException:
-        if created and info.is_main:  # a run refused before writing anything leaves no empty directory
+        for folder in new if info.is_main else ():  # a refused run leaves no empty folder behind
             with suppress(OSError):
-                config.run_dir.rmdir()
+                folder.rmdir()
         raise
     finally:
         D.teardown()
