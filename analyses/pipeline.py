@@ -32,7 +32,7 @@ from analyses.responses import PRECISIONS, extract_ensembles
 from model_zoo import LoadedModel
 from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, output_folder
 
 __all__ = ["IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table", "equimod_method",
            "load_image_measures", "save_image_measures"]
@@ -134,9 +134,7 @@ def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 100
 def check_paths(out_dir: str | Path, baseline_dir: str | Path | None = None) -> None:
     """ConfigError, before any work, when ``out_dir`` names something other than a folder or
     ``baseline_dir`` holds no finished analysis (its ``image_measures.nc``)."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"analysis output {str(out)!r} exists and is not a folder; --out names a folder")
+    output_folder(out_dir, "analysis output (--out)")
     if baseline_dir is not None and not (Path(baseline_dir) / IMAGE_MEASURES).is_file():
         what = "does not exist" if not Path(baseline_dir).exists() else f"holds no {IMAGE_MEASURES}"
         raise ConfigError(f"baseline {str(baseline_dir)!r} {what}; --baseline names the --out folder of a "

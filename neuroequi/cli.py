@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     on the line) shows its traceback instead. Other exceptions are bugs and
     keep their traceback.
     """
-    from neuroequi.errors import NeuroequiError
+    from neuroequi.errors import ConfigError, NeuroequiError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser(argv)
         argv, overrides = split_overrides(argv, parser)
         args = parser.parse_args(argv)
+        if overrides and "--config" not in valued_flags(parser):
+            raise ConfigError(f"neuroequi {args.command} takes no KEY=VALUE settings, got {overrides}")
         args.overrides = overrides
         return int(args._run(args) or 0)
     except NeuroequiError as err:

@@ -331,6 +331,18 @@ def test_console_script_prints_one_line_without_traceback(tmp_path):
     assert proc.stderr.strip() == f"neuroequi: error: config file '{tmp_path / 'folder.yaml'}' is a directory, not a YAML file"
 
 
+def test_output_paths_and_stray_settings_are_refused_before_any_work(tmp_path, capsys):
+    existing = tmp_path / "file"
+    existing.write_text("keep me\n")
+    before = snapshot(existing)
+    fails(capsys, ["hssl", "--out", str(existing)], "--out", str(existing), "not a folder")
+    fails(capsys, ["figures", "--preset", "smoke", "--results", str(existing)], "--results", str(existing))
+    fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "n_images=3"],
+          "score takes no KEY=VALUE settings", "n_images=3")
+    fails(capsys, ["zoo", "list", "home=/x"], "zoo takes no KEY=VALUE settings")
+    assert snapshot(existing) == before and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
 # ------------------------------------------------------------------------------------ zoo: verified weights
 
 

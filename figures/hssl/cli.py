@@ -11,6 +11,7 @@ from pathlib import Path
 
 from figures.hssl.config import PRESETS, HsslConfig
 from neuroequi.cli import add_config_arguments, command_config
+from neuroequi.io import output_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from figures.hssl.pipeline import run as run_experiment
     from figures.hssl.table import SHOWN, TABLE
 
-    table = run_experiment(command_config(HsslConfig, args, PRESETS, where="hssl"), args.out)
+    table = run_experiment(command_config(HsslConfig, args, PRESETS, where="hssl"), output_folder(args.out, "--out"))
     print(table[list(SHOWN)].to_string(index=False))
     print(f"wrote {args.out / TABLE}")
     return 0
