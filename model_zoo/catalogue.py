@@ -28,7 +28,6 @@ home (None: :func:`model_zoo.download.zoo_home`).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,7 @@ from pathlib import Path
 
 from torch import nn
 
-from model_zoo.download import file_sha256, write_json, zoo_home
+from model_zoo.download import file_sha256, read_json_mapping, write_json, zoo_home
 from neuroequi.errors import CheckpointError, ConfigError
 from neuroequi.io import format_lambda
 from neuroequi.locks import file_lock
@@ -143,15 +142,8 @@ def read_catalogue(path: Path) -> dict[str, Entry]:
         ConfigError: the file is not JSON (e.g. truncated), not a mapping of names to
             entries, or an entry lacks or mistypes a field; the message names the file.
     """
-    if not path.is_file():
-        return {}
     fix = "fix it, or move it away and register the checkpoints again (`neuroequi zoo add PATH`)"
-    try:
-        data = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ConfigError(f"zoo catalogue {str(path)!r} is not valid JSON ({err}); {fix}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"zoo catalogue {str(path)!r} must map names to entries, got {type(data).__name__}; {fix}")
+    data = read_json_mapping(path, "zoo catalogue", fix)
     out = {}
     for name, fields in data.items():
         try:

@@ -55,18 +55,22 @@ def _pins_path(home: Path | None) -> Path:
 
 
 def read_pins(home: Path | None = None) -> dict[str, str]:
-    """Pinned sha256 per URL (trust on first use); empty when nothing was pinned yet.
-    ConfigError naming the file when it is not a JSON mapping (e.g. truncated)."""
-    path = _pins_path(home)
+    """Pinned sha256 per URL (trust on first use); empty when nothing was pinned yet."""
+    return read_json_mapping(_pins_path(home), "pinned hashes", "fix the file")
+
+
+def read_json_mapping(path: Path, what: str, fix: str) -> dict:
+    """The JSON object in ``path`` (``{}`` when there is no file); ConfigError naming ``what``, the
+    file and ``fix`` when it is not JSON (e.g. truncated) or not an object."""
     if not path.is_file():
         return {}
     try:
-        pins = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
-        raise ConfigError(f"pinned hashes {str(path)!r} are not valid JSON ({err}); fix the file") from err
-    if not isinstance(pins, dict):
-        raise ConfigError(f"pinned hashes {str(path)!r} must map URLs to sha256, got {type(pins).__name__}")
-    return pins
+        raise ConfigError(f"{what} {str(path)!r} is not valid JSON ({err}); {fix}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
+    return data
 
 
 def write_json(path: Path, data: object) -> None:

@@ -29,6 +29,7 @@ import yaml
 import model_zoo
 from neuroequi.checkpoint import load_checkpoint, save_checkpoint
 from neuroequi.cli import main
+from neuroequi.config import apply_overrides
 from neuroequi.errors import ConfigError
 from neuroequi.io import sha256_file
 from neuroequi.train import config_from_dict, train
@@ -68,10 +69,11 @@ def child_env() -> dict[str, str]:
             "OMP_NUM_THREADS": "1"}
 
 
-def tiny(root: Path, cache: Path, name: str = "run", **changes: object) -> dict:
-    """A run of a few steps on 32 real CIFAR-10 images (2 steps per epoch), every step logged."""
+def tiny(root: Path, cache: Path, *overrides: str) -> dict:
+    """A run of a few steps on 32 real CIFAR-10 images (2 steps per epoch), every step logged;
+    ``overrides`` as on the command line (``epochs=4``)."""
     values: dict = {
-        "name": name, "output_dir": str(root), "seed": 0, "epochs": 2, "batch_size": 16, "device": "cpu",
+        "name": "run", "output_dir": str(root), "seed": 0, "epochs": 2, "batch_size": 16, "device": "cpu",
         "threads": 1, "checkpoint_every": 1,
         "data": {"dataset": "cifar10", "subset": 32, "size": 16, "cache_dir": str(cache)},
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
@@ -79,13 +81,7 @@ def tiny(root: Path, cache: Path, name: str = "run", **changes: object) -> dict:
         "optim": {"name": "lars", "lr": 0.3, "warmup_epochs": 0.5},
         "monitor": {"knn": False, "log_every": 1, "progress": False},
     }
-    for key, value in changes.items():
-        node = values
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    return values
+    return apply_overrides(values, overrides)
 
 
 def write_config(path: Path, values: dict) -> Path:
@@ -109,7 +105,7 @@ def interrupted(tmp_path_factory, cache) -> Path:
     """A run stopped after 2 of its 4 steps: ``checkpoints/last.pt`` at step 2, no ``final.pt``
     (copy it before use)."""
     root = tmp_path_factory.mktemp("interrupted")
-    train(config_from_dict(tiny(root, cache, max_steps=2)))
+    train(config_from_dict(tiny(root, cache, "max_steps=2")))
     run = root / "run"
     (run / "checkpoints" / "final.pt").unlink()
     return run
@@ -137,7 +133,7 @@ def zoo(tmp_path, monkeypatch) -> Path:
 def test_two_trainings_into_one_run_directory_one_is_refused(tmp_path, cache):
     """Two real `neuroequi train` processes at once: one trains, the other exits 2 (the directory is in
     use, or already has the winner's checkpoints); the result is the solo run's, every step logged once."""
-    config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", cache, epochs=4))
+    config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", cache, "epochs=4"))
     command = [sys.executable, "-m", "neuroequi.cli", "train", "--config", str(config)]
     procs = [subprocess.Popen(command, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
@@ -149,7 +145,7 @@ def test_two_trainings_into_one_run_directory_one_is_refused(tmp_path, cache):
     run = tmp_path / "runs" / "run"
     assert logged_steps(run) == list(range(1, 9)) and not (run / ".lock").exists()
 
-    solo = load_checkpoint(train(config_from_dict(tiny(tmp_path / "solo", cache, epochs=4))))
+    solo = load_checkpoint(train(config_from_dict(tiny(tmp_path / "solo", cache, "epochs=4"))))
     final = load_checkpoint(run / "checkpoints" / "final.pt")
     for key, value in solo["backbone"].items():
         assert torch.equal(final["backbone"][key], value), key
@@ -216,7 +212,7 @@ def test_resume_of_a_finished_run_with_another_config_is_an_error(tmp_path, cach
 def test_a_moved_run_directory_resumes(tmp_path, cache, interrupted):
     moved = tmp_path / "elsewhere" / "renamed"
     shutil.copytree(interrupted, moved)
-    final = train(config_from_dict(tiny(tmp_path / "elsewhere", cache, name="renamed")), resume=True)
+    final = train(config_from_dict(tiny(tmp_path / "elsewhere", cache, "name=renamed")), resume=True)
     assert final == moved / "checkpoints" / "final.pt" and load_checkpoint(final)["meta"]["step"] == 4
     assert yaml.safe_load((moved / "config.yaml").read_text())["output_dir"] == str(tmp_path / "elsewhere")
 
@@ -253,7 +249,7 @@ _KILLER = textwrap.dedent("""
 
 def _killed_run(tmp_path: Path, cache: Path, point: str) -> tuple[Path, dict]:
     """Start a 2-epoch run of 8 steps in a child process killed at ``point``; (run dir, its config)."""
-    values = tiny(tmp_path / "runs", cache, epochs=2, checkpoint_every=2, **{"data.subset": 64})
+    values = tiny(tmp_path / "runs", cache, "checkpoint_every=2", "data.subset=64")
     config = write_config(tmp_path / "c.yaml", values)
     script = tmp_path / "killer.py"
     script.write_text(_KILLER)
@@ -551,7 +547,7 @@ def test_truncated_jpeg_is_named(tmp_path, data_root, monkeypatch, capsys):
     bad = next(f for f in files if "/train/" in str(f))
     bad.write_bytes(bad.read_bytes()[:200])
     monkeypatch.setenv("NEUROEQUI_DATA", str(tmp_path / "data"))
-    config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", tmp_path / "cache", **{"data.subset": None}))
+    config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", tmp_path / "cache", "data.subset=null"))
     fails(capsys, ["train", "--config", str(config)], str(bad), "truncated or corrupt")
     assert not (tmp_path / "runs" / "run").exists()
 
