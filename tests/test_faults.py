@@ -302,6 +302,9 @@ def test_bad_training_configs_are_refused_before_anything_is_written(tmp_path, c
         (["--config", str(config), "threads=0"], ["threads must be >= 1", "got 0"]),
         (["--config", str(config), "optim.lr=[1"], ["override 'optim.lr=[1'"]),
         (["--config", str(config), "batch_size=15"], ["batch_size must be even", "15"]),
+        (["--config", str(config), "optim.weight_decay=-1"], ["optim.weight_decay must be >= 0", "-1"]),
+        (["--config", str(config), "monitor.knn=true", "monitor.knn_k=0"], ["monitor.knn_k must be >= 1"]),
+        (["--config", str(config), "data.crop_scale=[0.9,0.1]"], ["data.crop_scale", "[0.9, 0.1]"]),
         (["--config", str(config), "data.dataset=imagefolder", f"data.root={tmp_path / 'folder.yaml'}"],
          ["class folder", str(tmp_path / "folder.yaml")]),
     ]
