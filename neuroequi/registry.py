@@ -69,7 +69,7 @@ def _register(table: dict[str, SpecT], specs: Iterable[SpecT]) -> None:
 _register(METHOD_REGISTRY, invariance_family.METHOD_SPECS)  # barlow_twins, simclr, vicreg, mmcr, byol
 _register(METHOD_REGISTRY, homomorphic_family.METHOD_SPECS)  # hssl, assl
 _register(BACKBONE_REGISTRY, resnet_family.BACKBONE_SPECS)  # resnet18(_cifar), resnet50(_cifar)
-_register(BACKBONE_REGISTRY, group_cnn_family.BACKBONE_SPECS)  # p4cnn, z2cnn, their _controls
+_register(BACKBONE_REGISTRY, group_cnn_family.BACKBONE_SPECS)  # p4cnn, z2cnn, sesn, their _controls
 
 
 # ------------------------------------------------------------------------------ look-ups
