@@ -43,7 +43,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "brainscore": ("analyses.neural.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
     "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
+    "augmentation-prediction": ("analyses.augmentation_prediction", "predict each transformation's parameters from [h(x) ; h(t(x))]"),
     "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke or paper (published checkpoints)"),
+    "equivariance-table": ("figures.equivariance_table.cli", "SIE vs the reconstruction method vs VICReg on CIFAR-10 (poster layout)"),
 }
 
 

@@ -11,6 +11,9 @@ Quick use::
     t = encoder(params)                                 # (N, 15) CIFAR, (N, 18) BYOL ImageNet
     crops_only = policy.restrict("crop")                # or "photometric", "geometric", "full"
 
+Transformation families with their own parameters (rotation, scale, translation, colour, blur
+radius, crop, flip; SIE and the augmentation-prediction benchmark): :mod:`neuroequi.augment.families`.
+
 Views are float32 ``(N, 3, S, S)`` in [0, 1] (no mean/std normalisation). Order of
 application: crop, flip, colour jitter, grayscale, blur, solarize.
 

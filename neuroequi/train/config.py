@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from neuroequi.augment import POLICY_NAMES, get_policy
+from neuroequi.augment.families import TransformsConfig
 from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
@@ -43,6 +44,9 @@ class DataConfig:
         subset: use a fixed random subset (seed 0) of ``subset`` training images (quick runs).
         workers: DataLoader worker processes (0: batches built in the training process).
         cache_dir: where the decoded CIFAR-10 tensor is cached (default: per-user cache).
+        transforms: transformation families instead of the preset's augmentations (SIE, the
+            reconstruction method): ``neuroequi.augment.families.TransformsConfig``, e.g.
+            ``{families: [rotation]}``; None: the preset policy.
     """
 
     dataset: Literal["cifar10", "imagefolder"] = "cifar10"
@@ -55,6 +59,7 @@ class DataConfig:
     subset: int | None = None
     workers: int = 0
     cache_dir: str | None = None
+    transforms: TransformsConfig | None = None
 
     @property
     def view_size(self) -> int:
@@ -77,7 +82,7 @@ class MethodConfig:
 
     Attributes:
         name: a method of ``neuroequi.registry.METHOD_REGISTRY`` (``barlow_twins``, ``simclr``,
-            ``byol``, ``vicreg``, ``mmcr``, ``hssl``, ``assl``).
+            ``byol``, ``vicreg``, ``mmcr``, ``hssl``, ``assl``, ``sie``, ``recon_equi``).
         options: that method's options: a mapping in YAML, checked against the method's options
             dataclass (e.g. ``BarlowTwinsOptions``, ``HSSLOptions``) and replaced by an instance of
             it when the config is loaded (:func:`validate`).
@@ -157,7 +162,8 @@ class TrainConfig:
         checkpoint_every: 0
         threads: null
         data: {dataset: cifar10, root: null, val_root: null, policy: cifar, size: null, crop_scale: null,
-               restriction: full, subset: null, workers: 0, cache_dir: null}
+               restriction: full, subset: null, workers: 0, cache_dir: null,
+               transforms: null}      # or TransformsConfig, e.g. {families: [rotation, color]} (SIE)
         model: {arch: resnet18_cifar, width: 1.0, zero_init_residual: false}
         method:
           name: barlow_twins     # a method of neuroequi.registry.METHOD_REGISTRY
@@ -256,6 +262,8 @@ def validate(config: TrainConfig) -> TrainConfig:
         (method.equivariance != "tessl" or config.batch_size % 2 == 0,
          f"TeSSL pairs the batch's images into matched halves: batch_size must be even, got {config.batch_size}"),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
+        (method.equivariance != "equimod" or config.data.transforms is None,
+         "EquiMod encodes the parameters of a preset policy (data.policy); it does not take data.transforms"),
     ]
     for ok, message in checks:
         if not ok:

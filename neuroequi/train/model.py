@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from neuroequi.augment import Policy, two_view_policies
+from neuroequi.augment.families import family_policy
 from neuroequi.methods import EquiMod, SSLMethod, TeSSL
 from neuroequi.methods.equimod import build_encoder
 from neuroequi.registry import build_backbone, build_method
@@ -12,13 +13,17 @@ from neuroequi.train.config import DataConfig, TrainConfig
 
 
 def build_policies(data: DataConfig) -> tuple[Policy, Policy]:
-    """The (view A, view B) augmentation policies of a (validated) data config."""
+    """The (view A, view B) augmentation policies of a (validated) data config (with ``data.transforms``:
+    the family policy of those transformations at ``data.view_size``, twice)."""
     overrides: dict[str, object] = {}
     if data.size is not None:
         overrides["size"] = data.size
     if data.crop_scale is not None:
         overrides["crop_scale"] = tuple(data.crop_scale)
-    return tuple(policy.restrict(data.restriction) for policy in two_view_policies(data.policy, **overrides))  # type: ignore[return-value]
+    policies = two_view_policies(data.policy, **overrides)
+    if data.transforms is not None:
+        return (family_policy(data.transforms, data.view_size),) * 2  # type: ignore[return-value]
+    return tuple(policy.restrict(data.restriction) for policy in policies)  # type: ignore[return-value]
 
 
 def build_model(config: TrainConfig) -> SSLMethod:
@@ -33,6 +38,8 @@ def build_model(config: TrainConfig) -> SSLMethod:
     m = config.model
     backbone = build_backbone(m.arch, m.width, zero_init_residual=m.zero_init_residual)
     method = build_method(config.method.name, config.method.options, backbone, config.data.view_size)
+    with torch.random.fork_rng():
+        method.bind_policies(build_policies(config.data), config.seed)
     kind, lam = config.method.equivariance, config.method.lam
     if kind == "tessl":
         return TeSSL(method, lam, config.method.tessl.pairing, config.method.tessl.bn_groups)
