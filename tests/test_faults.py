@@ -336,6 +336,7 @@ def test_output_paths_and_stray_settings_are_refused_before_any_work(tmp_path, c
     before = snapshot(existing)
     fails(capsys, ["hssl", "--out", str(existing)], "--out", str(existing), "not a folder")
     fails(capsys, ["figures", "--preset", "smoke", "--results", str(existing)], "--results", str(existing))
+    fails(capsys, ["equivariance-table", "--preset", "smoke", "--out", str(existing)], "--out", str(existing))
     fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "n_images=3"],
           "score takes no KEY=VALUE settings", "n_images=3")
     fails(capsys, ["zoo", "list", "home=/x"], "zoo takes no KEY=VALUE settings")
