@@ -135,8 +135,9 @@ class LocalProcesses:
         return LocalProcess(job, self.env)
 
 
-def run_command(command: list[str], log_path: str, env: dict[str, str], distributed: bool) -> None:
-    """Body of one submitit job: run ``command`` with ``env`` added, appending its output to ``log_path``.
+def run_command(command: list[str], log_path: str, env: dict[str, str], distributed: bool) -> int:
+    """Body of one submitit job: run ``command`` with ``env`` added, appending its output to ``log_path``;
+    its exit status (the pipeline reads a known error, status 2, the same way as from a local process).
 
     With ``distributed`` and several tasks in the job, every task exports the
     ``torch.distributed`` variables (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
@@ -147,9 +148,7 @@ def run_command(command: list[str], log_path: str, env: dict[str, str], distribu
     if distributed and submitit.JobEnvironment().num_tasks > 1:
         submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
     with open(log_path, "ab") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}).returncode
-    if code:
-        raise RuntimeError(f"{' '.join(command[:4])} ... exited with status {code} (log: {log_path})")
+        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}).returncode
 
 
 class SubmititJob:
@@ -161,9 +160,13 @@ class SubmititJob:
         self.job, self.cancel_on_stop = job, cancel_on_stop
 
     def poll(self) -> int | None:
+        """The command's exit status (every task's worst), or 1 when the job itself failed (e.g. its time limit)."""
         if not self.job.done():
             return None
-        return 0 if self.job.exception() is None else 1
+        try:
+            return max(int(code) for code in self.job.results())
+        except Exception:  # noqa: BLE001 (submitit raises whatever ended the job: timeout, node failure, ...)
+            return 1
 
     def stop(self) -> None:
         if self.job.done():

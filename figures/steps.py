@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from figures.executors import Executor, LocalProcesses, Running
+from neuroequi.errors import NeuroequiError
 from neuroequi.io import atomic_write
 
 
@@ -92,9 +93,10 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
     environment), at most ``parallel`` at a time, each after its dependencies.
 
     A job whose outputs exist is reused without running. If a job fails, the
-    running ones are stopped (they resume next time) and RuntimeError shows the
-    last lines of the failed job's log. The wall and CPU time of every job that
-    ran are kept in ``log.jobs``.
+    running ones are stopped (they resume next time): a job that failed with a known error
+    (exit code 2, its last line ``neuroequi: error: ...``) raises NeuroequiError with that line
+    and the log's path; any other failure (a bug) raises RuntimeError with the log's last lines.
+    The wall and CPU time of every job that ran are kept in ``log.jobs``.
     """
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
@@ -130,8 +132,11 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
             for item in [r for r in running if r[1].poll() is not None]:
                 job, handle, started = item
                 running.remove(item)
-                if handle.poll() != 0 or not job.done():
-                    raise RuntimeError(f"{job.name} failed (exit {handle.poll()}, {handle.describe()}); last lines "
+                code = handle.poll()
+                if code == NeuroequiError.exit_code:
+                    raise NeuroequiError(f"{job.name} failed: {_tail(job.log_path, 1)} (log: {job.log_path})")
+                if code != 0 or not job.done():
+                    raise RuntimeError(f"{job.name} failed (exit {code}, {handle.describe()}); last lines "
                                        f"of {job.log_path}:\n{_tail(job.log_path)}")
                 if job.on_done:
                     job.on_done()

@@ -333,7 +333,7 @@ def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
                lambda: out.is_file() and name in out.read_text().split(), out.parent / f"{name}.log", after=after)
 
 
-@pytest.mark.parametrize("kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 1, submitit job")])
+@pytest.mark.parametrize("kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 3, submitit job")])
 def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure):
     executor = make_executor(kind, SlurmSettings(), tmp_path / "submitit", threads=1)
     out, log = tmp_path / "order.txt", StepLog()

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from analyses.neural.coggan2024 import COGGAN_BENCHMARKS, coggan_benchmark
-from analyses.neural.online import ONLINE_BENCHMARKS, OnlineDataUnavailableError
+from analyses.neural.online import ONLINE_BENCHMARKS
 from neuroequi.errors import ConfigError
 
 #: Brain-Score benchmark plugin folder registering the local benchmarks (linked by `neuroequi brainscore install`).
@@ -75,7 +75,7 @@ def load_benchmark(identifier: str):
 
     Raises:
         ConfigError: unknown identifier (the message lists the known ones).
-        OnlineDataUnavailableError: an online benchmark whose data cannot be fetched.
+        OfflineError: an online benchmark whose data cannot be fetched.
     """
     if identifier in LOCAL_BENCHMARKS:
         return LOCAL_BENCHMARKS[identifier]()
@@ -145,6 +145,6 @@ def uninstall_plugins() -> list[Path]:
     return uninstall(extra=(f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}",))
 
 
-__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS", "OnlineDataUnavailableError",
+__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS",
            "benchmark_names", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
            "run_benchmark", "uninstall_plugins"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from analyses.measures import check_decoding_size
 from figures import configs
 from figures.executors import ExecutorKind, SlurmSettings
 from neuroequi.errors import ConfigError
@@ -97,6 +98,7 @@ class Figure1Config:
                               f"one value, got {list(self.seeds)}")
         if self.n_images < 3 or self.K < 2:
             raise ConfigError(f"figure1 needs n_images >= 3 and K >= 2, got n_images={self.n_images}, K={self.K}")
+        check_decoding_size(self.n_images, self.K, "figure1")
         if self.parallel < 1 or self.n_boot < 1:
             raise ConfigError(f"figure1 parallel and n_boot must be >= 1, got {self.parallel} and {self.n_boot}")
         if self.mode in ("paper", "imagenet") and not self.images:
