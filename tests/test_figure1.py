@@ -28,7 +28,7 @@ from figures.figure1.table import analysis_dir, analysis_marker, read_table, run
 from figures.plot import TABLE_COLUMNS
 from figures.steps import Job, StepLog, run_jobs
 from neuroequi.cli import main
-from neuroequi.errors import ConfigError, OfflineError
+from neuroequi.errors import ConfigError, NeuroequiError, OfflineError
 
 SMOKE = preset("smoke")
 REPO = Path(__file__).resolve().parent.parent
@@ -347,6 +347,10 @@ def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, k
               tmp_path / "fail.log")
     with pytest.raises(RuntimeError, match=f"(?s)fail failed \\({failure} .*boom"):
         run_jobs([bad], 2, StepLog(), executor=executor)
+    known = Job("known", [sys.executable, "-c", "import sys; print('neuroequi: error: no such file x'); sys.exit(2)"],
+                lambda: False, tmp_path / "known.log")
+    with pytest.raises(NeuroequiError, match="^known failed: neuroequi: error: no such file x \\(log: "):
+        run_jobs([known], 2, StepLog(), executor=executor)  # a known error: its one line, not a traceback
     with pytest.raises(ValueError, match="unknown jobs"):
         run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log, executor=executor)
 
