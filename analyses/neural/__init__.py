@@ -46,11 +46,26 @@ def _kiani():
     return KianiRDM()
 
 
+def _cowley_selection():
+    from analyses.neural.benchmarks import COWLEY_SELECTION_SESSIONS, UnceiledPLS
+
+    return UnceiledPLS("Cowley2023-selection.V4-pls", COWLEY_SELECTION_SESSIONS)
+
+
+def _kriegeskorte_human():
+    from analyses.neural.benchmarks import KianiRDM
+
+    return KianiRDM("Kriegeskorte2008-human.IT-rdm", target="human")
+
+
 #: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
 LOCAL_BENCHMARKS = {
     "Cowley2023.V4-pls": _cowley_benchmark_sessions,
     "Cowley2023-210325.V4-pls": _cowley_210325,
     "Kiani2007.IT-rdm": _kiani,
+    # held-out data for choosing a model's layers (analyses.neural.commitment), never for its scores
+    "Cowley2023-selection.V4-pls": _cowley_selection,
+    "Kriegeskorte2008-human.IT-rdm": _kriegeskorte_human,
 }
 
 

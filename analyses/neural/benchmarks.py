@@ -42,6 +42,9 @@ KIANI_VISUAL_DEGREES = 8
 #: The sessions averaged by ``Cowley2023.V4-pls``: the release's test sessions of 1,200 images
 #: (``neuroequi.data.COWLEY2023_TEST_SESSIONS`` lists all five test sessions).
 COWLEY_BENCHMARK_SESSIONS = ("190923", "201025", "210225")
+#: Held-out sessions for choosing a model's V4 layer (``Cowley2023-selection.V4-pls``): a training
+#: session of monkey WE and the validation session of monkey PE; no image of theirs is in a test session.
+COWLEY_SELECTION_SESSIONS = ("190925", "210224")
 
 BIBTEX_COWLEY = """@article{cowley2023compact,
   title={Compact deep neural network models of visual cortex},
@@ -148,14 +151,15 @@ def session_pls(session: str):
 
 
 class KianiRDM(BenchmarkBase):
-    """Model RDM vs the monkey-IT RDM of Kiani et al. (2007) on the 92 Kriegeskorte images."""
+    """Model RDM vs the monkey-IT RDM of Kiani et al. (2007) on the 92 Kriegeskorte images
+    (``target='human'``: the human-IT fMRI RDM of Kriegeskorte et al. (2008) instead)."""
 
     ceiling_formula = UNCEILED_RDM
 
-    def __init__(self):
-        super().__init__(identifier="Kiani2007.IT-rdm", version=1, parent="IT", bibtex=BIBTEX_KIANI,
+    def __init__(self, identifier: str = "Kiani2007.IT-rdm", target: str = "monkey"):
+        super().__init__(identifier=identifier, version=1, parent="IT", bibtex=BIBTEX_KIANI,
                          ceiling_func=lambda: Score(np.nan))
-        self.stimulus_set, self.monkey_rdm = kriegeskorte_stimulus_set()
+        self.stimulus_set, self.target_rdm = kriegeskorte_stimulus_set(target)
 
     def __call__(self, candidate):
         from brainscore_vision.metrics.rdm.metric import RDM, RDMSimilarity
@@ -163,7 +167,7 @@ class KianiRDM(BenchmarkBase):
         source = record(candidate, self.stimulus_set, "IT", (70, 170), KIANI_VISUAL_DEGREES)
         model_rdm = RDM()(source)
         order = [int(s.rsplit(".", 1)[1]) for s in model_rdm["stimulus_id"].values]
-        target = model_rdm.copy(data=self.monkey_rdm[np.ix_(order, order)])
+        target = model_rdm.copy(data=self.target_rdm[np.ix_(order, order)])
         rho = float(RDMSimilarity()(model_rdm, target))
         score = Score(rho)
         score.attrs["raw"] = Score(rho)

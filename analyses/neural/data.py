@@ -119,14 +119,19 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
     return _assembly(values, presentation, neuroid, stimulus_set, COWLEY_TIME_BIN)
 
 
-def kriegeskorte_stimulus_set():
-    """StimulusSet of the 92 Kriegeskorte images (ids ``kriegeskorte92.NN``, with category labels)."""
+def kriegeskorte_stimulus_set(target: str = "monkey"):
+    """StimulusSet of the 92 Kriegeskorte images (ids ``kriegeskorte92.NN``, with category labels) and
+    the ``(92, 92)`` IT dissimilarity matrix of ``target``: ``'monkey'`` (Kiani et al. 2007, 674
+    neurons) or ``'human'`` (Kriegeskorte et al. 2008, fMRI, 316 voxels)."""
     from neuroequi.data import kriegeskorte92
 
+    if target not in ("monkey", "human"):
+        raise ConfigError(f"Kriegeskorte IT RDM: target must be 'monkey' or 'human', got {target!r}")
     data = kriegeskorte92()
     labels = [";".join(l for l, on in zip(data.category_labels, row) if on) for row in data.category_vectors]
     ids = [f"kriegeskorte92.{i:02d}" for i in range(len(data.images))]
-    return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), data.rdm_monkey_it
+    rdm = data.rdm_monkey_it if target == "monkey" else data.rdm_human_it
+    return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), rdm
 
 
 def cifar10_pca_stimulus_set(n_images: int = 1000):

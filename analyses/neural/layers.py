@@ -325,10 +325,8 @@ def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequ
 
 # --------------------------------------------------------------------------- scores
 
-def resolve_layers(loaded: LoadedModel, layers: str | Sequence[str]) -> list[str]:
-    """``'all'`` -> the model's named layers; otherwise each name checked against the network."""
-    if isinstance(layers, str):
-        layers = list(loaded.layers) if layers == "all" else [layers]
+def resolve_layers(loaded: LoadedModel, layers: Sequence[str]) -> list[str]:
+    """``['all']`` -> the model's named layers; otherwise each name checked against the network."""
     if list(layers) == ["all"]:
         return list(loaded.layers)
     if not layers:
@@ -341,7 +339,7 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[str], layers: str | Sequence[str] = "all",
+def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[str], layers: Sequence[str] = ("all",),
                  reduction: Reduction = Reduction(), batch_size: int = 64, home: Path | None = None):
     """Score every layer in ``layers`` of ``model`` on each local benchmark.
 
