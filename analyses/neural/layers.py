@@ -173,13 +173,14 @@ class StoredActivations:
                            for layer in layer_names)
 
 
-def commitment_for_layer(identifier: str, tables: Sequence[ActivationTable], layer: str,
-                         region_layer_map: dict[str, str] | None = None):
-    """``ModelCommitment`` on stored activations; every region maps to ``layer`` unless a map is given."""
+def stored_commitment(identifier: str, tables: Sequence[ActivationTable], region_layer_map: dict[str, str],
+                      visual_degrees: float = 8):
+    """Brain-Score ``ModelCommitment`` on stored activations, with an explicit region->layer map."""
     from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
     return ModelCommitment(identifier=identifier, activations_model=StoredActivations(identifier, tables),
-                           layers=[layer], region_layer_map=region_layer_map or {r: layer for r in REGIONS})
+                           layers=sorted(set(region_layer_map.values())), region_layer_map=dict(region_layer_map),
+                           visual_degrees=visual_degrees)
 
 
 # --------------------------------------------------------------------------- activations
@@ -368,7 +369,7 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
     stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
     rows = []
     for depth, layer in enumerate(tqdm(names, desc="layers")):
-        candidate = commitment_for_layer(f"{loaded.identifier}-{layer}", tables, layer)
+        candidate = stored_commitment(f"{loaded.identifier}-{layer}", tables, dict.fromkeys(REGIONS, layer))
         for bench in benches:
             result = result_from_score(run_benchmark(bench, candidate), model=loaded.name,
                                        identifier=loaded.identifier, benchmark=bench,
