@@ -35,6 +35,7 @@ activations at once. Here:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -383,28 +385,62 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
     return pd.DataFrame(rows, columns=list(COLUMNS)), stages
 
 
+def write_layer_scores(loaded: LoadedModel, benchmarks: Sequence[str], layers: Sequence[str], out: Path,
+                       reduction: Reduction = Reduction(), batch_size: int = 64, command: str = "") -> dict:
+    """:func:`score_layers`, written to ``out``: ``layer_scores.csv``, ``layer_scores.png`` and
+    ``run.json`` (settings, time and peak memory per stage, package versions); returns the run record."""
+    from neuroequi.io import package_versions
+
+    start = time.perf_counter()
+    table, stages = score_layers(loaded, list(benchmarks), list(layers), reduction, batch_size)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"csv": str(out / "layer_scores.csv"), "plot": str(out / "layer_scores.png"), "run": str(out / "run.json")}
+    with atomic_write(Path(files["csv"]), fsync=False) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    reduced = (f"layers over {reduction.components} features: {reduction.components} PCs fitted on {reduction.images} "
+               "CIFAR-10 test images" if reduction.components else "no reduction")
+    plot_layer_scores(table, Path(files["plot"]), f"{loaded.identifier} ({reduced})")
+    run = {"model": loaded.name, "identifier": loaded.identifier, "benchmarks": list(benchmarks),
+           "layers": list(layers), "reduction": dataclasses.asdict(reduction), "batch_size": batch_size,
+           "command": command, "stages": stages, "total_seconds": round(time.perf_counter() - start, 2),
+           "peak_rss_gb": round(peak_rss_gb(), 3), "torch_threads": torch.get_num_threads(),
+           "versions": package_versions("brainscore_vision"),
+           "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
+    with atomic_write(Path(files["run"]), fsync=False) as tmp:
+        Path(tmp).write_text(json.dumps(run, indent=2) + "\n")
+    return run
+
+
 def plot_layer_scores(table, path: Path, title: str = "") -> Path:
-    """Score against depth, one line per benchmark (error bars where known), its ceiling dashed."""
+    """Score against depth, one line per benchmark (error bars where known).
+
+    A ceiled benchmark's scores are already divided by its ceiling (Brain-Score's
+    ``explained_variance``: ``r^2 / ceiling``), so its ceiling is drawn as a dashed line at 1,
+    labelled with the ceiling's value; an unceiled benchmark says so in the legend. Tick labels
+    give each layer's features (before -> after reduction).
+    """
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    layers = table.drop_duplicates("depth").sort_values("depth")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for k, (benchmark, rows) in enumerate(table.groupby("benchmark", sort=True)):
         rows = rows.sort_values("depth")
-        color = f"C{k}"
         ceiling = rows["ceiling"].iloc[0]
-        label = benchmark + ("" if np.isfinite(ceiling) else " (unceiled)")
-        ax.errorbar(rows["depth"], rows["score"], yerr=rows["error"].fillna(0), color=color, marker="o",
-                    capsize=3, label=label)
+        ax.errorbar(rows["depth"], rows["score"], yerr=rows["error"].fillna(0), color=f"C{k}", marker="o", capsize=3,
+                    label=benchmark + ("" if np.isfinite(ceiling) else " (unceiled)"))
         if np.isfinite(ceiling):
-            ax.axhline(ceiling, color=color, linestyle="--", linewidth=1, label=f"{benchmark} ceiling")
-    ax.set_xticks(layers["depth"], layers["layer"])
-    ax.set_xlabel("layer (input to output)")
+            ax.axhline(1.0, color=f"C{k}", linestyle="--", linewidth=1, label=f"{benchmark} ceiling ({ceiling:.3f})")
+    layers = table.drop_duplicates("depth").sort_values("depth")
+    ax.set_xticks(layers["depth"], [f"{r.layer}\n{r.reduced_from}" + (f"\u2192{r.features}" if r.features != r.reduced_from
+                                                                       else "") for r in layers.itertuples()])
+    ax.set_xlabel("layer (input to output); features")
     ax.set_ylabel("score")
-    ax.set_title(title, fontsize=9)
+    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=8)
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)

@@ -20,9 +20,7 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from analyses.neural.layers import Reduction
@@ -119,34 +117,18 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
 
 def _per_layer(config: ScoreConfig, as_json: bool) -> None:
     from model_zoo import load, zoo_home
-    from analyses.neural.layers import peak_rss_gb, plot_layer_scores, score_layers
-    from neuroequi.config import to_plain
-    from neuroequi.io import atomic_write, package_versions
+    from analyses.neural.layers import write_layer_scores
 
-    start = time.perf_counter()
     loaded = load(config.model)
-    table, stages = score_layers(loaded, list(config.benchmarks), list(config.layers), config.reduction,
-                                 config.batch_size)
     out = Path(config.out) if config.out else zoo_home() / "scores" / loaded.identifier / "layers"
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "layer_scores.csv", fsync=False) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-    reduction = (f"layers over {config.reduction.components} features: PCA fitted on {config.reduction.images} "
-                 "CIFAR-10 test images" if config.reduction.components else "no reduction")
-    plot_layer_scores(table, out / "layer_scores.png", f"{loaded.identifier} ({reduction})")
-    run = {"model": loaded.name, "identifier": loaded.identifier, "config": to_plain(config),
-           "command": "neuroequi " + " ".join(sys.argv[1:]) if sys.argv[1:] else "",
-           "stages": stages, "total_seconds": round(time.perf_counter() - start, 2),
-           "peak_rss_gb": round(peak_rss_gb(), 3), "versions": package_versions("brainscore_vision"),
-           "created": datetime.now(UTC).isoformat(timespec="seconds")}
-    with atomic_write(out / "run.json", fsync=False) as tmp:
-        Path(tmp).write_text(json.dumps(run, indent=2) + "\n")
+    run = write_layer_scores(loaded, config.benchmarks, config.layers, out, config.reduction, config.batch_size,
+                             command="neuroequi " + " ".join(sys.argv[1:]))
     if as_json:
-        print(json.dumps({"table": str(out / "layer_scores.csv"), **run}, indent=2))
+        print(json.dumps(run, indent=2))
     else:
-        print(table.to_string(index=False))
-        print(f"wrote {out / 'layer_scores.csv'}, {out / 'layer_scores.png'}, {out / 'run.json'} "
-              f"({run['total_seconds']:.0f} s, peak RSS {run['peak_rss_gb']:.2f} GiB)")
+        print(Path(run["files"]["csv"]).read_text())
+        print(f"wrote {', '.join(run['files'].values())} ({run['total_seconds']:.0f} s, "
+              f"peak RSS {run['peak_rss_gb']:.2f} GiB)")
 
 
 def run(args: argparse.Namespace) -> int:
