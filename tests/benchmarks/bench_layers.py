@@ -9,7 +9,7 @@ can be had offline) in a ``ModelCommitment`` that maps every region to that laye
 activations (and the PCA) are recomputed for each layer (``RESULTCACHING_DISABLE=1``). Same
 model, benchmarks, layers and threads; fresh caches. Prints both times, the ratio, each layer's
 score by both (they differ only by the PCA implementation: scikit-learn's vs ours, the same
-components up to sign) and the peak memory.
+components up to sign) and the peak memory; writes ``analyses/neural/results/bench_layers.json``.
 
 ``--memory`` instead measures a randomly initialised ResNet-50 (224 px) on Cowley2023.V4-pls,
 all stages, and writes its per-layer files and run.json (time and peak memory per stage) to
@@ -22,6 +22,7 @@ Appends its result line to tests/benchmarks/RESULTS.md when that file exists.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -64,6 +65,7 @@ def reference(loaded, benchmarks, layers) -> dict[tuple[str, str], float]:
 def compare(model: str, benchmarks: list[str]) -> str:
     import model_zoo
     from analyses.neural.layers import peak_rss_gb, score_layers
+    from neuroequi.io import package_versions
 
     loaded = model_zoo.load(model)
     layers = list(loaded.layers)
@@ -83,6 +85,15 @@ def compare(model: str, benchmarks: list[str]) -> str:
             f"{t_ours:.0f} s vs ModelCommitment per layer {t_ref:.0f} s, ratio {t_ref / t_ours:.2f}x; "
             f"max |score difference| {diff:.3f}; peak RSS {rss_ours:.2f} GiB (ours), {peak_rss_gb():.2f} GiB (both)")
     print(line)
+    record = {"model": loaded.identifier, "layers": layers, "benchmarks": benchmarks, "seconds_ours": round(t_ours, 1),
+              "seconds_reference": round(t_ref, 1), "ratio": round(t_ref / t_ours, 3), "max_score_difference": diff,
+              "scores": [{"layer": r.layer, "benchmark": r.benchmark, "ours": r.score,
+                          "reference": theirs[r.layer, r.benchmark]} for r in table.itertuples()],
+              "peak_rss_gb_ours": round(rss_ours, 3), "torch_threads": torch.get_num_threads(),
+              "versions": package_versions("brainscore_vision"), "created": datetime.now(UTC).isoformat(timespec="seconds"),
+              "command": "python tests/benchmarks/bench_layers.py"}
+    out = ROOT / "analyses" / "neural" / "results" / "bench_layers.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
     return line
 
 
