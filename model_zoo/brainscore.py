@@ -140,6 +140,21 @@ if __name__ == "__main__":
     check_models.check_base_models(__name__)
 '''
 
+#: pytest fixture of the rendered test.py files: three different random 64 px images, not cached.
+STIMULI_FIXTURE = '''@pytest.fixture(scope="module")
+def stimuli(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stimuli")
+    rng = np.random.default_rng(0)
+    paths = {}
+    for i in range(3):
+        paths[f"probe{i}"] = folder / f"probe{i}.png"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"probe{i}"])
+    stimulus_set = StimulusSet([{"stimulus_id": s, "filename": p.name} for s, p in paths.items()])
+    stimulus_set.stimulus_paths = paths
+    stimulus_set.identifier = None  # nothing cached
+    return stimulus_set
+'''
+
 _TEST = '''"""Tests of the Brain-Score plugin {family!r}: each model loads, looks at 3 images, returns a sane assembly."""
 import json
 from pathlib import Path
@@ -157,19 +172,7 @@ MODELS = {names!r}
 HERE = Path(__file__).parent
 
 
-@pytest.fixture(scope="module")
-def stimuli(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("stimuli")
-    rng = np.random.default_rng(0)
-    paths = {{}}
-    for i in range(3):
-        paths[f"probe{{i}}"] = folder / f"probe{{i}}.png"
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"probe{{i}}"])
-    stimulus_set = StimulusSet([{{"stimulus_id": s, "filename": p.name}} for s, p in paths.items()])
-    stimulus_set.stimulus_paths = paths
-    stimulus_set.identifier = None  # nothing cached
-    return stimulus_set
-
+{stimuli_fixture}
 
 @pytest.mark.parametrize("name", MODELS)
 def test_look_at(name, stimuli):
@@ -211,7 +214,7 @@ def render_plugin(family: str, models: list[Entry], requirement: str = "neuroequ
         "__init__.py": _INIT.format(family=family, registrations=registrations),
         "model.py": _MODEL.format(family=family),
         "catalogue.json": json.dumps({m.name: m.to_json() for m in models}, indent=2, sort_keys=True) + "\n",
-        "test.py": _TEST.format(family=family, names=names),
+        "test.py": _TEST.format(family=family, names=names, stimuli_fixture=STIMULI_FIXTURE),
         "requirements.txt": f"{requirement}\ntorch\ntorchvision\n",
     }
     for m in models:

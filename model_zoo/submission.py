@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from model_zoo.brainscore import plugin_dirname, write_plugin
+from model_zoo.brainscore import STIMULI_FIXTURE, plugin_dirname, write_plugin
 from model_zoo.catalogue import Entry, get_entry
 from model_zoo.loading import LoadedModel, load
 from model_zoo.plugin_source import architecture, bundle
@@ -245,20 +245,7 @@ from brainscore_vision.models.{plugin} import model as plugin
 REGION_LAYER_MAP = json.loads(plugin.REGION_LAYER_MAP_FILE.read_text())
 
 
-@pytest.fixture(scope="module")
-def stimuli(tmp_path_factory):
-    """Three different random RGB images (64 px PNG), not cached."""
-    folder = tmp_path_factory.mktemp("stimuli")
-    rng = np.random.default_rng(0)
-    paths = {{}}
-    for i in range(3):
-        paths[f"probe{{i}}"] = folder / f"probe{{i}}.png"
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"probe{{i}}"])
-    stimulus_set = StimulusSet([{{"stimulus_id": s, "filename": p.name}} for s, p in paths.items()])
-    stimulus_set.stimulus_paths = paths
-    stimulus_set.identifier = None
-    return stimulus_set
-
+{stimuli_fixture}
 
 def test_weights_match_their_sha256():
     digest = hashlib.sha256(plugin.weights_file().read_bytes()).hexdigest()
@@ -360,7 +347,7 @@ def render_submission(loaded: LoadedModel, weights: Weights, layer_map: LayerMap
     return {
         "__init__.py": _INIT.format(name=entry.name, chosen_by=" ".join(layer_map.chosen_by.split())),
         "model.py": model_py,
-        "test.py": _TEST.format(name=entry.name, plugin=plugin),
+        "test.py": _TEST.format(name=entry.name, plugin=plugin, stimuli_fixture=STIMULI_FIXTURE),
         "requirements.txt": "".join(f"{r}\n" for r in REQUIREMENTS),
         "metadata.yaml": _metadata(loaded, plugin, layer_map, weights),
         f"region_layer_map/{entry.name}.json": json.dumps(layer_map.regions, indent=2) + "\n",
