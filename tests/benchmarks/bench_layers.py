@@ -83,7 +83,7 @@ def compare(model: str, benchmarks: list[str]) -> str:
     diff = max(abs(r.score - theirs[r.layer, r.benchmark]) for r in table.itertuples())
     line = (f"bench_layers: {loaded.name}, {len(layers)} layers x {', '.join(benchmarks)}: activations once "
             f"{t_ours:.0f} s vs ModelCommitment per layer {t_ref:.0f} s, ratio {t_ref / t_ours:.2f}x; "
-            f"max |score difference| {diff:.3f}; peak RSS {rss_ours:.2f} GiB (ours), {peak_rss_gb():.2f} GiB (both)")
+            f"max |score difference| {diff:.1e}; peak RSS {rss_ours:.2f} GiB (ours), {peak_rss_gb():.2f} GiB (both)")
     print(line)
     record = {"model": loaded.identifier, "layers": layers, "benchmarks": benchmarks, "seconds_ours": round(t_ours, 1),
               "seconds_reference": round(t_ref, 1), "ratio": round(t_ref / t_ours, 3), "max_score_difference": diff,
