@@ -25,14 +25,14 @@ import xarray as xr
 from torch import nn
 
 from analyses.equivariance import equimod_equivariance
-from analyses.measures import ImageMeasure, augmentation_decoding, delta, shared_variability
+from analyses.measures import ImageMeasure, augmentation_decoding, check_decoding_size, delta, shared_variability
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
 from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
 from analyses.responses import PRECISIONS, extract_ensembles
 from model_zoo import LoadedModel
 from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, output_folder
 
 __all__ = ["IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table", "equimod_method",
            "load_image_measures", "save_image_measures"]
@@ -75,11 +75,12 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"analysis precision must be one of {PRECISIONS}, got {self.precision!r}")
-        for key, low in (("n_images", 1), ("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
+        for key, low in (("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
             if getattr(self, key) < low:
                 raise ConfigError(f"analysis {key} must be >= {low}, got {getattr(self, key)!r}")
         if self.probe_train > 0 and self.probe_test < 1:
             raise ConfigError(f"analysis probe_test must be >= 1 when probe_train > 0, got {self.probe_test!r}")
+        check_decoding_size(self.n_images, self.K)
 
     def policy_name(self, image_size: int) -> str:
         """:attr:`policy`, or the default for networks taking ``image_size`` px images."""
@@ -130,6 +131,16 @@ def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 100
     return pd.DataFrame(rows)
 
 
+def check_paths(out_dir: str | Path, baseline_dir: str | Path | None = None) -> None:
+    """ConfigError, before any work, when ``out_dir`` names something other than a folder or
+    ``baseline_dir`` holds no finished analysis (its ``image_measures.nc``)."""
+    output_folder(out_dir, "analysis output (--out)")
+    if baseline_dir is not None and not (Path(baseline_dir) / IMAGE_MEASURES).is_file():
+        what = "does not exist" if not Path(baseline_dir).exists() else f"holds no {IMAGE_MEASURES}"
+        raise ConfigError(f"baseline {str(baseline_dir)!r} {what}; --baseline names the --out folder of a "
+                          "finished analysis of the baseline (λ=0) model")
+
+
 def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
             baseline_dir: str | Path | None = None) -> Path:
     """Responses to every ensemble, then all measures; writes the files listed in the module docstring.
@@ -145,15 +156,17 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     Returns:
         The path of the tidy table ``out_dir/measures.csv`` (columns :data:`TABLE_COLUMNS`).
     """
+    check_paths(out_dir, baseline_dir)
     layer = model.layer(config.layer)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     policy_name = config.policy_name(model.image_size)
     policy = get_policy(policy_name, size=model.image_size)
     if config.images is None:
         images, _, ids = cifar10_subset("test", config.n_images, config.seed)
     else:
         images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
+        check_decoding_size(len(ids), config.K, f"analysis images={config.images!r}:")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,
                "cache_dir": out / "responses", "progress": config.progress, "layer": layer}
     responses = extract_ensembles(model, images, policy, image_ids=ids, **extract)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuroequi.errors import NeuroequiError
 from neuroequi.io import atomic_write
 
 
@@ -84,8 +85,9 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
     """Run ``jobs`` as processes, at most ``parallel`` at a time, each after its dependencies.
 
     A job whose outputs exist is reused without running. If a job fails, the
-    running ones are stopped (they resume next time) and RuntimeError shows the
-    last lines of the failed job's log.
+    running ones are stopped (they resume next time): a job that failed with a known error
+    (exit code 2, its last line ``neuroequi: error: ...``) raises NeuroequiError with that line
+    and the log's path; any other failure (a bug) raises RuntimeError with the log's last lines.
     """
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
@@ -122,6 +124,8 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
             for item in [r for r in running if r[1].poll() is not None]:
                 job, proc, started = item
                 running.remove(item)
+                if proc.returncode == NeuroequiError.exit_code:
+                    raise NeuroequiError(f"{job.name} failed: {_tail(job.log_path, 1)} (log: {job.log_path})")
                 if proc.returncode != 0 or not job.done():
                     raise RuntimeError(f"{job.name} failed (exit {proc.returncode}); last lines of "
                                        f"{job.log_path}:\n{_tail(job.log_path)}")

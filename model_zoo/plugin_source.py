@@ -10,9 +10,10 @@ module that defines it, within this project, collecting
   order where every definition comes after the ones it uses, and
 * the import lines of the third-party modules they use (``torch``, ``torchvision``, ...).
 
-A name imported under another name (``from x import a as b``) or a name that resolves to two
-different definitions is refused (RuntimeError: a bug in the project, not a user error), so the
-rendered text is the project's code, not an edited copy. :func:`architecture` says which
+A name imported under another name (``from x import a as b``) or a name bound to two different
+texts is refused (RuntimeError: a bug in the project, not a user error), so the rendered text is
+the project's code, not an edited copy; the same text under the same name in two modules (a
+constant both define) is rendered once. :func:`architecture` says which
 definitions and which constructor call build a catalogue entry's network, read from
 :mod:`neuroequi.registry` for the project's backbones.
 """
@@ -143,12 +144,13 @@ def bundle(roots: list[str] | tuple[str, ...]) -> Bundle:
     """Source of the definitions ``roots`` (``'package.module:name'``) and of all they use from the project.
 
     Raises:
-        RuntimeError: a name that cannot be resolved, or two definitions under one name.
+        RuntimeError: a name that cannot be resolved, or two different definitions under one name.
     """
     order: list[tuple[str, str]] = []
     imports: dict[str, tuple[str | None, str, str | None]] = {}
     owners: dict[str, tuple[str, str]] = {}
     visiting: set[tuple[str, str]] = set()
+    done: set[tuple[str, str]] = set()
 
     def visit(module_name: str, name: str) -> None:
         module = _module(module_name)
@@ -158,13 +160,15 @@ def bundle(roots: list[str] | tuple[str, ...]) -> Bundle:
         if name not in module.definitions:
             raise RuntimeError(f"{module_name} has no top-level definition {name!r}")
         key = (module_name, name)
-        if key in owners.values() or key in visiting:
+        if key in done or key in visiting:
             return
-        if name in owners or name in imports:
+        node = module.definitions[name]
+        text = _segment(module, node)
+        same = name in owners and _segment(_module(owners[name][0]), _module(owners[name][0]).definitions[name]) == text
+        if (name in owners and not same) or name in imports:
             raise RuntimeError(f"two definitions named {name!r}: {owners.get(name) or imports[name]} and {key}")
         visiting.add(key)
-        node = module.definitions[name]
-        for used in _used_names(node, _segment(module, node)):
+        for used in _used_names(node, text):
             if used in module.definitions or used in module.project_imports:
                 visit(module_name, used)
             elif used in module.external_imports:
@@ -174,6 +178,9 @@ def bundle(roots: list[str] | tuple[str, ...]) -> Bundle:
             elif not hasattr(builtins, used):
                 raise RuntimeError(f"{module_name}.{name} uses {used!r}, which is not a top-level binding")
         visiting.discard(key)
+        done.add(key)
+        if same:  # the same text under the same name in another module: rendered once
+            return
         for bound in _bound_names(node):
             owners[bound] = key
         order.append(key)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, IntegrityError
 
 __all__ = ["layer_activations"]
 
@@ -55,6 +55,8 @@ def layer_activations(
 
     Raises:
         ConfigError: a name in ``layers`` is not a submodule of ``module``.
+        IntegrityError: a layer's output holds NaN or inf (weights that overflow, e.g. 1e30,
+            would otherwise turn every downstream measure into NaN).
     """
     named = dict(module.named_modules())
     unknown = [layer for layer in layers if layer not in named]
@@ -86,6 +88,11 @@ def layer_activations(
                     pass
                 for layer in layers:
                     chunks[layer].append(current[layer].detach().flatten(1).float().cpu())
+                    if not bool(torch.isfinite(chunks[layer][-1]).all()):
+                        raise IntegrityError(
+                            f"layer {layer!r} of {type(module).__name__} gives non-finite activations (NaN or inf): "
+                            "its weights overflow or are damaged, so every measure of it would be NaN"
+                        )
                 bar.update(batch.shape[0])
     finally:
         for handle in handles:

@@ -35,6 +35,8 @@ from neuroequi.errors import ConfigError
 from neuroequi.hssl import backbones as group_cnn_family
 from neuroequi.hssl import method as homomorphic_family
 from neuroequi.methods import invariance as invariance_family
+from neuroequi.methods import reconstruction as reconstruction_family
+from neuroequi.methods import sie as split_family
 from neuroequi.methods.base import MethodSpec, SSLMethod
 
 __all__ = [
@@ -68,8 +70,10 @@ def _register(table: dict[str, SpecT], specs: Iterable[SpecT]) -> None:
 
 _register(METHOD_REGISTRY, invariance_family.METHOD_SPECS)  # barlow_twins, simclr, vicreg, mmcr, byol
 _register(METHOD_REGISTRY, homomorphic_family.METHOD_SPECS)  # hssl, assl
+_register(METHOD_REGISTRY, split_family.METHOD_SPECS)  # sie
+_register(METHOD_REGISTRY, reconstruction_family.METHOD_SPECS)  # recon_equi
 _register(BACKBONE_REGISTRY, resnet_family.BACKBONE_SPECS)  # resnet18(_cifar), resnet50(_cifar)
-_register(BACKBONE_REGISTRY, group_cnn_family.BACKBONE_SPECS)  # p4cnn, z2cnn, their _controls
+_register(BACKBONE_REGISTRY, group_cnn_family.BACKBONE_SPECS)  # p4cnn, z2cnn, sesn, their _controls
 
 
 # ------------------------------------------------------------------------------ look-ups
@@ -103,7 +107,7 @@ def build_method(name: str, options: Mapping[str, Any] | Any, backbone: nn.Modul
         options: a mapping of option values, or the method's options dataclass.
         backbone: built by :func:`build_backbone` (``(N, 3, S, S) -> (N, feature_dim)``).
         image_size: side ``S`` of the training views (32: CIFAR-10); methods whose heads
-            depend on it (H-SSL, A-SSL) read it, the others ignore it.
+            depend on it (H-SSL, A-SSL, recon_equi's decoder) read it, the others ignore it.
     """
     return method_spec(name).build(make_options(name, options), backbone, image_size)
 

@@ -23,7 +23,7 @@ def test_methods_are_registered_with_checked_options():
     options = make_options("hssl", {"group": "translation", "grid_base": 2, "grid_distance": 1})
     assert options.rotation_distance is None and options.criterion == "infonce"
     with pytest.raises(ValueError, match="is not one of"):
-        make_options("assl", {"group": "scale"})
+        make_options("assl", {"group": "reflection"})
     with pytest.raises(ValueError, match="unknown key"):
         make_options("hssl", {"base_size": 2})
 
@@ -142,3 +142,53 @@ def test_train_checkpoint_zoo_and_brainscore_activations(tmp_path, monkeypatch, 
     np.testing.assert_allclose(
         assembly.values, np.concatenate([acts["layer2"], acts["avgpool"]], axis=1), rtol=1e-4, atol=1e-5
     )
+
+
+def test_scale_builder_fills_scale_defaults_and_checks_the_group():
+    method = build_method("hssl", {"group": "scale", "grid_base": 2, "grid_distance": 1}, build_backbone("sesn", 0.25))
+    spec = method.objective.spec
+    assert (spec.scale_base, spec.scale_distance, spec.rotation_distance) == (1, 5, 0)
+    with pytest.raises(ValueError, match="group 'scale' needs a scale backbone"):
+        build_method("hssl", {"group": "scale"}, build_backbone("p4cnn", 0.25))
+    with pytest.raises(ValueError, match="group 'rotation' needs a backbone with a group axis of 4"):
+        build_method("hssl", {"group": "rotation"}, build_backbone("sesn", 0.25))
+    with pytest.raises(ValueError, match="scale_distance 6 is beyond the 6 scales"):
+        build_method("hssl", {"group": "scale", "scale_distance": 6}, build_backbone("sesn", 0.25))
+
+
+@pytest.mark.slow
+def test_scale_checkpoint_through_the_zoo_and_brainscore(tmp_path, monkeypatch, data_root):
+    """A tiny real H-SSL run on the SESN backbone -> checkpoint -> zoo -> Brain-Score activations (scale axis averaged)."""
+    from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
+
+    from model_zoo.activations import extract, file_preprocessing
+    from model_zoo.catalogue import register_checkpoint
+    from model_zoo.loading import load
+    from neuroequi.checkpoint import load_backbone
+    from neuroequi.data import kriegeskorte92
+    from neuroequi.hssl.backbones import ScaleCNN
+    from neuroequi.train import load_config, train
+
+    monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
+    overrides = [f"output_dir={tmp_path}", "max_steps=2", "epochs=1", "batch_size=16", "data.subset=32",
+                 f"data.cache_dir={tmp_path / 'cache'}", "model.arch=sesn", "model.width=0.25", "monitor.knn=false",
+                 "monitor.probe=false", "monitor.progress=false", "method.options.group=scale",
+                 "method.options.rotation_distance=null", "method.options.projector=[16, 8]"]
+    path = train(load_config(CONFIG, overrides))
+    backbone, meta = load_backbone(path)
+    assert isinstance(backbone, ScaleCNN) and meta["arch"] == "sesn" and meta["method"] == "hssl"
+    entry = register_checkpoint(path, name="hssl-sesn-tiny")
+    assert entry.layers == ("layer1", "layer2", "layer3", "avgpool")
+    loaded = load("hssl-sesn-tiny")
+    images = [image.resize((32, 32), Image.Resampling.BILINEAR) for image in kriegeskorte92().images[:3]]
+    acts = extract(loaded, images)
+    for k, (c, side) in enumerate(zip(backbone.widths, (32, 16, 8))):
+        assert acts[f"layer{k + 1}"].shape == (3, c * side * side)
+    np.testing.assert_allclose(acts["avgpool"], acts["layer3"].reshape(3, backbone.widths[-1], -1).mean(-1), rtol=1e-4, atol=1e-5)
+    files = []
+    for i, image in enumerate(images):
+        files.append(str(tmp_path / f"stimulus{i}.png"))
+        image.save(files[-1])
+    wrapper = PytorchWrapper(identifier=loaded.identifier, model=loaded.module, preprocessing=file_preprocessing(loaded))
+    assembly = wrapper(files, layers=["avgpool"])
+    np.testing.assert_allclose(assembly.values, acts["avgpool"], rtol=1e-4, atol=1e-5)

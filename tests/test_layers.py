@@ -160,13 +160,16 @@ def test_a_chosen_map_is_recorded_used_by_score_and_overridable(home):
     loaded = load(MODEL)
     record = choose_region_layer_map(loaded, reduction=Reduction(components=50, images=100))
     assert recorded_commitment(loaded.identifier) == record
-    for region in ("V4", "IT"):
+    for region in ("V1", "V2", "V4", "IT"):
         scores = record["chosen_by"][region]["scores"]
         assert set(scores) == set(loaded.layers) and record["region_layer_map"][region] == max(scores, key=scores.get)
-    assert {r: record["region_layer_map"][r] for r in ("V1", "V2")} == {"V1": "layer1", "V2": "layer2"}
     result = score(loaded, "Kiani2007.IT-rdm")
     assert result["region_layer_map"] == record["region_layer_map"]
     assert result["layer_map_source"].startswith("chosen on held-out data: IT=")
     other = next(l for l in loaded.layers if l != record["region_layer_map"]["IT"])
     overridden = score(loaded, "Kiani2007.IT-rdm", region_layer_map={"IT": other})
     assert overridden["region_layer_map"]["IT"] == other and overridden["score"] != result["score"]
+    # scored on the IT selection data itself, IT keeps the catalogue's layer
+    own = score(loaded, record["chosen_by"]["IT"]["benchmark"])
+    assert own["region_layer_map"]["IT"] == loaded.region_layer_map["IT"] and "kept at the catalogue" in \
+        own["layer_map_source"]

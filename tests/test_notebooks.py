@@ -113,7 +113,7 @@ def test_figure1_panel_notebook_recomputes_the_saved_panel(smoke_figure1, tmp_pa
 def test_analyze_checkpoint_notebook_on_the_supervised_resnet20(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
     out = tmp_path / "analysis"
-    n_images, K = 6, 4
+    n_images, K = 6, 6  # the smallest decoding fold then holds 6 views (analyses.measures.MIN_FOLD_ROWS)
     result = run_notebook("analyses/notebooks/02_analyze_checkpoint.ipynb",
                           {"MODEL": "cifar-resnet20-supervised", "N_IMAGES": n_images, "K": K, "PROBE_TRAIN": 0,
                            "N_BOOT": 50, "OUT": str(out)}, tmp_path)

@@ -59,24 +59,26 @@ def _closed_port() -> int:
 
 # --------------------------------------------------------------------------- rendered architecture source
 
-@pytest.mark.parametrize(("entry", "layers"), [
-    (lambda: get_entry("cifar-resnet20-supervised"), ("layer1", "layer3", "avgpool")),
-    (lambda: random_entry("resnet18_cifar", width=0.25), ("layer2", "layer4", "avgpool")),
-    (lambda: random_entry("p4cnn", width=0.25), ("layer1", "layer3", "avgpool")),
-    (lambda: random_entry("z2cnn_control", width=0.25), ("trunk.layer2", "avgpool")),
-])
-def test_rendered_source_builds_the_same_network(entry, layers):
+def _entries():
+    from neuroequi.registry import BACKBONE_REGISTRY
+
+    return ["cifar-resnet20-supervised", *BACKBONE_REGISTRY]
+
+
+@pytest.mark.parametrize("name", _entries())
+def test_rendered_source_builds_the_same_network(name):
+    """Every architecture a submission can carry: the CIFAR ResNets and every registered backbone."""
     import model_zoo
     from neuroequi.activations import layer_activations
 
-    entry = entry()
+    entry = get_entry(name) if name.startswith("cifar-") else random_entry(name, width=0.25)
     reference = model_zoo.load(entry).module
     arch = architecture(entry)
     code = bundle(arch.roots)
     assert not any(line.split()[1].split(".")[0] in PROJECT_PACKAGES for line in code.imports)
     for origin in code.origins:  # every definition is the project's own text, not an edited copy
-        module, name = origin.split(":")
-        obj = getattr(sys.modules[module], name)
+        module, obj_name = origin.split(":")
+        obj = getattr(sys.modules[module], obj_name)
         if inspect.isclass(obj) or inspect.isfunction(obj):
             assert inspect.getsource(obj).strip() in code.source
     namespace: dict = {}
@@ -86,9 +88,9 @@ def test_rendered_source_builds_the_same_network(entry, layers):
     rendered.load_state_dict(reference.state_dict(), strict=True)
     rendered.eval()
     images = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    ours = layer_activations(rendered, [images], list(layers))
-    theirs = layer_activations(reference, [images], list(layers))
-    for layer in layers:
+    ours = layer_activations(rendered, [images], list(entry.layers))
+    theirs = layer_activations(reference, [images], list(entry.layers))
+    for layer in entry.layers:
         torch.testing.assert_close(ours[layer], theirs[layer], rtol=0, atol=0)
 
 

@@ -3,8 +3,10 @@
 :func:`load_benchmark` turns an identifier into a Brain-Score benchmark object:
 
 * local (offline, data directory): ``Cowley2023.V4-pls``, ``Cowley2023-<session>.V4-pls``
-  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``
-  (definitions in :mod:`analyses.neural.benchmarks`);
+  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``,
+  ``Kriegeskorte2008.hIT-rdm`` (definitions in :mod:`analyses.neural.benchmarks`), and
+  Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm`` on their packaged files
+  (:mod:`analyses.neural.coggan2024`);
 * online, through ``brainscore_vision`` (:mod:`analyses.neural.online`):
   ``MajajHong2015public.IT-pls``, ``MajajHong2015.IT-pls``, ``Sanghavi2020.IT-pls``,
   ``SanghaviJozwik2020.IT-pls``, ``SanghaviMurty2020.IT-pls``.
@@ -18,9 +20,11 @@ plugin into ``brainscore_vision``.
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
-from analyses.neural.online import ONLINE_BENCHMARKS, OnlineDataUnavailableError
+from analyses.neural.coggan2024 import COGGAN_BENCHMARKS, coggan_benchmark
+from analyses.neural.online import ONLINE_BENCHMARKS
 from neuroequi.errors import ConfigError
 
 #: Brain-Score benchmark plugin folder registering the local benchmarks (linked by `neuroequi brainscore install`).
@@ -40,10 +44,10 @@ def _cowley_210325():
     return ceiled_session_pls("210325")
 
 
-def _kiani():
-    from analyses.neural.benchmarks import KianiRDM
+def _kriegeskorte(identifier: str):
+    from analyses.neural.benchmarks import KriegeskorteRDM
 
-    return KianiRDM()
+    return KriegeskorteRDM(identifier)
 
 
 def _cowley_selection():
@@ -52,20 +56,15 @@ def _cowley_selection():
     return UnceiledPLS("Cowley2023-selection.V4-pls", COWLEY_SELECTION_SESSIONS)
 
 
-def _kriegeskorte_human():
-    from analyses.neural.benchmarks import KianiRDM
-
-    return KianiRDM("Kriegeskorte2008-human.IT-rdm", target="human")
-
-
 #: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
 LOCAL_BENCHMARKS = {
     "Cowley2023.V4-pls": _cowley_benchmark_sessions,
     "Cowley2023-210325.V4-pls": _cowley_210325,
-    "Kiani2007.IT-rdm": _kiani,
-    # held-out data for choosing a model's layers (analyses.neural.commitment), never for its scores
+    "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
+    "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
+    **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
+    # held-out data for choosing a model's V4 layer (analyses.neural.commitment), never for its scores
     "Cowley2023-selection.V4-pls": _cowley_selection,
-    "Kriegeskorte2008-human.IT-rdm": _kriegeskorte_human,
 }
 
 
@@ -84,7 +83,7 @@ def load_benchmark(identifier: str):
 
     Raises:
         ConfigError: unknown identifier (the message lists the known ones).
-        OnlineDataUnavailableError: an online benchmark whose data cannot be fetched.
+        OfflineError: an online benchmark whose data cannot be fetched.
     """
     if identifier in LOCAL_BENCHMARKS:
         return LOCAL_BENCHMARKS[identifier]()
@@ -154,6 +153,6 @@ def uninstall_plugins() -> list[Path]:
     return uninstall(extra=(f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}",))
 
 
-__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS", "OnlineDataUnavailableError",
+__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS",
            "benchmark_names", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
            "run_benchmark", "uninstall_plugins"]

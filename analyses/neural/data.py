@@ -9,7 +9,8 @@ written once (PNG, lossless with respect to the decoded pixels) under
   ``presentation x neuroid``; with per-repeat responses, one presentation per
   (image, repeat) that was actually shown (the NaN padding is dropped).
 * Kriegeskorte et al. (2008) 92 images with the monkey-IT dissimilarity matrix
-  of Kiani et al. (2007) (674 neurons; 1 - Pearson r between response patterns).
+  of Kiani et al. (2007) (674 neurons; 1 - Pearson r between response patterns)
+  or the human-IT fMRI one of Kriegeskorte et al. (2008) (316 voxels).
 """
 
 from __future__ import annotations
@@ -119,19 +120,17 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
     return _assembly(values, presentation, neuroid, stimulus_set, COWLEY_TIME_BIN)
 
 
-def kriegeskorte_stimulus_set(target: str = "monkey"):
+def kriegeskorte_stimulus_set(rdm: str = "monkey_it"):
     """StimulusSet of the 92 Kriegeskorte images (ids ``kriegeskorte92.NN``, with category labels) and
-    the ``(92, 92)`` IT dissimilarity matrix of ``target``: ``'monkey'`` (Kiani et al. 2007, 674
-    neurons) or ``'human'`` (Kriegeskorte et al. 2008, fMRI, 316 voxels)."""
+    one of their ``(92, 92)`` IT RDMs, ``rdm`` = ``'monkey_it'`` (Kiani et al. 2007) or ``'human_it'``."""
     from neuroequi.data import kriegeskorte92
 
-    if target not in ("monkey", "human"):
-        raise ConfigError(f"Kriegeskorte IT RDM: target must be 'monkey' or 'human', got {target!r}")
+    if rdm not in ("monkey_it", "human_it"):
+        raise ConfigError(f"rdm must be 'monkey_it' or 'human_it', got {rdm!r}")
     data = kriegeskorte92()
     labels = [";".join(l for l, on in zip(data.category_labels, row) if on) for row in data.category_vectors]
     ids = [f"kriegeskorte92.{i:02d}" for i in range(len(data.images))]
-    rdm = data.rdm_monkey_it if target == "monkey" else data.rdm_human_it
-    return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), rdm
+    return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), getattr(data, f"rdm_{rdm}")
 
 
 def cifar10_pca_stimulus_set(n_images: int = 1000):

@@ -22,7 +22,9 @@ activations at once. Here:
    groups whose fit activations (``images x features x 4`` bytes) stay under ``max_fit_gb``, one
    layer alone when it is larger; each batch of stimuli is projected as soon as it is computed,
    so a full stimulus-by-feature matrix of a large layer is never held. Forward passes stop at
-   the group's last layer.
+   the group's last layer. Brain-Score's ``tong.Coggan2024_fMRI.*-rdm`` benchmarks (24 images)
+   get unreduced activations (:data:`UNREDUCED`): their RSA keeps the units whose mean response
+   exceeds 3.1 s.d. over units, a selection that principal-component scores do not support.
 4. **Scores, one layer at a time**: a Brain-Score ``ModelCommitment`` whose activations model
    (:class:`StoredActivations`) serves the stored rows, mapped region -> that layer, run on the
    benchmark with Brain-Score's own metric and ceiling (:func:`analyses.neural.run_benchmark`).
@@ -59,6 +61,9 @@ from neuroequi.io import atomic_write
 
 #: Regions a per-layer commitment maps to the scored layer.
 REGIONS = ("V1", "V2", "V4", "IT")
+#: Benchmarks scored on unreduced activations: Brain-Score's Coggan2024 RSA keeps the units whose mean
+#: response exceeds 3.1 s.d. over units, which principal-component scores do not have (24 images each).
+UNREDUCED = frozenset(f"tong.Coggan2024_fMRI.{region}-rdm" for region in REGIONS)
 #: Columns of the per-layer table, in order.
 COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "features", "reduced_from")
 
@@ -366,20 +371,25 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
         raise ConfigError(f"per-layer scores run on the local benchmarks; {online} are Brain-Score's online ones "
                           "(score them with the committed layer: --benchmark without --layers)")
     benches = [load_benchmark(b) for b in benchmarks]
+    reductions = {b.identifier: Reduction(0) if b.identifier in UNREDUCED else reduction for b in benches}
     start = time.perf_counter()
-    tables = activation_tables(loaded, placed_stimulus_sets(benches), names, reduction, batch_size, home)
+    tables = {r: activation_tables(loaded, placed_stimulus_sets([b for b in benches if reductions[b.identifier] == r]),
+                                   names, r, batch_size, home)
+              for r in dict.fromkeys(reductions.values())}
     stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
     rows = []
     for depth, layer in enumerate(tqdm(names, desc="layers")):
-        candidate = stored_commitment(f"{loaded.identifier}-{layer}", tables, dict.fromkeys(REGIONS, layer))
+        candidates = {r: stored_commitment(f"{loaded.identifier}-{layer}", t, dict.fromkeys(REGIONS, layer))
+                      for r, t in tables.items()}
         for bench in benches:
-            result = result_from_score(run_benchmark(bench, candidate), model=loaded.name,
-                                       identifier=loaded.identifier, benchmark=bench,
-                                       region_layer_map={r: layer for r in REGIONS}, elapsed_s=0.0)
+            reduced = tables[reductions[bench.identifier]][0]
+            result = result_from_score(run_benchmark(bench, candidates[reductions[bench.identifier]]),
+                                       model=loaded.name, identifier=loaded.identifier, benchmark=bench,
+                                       region_layer_map=dict.fromkeys(REGIONS, layer), elapsed_s=0.0)
             rows.append({"layer": layer, "depth": depth, "benchmark": bench.identifier, "score": result["score"],
                          "error": result["error"], "ceiling": result["ceiling"], "raw": result["raw"],
-                         "features": int(tables[0].layers[layer].shape[1]),
-                         "reduced_from": int(tables[0].features_in[layer])})
+                         "features": int(reduced.layers[layer].shape[1]),
+                         "reduced_from": int(reduced.features_in[layer])})
     stages["scores"] = {"seconds": round(time.perf_counter() - start - stages["activations"]["seconds"], 2),
                         "peak_rss_gb": round(peak_rss_gb(), 3)}
     return pd.DataFrame(rows, columns=list(COLUMNS)), stages

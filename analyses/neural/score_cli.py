@@ -52,7 +52,8 @@ class ScoreConfig:
     out: str = ""
 
 
-BENCHMARK_HELP = ("Cowley2023.V4-pls, Cowley2023-<session>.V4-pls, Kiani2007.IT-rdm, MajajHong2015public.IT-pls, "
+BENCHMARK_HELP = ("Cowley2023.V4-pls, Cowley2023-<session>.V4-pls, Kiani2007.IT-rdm, Kriegeskorte2008.hIT-rdm, "
+                  "tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm, MajajHong2015public.IT-pls, "
                   "MajajHong2015.IT-pls, Sanghavi2020.IT-pls, SanghaviJozwik2020.IT-pls, SanghaviMurty2020.IT-pls "
                   "(repeat the flag or separate by commas)")
 

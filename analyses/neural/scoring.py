@@ -18,6 +18,7 @@ from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
 from model_zoo.download import write_json
+from neuroequi.errors import IntegrityError
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
 RESULT_KEYS = ("model", "identifier", "benchmark", "score", "raw", "ceiling", "error", "ceiling_formula",
@@ -66,7 +67,8 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the zoo home ``home``
     unless ``recompute`` or the cached result used another map. Raises ``ConfigError`` for an
     unknown model, benchmark, region or layer, ``DataUnavailableError`` when the weights cannot
-    be had and ``OnlineDataUnavailableError`` when an online benchmark's data cannot.
+    be had, ``OfflineError`` when an online benchmark's data cannot, and ``IntegrityError``
+    when the score is NaN (never cached; a cached NaN is recomputed).
     """
     from analyses.neural import load_benchmark, run_benchmark
     from analyses.neural.commitment import region_layer_map as committed_map
@@ -74,16 +76,30 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
 
     start = time.perf_counter()
     loaded = model if isinstance(model, LoadedModel) else load(model, home)
-    regions, how = committed_map(loaded, region_layer_map, home)
+    regions, how = committed_map(loaded, region_layer_map, home, benchmark)
     path = result_path(loaded.identifier, benchmark, home)
     if path.is_file() and not recompute:
-        cached = json.loads(path.read_text())
-        if cached.get("region_layer_map") == regions:
+        cached = _read_cached(path)
+        if cached is not None and cached.get("region_layer_map") == regions:
             return cached
     bench = load_benchmark(benchmark)
     raw_score = run_benchmark(bench, commitment(loaded, regions))
     result = result_from_score(raw_score, model=loaded.name, identifier=loaded.identifier, benchmark=bench,
                                region_layer_map=regions, elapsed_s=time.perf_counter() - start)
     result["layer_map_source"] = how
+    if not math.isfinite(result["score"]):
+        raise IntegrityError(
+            f"{loaded.identifier} on {benchmark}: the score is {result['score']} (not cached); "
+            "the model's responses are not usable (non-finite or constant activations)"
+        )
     write_json(path, result)
     return result
+
+
+def _read_cached(path: Path) -> dict | None:
+    """A cached result, or None when the file is unreadable or holds a NaN score (then it is recomputed)."""
+    try:
+        result = json.loads(path.read_text())
+        return result if math.isfinite(float(result["score"])) else None
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from figures.figure1.config import PRESETS, Figure1Config
 from neuroequi.cli import add_config_arguments, command_config
+from neuroequi.io import output_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
     """Run the Figure-1 pipeline for the parsed arguments."""
     from figures.figure1.pipeline import run as run_pipeline
 
-    run_pipeline(config_for(args), args.results, args.out)
+    run_pipeline(config_for(args), output_folder(args.results, "--results"), output_folder(args.out, "--out"))
     return 0

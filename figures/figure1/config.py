@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from analyses.measures import check_decoding_size
 from figures import configs
 from neuroequi.errors import ConfigError
 
@@ -67,6 +68,7 @@ class Figure1Config:
             raise ConfigError(f"figure1 lambdas: every λ must lie in [0, 1), got {list(self.lambdas)}")
         if self.n_images < 3 or self.K < 2:
             raise ConfigError(f"figure1 needs n_images >= 3 and K >= 2, got n_images={self.n_images}, K={self.K}")
+        check_decoding_size(self.n_images, self.K, "figure1")
         if self.parallel < 1:
             raise ConfigError(f"figure1 parallel must be >= 1, got {self.parallel}")
         if self.mode == "paper" and not self.images:

@@ -21,6 +21,8 @@ from figures import configs
 from figures.figure1 import pipeline
 from figures.figure1.config import Figure1Config
 from figures.steps import StepLog
+from neuroequi.cli import report
+from neuroequi.errors import NeuroequiError
 
 
 def train(root: Path, lam: float) -> Path:
@@ -49,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("lam", type=float, help="the λ of the model")
     parser.add_argument("--zoo-home", type=Path, required=True, help="the run's model zoo")
     args = parser.parse_args(argv)
-    if args.action == "train":
-        print(train(args.root, args.lam))
-    else:
-        evaluate(args.root, args.lam, args.zoo_home)
+    try:
+        if args.action == "train":
+            print(train(args.root, args.lam))
+        else:
+            evaluate(args.root, args.lam, args.zoo_home)
+    except NeuroequiError as err:  # one line, exit code 2: the pipeline reports it as it is
+        return report(err)
     return 0
 
 

@@ -92,10 +92,11 @@ def model_name(config: Figure1Config, lam: float) -> str:
 
 
 def register_model(config: Figure1Config, lam: float, checkpoint: Path, home: Path) -> str:
-    """Register a trained checkpoint in the zoo at ``home``; return its catalogue name."""
+    """Register a trained checkpoint in the zoo at ``home`` (replacing the pipeline's own entry of an
+    earlier run); return its catalogue name."""
     import model_zoo
 
-    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam), home=home).name
+    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam), home=home, replace=True).name
 
 
 def evaluated(config: Figure1Config, root: Path, lam: float) -> bool:
@@ -170,14 +171,12 @@ def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[float
 def reachable_online(benchmarks: tuple[str, ...], name: str, lam: float, root: Path, home: Path,
                      log: StepLog) -> tuple[tuple[str, ...], dict[str, str]]:
     """The online benchmarks that can be scored here, and why the others cannot (fails fast)."""
-    from analyses.neural import OnlineDataUnavailableError
-
     usable, missing = [], {}
     for bench in benchmarks:
         try:
             score_model(name, lam, bench, root, home, log)
             usable.append(bench)
-        except OnlineDataUnavailableError as exc:
+        except OfflineError as exc:
             missing[bench] = str(exc).splitlines()[0]
             log.record(f"score {lam_tag(lam)} {bench}", 0.0, reused=False, summary="unavailable offline")
     return tuple(usable), missing
@@ -187,17 +186,21 @@ def paper_preflight(config: Figure1Config) -> None:
     """OfflineError naming everything that is missing when the paper preset cannot run here."""
     from analyses.neural.online import reachable
     from model_zoo.catalogue import builtin_entries
+    from neuroequi.data.registry import offline
+
+    def unreachable(host: str) -> str | None:
+        return "downloads are off: NEUROEQUI_OFFLINE=1" if offline() else reachable(host, timeout=3.0)
 
     problems = []
     if not Path(config.images or "").is_dir():
         problems.append(f"analysis images: ImageFolder {config.images!r} does not exist")
     for lam in config.lambdas:
         entry = builtin_entries()[published_model(lam)]
-        why = reachable(entry.source.location.split("/")[2], timeout=3.0)
+        why = unreachable(entry.source.location.split("/")[2])
         if why:
             problems.append(f"checkpoint λ={format_lambda(lam)}: {entry.source.location} unreachable ({why})")
             break
-    why = reachable("brainscore-storage.s3.amazonaws.com", timeout=3.0)  # Brain-Score's data bucket
+    why = unreachable("brainscore-storage.s3.amazonaws.com")  # Brain-Score's data bucket
     if why:
         problems.append(f"Brain-Score IT benchmarks {', '.join(config.online_benchmarks)}: "
                         f"Brain-Score's storage unreachable ({why}); pre-seed BRAINIO_HOME")
@@ -220,6 +223,8 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     log = StepLog()
     if config.mode == "paper":
         paper_preflight(config)
+    elif config.images is not None and not Path(config.images).expanduser().is_dir():
+        raise ConfigError(f"figure1 images {config.images!r} is not a folder (an ImageFolder: <root>/<class>/<images>)")
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
 

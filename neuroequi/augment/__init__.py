@@ -11,6 +11,9 @@ Quick use::
     t = encoder(params)                                 # (N, 15) CIFAR, (N, 18) BYOL ImageNet
     crops_only = policy.restrict("crop")                # or "photometric", "geometric", "full"
 
+Transformation families with their own parameters (rotation, scale, translation, colour, blur
+radius, crop, flip; SIE and the augmentation-prediction benchmark): :mod:`neuroequi.augment.families`.
+
 Views are float32 ``(N, 3, S, S)`` in [0, 1] (no mean/std normalisation). Order of
 application: crop, flip, colour jitter, grayscale, blur, solarize.
 
@@ -35,6 +38,9 @@ is in brackets):
 The tensor kernels follow ``torchvision.transforms.v2.functional`` on float images to 1e-5
 (crop+resize = ``resized_crop(..., antialias=False)``, bilinear); uint8 inputs are
 converted to float once, before the crop, and never re-quantised.
+
+The scale augmentation of H-SSL's A-SSL (:class:`RandomDownscale`, column ``downscale``: shrink about the
+centre, keep the size) is a separate table, not a policy column (:mod:`neuroequi.augment.rescale`).
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from neuroequi.augment.policy import (
     identity_params,
     two_view_policies,
 )
+from neuroequi.augment.rescale import RandomDownscale, rescale
 
 __all__ = [
     "COLUMNS",
@@ -73,11 +80,13 @@ __all__ = [
     "GaussianBlur",
     "HorizontalFlip",
     "Policy",
+    "RandomDownscale",
     "RandomGrayscale",
     "RandomResizedCrop",
     "Solarize",
     "encoding_columns",
     "get_policy",
     "identity_params",
+    "rescale",
     "two_view_policies",
 ]

@@ -206,6 +206,7 @@ _PRESETS: dict[str, tuple[int, tuple[float, float, float, float], float | None, 
     "byol_view2": (224, _IMAGENET_JITTER, 0.1, 0.2),
     "barlow_twins_view1": (224, _IMAGENET_JITTER, 1.0, 0.0),
     "barlow_twins_view2": (224, _IMAGENET_JITTER, 0.1, 0.2),
+    "ce_ssl_paired_view2": (224, _IMAGENET_JITTER, 0.2, 0.2),
     "simclr": (224, _SIMCLR_JITTER, 0.5, None),
     "cifar": (32, _CIFAR_JITTER, None, None),
     "simclr_cifar": (32, _CIFAR_JITTER, None, None),
@@ -215,10 +216,11 @@ VIEW_PAIRS: dict[str, tuple[str, str]] = {
     **{name: (name, name) for name in _PRESETS},
     "byol": ("byol_view1", "byol_view2"),
     "barlow_twins": ("barlow_twins_view1", "barlow_twins_view2"),
+    "ce_ssl_paired": ("barlow_twins_view1", "ce_ssl_paired_view2"),
 }
 """Every policy name -> the presets of its (view A, view B). One vocabulary for :func:`get_policy`,
 :func:`two_view_policies` and the training config's ``data.policy``: a preset name stands for
-itself on both views; ``byol`` / ``barlow_twins`` for their two asymmetric views."""
+itself on both views; ``byol`` / ``barlow_twins`` / ``ce_ssl_paired`` for their two asymmetric views."""
 
 POLICY_NAMES: tuple[str, ...] = tuple(sorted(VIEW_PAIRS))
 """The names :func:`get_policy` and :func:`two_view_policies` accept."""
@@ -243,6 +245,8 @@ def get_policy(name: str, *, size: int | None = None, crop_scale: tuple[float, f
     * ``byol_view1`` / ``barlow_twins_view1``: 224 px, jitter (0.4, 0.4, 0.2, 0.1), blur p=1.0,
       solarize p=0.0. ``byol_view2`` / ``barlow_twins_view2``: blur p=0.1, solarize p=0.2
       (BYOL, Grill et al. 2020, table 6; Barlow Twins uses the same distributions).
+    * ``ce_ssl_paired_view2``: CE-SSL's paired pipeline's second view (``CE_SSL/data/transforms.py``
+      ``MatchedTransform``: blur p=0.2, solarize p=0.2); its first view is ``barlow_twins_view1``.
     * ``simclr``: 224 px, jitter (0.8, 0.8, 0.8, 0.2) (strength s=1), blur p=0.5, no solarize.
     * ``cifar`` (= ``simclr_cifar``): 32 px, jitter (0.4, 0.4, 0.4, 0.1) (s=0.5), no blur, no
       solarize. Some CIFAR recipes crop with scale (0.2, 1): pass ``crop_scale=(0.2, 1.0)``.

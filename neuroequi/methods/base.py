@@ -111,6 +111,11 @@ class SSLMethod(nn.Module):
     def after_step(self, step: int, total_steps: int) -> None:
         """Hook after optimiser step ``step`` (0-based) of ``total_steps``."""
 
+    def bind_policies(self, policies: tuple[Any, ...], seed: int) -> None:
+        """Hook called by :func:`neuroequi.train.model.build_model` with the two view policies (and the
+        run's seed) before training or loading: a method that depends on the policies builds those
+        parts here (SIE: its predictor, conditioned on the policy's transformation families)."""
+
 
 # ------------------------------------------------------------------------------- registration
 

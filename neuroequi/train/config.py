@@ -16,8 +16,10 @@ from typing import Any, Literal
 import yaml
 
 from neuroequi.augment import POLICY_NAMES, get_policy
+from neuroequi.augment.families import TransformsConfig
 from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
 from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write
 from neuroequi.methods import EquiModOptions, TeSSLOptions
 from neuroequi.registry import backbone_spec, method_spec
 
@@ -42,6 +44,9 @@ class DataConfig:
         subset: use a fixed random subset (seed 0) of ``subset`` training images (quick runs).
         workers: DataLoader worker processes (0: batches built in the training process).
         cache_dir: where the decoded CIFAR-10 tensor is cached (default: per-user cache).
+        transforms: transformation families instead of the preset's augmentations (SIE, the
+            reconstruction method): ``neuroequi.augment.families.TransformsConfig``, e.g.
+            ``{families: [rotation]}``; None: the preset policy.
     """
 
     dataset: Literal["cifar10", "imagefolder"] = "cifar10"
@@ -54,6 +59,7 @@ class DataConfig:
     subset: int | None = None
     workers: int = 0
     cache_dir: str | None = None
+    transforms: TransformsConfig | None = None
 
     @property
     def view_size(self) -> int:
@@ -76,7 +82,7 @@ class MethodConfig:
 
     Attributes:
         name: a method of ``neuroequi.registry.METHOD_REGISTRY`` (``barlow_twins``, ``simclr``,
-            ``byol``, ``vicreg``, ``mmcr``, ``hssl``, ``assl``).
+            ``byol``, ``vicreg``, ``mmcr``, ``hssl``, ``assl``, ``sie``, ``recon_equi``).
         options: that method's options: a mapping in YAML, checked against the method's options
             dataclass (e.g. ``BarlowTwinsOptions``, ``HSSLOptions``) and replaced by an instance of
             it when the config is loaded (:func:`validate`).
@@ -116,7 +122,14 @@ class OptimConfig:
 
 @dataclass
 class MonitorConfig:
-    """Online linear probe (on detached features, trained every step) and kNN monitor (each epoch)."""
+    """Online linear probe (on detached features, trained every step), kNN monitor (each epoch)
+    and the training metrics (:mod:`neuroequi.train.metrics`).
+
+    ``log.csv`` always gets one row per step (written every ``log_every`` steps);
+    ``tensorboard: true`` also writes TensorBoard events to ``<run>/tensorboard`` (needs the
+    ``tensorboard`` package) and ``wandb: PROJECT`` logs to that Weights & Biases project (needs
+    ``wandb``; offline when ``NEUROEQUI_OFFLINE=1``). Both are off by default.
+    """
 
     probe: bool = True
     probe_lr: float = 0.1
@@ -127,6 +140,8 @@ class MonitorConfig:
     knn_test_samples: int | None = 1000
     log_every: int = 10
     progress: bool = True
+    tensorboard: bool = False
+    wandb: str | None = None
 
 
 @dataclass
@@ -147,7 +162,8 @@ class TrainConfig:
         checkpoint_every: 0
         threads: null
         data: {dataset: cifar10, root: null, val_root: null, policy: cifar, size: null, crop_scale: null,
-               restriction: full, subset: null, workers: 0, cache_dir: null}
+               restriction: full, subset: null, workers: 0, cache_dir: null,
+               transforms: null}      # or TransformsConfig, e.g. {families: [rotation, color]} (SIE)
         model: {arch: resnet18_cifar, width: 1.0, zero_init_residual: false}
         method:
           name: barlow_twins     # a method of neuroequi.registry.METHOD_REGISTRY
@@ -156,12 +172,14 @@ class TrainConfig:
                                  # (their view size is data.size or the policy's, not an option)
           equivariance: none     # none | tessl | equimod
           lam: 0.0               # the wrapper's weight lambda (0 for none)
-          tessl: {pairing: image}                 # TeSSLOptions: image | augmentation
-          equimod: {projector: [2048, 2048, 128], aug_dim: 128, temperature: 0.2, encoder_samples: 100000}
+          tessl: {pairing: image, bn_groups: views}   # TeSSLOptions: image | augmentation; views | halves
+          equimod: {projector: [2048, 2048, 128], aug_dim: 128, temperature: 0.2, encoder_samples: 100000,
+                    heads: released, bn_groups: joint, negatives: released, encoding: neuroequi,
+                    statistics: fitted}      # EquiModOptions
         optim: {name: lars, lr: 0.2, lr_scaling: linear, weight_decay: 1.5e-6, momentum: 0.9, betas: [0.9, 0.999],
                 lars_eta: 0.001, exclude_bias_bn: true, warmup_epochs: 10.0, final_lr_ratio: 0.0}
         monitor: {probe: true, probe_lr: 0.1, knn: true, knn_k: 20, knn_temperature: 0.07, knn_train_samples: 5000,
-                  knn_test_samples: 1000, log_every: 10, progress: true}
+                  knn_test_samples: 1000, log_every: 10, progress: true, tensorboard: false, wandb: null}
 
     A recipe (e.g. ``neuroequi/configs/recipes/*.yaml``) is such a file that names only what
     differs from these defaults. Checkpoints written before the typed wrapper sections stored
@@ -211,20 +229,41 @@ def validate(config: TrainConfig) -> TrainConfig:
         (config.batch_size >= 2, f"batch_size must be >= 2, got {config.batch_size}"),
         (config.max_steps is None or config.max_steps >= 1, f"max_steps must be >= 1, got {config.max_steps}"),
         (config.checkpoint_every >= 0, f"checkpoint_every must be >= 0, got {config.checkpoint_every}"),
+        (config.threads is None or config.threads >= 1, f"threads must be >= 1 (or null: torch's default), got {config.threads}"),
+        (_inside(config.output_dir, config.name),
+         f"name {config.name!r} must name a directory inside output_dir {config.output_dir!r} (no '..', not absolute)"),
         (config.model.width > 0, f"model.width must be > 0, got {config.model.width}"),
         (config.optim.lr > 0, f"optim.lr must be > 0, got {config.optim.lr}"),
         (config.optim.warmup_epochs >= 0, f"optim.warmup_epochs must be >= 0, got {config.optim.warmup_epochs}"),
-        (len(config.optim.betas) == 2, f"optim.betas must be [beta1, beta2], got {list(config.optim.betas)}"),
+        (len(config.optim.betas) == 2 and all(0 <= b < 1 for b in config.optim.betas),
+         f"optim.betas must be [beta1, beta2], each in [0, 1), got {list(config.optim.betas)}"),
+        (config.optim.weight_decay >= 0, f"optim.weight_decay must be >= 0, got {config.optim.weight_decay}"),
+        (0 <= config.optim.momentum < 1, f"optim.momentum must be in [0, 1), got {config.optim.momentum}"),
+        (config.optim.lars_eta > 0, f"optim.lars_eta must be > 0, got {config.optim.lars_eta}"),
+        (config.optim.final_lr_ratio >= 0, f"optim.final_lr_ratio must be >= 0, got {config.optim.final_lr_ratio}"),
         (config.data.workers >= 0, f"data.workers must be >= 0, got {config.data.workers}"),
         (config.data.subset is None or config.data.subset >= 2, f"data.subset must be >= 2, got {config.data.subset}"),
         (config.data.policy in POLICY_NAMES, f"data.policy: unknown policy {config.data.policy!r}; valid: {list(POLICY_NAMES)}"),
-        (config.data.crop_scale is None or len(config.data.crop_scale) == 2,
-         f"data.crop_scale must be [low, high], got {list(config.data.crop_scale or ())}"),
+        (config.data.crop_scale is None or (len(config.data.crop_scale) == 2 and 0 < config.data.crop_scale[0]
+                                            <= config.data.crop_scale[1] <= 1),
+         f"data.crop_scale must be [low, high] with 0 < low <= high <= 1, got {list(config.data.crop_scale or ())}"),
+        (config.data.size is None or config.data.size >= 1, f"data.size must be >= 1, got {config.data.size}"),
         (config.monitor.log_every >= 1, f"monitor.log_every must be >= 1, got {config.monitor.log_every}"),
+        (config.monitor.probe_lr > 0, f"monitor.probe_lr must be > 0, got {config.monitor.probe_lr}"),
+        (config.monitor.knn_k >= 1 and config.monitor.knn_temperature > 0,
+         f"monitor.knn_k must be >= 1 and monitor.knn_temperature > 0, got {config.monitor.knn_k}, "
+         f"{config.monitor.knn_temperature}"),
+        (all(n is None or n >= 1 for n in (config.monitor.knn_train_samples, config.monitor.knn_test_samples)),
+         f"monitor.knn_train_samples and knn_test_samples must be >= 1 (or null: all), got "
+         f"{config.monitor.knn_train_samples}, {config.monitor.knn_test_samples}"),
         (config.data.dataset != "imagefolder" or config.data.root is not None, "data.root is required for dataset 'imagefolder'"),
         (method.equivariance != "none" or method.lam == 0, f"method.lam must be 0 without an equivariance wrapper, got {method.lam}"),
-        (method.equivariance != "tessl" or 0 <= method.lam <= 1, f"TeSSL method.lam must be in [0, 1], got {method.lam}"),
+        (method.equivariance != "tessl" or 0 <= method.lam < 1, f"TeSSL method.lam must be in [0, 1), got {method.lam}"),
+        (method.equivariance != "tessl" or config.batch_size % 2 == 0,
+         f"TeSSL pairs the batch's images into matched halves: batch_size must be even, got {config.batch_size}"),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
+        (method.equivariance != "equimod" or config.data.transforms is None,
+         "EquiMod encodes the parameters of a preset policy (data.policy); it does not take data.transforms"),
     ]
     for ok, message in checks:
         if not ok:
@@ -235,6 +274,13 @@ def validate(config: TrainConfig) -> TrainConfig:
             method_spec(method.name).options, to_plain(method.options), "config.method.options"
         )
     return config
+
+
+def _inside(output_dir: str, name: str) -> bool:
+    """True when ``output_dir/name`` is a directory strictly inside ``output_dir`` (after resolving ``..``)."""
+    root = Path(output_dir).expanduser().resolve()
+    run = (root / name).resolve()
+    return bool(name) and not Path(name).is_absolute() and run != root and run.is_relative_to(root)
 
 
 def upgrade(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,5 +322,6 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
-    """Write ``config`` as YAML."""
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    """Write ``config`` as YAML (atomically: a reader sees the old file or the new one)."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
