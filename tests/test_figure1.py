@@ -433,7 +433,7 @@ def test_cli_errors_are_one_line(pipeline_calls, capsys):
 
 def test_make_figures_selects_the_preset_and_rewrites_the_readme_offline():
     def command(*args):
-        return subprocess.run(["make", "-n", "figures", *args], cwd=REPO, capture_output=True, text=True,
+        return subprocess.run(["make", "--no-print-directory", "-n", "figures", *args], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip().splitlines()[-1]
 
     assert command("FIGURE1=paper", "FIGURE1_ARGS=--images /val").endswith(

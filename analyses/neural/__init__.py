@@ -50,6 +50,12 @@ def _kriegeskorte(identifier: str):
     return KriegeskorteRDM(identifier)
 
 
+def _cowley_selection():
+    from analyses.neural.benchmarks import COWLEY_SELECTION_SESSIONS, UnceiledPLS
+
+    return UnceiledPLS("Cowley2023-selection.V4-pls", COWLEY_SELECTION_SESSIONS)
+
+
 #: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
 LOCAL_BENCHMARKS = {
     "Cowley2023.V4-pls": _cowley_benchmark_sessions,
@@ -57,6 +63,8 @@ LOCAL_BENCHMARKS = {
     "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
     "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
     **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
+    # held-out data for choosing a model's V4 layer (analyses.neural.commitment), never for its scores
+    "Cowley2023-selection.V4-pls": _cowley_selection,
 }
 
 
