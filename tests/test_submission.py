@@ -22,7 +22,7 @@ import torch
 from model_zoo.catalogue import get_entry, random_entry
 from model_zoo.plugin_source import PROJECT_PACKAGES, architecture, bundle
 from model_zoo.submission import LayerMap, package
-from neuroequi.errors import ConfigError, OfflineError
+from neuroequi.errors import ConfigError, DataUnavailableError, OfflineError
 
 
 @pytest.fixture()
@@ -144,6 +144,11 @@ def test_packaging_refuses_what_brainscore_could_not_load(isolated):
         package("local-only", isolated / "x.zip")
     with pytest.raises(ConfigError, match="must be http"):
         package("local-only", isolated / "x.zip", weights_url="file:///tmp/run.pt")
+    gone = _save_project_checkpoint(isolated / "gone.pt", seed=1)
+    register_checkpoint(gone, name="gone", url="https://example.org/gone.pt")
+    gone.unlink()  # its sha256 can no longer be computed: refused, naming the file and the URL
+    with pytest.raises(DataUnavailableError, match=r"checkpoint of 'gone' is missing.*example.org/gone.pt"):
+        package("gone", isolated / "x.zip")
     with pytest.raises(ConfigError, match="random initialisation"):
         package("cifar-resnet20-random", isolated / "x.zip")
     with pytest.raises(ConfigError, match="V1, V2, V4 and IT"):
@@ -260,3 +265,11 @@ def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
     print("\n".join(report.lines()))
     assert report.ok, report.lines()
     assert report.zoo_score is not None and abs(report.score - report.zoo_score) <= 1e-6
+
+    from neuroequi.cli import main
+
+    assert main(["brainscore", "package", "tiny-tessl", "--out", str(isolated / "cli.zip"), "choose_layers=false",
+                 "region_layer_map={IT: layer3}"]) == 0
+    folder = isolated / "cli" / "models" / "neuroequi_tiny_tessl"
+    assert json.loads((folder / "region_layer_map" / "tiny-tessl.json").read_text())["IT"] == "layer3"
+    assert "overridden by the user: {'IT': 'layer3'}" in (folder / "__init__.py").read_text()
