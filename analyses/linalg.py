@@ -132,7 +132,8 @@ def ridge_loo_predict(
     Features are standardised on the training rows (:func:`standardize`). With
     the centred training features ``Z = U S Vᵀ`` (thin SVD) and ``f_a = s²/(s²+α_a)``,
     the fit at strength ``α_a`` is ``ŷ = ȳ + U diag(f_a) Uᵀ (y - ȳ)`` and its
-    hat-matrix diagonal ``h = 1/n + (U∘U) f_a``; the exact leave-one-out residual
+    hat-matrix diagonal ``h = 1/n + (U∘U) f_a`` (both evaluated through ``1 - f_a``
+    to keep precision at small α); the exact leave-one-out residual
     of row i is ``(y_i - ŷ_i) / (1 - h_i)``. Each target keeps the first α of
     ``alphas`` with the smallest mean squared leave-one-out residual (what
     scikit-learn's ``RidgeCV(alpha_per_target=True)`` with its default
@@ -159,15 +160,18 @@ def ridge_loo_predict(
     U, s, Vh = U[:, :rank], s[:rank], Vh[:rank]
     grid = torch.as_tensor(list(alphas), dtype=Zc.dtype, device=Zc.device)
     s2 = s * s
-    shrink = s2 / (s2 + grid[:, None])  # (A, k)
+    kept = grid[:, None] / (s2 + grid[:, None])  # (A, k): 1 - s²/(s²+α), the part the ridge leaves
     UtY = U.mT @ Yc  # (k, T)
-    fitted = U @ (shrink[:, :, None] * UtY)  # (A, n, T)
-    # 1 - h as (the part of row i outside span(1, U)) + (U∘U)(α/(s²+α)): no cancellation at small α.
-    # (U is orthogonal to 1, so the first term is >= 0 up to rounding.)
+    # Residual y - ŷ and 1 - h, each as (the part outside span(1, U)) + (U's part times α/(s²+α)):
+    # no cancellation at small α. U is orthogonal to 1; with rank n - 1 nothing is outside.
     U2 = U * U
-    outside = (1.0 - 1.0 / n - U2.sum(dim=1)).clamp_min(0.0)
-    keep = outside[:, None] + U2 @ (grid[:, None] / (s2 + grid[:, None])).mT  # (n, A)
-    loo = (Yc - fitted) / keep.mT[:, :, None]
+    if rank == n - 1:
+        outside, outside_y = torch.zeros_like(Yc[:, 0]), torch.zeros_like(Yc)
+    else:
+        outside, outside_y = (1.0 - 1.0 / n - U2.sum(dim=1)).clamp_min(0.0), Yc - U @ UtY
+    residual = outside_y + U @ (kept[:, :, None] * UtY)  # (A, n, T)
+    leave = outside[:, None] + U2 @ kept.mT  # (n, A): 1 - h
+    loo = residual / leave.mT[:, :, None]
     best = torch.argmin((loo * loo).mean(dim=1), dim=0)  # (T,) first minimum, as RidgeCV
     chosen = grid[best]
     coef = Vh.mT @ ((s[:, None] / (s2[:, None] + chosen[None, :])) * UtY)  # (p, T)
