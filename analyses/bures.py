@@ -198,7 +198,7 @@ def _sample_factors(X: torch.Tensor, normalize: bool, name: str) -> _Factors:
 
 
 def _lower_gram(M: torch.Tensor) -> torch.Tensor:
-    """``M Mᵀ`` (..., a, a) with only its lower triangle filled (what ``eigvalsh`` reads).
+    """``M Mᵀ`` (..., a, a) with only its lower triangle set (all ``eigvalsh(UPLO="L")`` reads).
 
     Computed in column panels of width >= 64: panel p needs rows from p on,
     about half the multiply-adds of the full product.
@@ -206,7 +206,7 @@ def _lower_gram(M: torch.Tensor) -> torch.Tensor:
     a = M.shape[-2]
     panels = max(1, min(8, a // 64))
     edges = [round(p * a / panels) for p in range(panels + 1)]
-    gram = torch.zeros(M.shape[:-1] + (a,), dtype=M.dtype, device=M.device)
+    gram = torch.empty(M.shape[:-1] + (a,), dtype=M.dtype, device=M.device)
     for lo, hi in zip(edges[:-1], edges[1:]):
         gram[..., lo:, lo:hi] = M[..., lo:, :] @ M[..., lo:hi, :].mT
     return gram
