@@ -32,8 +32,8 @@ env: $(STAMP)  ## build or refresh .venv from setup.cfg (done by test/figures to
 test: $(STAMP)  ## run the test suite (NEUROEQUI_DATA names the real data)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-figures: $(STAMP)  ## Figure 1: offline default (FIGURE1=paper for published checkpoints)
-	$(PY) -m figures.figure1 --mode $(FIGURE1) $(FIGURE1_ARGS)
+figures: $(STAMP)  ## Figure 1: FIGURE1=offline (default), smoke or paper (published checkpoints)
+	$(PY) -m neuroequi.cli figures --preset $(FIGURE1) $(FIGURE1_ARGS)
 
 bench: $(STAMP)  ## run the benchmark scripts (ratios, ours vs reference)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

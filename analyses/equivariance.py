@@ -31,8 +31,7 @@ import torch
 from torch import nn
 
 from analyses.measures import TableRow, bootstrap_counts, interval
-from analyses.responses import identity_params
-from neuroequi.augment import DEFAULTS, AugParams, Policy
+from neuroequi.augment import DEFAULTS, AugParams, Policy, identity_params
 from neuroequi.augment.images import ImageInput, as_images, image_sizes
 
 __all__ = ["EquivarianceResult", "equimod_equivariance", "has_equimod_predictor", "single_op_params"]
@@ -145,7 +144,7 @@ def equimod_equivariance(
     sim_pred: dict[str, np.ndarray] = {}
     sim_clean: dict[str, np.ndarray] = {}
     with torch.inference_mode():
-        clean_views = policy.apply(checked, identity_params(policy, hw))
+        clean_views = policy.apply(checked, identity_params(hw))
         z_clean = torch.cat([method.equi_projector(method.backbone(_normalise(clean_views[s : s + batch_size], mean, std)))
                              for s in range(0, len(checked), batch_size)])
         for op in candidates:

@@ -15,15 +15,17 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from torchvision.datasets import ImageFolder
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from torchvision.datasets import ImageFolder
 
 from analyses.measures import TableRow, bootstrap_counts, interval
-from analyses.responses import Extractor, extract_ensemble
+from analyses.responses import extract_ensemble
+from model_zoo import LoadedModel
 from neuroequi.augment import Policy
 from neuroequi.data import cifar10
+from neuroequi.errors import ConfigError
 
 __all__ = ["ProbeResult", "cifar10_subset", "dataset_subset", "imagefolder_subset", "linear_probe"]
 
@@ -36,7 +38,7 @@ def cifar10_subset(split: str, n: int, seed: int) -> tuple[list, np.ndarray, lis
 def imagefolder_subset(root: str | Path, n: int, seed: int) -> tuple[list, np.ndarray, list[str]]:
     """``n`` random images of any ImageFolder tree (e.g. ImageNet validation), as for :func:`cifar10_subset`."""
     if not Path(root).is_dir():
-        raise ValueError(f"image folder {str(root)!r} does not exist (expected <root>/<class>/<image files>)")
+        raise ConfigError(f"image folder {str(root)!r} does not exist (expected <root>/<class>/<image files>)")
     dataset = ImageFolder(str(root), loader=lambda path: Image.open(path).convert("RGB"))
     return dataset_subset(dataset, Path(root).name, n, seed)
 
@@ -44,7 +46,7 @@ def imagefolder_subset(root: str | Path, n: int, seed: int) -> tuple[list, np.nd
 def dataset_subset(dataset, name: str, n: int, seed: int) -> tuple[list, np.ndarray, list[str]]:
     """``n`` images drawn without replacement by ``seed`` (sorted), labels and ids ``"<name>/<index>"``."""
     if n < 1:
-        raise ValueError(f"need at least 1 {name} image, got n={n}")
+        raise ConfigError(f"need at least 1 {name} image, got n={n}")
     order = np.random.default_rng(seed).permutation(len(dataset))[: min(n, len(dataset))]
     order.sort()
     labels = np.asarray(dataset.targets)[order]
@@ -75,7 +77,7 @@ class ProbeResult:
 
 
 def linear_probe(
-    extractor: Extractor,
+    model: LoadedModel,
     policy: Policy,
     n_train: int = 5000,
     n_test: int = 10000,
@@ -83,21 +85,24 @@ def linear_probe(
     seed: int = 0,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    layer: str | None = None,
     **extract_options: object,
 ) -> ProbeResult:
     """Fit the probe on ``n_train`` training images and predict ``n_test`` test images.
 
-    ``policy`` only sets the clean view (whole image at the network's input
-    size); ``extract_options`` go to :func:`analyses.responses.extract_ensemble`.
+    ``layer``: the module whose responses are probed (default: the model's last
+    layer). ``policy`` only sets the clean view (whole image at the network's
+    input size); ``extract_options`` go to :func:`analyses.responses.extract_ensemble`.
     """
     if not C > 0:
-        raise ValueError(f"C must be > 0, got {C}")
+        raise ConfigError(f"C must be > 0, got {C}")
+    layer = model.layer(layer)
     features = {}
     labels = {}
     for split, n in (("train", n_train), ("test", n_test)):
         images, labels[split], ids = cifar10_subset(split, n, seed)
-        features[split] = extract_ensemble(extractor, images, policy, "clean", image_ids=ids,
-                                           cache_dir=cache_dir, progress=progress, **extract_options).values
+        features[split] = extract_ensemble(model, images, policy, "clean", image_ids=ids, cache_dir=cache_dir,
+                                           progress=progress, layer=layer, **extract_options).values
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     probe.fit(features["train"], labels["train"])
-    return ProbeResult(labels["test"], probe.predict(features["test"]), len(labels["train"]), extractor.layer)
+    return ProbeResult(labels["test"], probe.predict(features["test"]), len(labels["train"]), layer)

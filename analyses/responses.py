@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
-from torch import nn
-from tqdm.auto import tqdm
 
-from neuroequi.augment import DEFAULTS, AugParams, Policy
+from model_zoo import LoadedModel
+from neuroequi.activations import layer_activations
+from neuroequi.augment import AugParams, Policy, identity_params
 from neuroequi.augment.images import ImageInput, as_images, image_sizes
+from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write, package_versions
 
 DIMS: tuple[str, str, str] = ("image", "augmentation", "neuroid")
 CLEAN_DIMS: tuple[str, str] = ("image", "neuroid")
@@ -86,55 +86,6 @@ image; ``matched``: the same K full-policy parameter sets on every image; ``crop
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
 
-@dataclass(frozen=True)
-class Extractor:
-    """A network layer to read responses from, with its input preprocessing and provenance.
-
-    ``module`` takes normalised images ``(B, 3, image_size, image_size)``; the
-    responses are the output of ``module.get_submodule(layer)`` flattened per
-    image. ``sha256`` identifies the weights (checkpoint file or state dict).
-    """
-
-    module: nn.Module
-    layer: str
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    image_size: int
-    sha256: str
-    identifier: str
-
-    def __post_init__(self) -> None:
-        names = dict(self.module.named_modules())
-        if self.layer not in names:
-            hookable = [n for n in names if n]
-            raise ValueError(f"layer {self.layer!r} not in {self.identifier}; modules: {hookable[:40]}")
-
-    @classmethod
-    def from_loaded(cls, loaded: object, layer: str | None = None) -> Extractor:
-        """From a :class:`model_zoo.LoadedModel` (default layer: its last one)."""
-        entry = loaded.entry
-        return cls(loaded.module.eval(), layer or loaded.layers[-1], tuple(entry.mean), tuple(entry.std),
-                   int(entry.image_size), loaded.sha256, loaded.identifier)
-
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, layer: str = "avgpool") -> Extractor:
-        """From a neuroequi training checkpoint (its stored input normalisation and view size)."""
-        from neuroequi.checkpoint import load_backbone, sha256_file
-
-        backbone, meta = load_backbone(path)
-        norm = meta["input_normalization"]
-        digest = sha256_file(path)
-        return cls(backbone.eval(), layer, tuple(norm["mean"]), tuple(norm["std"]), int(meta["image_size"]),
-                   digest, f"{Path(path).stem}-{digest[:8]}")
-
-
-def identity_params(policy: Policy, image_hw: torch.Tensor) -> AugParams:
-    """Parameters of the un-augmented view of each image (whole image, every op at its default)."""
-    n = image_hw.shape[0]
-    sampled = policy.sample(n, torch.Generator().manual_seed(0), image_hw)
-    return sampled.replace(**DEFAULTS, **policy.crop.identity(n, image_hw))
-
-
 def ensemble_params(policy: Policy, ensemble: str, image_hw: torch.Tensor, K: int, seed: int) -> AugParams:
     """Parameters of an ensemble, ``I*K`` rows image-major (row ``i*K + k``: image i, augmentation k).
 
@@ -143,9 +94,9 @@ def ensemble_params(policy: Policy, ensemble: str, image_hw: torch.Tensor, K: in
     pixel box is recomputed from its size by :meth:`Policy.apply`).
     """
     if ensemble not in ENSEMBLES or ensemble == "clean":
-        raise ValueError(f"ensemble must be one of {ENSEMBLES[1:]}, got {ensemble!r}")
+        raise ConfigError(f"ensemble must be one of {ENSEMBLES[1:]}, got {ensemble!r}")
     if K < 2:
-        raise ValueError(f"K must be >= 2 augmentations per image, got {K}")
+        raise ConfigError(f"K must be >= 2 augmentations per image, got {K}")
     generator = torch.Generator().manual_seed(seed)
     rows = image_hw.repeat_interleave(K, dim=0)
     if ensemble == "matched":
@@ -163,37 +114,17 @@ def _images_digest(images: torch.Tensor | list[torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape the responses."""
-    import neuroequi
-
-    return {"neuroequi": neuroequi.__version__, "torch": torch.__version__, "numpy": np.__version__,
-            "xarray": xr.__version__}
-
-
-def _responses_to_views(extractor: Extractor, views: Iterable[torch.Tensor], total: int, precision: str,
+def _responses_to_views(model: LoadedModel, layer: str, views: Iterable[torch.Tensor], total: int, precision: str,
                         desc: str, progress: bool) -> np.ndarray:
     """Run batches of views in [0, 1] through the network; the layer's flattened output ``(total, N)``."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    mean = torch.tensor(extractor.mean, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(extractor.std, dtype=torch.float32).view(1, 3, 1, 1)
-    captured: list[torch.Tensor] = []
-    handle = extractor.module.get_submodule(extractor.layer).register_forward_hook(
-        lambda _m, _i, output: captured.append(output.flatten(1).float())
-    )
-    chunks = []
-    try:
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"), \
-                tqdm(total=total, unit="img", desc=desc, disable=not progress, leave=False) as bar:
-            for batch in views:
-                extractor.module((batch - mean) / std)
-                chunks.append(captured[-1].numpy())
-                captured.clear()
-                bar.update(batch.shape[0])
-    finally:
-        handle.remove()
-    return np.concatenate(chunks)
+        raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    mean = torch.tensor(model.mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(model.std, dtype=torch.float32).view(1, 3, 1, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        outputs = layer_activations(model.module, ((batch - mean) / std for batch in views), [layer],
+                                    total=total, desc=desc, progress=progress)
+    return outputs[layer].numpy()
 
 
 def view_batches(policy: Policy, images: torch.Tensor | list[torch.Tensor], params: AugParams, K: int,
@@ -217,7 +148,7 @@ def view_batches(policy: Policy, images: torch.Tensor | list[torch.Tensor], para
 
 
 def extract_ensemble(
-    extractor: Extractor,
+    model: LoadedModel,
     images: ImageInput,
     policy: Policy,
     ensemble: str,
@@ -228,11 +159,16 @@ def extract_ensemble(
     precision: str = "fp32",
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    layer: str | None = None,
 ) -> xr.DataArray:
-    """Responses of ``extractor`` to one ensemble of ``images``, read from the cache when present.
+    """Responses of one layer of ``model`` to one ensemble of ``images``, read from the cache when present.
+
+    The network takes the views normalised with the model's mean/std; the
+    responses are the layer's output flattened per view
+    (:func:`neuroequi.activations.layer_activations`).
 
     Args:
-        extractor: the network layer (see :class:`Extractor`).
+        model: the network (:func:`model_zoo.load`).
         images: uint8/float tensor ``(I, 3, H, W)`` or a list of PIL images / tensors.
         policy: the augmentation policy; its view size must be the network's input size.
         ensemble: one of :data:`ENSEMBLES`.
@@ -245,22 +181,24 @@ def extract_ensemble(
             (file name: ensemble + a hash of weights sha256, layer, preprocessing,
             policy, ensemble, K, seed, precision and image pixels).
         progress: show a tqdm bar.
+        layer: a module name of the network (default: the model's last layer).
 
     Returns:
         ``(image, augmentation, neuroid)`` DataArray with ``param_*`` coordinates,
         or ``(image, neuroid)`` for ``clean``; provenance in ``attrs``.
     """
+    layer = model.layer(layer)
     checked = as_images(images)
-    if policy.size != extractor.image_size:
-        raise ValueError(f"policy {policy.name!r} makes {policy.size}px views but {extractor.identifier} "
-                         f"takes {extractor.image_size}px: use get_policy(name, size={extractor.image_size})")
+    if policy.size != model.image_size:
+        raise ConfigError(f"policy {policy.name!r} makes {policy.size}px views but {model.identifier} "
+                          f"takes {model.image_size}px: use get_policy(name, size={model.image_size})")
     ids = list(range(len(checked))) if image_ids is None else list(image_ids)
     if len(ids) != len(checked):
-        raise ValueError(f"got {len(ids)} image ids for {len(checked)} images")
+        raise ConfigError(f"got {len(ids)} image ids for {len(checked)} images")
     K = 1 if ensemble == "clean" else K
     attrs = {
-        "weights_sha256": extractor.sha256, "model": extractor.identifier, "layer": extractor.layer,
-        "input_mean": json.dumps(list(extractor.mean)), "input_std": json.dumps(list(extractor.std)),
+        "weights_sha256": model.sha256, "model": model.identifier, "layer": layer,
+        "input_mean": json.dumps(list(model.mean)), "input_std": json.dumps(list(model.std)),
         "policy": policy.name, "policy_spec": repr(policy), "ensemble": ensemble, "K": K, "seed": seed,
         "precision": precision, "images_sha256": _images_digest(checked),
     }
@@ -269,12 +207,12 @@ def extract_ensemble(
     if path is not None and path.exists():
         return load_responses(path)
     image_hw = image_sizes(checked)
-    params = identity_params(policy, image_hw) if ensemble == "clean" else ensemble_params(policy, ensemble, image_hw, K, seed)
+    params = identity_params(image_hw) if ensemble == "clean" else ensemble_params(policy, ensemble, image_hw, K, seed)
     values = _responses_to_views(
-        extractor, view_batches(policy, checked, params, K, batch_size), len(params), precision,
-        f"{extractor.identifier}:{extractor.layer} {ensemble}", progress,
+        model, layer, view_batches(policy, checked, params, K, batch_size), len(params), precision,
+        f"{model.identifier}:{layer} {ensemble}", progress,
     )
-    attrs.update(cache_key=key, versions=json.dumps(package_versions(), sort_keys=True))
+    attrs.update(cache_key=key, versions=json.dumps(package_versions("xarray"), sort_keys=True))
     if ensemble == "clean":
         result = clean_array(values, ids, attrs)
     else:
@@ -286,27 +224,21 @@ def extract_ensemble(
 
 
 def extract_ensembles(
-    extractor: Extractor,
+    model: LoadedModel,
     images: ImageInput,
     policy: Policy,
     ensembles: Sequence[str] = ENSEMBLES,
     **options: object,
 ) -> dict[str, xr.DataArray]:
     """:func:`extract_ensemble` for each of ``ensembles`` (same options); ``{name: responses}``."""
-    return {name: extract_ensemble(extractor, images, policy, name, **options) for name in ensembles}
+    return {name: extract_ensemble(model, images, policy, name, **options) for name in ensembles}
 
 
 def save_responses(responses: xr.DataArray, path: str | Path) -> Path:
     """Write responses as NetCDF (h5netcdf engine), atomically; return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_write(path) as tmp:
         responses.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -1,7 +1,7 @@
 """Resumable pipeline steps: a step whose output file exists is skipped.
 
 Every step of the Figure-1 pipeline writes exactly one output file (atomically:
-temp file + rename), so an interrupted run leaves either a finished file or
+:func:`neuroequi.io.atomic_write`), so an interrupted run leaves either a finished file or
 nothing, and the next run continues from the first missing output.
 :func:`run_step` runs one step in this process; :func:`run_jobs` runs commands
 as processes side by side, each after the jobs it depends on.
@@ -9,12 +9,13 @@ as processes side by side, each after the jobs it depends on.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from neuroequi.io import atomic_write
 
 
 @dataclass
@@ -37,30 +38,19 @@ class StepLog:
         return time.perf_counter() - self.started
 
 
-def atomic_path(path: Path) -> Path:
-    """A temporary sibling of ``path`` to write to before :func:`os.replace`."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def run_step(log: StepLog, name: str, output: Path, make: Callable[[Path], str | None]) -> Path:
     """Produce ``output`` with ``make(tmp_path)`` unless it exists already.
 
-    ``make`` writes to the temporary path it is given and may return a short
-    summary for the log; the file is renamed into place only when ``make``
-    returns, so a killed step leaves no partial output behind.
+    ``make`` writes to the temporary path it is given (:func:`neuroequi.io.atomic_write`)
+    and may return a short summary for the log; the file is renamed into place
+    only when ``make`` returns, so a killed step leaves no partial output behind.
     """
     if output.exists():
         log.record(name, 0.0, reused=True)
         return output
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_path(output)
     start = time.perf_counter()
-    try:
+    with atomic_write(output) as tmp:
         summary = make(tmp)
-        os.replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     log.record(name, time.perf_counter() - start, reused=False, summary=summary or "")
     return output
 

@@ -17,6 +17,8 @@ import torch
 from PIL import Image
 
 from model_zoo.loading import LoadedModel
+from neuroequi.activations import layer_activations
+from neuroequi.errors import ConfigError
 
 
 def preprocess(images: Sequence[Image.Image], image_size: int, mean: Sequence[float],
@@ -25,7 +27,7 @@ def preprocess(images: Sequence[Image.Image], image_size: int, mean: Sequence[fl
     import torchvision.transforms.functional as TF
 
     if image_size <= 0:
-        raise ValueError(f"image_size must be positive, got {image_size!r}")
+        raise ConfigError(f"image_size must be positive, got {image_size!r}")
     batch = [TF.to_tensor(TF.resize(img.convert("RGB"), [image_size, image_size])) for img in images]
     return TF.normalize(torch.stack(batch), list(mean), list(std))
 
@@ -40,8 +42,8 @@ def _load_and_preprocess(paths: Sequence[str], image_size: int, mean: tuple, std
 
 def file_preprocessing(loaded: LoadedModel) -> Callable[[Sequence[str]], np.ndarray]:
     """Brain-Score preprocessing for ``loaded``: image paths -> ``(N, 3, S, S)`` float32 array."""
-    e = loaded.entry
-    return functools.partial(_load_and_preprocess, image_size=e.image_size, mean=tuple(e.mean), std=tuple(e.std))
+    return functools.partial(_load_and_preprocess, image_size=loaded.image_size, mean=tuple(loaded.mean),
+                             std=tuple(loaded.std))
 
 
 def extract(loaded: LoadedModel, images: Sequence[Image.Image], layers: Sequence[str] | None = None,
@@ -54,27 +56,10 @@ def extract(loaded: LoadedModel, images: Sequence[Image.Image], layers: Sequence
     layers = tuple(loaded.layers if layers is None else layers)
     unknown = [layer for layer in layers if layer not in loaded.layers]
     if unknown:
-        raise ValueError(f"layers {unknown} are not layers of {loaded.identifier}; known: {loaded.layers}")
+        raise ConfigError(f"layers {unknown} are not layers of {loaded.identifier}; known: {loaded.layers}")
     if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size!r}")
-    outputs: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
-    current: dict[str, torch.Tensor] = {}
-
-    def hook(name):
-        def fn(_module, _inputs, output):
-            current[name] = output
-        return fn
-
-    handles = [loaded.module.get_submodule(layer).register_forward_hook(hook(layer)) for layer in layers]
-    e = loaded.entry
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(images), batch_size):
-                batch = preprocess(images[start:start + batch_size], e.image_size, e.mean, e.std)
-                loaded.module(batch)
-                for layer in layers:
-                    outputs[layer].append(current[layer].flatten(1).numpy())
-    finally:
-        for handle in handles:
-            handle.remove()
-    return {layer: np.concatenate(chunks) for layer, chunks in outputs.items()}
+        raise ConfigError(f"batch_size must be positive, got {batch_size!r}")
+    batches = (preprocess(images[start:start + batch_size], loaded.image_size, loaded.mean, loaded.std)
+               for start in range(0, len(images), batch_size))
+    outputs = layer_activations(loaded.module, batches, layers)
+    return {layer: values.numpy() for layer, values in outputs.items()}

@@ -20,10 +20,11 @@ runs Brain-Score's layer selection (which downloads benchmarks), and the
 identifier of the loaded weights (``<name>-<sha8>``), so Brain-Score's
 activation cache follows the weights.
 
-:func:`install` makes the plugins (and the local benchmarks of
-:mod:`analyses.neural`) visible to the installed ``brainscore_vision``, whose
-plugin finder only scans its own ``models/*/__init__.py`` and
-``benchmarks/*/__init__.py``: it symlinks each folder there.
+:func:`install` makes the plugins visible to the installed
+``brainscore_vision``, whose plugin finder only scans its own
+``models/*/__init__.py`` and ``benchmarks/*/__init__.py``: it symlinks each
+folder there. The zoo knows no benchmarks: a higher layer passes its benchmark
+plugin folders in ``extra`` (``analyses.neural.install_plugins`` does).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from pathlib import Path
 
 from model_zoo.catalogue import Entry, builtin_entries, get_entry, user_entries
 from model_zoo.download import zoo_home
+from model_zoo.loading import LoadedModel, load
+from neuroequi.errors import ConfigError
 
 #: The committed plugin folders (built-in families).
 PLUGINS_DIR = Path(__file__).resolve().parent / "brainscore_plugins"
@@ -46,28 +49,29 @@ USER_FAMILY = "neuroequi_user"
 # --------------------------------------------------------------------------- runtime helpers
 # (what the rendered plugin files call)
 
-def wrapper(model: str | Entry):
-    """Brain-Score ``PytorchWrapper`` of a catalogue model (name or entry), identified by ``<name>-<sha8>``."""
+def wrapper(model: str | Entry | LoadedModel, home: Path | None = None):
+    """Brain-Score ``PytorchWrapper`` of a model (see :func:`model_zoo.load`), identified by ``<name>-<sha8>``."""
     from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
 
     from model_zoo.activations import file_preprocessing
-    from model_zoo.loading import load
 
-    loaded = load(model)
+    loaded = model if isinstance(model, LoadedModel) else load(model, home)
     activations_model = PytorchWrapper(identifier=loaded.identifier, model=loaded.module,
                                        preprocessing=file_preprocessing(loaded))
-    activations_model.image_size = loaded.entry.image_size
+    activations_model.image_size = loaded.image_size
     return activations_model
 
 
-def commitment(model: str | Entry, region_layer_map: dict[str, str] | None = None):
-    """``ModelCommitment`` of a catalogue model with an explicit region->layer map (the entry's by default)."""
+def commitment(model: str | Entry | LoadedModel, region_layer_map: dict[str, str] | None = None,
+               home: Path | None = None):
+    """``ModelCommitment`` of a model with an explicit region->layer map (the entry's by default)."""
     from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
-    entry = model if isinstance(model, Entry) else get_entry(model)
-    activations_model = wrapper(entry)
-    return ModelCommitment(identifier=activations_model.identifier, activations_model=activations_model,
-                           layers=list(entry.layers), region_layer_map=dict(region_layer_map or entry.region_layer_map))
+    loaded = model if isinstance(model, LoadedModel) else load(model, home)
+    activations_model = wrapper(loaded)
+    return ModelCommitment(identifier=loaded.identifier, activations_model=activations_model,
+                           layers=list(loaded.layers),
+                           region_layer_map=dict(region_layer_map or loaded.region_layer_map))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -148,7 +152,7 @@ from PIL import Image
 from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
 from brainscore_vision import load_model
 
-from model_zoo.download import CheckpointUnavailableError
+from neuroequi.errors import DataUnavailableError
 
 MODELS = {names!r}
 HERE = Path(__file__).parent
@@ -172,7 +176,7 @@ def stimuli(tmp_path_factory):
 def test_look_at(name, stimuli):
     try:
         model = load_model(name)
-    except CheckpointUnavailableError as exc:
+    except DataUnavailableError as exc:
         pytest.skip(f"weights not reachable: {{exc}}")
     assert model.identifier.startswith(name + "-") and len(model.identifier) == len(name) + 9
     region_layer_map = json.loads((HERE / "region_layer_map" / f"{{name}}.json").read_text())
@@ -201,7 +205,7 @@ def render_plugin(family: str, models: list[Entry], requirement: str = "neuroequ
     package (e.g. ``neuroequi @ git+https://...@<commit>`` for a submission).
     """
     if not models:
-        raise ValueError(f"plugin {family!r} needs at least one model")
+        raise ConfigError(f"plugin {family!r} needs at least one model")
     names = [m.name for m in models]
     registrations = "\n".join(f"model_registry[{n!r}] = lambda: _commit({n!r})" for n in names)
     files = {
@@ -249,46 +253,43 @@ def _brainscore_root() -> Path:
     return Path(brainscore_vision.__file__).resolve().parent
 
 
-def plugin_folders() -> dict[str, Path]:
-    """``{'models/<family>' or 'benchmarks/<folder>': source folder}`` that :func:`install` links."""
-    from analyses.neural import BENCHMARK_PLUGIN_DIR
-
+def plugin_folders(home: Path | None = None) -> dict[str, Path]:
+    """``{'models/<family>': source folder}`` that :func:`install` links (the user family rendered into ``home``)."""
     folders = {f"models/{family}": PLUGINS_DIR / family for family in builtin_families()}
-    users = list(user_entries().values())
+    users = list(user_entries(home).values())
     if users:
         folders[f"models/{USER_FAMILY}"] = write_plugin(
-            zoo_home() / "brainscore_plugins" / USER_FAMILY, render_plugin(USER_FAMILY, users))
-    folders[f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}"] = BENCHMARK_PLUGIN_DIR
+            zoo_home(home) / "brainscore_plugins" / USER_FAMILY, render_plugin(USER_FAMILY, users))
     return folders
 
 
-def install() -> list[Path]:
-    """Symlink every plugin folder into the installed ``brainscore_vision``; return the links.
+def install(extra: dict[str, Path] | None = None, home: Path | None = None) -> list[Path]:
+    """Symlink every model plugin folder (and ``extra``: ``{'benchmarks/<folder>': source}``) into
+    the installed ``brainscore_vision``; return the links.
 
     Idempotent; replaces a stale link (e.g. to another checkout). Refuses to
     overwrite a real folder of Brain-Score's own.
     """
     root = _brainscore_root()
     links = []
-    for rel, source in plugin_folders().items():
+    for rel, source in {**plugin_folders(home), **(extra or {})}.items():
         link = root / rel
         if link.is_symlink():
             link.unlink()
         elif link.exists():
-            raise FileExistsError(f"{link} exists and is not a neuroequi link; not touching it")
+            raise ConfigError(f"{link} exists and is not a neuroequi link; not touching it")
         link.symlink_to(source, target_is_directory=True)
         links.append(link)
     return links
 
 
-def uninstall() -> list[Path]:
-    """Remove the links :func:`install` makes (only symlinks); return them."""
-    from analyses.neural import BENCHMARK_PLUGIN_DIR
-
+def uninstall(extra: tuple[str, ...] = ()) -> list[Path]:
+    """Remove the links :func:`install` makes (only symlinks; ``extra``: the relative paths of
+    other layers' folders, e.g. ``'benchmarks/<folder>'``); return them."""
     root = _brainscore_root()
     names = [f"models/{family}" for family in [*builtin_families(), USER_FAMILY]]
     removed = []
-    for rel in [*names, f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}"]:
+    for rel in [*names, *extra]:
         link = root / rel
         if link.is_symlink():
             link.unlink()
@@ -296,7 +297,7 @@ def uninstall() -> list[Path]:
     return removed
 
 
-def package(name: str, output: Path, requirement: str | None = None) -> Path:
+def package(name: str, output: Path, requirement: str | None = None, home: Path | None = None) -> Path:
     """Write a Brain-Score submission zip for model ``name``.
 
     Layout (one top-level folder, as Brain-Score's submission unpacker expects;
@@ -310,9 +311,9 @@ def package(name: str, output: Path, requirement: str | None = None) -> Path:
     """
     from neuroequi import __version__
 
-    entry = get_entry(name)
+    entry = get_entry(name, home)
     if entry.source.kind == "path" and not entry.source.url:
-        raise ValueError(
+        raise ConfigError(
             f"model {name!r} is a local checkpoint ({entry.source.location}) with no public URL; "
             "Brain-Score could not load its weights. Re-register it with `neuroequi zoo add PATH --url URL`."
         )

@@ -15,7 +15,11 @@ Three kinds of entry:
 
 Names are stable; the *identifier* a loaded model carries (Brain-Score caches
 activations by it) appends the first 8 hex digits of the weights' sha256, see
-:func:`model_zoo.loading.load`.
+:mod:`model_zoo.loading`. λ is spelled by :func:`neuroequi.io.format_lambda`
+in every name.
+
+Every function that reads or writes the user catalogue takes ``home``, the zoo
+home (None: :func:`model_zoo.download.zoo_home`).
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from model_zoo.download import file_sha256, write_json_atomic, zoo_home
+from torch import nn
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from model_zoo.download import file_sha256, write_json, zoo_home
+from neuroequi.errors import CheckpointError, ConfigError
+from neuroequi.io import format_lambda
+from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
 BIBTEX_CIFAR_RESNET = """@inproceedings{he2016deep,
   title={Deep Residual Learning for Image Recognition},
@@ -63,7 +69,7 @@ TESSL_URL = (
 
 
 @dataclass(frozen=True)
-class Source:
+class WeightsSource:
     """Where the weights come from.
 
     ``kind``: ``'data'`` (a file of the data registry, ``location`` its relative
@@ -80,7 +86,7 @@ class Source:
 
     def __post_init__(self):
         if self.kind not in ("data", "url", "path", "init"):
-            raise ValueError(f"source kind must be data/url/path/init, got {self.kind!r}")
+            raise ConfigError(f"source kind must be data/url/path/init, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class Entry:
     """One catalogue entry (see the module docstring).
 
     ``arch``: ``cifar_resnet20``/``cifar_resnet32`` (akamaster), ``resnet50_composer``
-    (published CE-SSL), or a :func:`neuroequi.backbones.build_backbone` arch for
+    (published CE-SSL), or a :func:`neuroequi.registry.build_backbone` arch for
     the project's checkpoints. ``lam``: the TeSSL/EquiMod weight lambda (None when
     not applicable). ``image_size``, ``mean``, ``std``: the preprocessing (resize
     to ``image_size`` squared, scale to [0, 1], normalise).
@@ -100,7 +106,7 @@ class Entry:
     method: str
     lam: float | None
     dataset: str
-    source: Source
+    source: WeightsSource
     layers: tuple[str, ...]
     region_layer_map: dict[str, str]
     image_size: int
@@ -119,7 +125,7 @@ class Entry:
 def entry_from_json(data: dict) -> Entry:
     """Inverse of :meth:`Entry.to_json`."""
     fields = dict(data)
-    fields["source"] = Source(**fields["source"])
+    fields["source"] = WeightsSource(**fields["source"])
     for key in ("layers", "mean", "std"):
         fields[key] = tuple(fields[key])
     return Entry(**fields)
@@ -142,13 +148,13 @@ def _cifar_entries() -> list[Entry]:
         )
         entries.append(Entry(
             name=f"cifar-resnet{depth}-supervised", method="supervised", lam=None,
-            source=Source("data", relpath, files[relpath].sha256, files[relpath].url),
+            source=WeightsSource("data", relpath, files[relpath].sha256, files[relpath].url),
             notes="akamaster/pytorch_resnet_cifar10; 91.7%/92.6% CIFAR-10 test accuracy (depth 20/32)",
             **common,
         ))
         entries.append(Entry(
             name=f"cifar-resnet{depth}-random", method="random_init", lam=None,
-            source=Source("init", "0"),
+            source=WeightsSource("init", "0"),
             notes="same architecture, He-initialised with torch.manual_seed(0): the untrained control",
             **common,
         ))
@@ -157,7 +163,7 @@ def _cifar_entries() -> list[Entry]:
 
 def lambda_code(lam: float) -> str:
     """Brain-Score's spelling of lambda in the CE-SSL plugin names: 0.1 -> '01', 0.001 -> '0001'."""
-    return "00" if lam == 0 else f"{lam:g}".replace(".", "")
+    return "00" if lam == 0 else format_lambda(lam).replace(".", "")
 
 
 def _tessl_entries() -> list[Entry]:
@@ -165,10 +171,10 @@ def _tessl_entries() -> list[Entry]:
     for objective, method in TESSL_OBJECTIVES.items():
         for lam in TESSL_LAMBDAS:
             entries.append(Entry(
-                name=f"tessl-{method.replace('_', '')}-lambda{lam:g}-resnet50",
+                name=f"tessl-{method.replace('_', '')}-lambda{format_lambda(lam)}-resnet50",
                 arch="resnet50_composer", family="neuroequi_tessl_resnet50",
                 method=f"tessl_{method}", lam=lam, dataset="imagenet1k",
-                source=Source("url", TESSL_URL.format(objective=objective, lam=lam)),
+                source=WeightsSource("url", TESSL_URL.format(objective=objective, lam=lam)),
                 layers=("layer1", "layer2", "layer3", "layer4", "avgpool"),
                 # IT -> layer4 as in the published Brain-Score plugins; earlier regions to earlier stages.
                 region_layer_map={"V1": "layer2", "V2": "layer3", "V4": "layer3", "IT": "layer4"},
@@ -184,29 +190,39 @@ def builtin_entries() -> dict[str, Entry]:
     return {e.name: e for e in _cifar_entries() + _tessl_entries()}
 
 
-def _user_catalogue_path() -> Path:
-    return zoo_home() / "catalogue.json"
+def _user_catalogue_path(home: Path | None) -> Path:
+    return zoo_home(home) / "catalogue.json"
 
 
-def user_entries() -> dict[str, Entry]:
-    """Entries registered with :func:`register_checkpoint` (the user catalogue file)."""
-    path = _user_catalogue_path()
+def user_entries(home: Path | None = None) -> dict[str, Entry]:
+    """Entries registered with :func:`register_checkpoint` (the user catalogue file of ``home``)."""
+    path = _user_catalogue_path(home)
     if not path.is_file():
         return {}
     return {name: entry_from_json(data) for name, data in json.loads(path.read_text()).items()}
 
 
-def entries() -> dict[str, Entry]:
+def entries(home: Path | None = None) -> dict[str, Entry]:
     """Every entry, built-in first; a user entry may not shadow a built-in name."""
-    return {**user_entries(), **builtin_entries()}
+    return {**user_entries(home), **builtin_entries()}
 
 
-def get_entry(name: str) -> Entry:
-    """The entry called ``name``; ValueError listing the known names otherwise."""
-    known = entries()
+def get_entry(name: str, home: Path | None = None) -> Entry:
+    """The entry called ``name``; ConfigError listing the known names otherwise."""
+    known = entries(home)
     if name not in known:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(known)} (see `neuroequi zoo list`)")
+        raise ConfigError(f"unknown model {name!r}; known: {sorted(known)} (see `neuroequi zoo list`)")
     return known[name]
+
+
+def registered_name(path: str | os.PathLike, home: Path | None = None) -> str | None:
+    """The catalogue name of the checkpoint file ``path`` in the user catalogue (None if not registered).
+
+    A file registered under several names gets the first in sorted order.
+    """
+    target = str(Path(path).expanduser().resolve())
+    names = sorted(n for n, e in user_entries(home).items() if e.source.kind == "path" and e.source.location == target)
+    return names[0] if names else None
 
 
 # Stages of the project's backbones (neuroequi.backbones) mapped to regions.
@@ -214,7 +230,66 @@ _BACKBONE_REGION_MAP = {"V1": "layer1", "V2": "layer2", "V4": "layer3", "IT": "l
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: str | None = None) -> Entry:
+def backbone_entry(name: str, backbone: nn.Module, source: WeightsSource, **fields) -> Entry:
+    """Entry of one of the project's backbones (``neuroequi.backbones``): layers and region map read
+    from the network (``layer_names``, ``region_layer_map`` or layer1..layer4 for V1, V2, V4, IT);
+    ``fields`` set the other :class:`Entry` fields (``arch``, ``method``, ``image_size`` ...)."""
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"model name {name!r} must match {_NAME_RE.pattern}")
+    if name in builtin_entries():
+        raise ConfigError(f"model name {name!r} is a built-in entry; choose another")
+    layers = tuple(backbone.layer_names)
+    region_layer_map = getattr(backbone, "region_layer_map", None) or {
+        r: l for r, l in _BACKBONE_REGION_MAP.items() if l in layers}
+    defaults = {"family": "neuroequi_user", "dataset": "unknown", "lam": None, "citation": ""}
+    return Entry(name=name, source=source, layers=layers, region_layer_map=region_layer_map,
+                 **{**defaults, **fields})
+
+
+def random_entry(arch: str, seed: int = 0, width: float = 1.0, image_size: int = 32,
+                 name: str | None = None) -> Entry:
+    """Entry of a randomly initialised project backbone (``torch.manual_seed(seed)``, then
+    ``build_backbone(arch, width)``): the untrained control of an experiment. Not registered;
+    pass it to :func:`model_zoo.load`. Default name ``<arch>-random<seed>``."""
+    import torch
+
+    from neuroequi.registry import build_backbone
+
+    with torch.random.fork_rng():  # built only to read its layer names; the global RNG is left alone
+        backbone = build_backbone(arch, width)
+    return backbone_entry(name or f"{arch}-random{seed}", backbone, WeightsSource("init", str(seed)), arch=arch,
+                          method="random_init", image_size=image_size, width=float(width))
+
+
+def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, name: str | None = None,
+                     url: str | None = None) -> Entry:
+    """Entry of a project checkpoint (``neuroequi.checkpoint`` format) read as ``(backbone, meta)``.
+
+    Default name ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>`` (sha8: the file's sha256).
+    """
+    path = Path(path).expanduser().resolve()
+    digest = file_sha256(path)
+    lam = meta.get("lambda")
+    arch = str(meta["arch"])
+    dataset = meta.get("dataset", "unknown")
+    dataset = str(dataset.get("name", "unknown") if isinstance(dataset, dict) else dataset)
+    method = "_".join(str(p) for p in (meta.get("equivariance"), meta["method"]) if p)
+    norm = meta.get("input_normalization", {"mean": IMAGENET_MEAN, "std": IMAGENET_STD})
+    if name is None:
+        lam_part = "" if lam is None else f"-lambda{format_lambda(lam)}"
+        name = f"{method}{lam_part}-{arch}-{dataset}-{digest[:8]}"
+    return backbone_entry(
+        name, backbone, WeightsSource("path", str(path), None, url), arch=arch, method=method,
+        lam=None if lam is None else float(lam), dataset=dataset,
+        image_size=int(meta.get("image_size", 32 if arch.endswith("_cifar") else 224)),
+        mean=tuple(norm["mean"]), std=tuple(norm["std"]), width=float(meta.get("width", 1.0)),
+        notes=f"registered with sha256 {digest}",
+        meta={k: meta[k] for k in ("epoch", "step", "git_commit") if k in meta},
+    )
+
+
+def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: str | None = None,
+                        home: Path | None = None) -> Entry:
     """Add one of the project's checkpoints (``neuroequi.checkpoint`` format) to the user catalogue.
 
     Args:
@@ -222,6 +297,7 @@ def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: s
         name: catalogue name; default ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>``.
         url: optional public download address of the same file (needed to package
             a Brain-Score submission).
+        home: the zoo home whose catalogue is written (None: :func:`zoo_home`).
 
     Returns the new entry. Registering the same name again replaces it. The
     identifier of the loaded model is recomputed from the file at every load, so
@@ -231,37 +307,9 @@ def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: s
 
     path = Path(path).expanduser().resolve()
     if not path.is_file():
-        raise ValueError(f"checkpoint {str(path)!r} does not exist")
-    backbone, meta = load_backbone(path)
-    digest = file_sha256(path)
-    lam = meta.get("lambda")
-    arch = str(meta["arch"])
-    dataset = meta.get("dataset", "unknown")
-    dataset = str(dataset.get("name", "unknown") if isinstance(dataset, dict) else dataset)
-    method = "_".join(str(p) for p in (meta.get("equivariance"), meta["method"]) if p)
-    norm = meta.get("input_normalization", {"mean": IMAGENET_MEAN, "std": IMAGENET_STD})
-    if name is None:
-        lam_part = "" if lam is None else f"-lambda{float(lam):g}"
-        name = f"{method}{lam_part}-{arch}-{dataset}-{digest[:8]}"
-    if not _NAME_RE.match(name):
-        raise ValueError(f"model name {name!r} must match {_NAME_RE.pattern}")
-    if name in builtin_entries():
-        raise ValueError(f"model name {name!r} is a built-in entry; choose another")
-    layers = tuple(backbone.layer_names)
-    entry = Entry(
-        name=name, arch=arch, family="neuroequi_user", method=method,
-        lam=None if lam is None else float(lam), dataset=dataset,
-        source=Source("path", str(path), None, url),
-        layers=layers,
-        region_layer_map=getattr(backbone, "region_layer_map", None)
-        or {r: l for r, l in _BACKBONE_REGION_MAP.items() if l in layers},
-        image_size=int(meta.get("image_size", 32 if arch.endswith("_cifar") else 224)),
-        mean=tuple(norm["mean"]), std=tuple(norm["std"]),
-        citation="", width=float(meta.get("width", 1.0)),
-        notes=f"registered with sha256 {digest}",
-        meta={k: meta[k] for k in ("epoch", "step", "git_commit") if k in meta},
-    )
-    catalogue = {n: e.to_json() for n, e in user_entries().items()}
-    catalogue[name] = entry.to_json()
-    write_json_atomic(_user_catalogue_path(), catalogue)
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    entry = checkpoint_entry(path, *load_backbone(path), name=name, url=url)
+    catalogue = {n: e.to_json() for n, e in user_entries(home).items()}
+    catalogue[entry.name] = entry.to_json()
+    write_json(_user_catalogue_path(home), catalogue)
     return entry

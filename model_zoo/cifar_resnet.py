@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuroequi.errors import CheckpointError, ConfigError
+
 #: Hookable layer names, in forward order.
 LAYERS = ("layer1", "layer2", "layer3", "avgpool")
 #: Depths with a published checkpoint, and the blocks per stage they imply.
@@ -67,7 +69,7 @@ class CifarResNet(nn.Module):
     def __init__(self, depth: int = 20, num_classes: int = 10):
         super().__init__()
         if depth not in BLOCKS_PER_STAGE:
-            raise ValueError(f"CIFAR ResNet depth must be one of {sorted(BLOCKS_PER_STAGE)}, got {depth!r}")
+            raise ConfigError(f"CIFAR ResNet depth must be one of {sorted(BLOCKS_PER_STAGE)}, got {depth!r}")
         n = BLOCKS_PER_STAGE[depth]
         self.depth = depth
         self.conv1 = nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False)
@@ -102,11 +104,11 @@ def load_akamaster_checkpoint(path: str | os.PathLike, depth: int) -> CifarResNe
     """
     blob = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(blob, dict) or "state_dict" not in blob:
-        raise ValueError(f"{path}: not an akamaster checkpoint (expected a dict with 'state_dict')")
+        raise CheckpointError(f"{path}: not an akamaster checkpoint (expected a dict with 'state_dict')")
     state = {k.removeprefix("module."): v for k, v in blob["state_dict"].items()}
     model = CifarResNet(depth)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ValueError(f"{path}: does not match a CIFAR ResNet-{depth}: {exc}") from exc
+        raise CheckpointError(f"{path}: does not match a CIFAR ResNet-{depth}: {exc}") from exc
     return model.eval()

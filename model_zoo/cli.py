@@ -19,11 +19,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _lam(lam: float | None) -> str:
-    return "-" if lam is None else f"{lam:g}"
+    from neuroequi.io import format_lambda
+
+    return "-" if lam is None else format_lambda(lam)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the chosen sub-command; 0 on success."""
+    """Run the chosen sub-command; 0 on success (user errors raise ``neuroequi.errors`` errors)."""
     from model_zoo.catalogue import entries, get_entry, register_checkpoint
 
     if args.zoo_command == "list":

@@ -1,15 +1,26 @@
-"""Turn a catalogue name into a torch module in eval mode, its layer names and its identifier.
+"""The one model handle: a catalogue name or a checkpoint file -> :class:`LoadedModel`.
 
-Identifier scheme: ``<name>-<sha8>`` where ``sha8`` is the first 8 hex digits of
-the sha256 of the checkpoint *file* (or, for a random initialisation, of the
-initialised weights: every tensor of the state dict in key order). It is
-recomputed at every load, so a checkpoint that changes on disk gets a new
-identifier even under the same catalogue name, and Brain-Score's activation
-cache (keyed by identifier) never returns activations of old weights.
+Identifier rule (the only one in the project)
+---------------------------------------------
+A loaded set of weights is identified as ``<name>-<sha8>``: ``name`` is its
+catalogue name and ``sha8`` the first 8 hex digits of the sha256 of the
+checkpoint *file* (for a random initialisation: of the initialised weights,
+every tensor of the state dict in key order, :func:`state_dict_sha256`).
+
+* A checkpoint loaded **by path** takes the name under which that file is
+  registered in the zoo (:func:`model_zoo.catalogue.registered_name`), so it
+  gets the same identifier as when loaded by that name; an unregistered file
+  takes the name :func:`model_zoo.register_checkpoint` would give it,
+  ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>``.
+* The hash is recomputed at every load, so a checkpoint that changes on disk
+  gets a new identifier under the same name, and Brain-Score's activation cache
+  and the score cache (both keyed by identifier) never return results of old
+  weights.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -17,28 +28,69 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from model_zoo.catalogue import Entry, get_entry
+from model_zoo.catalogue import Entry, checkpoint_entry, get_entry, registered_name
 from model_zoo.cifar_resnet import CifarResNet, load_akamaster_checkpoint
-from model_zoo.download import CheckpointUnavailableError, download, file_sha256, zoo_home
+from model_zoo.download import download, file_sha256, zoo_home
+from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedModel:
-    """A model ready for feature extraction.
+    """A model ready for feature extraction: the network, its weights' identity and its metadata.
 
     Attributes:
-        module: the network, in eval mode, on CPU.
-        layers: hookable layer names (``module.get_submodule(name)``), forward order.
+        module: the network, in eval mode, on CPU; takes normalised images
+            ``(B, 3, image_size, image_size)``.
         identifier: ``<name>-<sha8>`` (see the module docstring).
-        entry: the catalogue entry it was built from.
-        sha256: full sha256 of the weights (file, or initialised state dict).
+        sha256: full sha256 of the weights (checkpoint file, or initialised state dict).
+        entry: the catalogue entry (metadata: arch, method, λ, dataset, source,
+            layers, region->layer map, preprocessing, citation).
     """
 
     module: nn.Module
-    layers: tuple[str, ...]
     identifier: str
-    entry: Entry
     sha256: str
+    entry: Entry
+
+    @property
+    def name(self) -> str:
+        """Catalogue name."""
+        return self.entry.name
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Hookable layer names (``module.get_submodule(name)``), forward order."""
+        return self.entry.layers
+
+    @property
+    def mean(self) -> tuple[float, float, float]:
+        """Per-channel mean the inputs are normalised with (images scaled to [0, 1])."""
+        return self.entry.mean
+
+    @property
+    def std(self) -> tuple[float, float, float]:
+        """Per-channel standard deviation the inputs are normalised with."""
+        return self.entry.std
+
+    @property
+    def image_size(self) -> int:
+        """Input side in pixels (images are resized to ``image_size`` squared)."""
+        return self.entry.image_size
+
+    @property
+    def region_layer_map(self) -> dict[str, str]:
+        """Brain region -> layer (V1, V2, V4, IT)."""
+        return self.entry.region_layer_map
+
+    def layer(self, name: str | None = None) -> str:
+        """``name`` if it is a module of the network, else ConfigError; None: the last of :attr:`layers`."""
+        if name is None:
+            return self.layers[-1]
+        modules = [n for n, _ in self.module.named_modules() if n]
+        if name not in modules:
+            raise ConfigError(f"layer {name!r} not in {self.identifier}; layers: {list(self.layers)}, "
+                              f"modules: {modules[:40]}{' ...' if len(modules) > 40 else ''}")
+        return name
 
 
 def state_dict_sha256(module: nn.Module) -> str:
@@ -50,43 +102,45 @@ def state_dict_sha256(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def weights_file(entry: Entry) -> Path:
-    """Local, verified path of an entry's checkpoint file, downloading it if needed.
+def identifier(entry: Entry, weights_sha256: str) -> str:
+    """``<name>-<first 8 hex digits of the weights' sha256>`` (the rule of the module docstring)."""
+    return f"{entry.name}-{weights_sha256[:8]}"
+
+
+def weights_file(entry: Entry, home: Path | None = None) -> Path:
+    """Local, verified path of an entry's checkpoint file, downloading it (into ``home``) if needed.
 
     Raises:
-        ValueError: the entry has no file (random initialisation).
-        CheckpointUnavailableError / ChecksumMismatchError: see :func:`model_zoo.download.download`.
+        ConfigError: the entry has no file (random initialisation).
+        DataUnavailableError / IntegrityError: see :func:`model_zoo.download.download`.
     """
     src = entry.source
     if src.kind == "data":
-        from neuroequi.data import DataUnavailableError, fetch
+        from neuroequi.data import fetch
 
-        try:
-            return fetch(src.location)
-        except DataUnavailableError as exc:
-            raise CheckpointUnavailableError(str(exc)) from exc
+        return fetch(src.location)
     if src.kind == "url":
-        target = zoo_home() / "checkpoints" / entry.name / src.location.rstrip("/").rsplit("/", 1)[-1]
-        return download(src.location, target, src.sha256)
+        target = zoo_home(home) / "checkpoints" / entry.name / src.location.rstrip("/").rsplit("/", 1)[-1]
+        return download(src.location, target, src.sha256, home=home)
     if src.kind == "path":
         path = Path(src.location)
         if not path.is_file():
-            raise CheckpointUnavailableError(
+            raise DataUnavailableError(
                 f"checkpoint of {entry.name!r} is missing: {path}"
                 + (f" (download it from {src.url})" if src.url else "")
             )
         return path
-    raise ValueError(f"model {entry.name!r} is a random initialisation and has no checkpoint file")
+    raise ConfigError(f"model {entry.name!r} is a random initialisation and has no checkpoint file")
 
 
-def _build(entry: Entry) -> tuple[nn.Module, str]:
+def _build(entry: Entry, home: Path | None) -> tuple[nn.Module, str]:
     """(module, sha256 of its weights) for an entry."""
     if entry.source.kind == "init":
         with torch.random.fork_rng():
             torch.manual_seed(int(entry.source.location))
             module = _fresh(entry)
         return module, state_dict_sha256(module)
-    path = weights_file(entry)
+    path = weights_file(entry, home)
     digest = entry.source.sha256 if entry.source.kind == "data" else file_sha256(path)
     if entry.arch.startswith("cifar_resnet"):
         return load_akamaster_checkpoint(path, int(entry.arch.removeprefix("cifar_resnet"))), digest
@@ -103,29 +157,48 @@ def _fresh(entry: Entry) -> nn.Module:
     """A randomly initialised network of the entry's architecture."""
     if entry.arch.startswith("cifar_resnet"):
         return CifarResNet(int(entry.arch.removeprefix("cifar_resnet")))
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
 
     return build_backbone(entry.arch, entry.width)
 
 
-def identifier(entry: Entry, weights_sha256: str) -> str:
-    """``<name>-<first 8 hex digits of the weights' sha256>``."""
-    return f"{entry.name}-{weights_sha256[:8]}"
+def _from_checkpoint_file(path: Path, home: Path | None) -> tuple[Entry, nn.Module, str]:
+    """(entry, module, sha256) of a checkpoint file: its registered entry, else an unregistered one."""
+    name = registered_name(path, home)
+    if name is not None:
+        entry = get_entry(name, home)
+        return (entry, *_build(entry, home))
+    from neuroequi.checkpoint import load_backbone
+
+    backbone, meta = load_backbone(path)
+    return checkpoint_entry(path, backbone, meta), backbone, file_sha256(path)
 
 
-def load(name: str | Entry) -> LoadedModel:
-    """Load the catalogue model ``name`` (or an entry; downloading its checkpoint only if not cached).
+def load(model: str | os.PathLike | Entry, home: Path | None = None) -> LoadedModel:
+    """Load a model: a catalogue name, a checkpoint file of the project, or an entry.
+
+    A path to an existing file is read as a ``neuroequi.checkpoint`` file and
+    named by the identifier rule of the module docstring; anything else is a
+    catalogue name (downloading its checkpoint only if not cached). ``home``:
+    the zoo home (catalogue, downloads, pins; None: :func:`zoo_home`).
 
     Raises:
-        ValueError: unknown name, or a checkpoint that does not match its architecture.
-        CheckpointUnavailableError: offline and not cached (the message names the
-            URL and where to put the file).
-        ChecksumMismatchError: the file does not match its published or pinned sha256.
+        ConfigError: unknown name, or a layer of the entry missing from the network.
+        CheckpointError: a file that is not a readable checkpoint of its architecture.
+        DataUnavailableError: offline and not cached (the message names the URL
+            and where to put the file).
+        IntegrityError: the file does not match its published or pinned sha256.
     """
-    entry = name if isinstance(name, Entry) else get_entry(name)
-    module, digest = _build(entry)
+    if isinstance(model, Entry):
+        entry = model
+        module, digest = _build(entry, home)
+    elif Path(model).expanduser().is_file():
+        entry, module, digest = _from_checkpoint_file(Path(model).expanduser().resolve(), home)
+    else:
+        entry = get_entry(str(model), home)
+        module, digest = _build(entry, home)
     module.eval()
     missing = [layer for layer in entry.layers if layer not in dict(module.named_modules())]
     if missing:
-        raise ValueError(f"model {entry.name!r}: layers {missing} not found in the network")
-    return LoadedModel(module, entry.layers, identifier(entry, digest), entry, digest)
+        raise CheckpointError(f"model {entry.name!r}: layers {missing} not found in the network")
+    return LoadedModel(module, identifier(entry, digest), digest, entry)

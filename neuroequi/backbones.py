@@ -1,14 +1,13 @@
-"""ResNet backbones with torchvision's state-dict layout.
+"""Backbones: what every backbone family shares (:class:`BackboneSpec`) and the ResNet family.
 
-:func:`build_backbone` returns a :class:`Backbone`, a subclass of
-``torchvision.models.ResNet`` whose parameter names are torchvision's
-(``conv1``, ``bn1``, ``layer1`` .. ``layer4``; ``fc`` is an ``Identity``), so a
-backbone trained here loads with ``strict=True`` into the matching torchvision
-model whose ``fc`` is replaced by ``nn.Identity()`` (see
-:func:`torchvision_reference`). ``forward(x)`` returns the representation ``h``:
-the global-average-pooled output of the last stage, shape ``(N, feature_dim)``.
+:class:`Backbone` is a subclass of ``torchvision.models.ResNet`` whose parameter names are
+torchvision's (``conv1``, ``bn1``, ``layer1`` .. ``layer4``; ``fc`` is an ``Identity``), so a
+backbone trained here loads with ``strict=True`` into the matching torchvision model whose
+``fc`` is replaced by ``nn.Identity()`` (see :func:`torchvision_reference`). ``forward(x)``
+returns the representation ``h``: the global-average-pooled output of the last stage, shape
+``(N, feature_dim)``.
 
-Architectures:
+Architectures (:data:`RESNETS`):
 
 * ``resnet18`` / ``resnet50``: the ImageNet stem (7x7 stride-2 conv + 3x3 max-pool);
 * ``resnet18_cifar`` / ``resnet50_cifar``: the CIFAR stem (3x3 stride-1 conv, no
@@ -16,16 +15,41 @@ Architectures:
 
 ``width`` multiplies every stage's channel count (64, 128, 256, 512 at width 1);
 ``width=1/8`` gives a ResNet-18 with 8..64 channels that trains on a laptop CPU.
+
+Build any backbone by name with :func:`neuroequi.registry.build_backbone`; this module's
+members are registered there (:data:`BACKBONE_SPECS`), as are the group CNNs of
+:mod:`neuroequi.hssl.backbones`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
+from neuroequi.errors import ConfigError
+
 _STAGE_PLANES = (64, 128, 256, 512)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A backbone as :mod:`neuroequi.registry` registers it.
+
+    Attributes:
+        name: the name configs use (``model.arch``).
+        build: ``build(width) -> nn.Module`` (``zero_init_residual=...`` as well when ``residual``);
+            the module maps images ``(N, 3, S, S)`` to ``h`` ``(N, feature_dim)`` and has the
+            attributes ``feature_dim`` and ``layer_names``.
+        residual: it has residual branches, so ``zero_init_residual`` applies (else it is ignored).
+    """
+
+    name: str
+    build: Callable[..., nn.Module]
+    residual: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,7 +61,7 @@ class _Spec:
     cifar_stem: bool
 
 
-ARCHITECTURES: dict[str, _Spec] = {
+RESNETS: dict[str, _Spec] = {
     "resnet18": _Spec(BasicBlock, (2, 2, 2, 2), cifar_stem=False),
     "resnet50": _Spec(Bottleneck, (3, 4, 6, 3), cifar_stem=False),
     "resnet18_cifar": _Spec(BasicBlock, (2, 2, 2, 2), cifar_stem=True),
@@ -48,13 +72,13 @@ ARCHITECTURES: dict[str, _Spec] = {
 def stage_channels(width: float) -> tuple[int, int, int, int]:
     """Channel counts ``planes`` of the four stages for a width multiplier.
 
-    Raises ValueError when ``width`` is not positive or makes a stage empty.
+    Raises ConfigError when ``width`` is not positive or makes a stage empty.
     """
     if not width > 0:
-        raise ValueError(f"width must be > 0, got {width!r}")
+        raise ConfigError(f"model.width must be > 0, got {width!r}")
     planes = tuple(int(round(p * width)) for p in _STAGE_PLANES)
     if planes[0] < 1:
-        raise ValueError(f"width {width!r} leaves the first stage with no channels (64*width < 0.5)")
+        raise ConfigError(f"model.width {width!r} leaves the first stage with no channels (64*width < 0.5)")
     return planes  # type: ignore[return-value]
 
 
@@ -74,9 +98,9 @@ class Backbone(ResNet):
     layer_names: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4", "avgpool")
 
     def __init__(self, arch: str, width: float = 1.0, zero_init_residual: bool = False) -> None:
-        if arch not in ARCHITECTURES:
-            raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-        spec = ARCHITECTURES[arch]
+        if arch not in RESNETS:
+            raise ConfigError(f"unknown ResNet {arch!r}; choose one of {sorted(RESNETS)}")
+        spec = RESNETS[arch]
         planes = stage_channels(width)
         nn.Module.__init__(self)
         self.arch = arch
@@ -120,38 +144,25 @@ class Backbone(ResNet):
                     nn.init.zeros_(m.bn2.weight)
 
 
-def build_backbone(arch: str, width: float = 1.0, *, zero_init_residual: bool = False) -> Backbone:
-    """Build a backbone by name: one of ``resnet18``, ``resnet50``, ``resnet18_cifar``, ``resnet50_cifar``,
-    or a group backbone of ``neuroequi.hssl.backbones.ARCHITECTURES`` (``p4cnn``, ``z2cnn``, their
-    ``_control``s; ``zero_init_residual`` does not apply to them).
-
-    Args:
-        arch: architecture name.
-        width: channel multiplier (> 0); 1.0 is the standard network.
-        zero_init_residual: zero-initialise the last BN of every residual branch
-            (as Barlow Twins / BYOL training recipes do).
-    """
-    from neuroequi.hssl.backbones import ARCHITECTURES as GROUP_ARCHITECTURES, build_group_backbone
-
-    if arch in GROUP_ARCHITECTURES:
-        return build_group_backbone(arch, width)  # type: ignore[return-value]
-    return Backbone(arch, width, zero_init_residual=zero_init_residual)
-
-
 def torchvision_reference(arch: str) -> ResNet:
     """The plain torchvision model (width 1, ``fc = Identity``) that a width-1 backbone's
     state dict loads into with ``strict=True``; for ``*_cifar`` the stem is replaced the
     usual way (3x3 stride-1 ``conv1``, ``maxpool = Identity``)."""
     from torchvision import models
 
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    if arch not in RESNETS:
+        raise ConfigError(f"unknown ResNet {arch!r}; choose one of {sorted(RESNETS)}")
     model = getattr(models, arch.removesuffix("_cifar"))(weights=None)
-    if ARCHITECTURES[arch].cifar_stem:
+    if RESNETS[arch].cifar_stem:
         model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
         model.maxpool = nn.Identity()
     model.fc = nn.Identity()
     return model
 
 
-__all__ = ["ARCHITECTURES", "Backbone", "build_backbone", "stage_channels", "torchvision_reference"]
+BACKBONE_SPECS: tuple[BackboneSpec, ...] = tuple(
+    BackboneSpec(name, partial(Backbone, name), residual=True) for name in RESNETS
+)
+"""The ResNet family, registered by :mod:`neuroequi.registry`."""
+
+__all__ = ["BACKBONE_SPECS", "RESNETS", "Backbone", "BackboneSpec", "stage_channels", "torchvision_reference"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,9 +30,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from neuroequi.backbones import Backbone, build_backbone
-from neuroequi.data import sha256_file
 from neuroequi.errors import CheckpointError
+from neuroequi.io import atomic_write
+from neuroequi.registry import build_backbone
 
 FORMAT = "neuroequi.checkpoint"
 VERSION = 1
@@ -41,19 +40,11 @@ REQUIRED_KEYS = ("format", "version", "model", "backbone", "meta")
 
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``payload`` atomically to ``path`` (temp file in the same directory + fsync + rename)."""
+    """Write ``payload`` atomically to ``path`` (:func:`neuroequi.io.atomic_write`: a temporary
+    sibling, fsync'ed, renamed over ``path``); returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(dict(payload), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp:
+        torch.save(dict(payload), tmp)
     return path
 
 
@@ -103,7 +94,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return blob
 
 
-def load_backbone(path: str | os.PathLike) -> tuple[Backbone, dict[str, Any]]:
+def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     """The trained backbone (eval mode, CPU) of a checkpoint and its metadata."""
     blob = load_checkpoint(path)
     meta = blob["meta"]
@@ -174,7 +165,7 @@ def convert_published_state_dict(state: Mapping[str, Tensor], arch: str = "resne
     return {k: under[k] for k in expected}, ignored
 
 
-def load_published_backbone(path: str | os.PathLike, arch: str = "resnet50", trust: bool = False) -> tuple[Backbone, list[str]]:
+def load_published_backbone(path: str | os.PathLike, arch: str = "resnet50", trust: bool = False) -> tuple[nn.Module, list[str]]:
     """A published TeSSL / CE-SSL checkpoint (Composer: ``blob['state']['model']``; or any state
     dict, optionally under ``state_dict``/``model``) as an eval-mode :class:`Backbone`.
 
@@ -211,5 +202,4 @@ __all__ = [
     "load_method",
     "load_published_backbone",
     "save_checkpoint",
-    "sha256_file",
 ]

@@ -38,12 +38,14 @@ T = TypeVar("T")
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("neuroequi.data.cli", "list, fetch and verify the real datasets"),
     "train": ("neuroequi.train.cli", "train an SSL model (TeSSL, EquiMod, invariance baselines)"),
-    "hssl": ("neuroequi.hssl.experiment", "the H-SSL vs A-SSL experiment (CPU-sized)"),
+    "hssl": ("figures.hssl.cli", "the H-SSL vs A-SSL experiment (CPU-sized): probe accuracy table"),
     "zoo": ("model_zoo.cli", "list, show and add models in the model zoo"),
-    "brainscore": ("model_zoo.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
-    "score": ("model_zoo.score_cli", "score a zoo model on a neural benchmark"),
+    "brainscore": ("analyses.neural.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
+    "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
-    "figures": ("figures.cli", "Figure 1: offline default or from the published checkpoints"),
+    "augmentation-prediction": ("analyses.augmentation_prediction", "predict each transformation's parameters from [h(x) ; h(t(x))]"),
+    "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke or paper (published checkpoints)"),
+    "equivariance-table": ("figures.equivariance_table.cli", "SIE vs the reconstruction method vs VICReg on CIFAR-10 (poster layout)"),
 }
 
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from neuroequi.errors import ConfigError
+
 
 def mlp(
     in_dim: int,
@@ -28,7 +30,7 @@ def mlp(
     """
     dims = [int(d) for d in dims]
     if in_dim < 1 or not dims or min(dims) < 1:
-        raise ValueError(f"mlp needs in_dim >= 1 and at least one positive size, got in_dim={in_dim}, dims={dims}")
+        raise ConfigError(f"a head needs in_dim >= 1 and at least one positive size (projector), got in_dim={in_dim}, dims={dims}")
     layers: list[nn.Module] = []
     sizes = [int(in_dim), *dims]
     for d_in, d_out in zip(sizes[:-2], sizes[1:-1]):
@@ -39,12 +41,4 @@ def mlp(
     return nn.Sequential(*layers)
 
 
-def out_dim(head: nn.Sequential) -> int:
-    """Output size of a head built by :func:`mlp`."""
-    linears = [m for m in head if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError("head has no Linear layer")
-    return linears[-1].out_features
-
-
-__all__ = ["mlp", "out_dim"]
+__all__ = ["mlp"]

@@ -36,10 +36,9 @@ def smoke_figure1(tmp_path_factory, data_root):
 
     Returns ``(results_dir, out_dir, table)``; the zoo home is private to the run.
     """
-    from figures.figure1 import SMOKE, run
+    from figures.figure1.config import preset
+    from figures.figure1.pipeline import run
 
     base = tmp_path_factory.mktemp("figure1")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NEUROEQUI_ZOO_HOME", str(base / "zoo"))
-        table = run(SMOKE, base / "results", base / "figures")
+    table = run(preset("smoke"), base / "results", base / "figures", zoo_home=base / "zoo")
     return base / "results", base / "figures", table

@@ -15,7 +15,8 @@ import torchvision.transforms.v2.functional as TF
 from neuroequi.augment import (
     COLUMNS,
     DEFAULTS,
-    METHODS,
+    POLICY_NAMES,
+    VIEW_PAIRS,
     AugParams,
     ColorJitter,
     GaussianBlur,
@@ -233,8 +234,19 @@ def test_presets_and_methods():
     cifar = get_policy("cifar", crop_scale=(0.2, 1.0))
     assert cifar.size == 32 and cifar.blur is None and cifar.solarize is None and cifar.crop.scale == (0.2, 1.0)
     assert (cifar.jitter.saturation, cifar.grayscale.p, cifar.flip.p) == (0.4, 0.2, 0.5)
-    for method, (a, b) in METHODS.items():
-        assert tuple(p.name for p in two_view_policies(method)) == (a, b)
+    for name, (a, b) in VIEW_PAIRS.items():
+        assert tuple(p.name for p in two_view_policies(name)) == (a, b)
+
+
+def test_one_vocabulary_of_policy_names():
+    """Every name the training config's data.policy accepts, get_policy accepts too, and vice versa:
+    a preset name is itself on both views, a method's name gives its first view to get_policy."""
+    assert set(POLICY_NAMES) == set(VIEW_PAIRS) >= {"byol", "barlow_twins", "byol_view2", "simclr", "cifar"}
+    for name in POLICY_NAMES:
+        first, second = two_view_policies(name)
+        assert get_policy(name) == first and first.name == VIEW_PAIRS[name][0]
+    assert get_policy("byol") == get_policy("byol_view1") != get_policy("byol_view2")
+    assert two_view_policies("byol_view2") == (get_policy("byol_view2"),) * 2
 
 
 # ---------------------------------------------------------------- image properties
@@ -352,8 +364,8 @@ def test_probability_outside_unit_interval_raises(make):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: get_policy("imagenet"), "unknown augmentation policy 'imagenet'; valid: .*byol_view1"),
-        (lambda: two_view_policies("moco"), "unknown method preset 'moco'; valid: .*barlow_twins"),
+        (lambda: get_policy("imagenet"), "unknown augmentation policy 'imagenet'.*; valid: .*byol_view1"),
+        (lambda: two_view_policies("moco"), "unknown augmentation policy 'moco'.*; valid: .*barlow_twins"),
         (lambda: get_policy("cifar").restrict("colour"), "unknown restriction 'colour'"),
         (lambda: get_policy("cifar", crop_scale=(0.5, 0.2)), "crop scale"),
         (lambda: get_policy("cifar", size=0), "crop size"),

@@ -103,22 +103,31 @@ def test_resized_crop_matches_torchvision(cifar_float, x, y, w, h, size, flip):
     torch.testing.assert_close(ours, ref, atol=KERNEL_TOL, rtol=0)
 
 
+def crop_flip_reference(image: torch.Tensor, row, size: int) -> torch.Tensor:
+    """One parameter row's crop (resized to ``size``) and flip, with torchvision's functional ops."""
+    v = TF.resized_crop(
+        image, top=row.crop_y_px, left=row.crop_x_px, height=row.crop_h_px, width=row.crop_w_px,
+        size=[size] * 2, antialias=False,
+    )
+    return TF.horizontal_flip(v) if row.flip else v
+
+
+def jitter_reference(v: torch.Tensor, row) -> torch.Tensor:
+    """One parameter row's colour jitter (its four ops in its order), with torchvision's functional ops."""
+    ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
+    for k in range(4):
+        op = getattr(row, f"jitter_order_{k}")
+        v = ops[op](v, getattr(row, JITTER_OPS[op]))
+    return v
+
+
 def reference_views(images: torch.Tensor, params: AugParams, policy) -> torch.Tensor:
     """The policy written out image by image with torchvision's functional ops."""
-    ops = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue)
-    frame = params.to_dataframe()
     views = []
-    for image, row in zip(images, frame.itertuples()):
-        v = TF.resized_crop(
-            image, top=row.crop_y_px, left=row.crop_x_px, height=row.crop_h_px, width=row.crop_w_px,
-            size=[policy.size] * 2, antialias=False,
-        )
-        if row.flip:
-            v = TF.horizontal_flip(v)
+    for image, row in zip(images, params.to_dataframe().itertuples()):
+        v = crop_flip_reference(image, row, policy.size)
         if row.jitter:
-            for k in range(4):
-                op = getattr(row, f"jitter_order_{k}")
-                v = ops[op](v, getattr(row, JITTER_OPS[op]))
+            v = jitter_reference(v, row)
         if row.grayscale:
             v = TF.rgb_to_grayscale(v, num_output_channels=3)
         if row.blur:

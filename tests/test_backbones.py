@@ -8,10 +8,11 @@ import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
-from neuroequi.backbones import ARCHITECTURES, build_backbone, stage_channels, torchvision_reference
+from neuroequi.backbones import RESNETS, stage_channels, torchvision_reference
+from neuroequi.registry import build_backbone
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(RESNETS))
 def test_state_dict_loads_into_torchvision_strict(arch: str) -> None:
     torch.manual_seed(0)
     ours = build_backbone(arch).eval()

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from analyses.neural import install_plugins
 from model_zoo.brainscore import (
     PLUGINS_DIR,
     USER_FAMILY,
     builtin_families,
-    install,
     package,
     plugin_dirname,
     render_plugin,
 )
+from neuroequi.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,8 +35,8 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def installed(isolated):
-    """Plugins linked into brainscore_vision; links into tmp_path removed afterwards."""
-    links = install()
+    """Model plugins and the local benchmarks linked into brainscore_vision; links into tmp_path removed afterwards."""
+    links = install_plugins()
     yield links
     for link in links:
         if link.is_symlink() and str(isolated) in os.readlink(link):
@@ -74,12 +75,12 @@ def test_plugin_test_files_pass(installed, data_root):
 
 def test_registered_checkpoints_become_a_plugin(installed, tmp_path):
     import brainscore_vision
-
-    from model_zoo.catalogue import register_checkpoint
     from test_model_zoo import _save_project_checkpoint
 
+    from model_zoo.catalogue import register_checkpoint
+
     register_checkpoint(_save_project_checkpoint(tmp_path / "run.pt", seed=0), name="my-run")
-    links = install()  # re-render: the user family now has a model
+    links = install_plugins()  # re-render: the user family now has a model
     user = next(link for link in links if link.name == USER_FAMILY)
     assert "model_registry['my-run']" in (user / "__init__.py").read_text()
     model = brainscore_vision.load_model("my-run")
@@ -113,9 +114,21 @@ def test_submission_zip_has_brainscore_layout(isolated, tmp_path, data_root):
 
 
 def test_local_checkpoint_without_url_cannot_be_packaged(isolated, tmp_path):
-    from model_zoo.catalogue import register_checkpoint
     from test_model_zoo import _save_project_checkpoint
 
+    from model_zoo.catalogue import register_checkpoint
+
     register_checkpoint(_save_project_checkpoint(tmp_path / "run.pt", seed=0), name="local-only")
-    with pytest.raises(ValueError, match="no public URL"):
+    with pytest.raises(ConfigError, match="no public URL"):
         package("local-only", tmp_path / "x.zip")
+
+
+def test_model_zoo_imports_no_higher_layer():
+    """The zoo renders plugins and knows no benchmarks: no module of model_zoo imports analyses or figures."""
+    import ast
+
+    for path in (ROOT / "model_zoo").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] in ("analyses", "figures") for n in names), f"{path}: {names}"

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision
 
-from neuroequi.backbones import build_backbone, torchvision_reference
+from neuroequi.backbones import torchvision_reference
 from neuroequi.checkpoint import (
     FORMAT,
     VERSION,
@@ -21,8 +21,9 @@ from neuroequi.checkpoint import (
     load_method,
     load_published_backbone,
     save_checkpoint,
-    sha256_file,
 )
+from neuroequi.io import sha256_file
+from neuroequi.registry import build_backbone
 from neuroequi.train import build_model, config_from_dict
 
 

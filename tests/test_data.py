@@ -22,8 +22,10 @@ from neuroequi.data import (
     kriegeskorte92,
     pretrained_cifar_resnet,
     registered_files,
-    sha256_file,
+    verify,
 )
+from neuroequi.errors import ConfigError
+from neuroequi.io import sha256_file
 import neuroequi.data.registry as reg
 
 KMAT = "kriegeskorte2008_92/Kriegeskorte_Neuron2008_supplementalData.mat"
@@ -43,9 +45,35 @@ def test_urls_point_at_pinned_commits():
     )
 
 
-def test_unknown_file_is_a_value_error():
-    with pytest.raises(ValueError, match="unknown data file"):
+def test_unknown_file_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown data file 'nope/nothing.bin'; registered datasets: .*cowley"):
         fetch("nope/nothing.bin")
+
+
+def test_verify_never_downloads(tmp_path, monkeypatch, data_root):
+    monkeypatch.setenv("NEUROEQUI_DATA", str(tmp_path))
+    monkeypatch.delenv("NEUROEQUI_OFFLINE")  # even with downloads allowed
+    with pytest.raises(DataUnavailableError, match="missing file.*kriegeskorte2008_92"):
+        verify(KMAT)
+    assert not (tmp_path / KMAT).exists()
+    (tmp_path / KMAT).parent.mkdir(parents=True)
+    (tmp_path / KMAT).write_bytes((data_root / KMAT).read_bytes())
+    assert verify(KMAT) == tmp_path / KMAT
+
+
+def test_data_command_has_subcommands_and_one_line_errors(capsys, data_root):
+    from neuroequi.cli import main
+
+    assert main(["data", "verify", "kriegeskorte2008_92"]) == 0
+    assert "kriegeskorte2008_92: ok (" in capsys.readouterr().out
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}: " in out for name in ("cowley2023_v4", "kriegeskorte2008_92", "pretrained_cifar_resnet"))
+    assert main(["data", "verify", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown dataset(s) ['nope']; known: [" in err
+    with pytest.raises(SystemExit):  # argparse: an action is required
+        main(["data"])
 
 
 def test_corrupt_file_is_refused(tmp_path, monkeypatch, data_root):

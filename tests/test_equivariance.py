@@ -9,9 +9,9 @@ from torch import nn
 
 from analyses.equivariance import equimod_equivariance, has_equimod_predictor, single_op_params
 from neuroequi.augment import DEFAULTS, AugParams, EquiModEncoder, get_policy
-from neuroequi.backbones import build_backbone
 from neuroequi.data import cifar10
-from neuroequi.methods import EquiMod, EquiModOptions, build_method
+from neuroequi.methods import EquiMod, EquiModOptions
+from neuroequi.registry import build_backbone, build_method
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
@@ -128,23 +128,25 @@ monitor: {probe: false, knn: false}
 
 
 @pytest.mark.slow
-def test_trained_equimod_checkpoint_through_load_model(tmp_path, images):
+def test_trained_equimod_checkpoint_through_the_model_zoo(tmp_path, images):
     """Train a tiny EquiMod checkpoint (256 CIFAR-10 images, 1 epoch), then measure it as `analyze` does."""
     import yaml
 
-    from analyses.cli import load_model
+    import model_zoo
+    from analyses.pipeline import equimod_method
     from neuroequi.train import config_from_dict, train
 
     spec = yaml.safe_load(TINY_EQUIMOD)
     spec["output_dir"] = str(tmp_path / "train")
     spec["data"]["cache_dir"] = str(tmp_path / "cache")
     checkpoint = train(config_from_dict(spec))
-    extractor, method = load_model(str(checkpoint))
+    model = model_zoo.load(str(checkpoint))
+    method = equimod_method(model)
     assert method is not None and has_equimod_predictor(method)
-    assert extractor.layer == "avgpool" and extractor.image_size == 32
-    result = equimod_equivariance(method, images, get_policy("cifar"), extractor.mean, extractor.std)
+    assert model.layer() == "avgpool" and model.image_size == 32
+    result = equimod_equivariance(method, images, get_policy("cifar"), model.mean, model.std)
     rows = result.rows(n_boot=100)
     assert len(rows) == 2 * 4
     assert all(np.isfinite(r["value"]) and r["ci_low"] <= r["value"] <= r["ci_high"] for r in rows)
     # A supervised catalogue model has no EquiMod head.
-    assert load_model("cifar-resnet20-supervised")[1] is None
+    assert equimod_method(model_zoo.load("cifar-resnet20-supervised")) is None

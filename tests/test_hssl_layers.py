@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import neuroequi  # noqa: F401  (must precede torchvision)
-from neuroequi.hssl.backbones import EmulatedGroupCNN, GroupCNN, build_group_backbone, stage_widths
+from neuroequi.hssl.backbones import EmulatedGroupCNN, GroupCNN, build_group_backbone
 from neuroequi.hssl.bundles import act_on_features, act_on_images
 from neuroequi.hssl.layers import GroupConv2d, group_pool, rotate_features, rotate_images, spatial_pool
 

@@ -12,21 +12,18 @@ import torch
 from torch import nn
 
 from neuroequi.augment import EquiModEncoder, get_policy
-from neuroequi.backbones import build_backbone
 from neuroequi.losses import equimod_loss, equimod_targets
 from neuroequi.methods import (
-    METHODS,
     Batch,
     EquiMod,
     EquiModOptions,
     InvarianceMethod,
+    MethodSpec,
     SSLMethod,
     StepOutput,
     TeSSL,
-    build_method,
-    make_options,
-    register_method,
 )
+from neuroequi.registry import METHOD_REGISTRY, build_backbone, build_method, make_options
 
 SMALL = {
     "barlow_twins": {"projector": [16, 16]},
@@ -108,15 +105,16 @@ def test_tessl_head_is_a_second_projector_of_the_same_architecture() -> None:
 # ---------------------------------------------------------------------------------- EquiMod
 
 
-def test_equimod_targets_exclude_self_and_both_embeddings_of_the_other_view() -> None:
+@pytest.mark.parametrize("negatives", ["strict", "released"])
+def test_equimod_targets_exclude_self_and_with_strict_both_embeddings_of_the_other_view(negatives: str) -> None:
     m = 3
-    positive, exclude = equimod_targets(m)
+    positive, exclude = equimod_targets(m, negatives=negatives)
     # candidates: [y_a (0..2), y_b (3..5), yhat_a (6..8), yhat_b (9..11)]
     for r in range(4 * m):
         view, image, pred = (r // m) % 2, r % m, r >= 2 * m
         other_view = (1 - view) * m + image
         assert positive[r] == (r + 2 * m) % (4 * m)
-        expected = {r, other_view, other_view + 2 * m}
+        expected = {r, other_view, other_view + 2 * m} if negatives == "strict" else {r}
         assert set(torch.nonzero(exclude[r]).flatten().tolist()) == expected, (r, pred)
         assert not exclude[r, positive[r]]
 
@@ -125,12 +123,13 @@ def _cos(u: np.ndarray, v: np.ndarray) -> float:
     return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
 
 
-def test_equimod_loss_matches_reference_loop() -> None:
+@pytest.mark.parametrize("negatives", ["strict", "released"])
+def test_equimod_loss_matches_reference_loop(negatives: str) -> None:
     g = torch.Generator().manual_seed(1)
     y_a, y_b, p_a, p_b = (torch.randn(4, 5, generator=g, dtype=torch.float64) for _ in range(4))
     # the other view is nearly identical to the anchor: including it as a negative would matter
     y_b = y_a + 1e-3 * y_b
-    got = equimod_loss(y_a, y_b, p_a, p_b, 0.2)
+    got = equimod_loss(y_a, y_b, p_a, p_b, 0.2, negatives)
     targets = {("y", v, i): t[i].numpy() for v, t in (("a", y_a), ("b", y_b)) for i in range(4)}
     preds = {("p", v, i): t[i].numpy() for v, t in (("a", p_a), ("b", p_b)) for i in range(4)}
     every = {**targets, **preds}
@@ -140,21 +139,21 @@ def test_equimod_loss_matches_reference_loop() -> None:
         denom = sum(
             math.exp(_cos(anchor, other) / 0.2)
             for (k2, v2, i2), other in every.items()
-            if (k2, v2, i2) != (kind, view, i) and not (i2 == i and v2 != view)
+            if (k2, v2, i2) != (kind, view, i) and not (negatives == "strict" and i2 == i and v2 != view)
         )
         total += -math.log(math.exp(_cos(anchor, positive) / 0.2) / denom)
     torch.testing.assert_close(got.item(), total / 16, rtol=1e-6, atol=1e-6)
 
 
-def _equimod(name: str, lam: float = 1.0) -> EquiMod:
+def _equimod(name: str, lam: float = 1.0, **options: str) -> EquiMod:
     policy = get_policy("cifar", size=16)
     encoder = EquiModEncoder.fit(policy, n_samples=2000, seed=0)
-    return EquiMod(_method(name), encoder, lam, EquiModOptions(projector=(16, 16, 8), aug_dim=4)).double()
+    return EquiMod(_method(name), encoder, lam, EquiModOptions(projector=(16, 16, 8), aug_dim=4, **options)).double()
 
 
 @pytest.mark.parametrize("name", ["simclr", "byol", "barlow_twins"])
-def test_equimod_matches_reference_and_trains_every_head(name: str) -> None:
-    model = _equimod(name)
+def test_equimod_per_view_matches_reference_and_trains_every_head(name: str) -> None:
+    model = _equimod(name, heads="neuroequi", bn_groups="views", negatives="strict")
     batch = _batch(6)
     out = model(batch)
     m = model.method
@@ -165,14 +164,14 @@ def test_equimod_matches_reference_and_trains_every_head(name: str) -> None:
     t_a = model.aug_projector(((model.encoder.raw(batch.params[0]) - model.param_mean) / model.param_std).double())
     t_b = model.aug_projector(((model.encoder.raw(batch.params[1]) - model.param_mean) / model.param_std).double())
     ha, hb = model.predictor(torch.cat([y0, t_a], 1)), model.predictor(torch.cat([y0, t_b], 1))
-    torch.testing.assert_close(out.loss, inv + equimod_loss(ya, yb, ha, hb, 0.2), rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(out.loss, inv + equimod_loss(ya, yb, ha, hb, 0.2, "strict"), rtol=1e-9, atol=1e-9)
     out.loss.backward()
     for part in (model.aug_projector, model.predictor, model.equi_projector, m.heads["inv"], m.backbone):
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in part.parameters() if p.requires_grad)
 
 
 def test_equimod_lambda_zero_is_the_invariance_loss_and_needs_clean_images() -> None:
-    plain, wrapped = _method("simclr").double(), _equimod("simclr", lam=0.0)
+    plain, wrapped = _method("simclr").double(), _equimod("simclr", lam=0.0, bn_groups="views")
     batch = _batch(6)
     assert torch.equal(plain(batch).loss, wrapped(batch).loss)
     with pytest.raises(ValueError, match="clean"):
@@ -185,7 +184,7 @@ def test_equimod_stores_the_encoder_statistics() -> None:
     assert "param_mean" in state and state["param_std"].shape == (len(model.columns),)
     batch = _batch(4)
     fresh = EquiModEncoder(model.columns, state["param_mean"], state["param_std"])
-    torch.testing.assert_close(model.encode_params(batch.params[0]), fresh(batch.params[0]))
+    torch.testing.assert_close(model.encode_params(batch.params[0]), fresh(batch.params[0]).double(), rtol=1e-6, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------ BYOL, registry
@@ -204,7 +203,7 @@ def test_byol_after_step_moves_target_towards_online() -> None:
     assert not any(p.requires_grad for p in model.target_backbone.parameters())
 
 
-def test_registering_a_method_is_one_small_function() -> None:
+def test_registering_a_method_is_one_small_function(monkeypatch: pytest.MonkeyPatch) -> None:
     @dataclass
     class MeanOptions:
         scale: float = 1.0
@@ -218,15 +217,14 @@ def test_registering_a_method_is_one_small_function() -> None:
             h = self.backbone(batch.views[0])
             return StepOutput(loss=self.scale * h.pow(2).mean(), features=h.detach())
 
-    @register_method("test_mean", MeanOptions)
-    def build(options: MeanOptions, backbone: nn.Module) -> SSLMethod:
+    def build(options: MeanOptions, backbone: nn.Module, image_size: int) -> SSLMethod:
         return MeanMethod(backbone, options.scale)
 
-    try:
-        model = build_method("test_mean", {"scale": 2.0}, build_backbone("resnet18_cifar", 1 / 16)).double()
-        assert model.scale == 2.0 and model(_batch(2)).loss.ndim == 0
-    finally:
-        METHODS.pop("test_mean")
+    monkeypatch.setitem(METHOD_REGISTRY, "test_mean", MethodSpec("test_mean", MeanOptions, build))
+    model = build_method("test_mean", {"scale": 2.0}, build_backbone("resnet18_cifar", 1 / 16)).double()
+    assert model.scale == 2.0 and model(_batch(2)).loss.ndim == 0
+    with pytest.raises(TypeError, match="must be a dataclass"):
+        MethodSpec("bad", dict, build)
 
 
 def test_registry_errors_name_the_problem() -> None:

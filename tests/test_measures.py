@@ -218,15 +218,17 @@ def test_analyze_command_on_the_real_cifar_resnet(tmp_path):
     """`neuroequi analyze` on the supervised CIFAR ResNet-20 and its random init, real CIFAR-10 test images."""
     import pandas as pd
 
-    from analyses.cli import TABLE_COLUMNS
+    from analyses.pipeline import TABLE_COLUMNS
     from neuroequi.cli import main
 
-    common = ["--images", "12", "--K", "6", "--n-boot", "100", "--no-progress"]
+    common = ["n_images=12", "K=6", "progress=false"]
+    (tmp_path / "analysis.yaml").write_text("n_boot: 100\nK: 4\n")  # K: overridden on the line
     sup, rand = tmp_path / "supervised", tmp_path / "random"
-    assert main(["analyze", "--model", "cifar-resnet20-supervised", "--out", str(sup), "--probe-train", "400",
-                 "--probe-test", "300", *common]) == 0
+    assert main(["analyze", "--model", "cifar-resnet20-supervised", "--out", str(sup), "probe_train=400",
+                 "probe_test=300", "--config", str(tmp_path / "analysis.yaml"), *common]) == 0
     table = pd.read_csv(sup / "measures.csv")
     assert tuple(table.columns) == TABLE_COLUMNS
+    assert set(table["K"]) == {6} and set(table["n_images"]) == {12} and set(table["layer"]) == {"avgpool"}
     value = dict(zip(table["quantity"], table["value"]))
     for q in ("shared_variability", "content_augmentation_factorization", "crop_photometric_factorization"):
         assert 0.0 < value[q] < np.sqrt(2.0)
@@ -236,10 +238,21 @@ def test_analyze_command_on_the_real_cifar_resnet(tmp_path):
     cached = sorted(p.name for p in (sup / "responses").iterdir())
     assert len(cached) == 5 + 2  # five ensembles + the probe's train and test features
 
-    assert main(["analyze", "--model", "cifar-resnet20-random", "--out", str(rand), "--probe-train", "0",
-                 "--baseline", str(sup), *common]) == 0
+    assert main(["analyze", "--model", "cifar-resnet20-random", "--out", str(rand), "probe_train=0",
+                 "--baseline", str(sup), "n_boot=100", *common]) == 0
     other = pd.read_csv(rand / "measures.csv")
     other_value = dict(zip(other["quantity"], other["value"]))
     for q in ("shared_variability", "content_augmentation_factorization", "crop_photometric_factorization"):
         assert other_value[f"delta_{q}"] == pytest.approx(other_value[q] - value[q], abs=1e-12)
     assert "probe_accuracy" not in other_value
+
+
+def test_analyze_settings_are_checked_before_any_work(tmp_path, capsys):
+    from neuroequi.cli import main
+
+    for bad, named in (("K=1", "K"), ("precision=fp16", "precision"), ("n_image=3", "n_image"),
+                       ("layer=layer9", "layer9")):
+        assert main(["analyze", "--model", "cifar-resnet20-random", "--out", str(tmp_path), bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("neuroequi: error: ") and named in err and err.count("\n") == 1
+    assert not (tmp_path / "measures.csv").exists()

@@ -15,6 +15,7 @@ from model_zoo.activations import extract, preprocess
 from model_zoo.catalogue import TESSL_LAMBDAS, builtin_entries, lambda_code
 from model_zoo.cifar_resnet import CifarResNet, load_akamaster_checkpoint
 from model_zoo.loading import state_dict_sha256
+from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError
 
 
 @pytest.fixture()
@@ -93,7 +94,7 @@ def test_random_init_is_seeded_and_its_identifier_hashes_the_weights(data_root):
 
 
 def _save_project_checkpoint(path: Path, seed: int) -> Path:
-    from neuroequi.backbones import build_backbone
+    from neuroequi.registry import build_backbone
     from neuroequi.checkpoint import FORMAT, VERSION, save_checkpoint
 
     torch.manual_seed(seed)
@@ -124,23 +125,23 @@ def test_registered_checkpoint_gets_a_new_identifier_when_its_weights_change(zoo
 
 def test_register_rejects_builtin_names_and_missing_files(zoo_home, tmp_path):
     path = _save_project_checkpoint(tmp_path / "c.pt", seed=0)
-    with pytest.raises(ValueError, match="built-in"):
+    with pytest.raises(ConfigError, match="built-in"):
         model_zoo.register_checkpoint(path, name="cifar-resnet20-supervised")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(CheckpointError, match="does not exist"):
         model_zoo.register_checkpoint(tmp_path / "nope.pt")
-    with pytest.raises(ValueError, match="unknown model 'nope'"):
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
         model_zoo.load("nope")
 
 
 def test_offline_published_checkpoint_fails_with_url_and_destination(zoo_home, monkeypatch):
-    import model_zoo.download as download
+    from model_zoo import download
 
     def no_network(url, timeout):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
     entry = model_zoo.get_entry("tessl-mmcr-lambda0.2-resnet50")
-    with pytest.raises(model_zoo.CheckpointUnavailableError) as err:
+    with pytest.raises(DataUnavailableError) as err:
         model_zoo.load(entry.name)
     message = str(err.value)
     assert entry.source.location in message
@@ -166,3 +167,66 @@ def test_extract_matches_brainscore_pytorch_wrapper(data_root, tmp_path):
         reference = theirs.isel(neuroid=theirs["layer"].values == layer).values
         assert ours[layer].shape == reference.shape
         np.testing.assert_allclose(ours[layer], reference, rtol=1e-4, atol=1e-5)
+
+
+def test_builtin_names_are_unchanged():
+    """The catalogue names (λ spelled by neuroequi.io.format_lambda) are the names published before."""
+    expected = {f"cifar-resnet{d}-{kind}" for d in (20, 32) for kind in ("supervised", "random")}
+    expected |= {f"tessl-{m}-lambda{lam}-resnet50" for m in ("barlowtwins", "mmcr", "simclr")
+                 for lam in ("0", "0.001", "0.1", "0.2", "0.3", "0.4", "0.5")}
+    assert set(builtin_entries()) == expected
+    assert [lambda_code(lam) for lam in TESSL_LAMBDAS] == ["00", "0001", "01", "02", "03", "04", "05"]
+
+
+def test_checkpoint_by_path_gets_the_identifier_of_its_zoo_entry(zoo_home, tmp_path):
+    """One identifier rule: <name>-<sha8>, whether the file is loaded by path or by its catalogue name."""
+    path = _save_project_checkpoint(tmp_path / "run" / "final.pt", seed=0)
+    unregistered = model_zoo.load(path)
+    digest = unregistered.sha256
+    default_name = f"tessl_barlow_twins-lambda0.1-resnet18_cifar-cifar10-{digest[:8]}"
+    assert unregistered.identifier == f"{default_name}-{digest[:8]}"
+    assert not (zoo_home / "catalogue.json").exists()  # loading by path registers nothing
+    assert model_zoo.register_checkpoint(path).name == default_name
+    assert model_zoo.load(str(path)).identifier == model_zoo.load(default_name).identifier
+    model_zoo.register_checkpoint(path, name="a-run")  # several names: the first in sorted order
+    assert model_zoo.load(path).identifier == f"a-run-{digest[:8]}"
+    by_path, by_name = model_zoo.load(path), model_zoo.load("a-run")
+    assert (by_path.image_size, by_path.mean, by_path.layers) == (32, (0.4, 0.4, 0.4), by_name.layers)
+    assert by_path.layer() == "avgpool"
+    torch.testing.assert_close(by_path.module.state_dict(), by_name.module.state_dict())
+
+
+def test_explicit_home_is_used_instead_of_the_environment(zoo_home, tmp_path):
+    path = _save_project_checkpoint(tmp_path / "c.pt", seed=0)
+    other = tmp_path / "other-home"
+    model_zoo.register_checkpoint(path, name="elsewhere", home=other)
+    assert "elsewhere" in model_zoo.entries(other) and "elsewhere" not in model_zoo.entries()
+    assert not (zoo_home / "catalogue.json").exists()
+    assert model_zoo.load("elsewhere", home=other).identifier.startswith("elsewhere-")
+    with pytest.raises(ConfigError, match="unknown model 'elsewhere'"):
+        model_zoo.get_entry("elsewhere")
+
+
+def test_random_entry_is_seeded_and_leaves_the_global_rng_alone():
+    from neuroequi.registry import build_backbone
+
+    state = torch.random.get_rng_state()
+    entry = model_zoo.random_entry("resnet18_cifar", seed=3, width=0.25, name="r18-frozen")
+    assert torch.equal(torch.random.get_rng_state(), state)
+    loaded = model_zoo.load(entry)
+    torch.manual_seed(3)
+    reference = build_backbone("resnet18_cifar", 0.25)
+    assert loaded.identifier == f"r18-frozen-{state_dict_sha256(reference)[:8]}"
+    assert loaded.layers[-1] == "avgpool" and loaded.region_layer_map["IT"] == "layer4"
+
+
+def test_zoo_command_errors_are_one_line_with_exit_code_2(zoo_home, tmp_path, capsys):
+    from neuroequi.cli import main
+
+    assert main(["zoo", "show", "no-such-model"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neuroequi: error: unknown model 'no-such-model'") and "\n" not in err
+    assert main(["zoo", "add", str(tmp_path / "missing.pt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["brainscore", "package", "no-such-model"]) == 2
+    assert "unknown model" in capsys.readouterr().err

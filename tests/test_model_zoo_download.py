@@ -9,12 +9,8 @@ import threading
 
 import pytest
 
-from model_zoo.download import (
-    CheckpointUnavailableError,
-    ChecksumMismatchError,
-    download,
-    read_pins,
-)
+from model_zoo.download import download, read_pins
+from neuroequi.errors import DataUnavailableError, IntegrityError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -25,7 +21,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
     hits: list[str] = []
 
-    def do_GET(self):  # noqa: N802 (http.server API)
+    def do_GET(self):
         self.hits.append(self.path)
         body = self.files.get(self.path)
         if body is None:
@@ -58,23 +54,25 @@ def test_good_file_is_verified_and_cached(server, tmp_path):
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     assert download(f"{server}/good", target, sha) == target
     assert target.read_bytes() == PAYLOAD
-    assert not target.with_name("good.bin.part").exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["good.bin"]  # no temporary file left
     download(f"{server}/good", target, sha)  # second call: cache hit, no request
     assert _Handler.hits == ["/good"]
 
 
 def test_wrong_sha256_deletes_the_download(server, tmp_path):
     target = tmp_path / "bad.bin"
-    with pytest.raises(ChecksumMismatchError, match="expected 0000"):
+    before = set(tmp_path.iterdir())
+    with pytest.raises(IntegrityError, match="expected 0000"):
         download(f"{server}/good", target, "0" * 64)
-    assert not target.exists() and not target.with_name("bad.bin.part").exists()
+    assert set(tmp_path.iterdir()) == before  # neither the file nor a temporary one
 
 
 def test_interrupted_transfer_leaves_nothing(server, tmp_path):
     target = tmp_path / "cut.bin"
-    with pytest.raises(CheckpointUnavailableError, match="cannot download .*/truncated"):
+    before = set(tmp_path.iterdir())
+    with pytest.raises(DataUnavailableError, match="cannot download .*/truncated"):
         download(f"{server}/truncated", target, hashlib.sha256(PAYLOAD).hexdigest())
-    assert not target.exists() and not target.with_name("cut.bin.part").exists()
+    assert set(tmp_path.iterdir()) == before
 
 
 def test_unpublished_hash_is_pinned_on_first_use(server, tmp_path):
@@ -83,10 +81,10 @@ def test_unpublished_hash_is_pinned_on_first_use(server, tmp_path):
     download(url, first, None)
     assert read_pins()[url] == hashlib.sha256(PAYLOAD).hexdigest()
     _Handler.files["/changing"] = PAYLOAD[::-1]  # the server's file changes afterwards
-    with pytest.raises(ChecksumMismatchError, match="remove its pin"):
+    with pytest.raises(IntegrityError, match="remove its pin"):
         download(url, tmp_path / "b" / "file.bin", None)
     first.write_bytes(PAYLOAD[:10])  # a cached file that no longer matches its pin
-    with pytest.raises(ChecksumMismatchError, match="delete it to download again"):
+    with pytest.raises(IntegrityError, match="delete it to download again"):
         download(url, first, None)
 
 
@@ -97,6 +95,13 @@ def test_offline_error_names_url_and_destination(tmp_path, monkeypatch):
     probe.server_close()  # nothing listens on this port any more: connection refused
     url = f"http://127.0.0.1:{port}/ckpt.pt"
     target = tmp_path / "ckpt.pt"
-    with pytest.raises(CheckpointUnavailableError) as err:
+    with pytest.raises(DataUnavailableError) as err:
         download(url, target, None, timeout=5)
     assert url in str(err.value) and str(target) in str(err.value) and "pinned on first use" in str(err.value)
+
+
+def test_pins_go_to_the_home_passed_not_the_environment(server, tmp_path):
+    home = tmp_path / "explicit"
+    download(f"{server}/good", tmp_path / "g.bin", None, home=home)
+    assert read_pins(home) == {f"{server}/good": hashlib.sha256(PAYLOAD).hexdigest()}
+    assert read_pins() == {}  # $NEUROEQUI_ZOO_HOME (the fixture's) untouched

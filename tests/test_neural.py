@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import json
 import time
 
 import numpy as np
@@ -10,6 +10,7 @@ import pytest
 
 from analyses.neural import OnlineDataUnavailableError, load_benchmark
 from analyses.neural.data import cowley_assembly, kriegeskorte_stimulus_set
+from neuroequi.errors import ConfigError
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +25,14 @@ def neural_env(tmp_path_factory, data_root):
 
 @pytest.fixture(scope="session")
 def scores(neural_env):
-    """model_zoo.score, memoised: (model, benchmark) -> result dict."""
-    import model_zoo
+    """analyses.neural.scoring.score, memoised: (model, benchmark) -> result dict."""
+    from analyses.neural.scoring import score
 
     done = {}
 
     def get(model, benchmark):
         if (model, benchmark) not in done:
-            done[model, benchmark] = model_zoo.score(model, benchmark)
+            done[model, benchmark] = score(model, benchmark)
         return done[model, benchmark]
 
     return get
@@ -68,7 +69,7 @@ def test_any_present_session_is_a_benchmark(neural_env):
     assert benchmark.identifier == "Cowley2023-190925.V4-pls" and benchmark.sessions == ("190925",)
     with pytest.raises(ValueError, match="unknown Cowley 2023 session"):
         load_benchmark("Cowley2023-999999.V4-pls")
-    with pytest.raises(ValueError, match="unknown benchmark"):
+    with pytest.raises(ConfigError, match="unknown benchmark"):
         load_benchmark("Nope.IT-pls")
 
 
@@ -106,8 +107,8 @@ def cowley_scores(neural_env):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    import model_zoo
     from analyses.neural import place_stimuli_on_screen
+    from analyses.neural.scoring import score
 
     place_stimuli_on_screen(["Cowley2023.V4-pls"])
     models = ("cifar-resnet20-supervised", "cifar-resnet20-random")
@@ -115,7 +116,7 @@ def cowley_scores(neural_env):
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             mp.setenv(var, "1")  # read by the workers' BLAS at start
         with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(model_zoo.score, models, ["Cowley2023.V4-pls"] * 2))
+            results = list(pool.map(score, models, ["Cowley2023.V4-pls"] * 2))
     return dict(zip(models, results))
 
 
@@ -132,25 +133,30 @@ def test_trained_resnet20_beats_random_weights_on_cowley_v4_pls(cowley_scores):
     assert 0 < trained["error"] < 0.05
 
 
-def test_score_cli_prints_and_caches(scores, capsys):
-    from model_zoo import score_cli
-    from model_zoo.scoring import result_path
+def test_score_cli_prints_and_caches(scores, capsys, tmp_path):
+    from analyses.neural.scoring import result_path, score
+    from neuroequi.cli import main
 
-    scores("cifar-resnet20-supervised", "Kiani2007.IT-rdm")  # computed (or cached) already
-    args = argparse.Namespace(model="cifar-resnet20-supervised", benchmark="Kiani2007.IT-rdm",
-                              recompute=False, json=False)
-    assert score_cli.run(args) == 0
+    result = scores("cifar-resnet20-supervised", "Kiani2007.IT-rdm")  # computed (or cached) already
+    assert main(["score", "--model", "cifar-resnet20-supervised", "--benchmark", "Kiani2007.IT-rdm"]) == 0
     out = capsys.readouterr().out
     for key in ("score", "raw", "ceiling", "error", "ceiling_formula", "brainscore_version"):
         assert f"{key}:" in out
     assert str(result_path("cifar-resnet20-supervised-12fca82f", "Kiani2007.IT-rdm")) in out
+    # an explicit zoo home holds its own cache: the cached result there is what score returns
+    home = tmp_path / "home"
+    cached = result_path(result["identifier"], "Kiani2007.IT-rdm", home)
+    cached.parent.mkdir(parents=True)
+    cached.write_text(json.dumps({**result, "score": -1.0}))
+    assert score("cifar-resnet20-supervised", "Kiani2007.IT-rdm", home=home)["score"] == -1.0
+    assert scores("cifar-resnet20-supervised", "Kiani2007.IT-rdm")["score"] == result["score"]
 
 
 def test_online_benchmark_offline_fails_fast_with_instructions(neural_env, tmp_path, monkeypatch, capsys):
     from brainscore_core.supported_data_standards.brainio import fetch
 
-    import analyses.neural.online as online
-    from model_zoo import score_cli
+    from analyses.neural import online
+    from neuroequi.cli import main
 
     monkeypatch.setenv("BRAINIO_HOME", str(tmp_path / "brainio"))
     monkeypatch.setattr(fetch, "_local_data_path", None)  # brainio re-reads BRAINIO_HOME
@@ -164,9 +170,8 @@ def test_online_benchmark_offline_fails_fast_with_instructions(neural_env, tmp_p
     assert "'MajajHong2015public.IT-pls'" in message and "MajajHong2015_public.nc" in message
     assert f"BRAINIO_HOME={tmp_path / 'brainio'}" in message and "pre-seed" in message
 
-    args = argparse.Namespace(model="cifar-resnet20-supervised", benchmark="Sanghavi2020.IT-pls",
-                              recompute=False, json=False)
     start = time.perf_counter()
-    assert score_cli.run(args) == 2
+    assert main(["score", "--model", "cifar-resnet20-supervised", "--benchmark", "Sanghavi2020.IT-pls"]) == 2
     assert time.perf_counter() - start < 30
-    assert "'Sanghavi2020.IT-pls'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("neuroequi: error: ") and "'Sanghavi2020.IT-pls'" in err and err.count("\n") == 1

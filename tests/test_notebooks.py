@@ -1,4 +1,4 @@
-"""The analysis notebooks (analyses/notebooks/) run end to end on small settings.
+"""The notebooks (analyses/notebooks/, figures/notebooks/) run end to end on small settings.
 
 Each notebook is executed by nbclient in a ``python3`` kernel (jupyter_client starts
 it with this interpreter) with its parameters cell overridden, and prints one
@@ -20,9 +20,12 @@ from nbclient import NotebookClient
 
 from analyses.measures import DECODED_PARAMETERS
 from analyses.responses import ENSEMBLES, load_responses
-from figures.figure1 import SMOKE, lam_tag
+from figures.figure1.config import preset
+from figures.figure1.table import lam_tag
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "analyses" / "notebooks"
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(REPO.glob("*/notebooks/*.ipynb"))
+SMOKE = preset("smoke")
 MARKER = "NOTEBOOK_RESULT "
 
 
@@ -33,9 +36,11 @@ def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return cells[0]
 
 
-def run_notebook(name: str, parameters: dict[str, object], workdir: Path) -> dict:
-    """Execute ``analyses/notebooks/<name>`` with ``parameters`` overriding its defaults; its result JSON."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+def run_notebook(path: str, parameters: dict[str, object], workdir: Path) -> dict:
+    """Execute the notebook ``path`` (from the repository root) with ``parameters`` overriding its defaults;
+    its result JSON."""
+    name = Path(path).name
+    nb = nbformat.read(REPO / path, as_version=4)
     cell = parameters_cell(nb)
     defined = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets}
     assert set(parameters) <= defined, f"{name} has no parameters {sorted(set(parameters) - defined)}"
@@ -48,19 +53,44 @@ def run_notebook(name: str, parameters: dict[str, object], workdir: Path) -> dic
     return json.loads(lines[0][len(MARKER):])
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
-def test_notebooks_are_committed_without_outputs(name):
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(not c.outputs and c.execution_count is None for c in code)
     parameters_cell(nb)
 
 
+LAYERS = ("neuroequi", "model_zoo", "analyses", "figures")
+
+
+def project_imports(nb: nbformat.NotebookNode) -> set[str]:
+    """Modules of the project a notebook imports (``analyses.pipeline``, ``figures.figure1.table``, ...)."""
+    modules = set()
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules.add(node.module)
+    return {m for m in modules if m.split(".")[0] in LAYERS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_import_their_layer_and_below_and_no_command(path):
+    layer = path.parent.parent.name  # <layer>/notebooks/<name>.ipynb
+    allowed = LAYERS[: LAYERS.index(layer) + 1]
+    modules = project_imports(nbformat.read(path, as_version=4))
+    assert modules and all(m.split(".")[0] in allowed for m in modules), modules
+    assert not [m for m in modules if m.endswith(".cli")], modules
+
+
 def test_figure1_panel_notebook_recomputes_the_saved_panel(smoke_figure1, tmp_path):
     results, out, table = smoke_figure1
-    result = run_notebook("01_figure1_panel.ipynb", {"RESULTS": str(results), "MODE": "smoke", "FIGURES": str(out)},
-                          tmp_path)
+    result = run_notebook("figures/notebooks/01_figure1_panel.ipynb",
+                          {"RESULTS": str(results), "MODE": "smoke", "FIGURES": str(out)}, tmp_path)
     saved = table[table["quantity"] == "delta_shared_variability"].sort_values("lambda_")
     assert result["panel"] == 2 and result["lambdas"] == saved["lambda_"].tolist() == list(SMOKE.lambdas)
 
@@ -84,7 +114,7 @@ def test_analyze_checkpoint_notebook_on_the_supervised_resnet20(data_root, tmp_p
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
     out = tmp_path / "analysis"
     n_images, K = 6, 4
-    result = run_notebook("02_analyze_checkpoint.ipynb",
+    result = run_notebook("analyses/notebooks/02_analyze_checkpoint.ipynb",
                           {"MODEL": "cifar-resnet20-supervised", "N_IMAGES": n_images, "K": K, "PROBE_TRAIN": 0,
                            "N_BOOT": 50, "OUT": str(out)}, tmp_path)
     assert result["model"].startswith("cifar-resnet20-supervised") and result["layer"] == "avgpool"

@@ -9,7 +9,6 @@ import torch
 import model_zoo
 from analyses.responses import (
     DIMS,
-    Extractor,
     ensemble_params,
     extract_ensemble,
     load_responses,
@@ -19,6 +18,7 @@ from analyses.responses import (
 from model_zoo.activations import extract
 from neuroequi.augment import DEFAULTS, AugParams, get_policy
 from neuroequi.data import cifar10
+from neuroequi.errors import ConfigError
 
 K = 4
 
@@ -35,28 +35,23 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def extractor(loaded):
-    return Extractor.from_loaded(loaded, "avgpool")
-
-
-@pytest.fixture(scope="module")
 def policy():
     return get_policy("cifar")
 
 
-def direct_responses(extractor: Extractor, views: torch.Tensor) -> np.ndarray:
+def direct_responses(loaded, views: torch.Tensor, layer: str = "avgpool") -> np.ndarray:
     """Reference: the layer's output for views in [0, 1] via a plain forward with a hook."""
     out = []
-    handle = extractor.module.get_submodule(extractor.layer).register_forward_hook(lambda m, i, o: out.append(o.flatten(1)))
-    mean, std = torch.tensor(extractor.mean).view(1, 3, 1, 1), torch.tensor(extractor.std).view(1, 3, 1, 1)
+    handle = loaded.module.get_submodule(layer).register_forward_hook(lambda m, i, o: out.append(o.flatten(1)))
+    mean, std = torch.tensor(loaded.mean).view(1, 3, 1, 1), torch.tensor(loaded.std).view(1, 3, 1, 1)
     with torch.no_grad():
-        extractor.module((views - mean) / std)
+        loaded.module((views - mean) / std)
     handle.remove()
     return out[0].numpy()
 
 
-def test_clean_responses_equal_the_zoo_activations(loaded, extractor, images, policy):
-    clean = extract_ensemble(extractor, images, policy, "clean", progress=False)
+def test_clean_responses_equal_the_zoo_activations(loaded, images, policy):
+    clean = extract_ensemble(loaded, images, policy, "clean", progress=False)  # default layer: the last, avgpool
     assert clean.dims == ("image", "neuroid") and clean.shape == (6, 64)
     zoo = extract(loaded, images, ["avgpool"])["avgpool"]
     np.testing.assert_allclose(clean.values, zoo, rtol=1e-5, atol=1e-6)
@@ -64,8 +59,8 @@ def test_clean_responses_equal_the_zoo_activations(loaded, extractor, images, po
 
 
 @pytest.mark.parametrize("ensemble", ["full", "matched", "crop", "photometric"])
-def test_each_response_is_the_recorded_augmentation(extractor, images, policy, ensemble):
-    responses = extract_ensemble(extractor, images, policy, ensemble, K=K, seed=3, batch_size=7, progress=False)
+def test_each_response_is_the_recorded_augmentation(loaded, images, policy, ensemble):
+    responses = extract_ensemble(loaded, images, policy, ensemble, K=K, seed=3, batch_size=7, progress=False)
     assert responses.dims == DIMS and responses.shape == (6, K, 64)
     table, names = parameter_table(responses)
     column = {n: table[:, :, p] for p, n in enumerate(names)}
@@ -82,21 +77,29 @@ def test_each_response_is_the_recorded_augmentation(extractor, images, policy, e
     recorded = AugParams(torch.as_tensor(table[2]), names)
     assert torch.equal(recorded.values, params.values[2 * K : 3 * K])
     views = policy.apply([images[2]] * K, recorded)
-    np.testing.assert_allclose(responses.values[2], direct_responses(extractor, views), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(responses.values[2], direct_responses(loaded, views), rtol=1e-5, atol=1e-5)
 
 
-def test_cache_reused_for_same_inputs_and_recomputed_for_others(extractor, images, policy, tmp_path):
+def test_another_layer_is_read_when_named(loaded, images, policy):
+    responses = extract_ensemble(loaded, images, policy, "crop", K=K, seed=1, progress=False, layer="layer2")
+    assert responses.shape == (6, K, 32 * 16 * 16) and responses.attrs["layer"] == "layer2"
+    params = AugParams(torch.as_tensor(parameter_table(responses)[0][0]), parameter_table(responses)[1])
+    views = policy.apply([images[0]] * K, params)
+    np.testing.assert_allclose(responses.values[0], direct_responses(loaded, views, "layer2"), rtol=1e-5, atol=1e-5)
+
+
+def test_cache_reused_for_same_inputs_and_recomputed_for_others(loaded, images, policy, tmp_path):
     calls = []
-    handle = extractor.module.register_forward_pre_hook(lambda m, i: calls.append(i[0].shape[0]))
+    handle = loaded.module.register_forward_pre_hook(lambda m, i: calls.append(i[0].shape[0]))
     try:
-        first = extract_ensemble(extractor, images, policy, "full", K=K, cache_dir=tmp_path, progress=False)
+        first = extract_ensemble(loaded, images, policy, "full", K=K, cache_dir=tmp_path, progress=False)
         assert sum(calls) == 6 * K
-        again = extract_ensemble(extractor, images, policy, "full", K=K, cache_dir=tmp_path, progress=False)
+        again = extract_ensemble(loaded, images, policy, "full", K=K, cache_dir=tmp_path, progress=False)
         assert sum(calls) == 6 * K  # read from the cache, no forward pass
         np.testing.assert_array_equal(first.values, again.values)
         assert again.attrs["cache_key"] == first.attrs["cache_key"]
-        other_seed = extract_ensemble(extractor, images, policy, "full", K=K, seed=1, cache_dir=tmp_path, progress=False)
-        other_images = extract_ensemble(extractor, images[:5], policy, "full", K=K, cache_dir=tmp_path, progress=False)
+        other_seed = extract_ensemble(loaded, images, policy, "full", K=K, seed=1, cache_dir=tmp_path, progress=False)
+        other_images = extract_ensemble(loaded, images[:5], policy, "full", K=K, cache_dir=tmp_path, progress=False)
         assert sum(calls) == 6 * K + 6 * K + 5 * K
         assert not np.allclose(other_seed.values, first.values)
         assert other_images.shape[0] == 5
@@ -105,9 +108,9 @@ def test_cache_reused_for_same_inputs_and_recomputed_for_others(extractor, image
     assert len(list(tmp_path.glob("responses-full-*.nc"))) == 3
 
 
-def test_netcdf_round_trip_keeps_coordinates_and_provenance(extractor, images, policy, tmp_path):
+def test_netcdf_round_trip_keeps_coordinates_and_provenance(loaded, images, policy, tmp_path):
     ids = [f"test/{i}" for i in range(6)]
-    responses = extract_ensemble(extractor, images, policy, "crop", K=K, image_ids=ids, progress=False)
+    responses = extract_ensemble(loaded, images, policy, "crop", K=K, image_ids=ids, progress=False)
     path = save_responses(responses, tmp_path / "r.nc")
     back = load_responses(path)
     assert list(back.coords["image"].values) == ids
@@ -117,24 +120,24 @@ def test_netcdf_round_trip_keeps_coordinates_and_provenance(extractor, images, p
         assert back.attrs[key] == responses.attrs[key]
 
 
-def test_bf16_autocast_stays_close_to_fp32(extractor, images, policy):
-    fp32 = extract_ensemble(extractor, images, policy, "full", K=K, progress=False)
-    bf16 = extract_ensemble(extractor, images, policy, "full", K=K, precision="bf16", progress=False)
+def test_bf16_autocast_stays_close_to_fp32(loaded, images, policy):
+    fp32 = extract_ensemble(loaded, images, policy, "full", K=K, progress=False)
+    bf16 = extract_ensemble(loaded, images, policy, "full", K=K, precision="bf16", progress=False)
     assert bf16.attrs["precision"] == "bf16" and bf16.dtype == np.float32
     rel = np.linalg.norm(bf16.values - fp32.values) / np.linalg.norm(fp32.values)
     assert 0.0 < rel < 0.03
 
 
-def test_invalid_requests(extractor, images, policy, loaded):
-    with pytest.raises(ValueError, match="32px"):
-        extract_ensemble(extractor, images, get_policy("simclr"), "full", progress=False)
-    with pytest.raises(ValueError, match="K must be"):
-        extract_ensemble(extractor, images, policy, "full", K=1, progress=False)
-    with pytest.raises(ValueError, match="ensemble must be"):
-        extract_ensemble(extractor, images, policy, "rotated", progress=False)
-    with pytest.raises(ValueError, match="precision"):
-        extract_ensemble(extractor, images, policy, "full", precision="fp16", progress=False)
-    with pytest.raises(ValueError, match="image ids"):
-        extract_ensemble(extractor, images, policy, "clean", image_ids=[1, 2], progress=False)
-    with pytest.raises(ValueError, match="not in"):
-        Extractor.from_loaded(loaded, "layer9")
+def test_invalid_requests(images, policy, loaded):
+    with pytest.raises(ConfigError, match="32px"):
+        extract_ensemble(loaded, images, get_policy("simclr"), "full", progress=False)
+    with pytest.raises(ConfigError, match="K must be"):
+        extract_ensemble(loaded, images, policy, "full", K=1, progress=False)
+    with pytest.raises(ConfigError, match="ensemble must be"):
+        extract_ensemble(loaded, images, policy, "rotated", progress=False)
+    with pytest.raises(ConfigError, match="precision"):
+        extract_ensemble(loaded, images, policy, "full", precision="fp16", progress=False)
+    with pytest.raises(ConfigError, match="image ids"):
+        extract_ensemble(loaded, images, policy, "clean", image_ids=[1, 2], progress=False)
+    with pytest.raises(ConfigError, match="not in"):
+        extract_ensemble(loaded, images, policy, "clean", progress=False, layer="layer9")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import neuroequi  # noqa: F401
@@ -71,6 +72,11 @@ def test_overrides_and_round_trip(tmp_path: Path) -> None:
         ({"method": {"name": "barlow_twins", "options": {"lamda": 1}}}, r"unknown key\(s\) \['lamda'\]"),
         ({"method": {"name": "nope"}}, "unknown method 'nope'"),
         ({"method": {"equivariance": "equimod", "lam": 1.0, "equimod": {"tau": 1}}}, "config.method.equimod"),
+        ({"method": {"equivariance": "tessl", "lam": 0.1, "tessl": {"pairing": "content"}}},
+         r"config.method.tessl.pairing: 'content' is not one of \['image', 'augmentation'\]"),
+        ({"data": {"policy": "moco"}}, r"data.policy: unknown policy 'moco'; valid: \[.*'byol_view1'"),
+        ({"data": {"crop_scale": [0.2]}}, r"data.crop_scale must be \[low, high\]"),
+        ({"model": {"arch": "resnet34"}}, r"model.arch: unknown backbone 'resnet34'"),
         ({"data": {"dataset": "imagefolder"}}, "data.root is required"),
         ({"batch_size": 1}, "batch_size must be >= 2"),
     ],
@@ -78,6 +84,23 @@ def test_overrides_and_round_trip(tmp_path: Path) -> None:
 def test_bad_configs_are_clear_errors(change: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         config_from_dict(change)
+
+
+def test_the_schema_in_the_docstring_is_the_defaults() -> None:
+    """TrainConfig's docstring shows the whole schema as YAML; it must stay the defaults."""
+    from neuroequi.train.config import TrainConfig
+
+    doc = TrainConfig.__doc__.split("::\n", 1)[1].split("\n\n    A recipe", 1)[0]
+    assert yaml.safe_load(textwrap.dedent(doc)) == TrainConfig().to_dict()  # options: {} until validated
+
+
+def test_wrapper_options_are_typed_sections() -> None:
+    config = load_config(CONFIGS / "cifar10_tessl_barlow_cpu.yaml", ["method.tessl.pairing=augmentation"])
+    assert config.method.tessl.pairing == "augmentation" and config.method.options.lambda_offdiag == 0.0051
+    equimod = load_config(None, ["method.name=simclr", "method.equivariance=equimod", "method.lam=1",
+                                 "method.equimod.aug_dim=16", "method.options.temperature=0.5"])
+    assert equimod.method.equimod.aug_dim == 16 and equimod.method.equimod.projector == (2048, 2048, 128)
+    assert equimod.method.options.temperature == 0.5 and equimod.method.options.projector == (2048, 128)
 
 
 def test_bad_config_files_and_overrides(tmp_path: Path) -> None:

@@ -3,31 +3,39 @@
 :func:`load_benchmark` turns an identifier into a Brain-Score benchmark object:
 
 * local (offline, data directory): ``Cowley2023.V4-pls``, ``Cowley2023-<session>.V4-pls``
-  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``
-  (definitions in :mod:`analyses.neural.benchmarks`);
+  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``,
+  ``Kriegeskorte2008.hIT-rdm`` (definitions in :mod:`analyses.neural.benchmarks`), and
+  Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm`` on their packaged files
+  (:mod:`analyses.neural.coggan2024`);
 * online, through ``brainscore_vision`` (:mod:`analyses.neural.online`):
   ``MajajHong2015public.IT-pls``, ``MajajHong2015.IT-pls``, ``Sanghavi2020.IT-pls``,
   ``SanghaviJozwik2020.IT-pls``, ``SanghaviMurty2020.IT-pls``.
 
 Each benchmark carries ``ceiling_formula``, a sentence saying how its score is ceiled.
+:func:`analyses.neural.scoring.score` scores a model on one and caches the result;
+:func:`install_plugins` links the zoo's model plugins and the local benchmark
+plugin into ``brainscore_vision``.
 """
 
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
+from analyses.neural.coggan2024 import COGGAN_BENCHMARKS, coggan_benchmark
 from analyses.neural.online import ONLINE_BENCHMARKS, OnlineDataUnavailableError
+from neuroequi.errors import ConfigError
 
 #: Brain-Score benchmark plugin folder registering the local benchmarks (linked by `neuroequi brainscore install`).
 BENCHMARK_PLUGIN_DIR = Path(__file__).resolve().parent / "brainscore_plugin" / "neuroequi_neural"
 _SESSION_RE = re.compile(r"^Cowley2023-(\d{6})\.V4-pls$")
 
 
-def _cowley_test_sessions():
-    from analyses.neural.benchmarks import COWLEY_TEST_SESSIONS, UnceiledPLS
+def _cowley_benchmark_sessions():
+    from analyses.neural.benchmarks import COWLEY_BENCHMARK_SESSIONS, UnceiledPLS
 
-    return UnceiledPLS("Cowley2023.V4-pls", COWLEY_TEST_SESSIONS)
+    return UnceiledPLS("Cowley2023.V4-pls", COWLEY_BENCHMARK_SESSIONS)
 
 
 def _cowley_210325():
@@ -36,17 +44,19 @@ def _cowley_210325():
     return ceiled_session_pls("210325")
 
 
-def _kiani():
-    from analyses.neural.benchmarks import KianiRDM
+def _kriegeskorte(identifier: str):
+    from analyses.neural.benchmarks import KriegeskorteRDM
 
-    return KianiRDM()
+    return KriegeskorteRDM(identifier)
 
 
 #: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
 LOCAL_BENCHMARKS = {
-    "Cowley2023.V4-pls": _cowley_test_sessions,
+    "Cowley2023.V4-pls": _cowley_benchmark_sessions,
     "Cowley2023-210325.V4-pls": _cowley_210325,
-    "Kiani2007.IT-rdm": _kiani,
+    "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
+    "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
+    **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
 }
 
 
@@ -64,7 +74,7 @@ def load_benchmark(identifier: str):
     """The Brain-Score benchmark object for ``identifier`` (see the module docstring).
 
     Raises:
-        ValueError: unknown identifier (the message lists the known ones).
+        ConfigError: unknown identifier (the message lists the known ones).
         OnlineDataUnavailableError: an online benchmark whose data cannot be fetched.
     """
     if identifier in LOCAL_BENCHMARKS:
@@ -78,7 +88,7 @@ def load_benchmark(identifier: str):
         from analyses.neural.online import load_online_benchmark
 
         return load_online_benchmark(identifier)
-    raise ValueError(f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
+    raise ConfigError(f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
                      "and Cowley2023-<session>.V4-pls for any session in the data directory")
 
 
@@ -120,5 +130,21 @@ def place_stimuli_on_screen(identifiers, target_visual_degrees: float | None = N
                             source_visual_degrees=degrees)
 
 
+def install_plugins(home: Path | None = None) -> list[Path]:
+    """Link the zoo's model plugins (:func:`model_zoo.brainscore.install`, the user family rendered
+    from the zoo home ``home``) and the local benchmark plugin into ``brainscore_vision``; the links."""
+    from model_zoo.brainscore import install
+
+    return install(extra={f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}": BENCHMARK_PLUGIN_DIR}, home=home)
+
+
+def uninstall_plugins() -> list[Path]:
+    """Remove the links :func:`install_plugins` makes (only symlinks); the removed links."""
+    from model_zoo.brainscore import uninstall
+
+    return uninstall(extra=(f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}",))
+
+
 __all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS", "OnlineDataUnavailableError",
-           "benchmark_names", "is_online", "load_benchmark", "place_stimuli_on_screen", "run_benchmark"]
+           "benchmark_names", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
+           "run_benchmark", "uninstall_plugins"]

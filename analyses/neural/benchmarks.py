@@ -21,11 +21,15 @@ Brain-Score's own metrics and ceilings; nothing here re-implements them.
     between activation patterns) against the monkey-IT RDM of Kiani et al.
     (2007), compared by Brain-Score's ``RDMSimilarity`` (Spearman rho of the upper
     triangles); unceiled.
+``Kriegeskorte2008.hIT-rdm``
+    The same images, metric and model RDM against the human-IT fMRI RDM of
+    Kriegeskorte et al. (2008) (316 voxels); unceiled.
 
 Screen size: the Cowley images are placed at 11.2 degrees (Brain-Score's
 Cowley2026 packaging of the same recordings); the 92 images at 8 degrees (the
 size the monkeys saw is not part of the released data; 8 is the standard
-model field of view, so they are shown full-field).
+model field of view, so they are shown full-field; the human-IT benchmark shows
+them the same way, so both IT RDMs are compared with the same model RDM).
 """
 
 from __future__ import annotations
@@ -35,10 +39,13 @@ from brainscore_core.metrics import Score
 from brainscore_vision.benchmarks import BenchmarkBase
 
 from analyses.neural.data import COWLEY_TIME_BIN, cowley_assembly, kriegeskorte_stimulus_set
+from neuroequi.errors import ConfigError
 
 COWLEY_VISUAL_DEGREES = 11.2
 KIANI_VISUAL_DEGREES = 8
-COWLEY_TEST_SESSIONS = ("190923", "201025", "210225")
+#: The sessions averaged by ``Cowley2023.V4-pls``: the release's test sessions of 1,200 images
+#: (``neuroequi.data.COWLEY2023_TEST_SESSIONS`` lists all five test sessions).
+COWLEY_BENCHMARK_SESSIONS = ("190923", "201025", "210225")
 
 BIBTEX_COWLEY = """@article{cowley2023compact,
   title={Compact deep neural network models of visual cortex},
@@ -47,25 +54,31 @@ BIBTEX_COWLEY = """@article{cowley2023compact,
   year={2023},
   doi={10.1101/2023.11.22.568315}
 }"""
+BIBTEX_KRIEGESKORTE = """@article{kriegeskorte2008matching,
+  title={Matching categorical object representations in inferior temporal cortex of man and monkey},
+  author={Kriegeskorte, Nikolaus and Mur, Marieke and Ruff, Douglas A. and Kiani, Roozbeh and Bodurka, Jerzy
+          and Esteky, Hossein and Tanaka, Keiji and Bandettini, Peter A.},
+  journal={Neuron}, volume={60}, number={6}, pages={1126--1141}, year={2008}
+}"""
 BIBTEX_KIANI = """@article{kiani2007object,
   title={Object category structure in response patterns of neuronal population in monkey inferior temporal cortex},
   author={Kiani, Roozbeh and Esteky, Hossein and Mirpour, Koorosh and Tanaka, Keiji},
   journal={Journal of Neurophysiology},
   volume={97}, number={6}, pages={4296--4309}, year={2007}
 }
-@article{kriegeskorte2008matching,
-  title={Matching categorical object representations in inferior temporal cortex of man and monkey},
-  author={Kriegeskorte, Nikolaus and Mur, Marieke and Ruff, Douglas A. and Kiani, Roozbeh and Bodurka, Jerzy
-          and Esteky, Hossein and Tanaka, Keiji and Bandettini, Peter A.},
-  journal={Neuron}, volume={60}, number={6}, pages={1126--1141}, year={2008}
-}"""
+""" + BIBTEX_KRIEGESKORTE
+#: IT RDMs of the 92 images: benchmark -> (RDM of ``neuroequi.data.Kriegeskorte92``, bibtex).
+KRIEGESKORTE_RDMS = {
+    "Kiani2007.IT-rdm": ("monkey_it", BIBTEX_KIANI),
+    "Kriegeskorte2008.hIT-rdm": ("human_it", BIBTEX_KRIEGESKORTE),
+}
 
 UNCEILED_PLS = ("none (unceiled): raw Pearson r of Brain-Score's pls metric (PLS-25, 10 random 90/10 image "
                 "splits, median over neurons, mean over splits)")
 EXPLAINED_VARIANCE = ("brainscore explained_variance: score = r_raw^2 / ceiling; ceiling = internal_consistency "
                       "(split-half Pearson r over repetitions, Spearman-Brown corrected, median over neurons, "
                       "mean over 10 splits)")
-UNCEILED_RDM = "none (unceiled): Spearman rho between the upper triangles of the model and monkey-IT RDMs"
+UNCEILED_RDM = "none (unceiled): Spearman rho between the upper triangles of the model and IT RDMs"
 
 
 def pls_metric():
@@ -98,7 +111,7 @@ class UnceiledPLS(BenchmarkBase):
 
     def __init__(self, identifier: str, sessions: tuple[str, ...]):
         if not sessions:
-            raise ValueError(f"{identifier}: no sessions given")
+            raise ConfigError(f"{identifier}: no sessions given")
         super().__init__(identifier=identifier, version=1, parent="V4", bibtex=BIBTEX_COWLEY,
                          ceiling_func=lambda: Score(np.nan))
         self.sessions = tuple(sessions)
@@ -144,15 +157,19 @@ def session_pls(session: str):
     return UnceiledPLS(f"Cowley2023-{session}.V4-pls", (session,))
 
 
-class KianiRDM(BenchmarkBase):
-    """Model RDM vs the monkey-IT RDM of Kiani et al. (2007) on the 92 Kriegeskorte images."""
+class KriegeskorteRDM(BenchmarkBase):
+    """Model RDM vs an IT RDM of the 92 Kriegeskorte images (one of :data:`KRIEGESKORTE_RDMS`):
+    monkey IT (Kiani et al. 2007) or human IT (Kriegeskorte et al. 2008)."""
 
     ceiling_formula = UNCEILED_RDM
 
-    def __init__(self):
-        super().__init__(identifier="Kiani2007.IT-rdm", version=1, parent="IT", bibtex=BIBTEX_KIANI,
+    def __init__(self, identifier: str):
+        if identifier not in KRIEGESKORTE_RDMS:
+            raise ConfigError(f"unknown 92-image RDM benchmark {identifier!r}; known: {list(KRIEGESKORTE_RDMS)}")
+        rdm, bibtex = KRIEGESKORTE_RDMS[identifier]
+        super().__init__(identifier=identifier, version=1, parent="IT", bibtex=bibtex,
                          ceiling_func=lambda: Score(np.nan))
-        self.stimulus_set, self.monkey_rdm = kriegeskorte_stimulus_set()
+        self.stimulus_set, self.target_rdm = kriegeskorte_stimulus_set(rdm)
 
     def __call__(self, candidate):
         from brainscore_vision.metrics.rdm.metric import RDM, RDMSimilarity
@@ -160,7 +177,7 @@ class KianiRDM(BenchmarkBase):
         source = record(candidate, self.stimulus_set, "IT", (70, 170), KIANI_VISUAL_DEGREES)
         model_rdm = RDM()(source)
         order = [int(s.rsplit(".", 1)[1]) for s in model_rdm["stimulus_id"].values]
-        target = model_rdm.copy(data=self.monkey_rdm[np.ix_(order, order)])
+        target = model_rdm.copy(data=self.target_rdm[np.ix_(order, order)])
         rho = float(RDMSimilarity()(model_rdm, target))
         score = Score(rho)
         score.attrs["raw"] = Score(rho)
@@ -171,11 +188,12 @@ class KianiRDM(BenchmarkBase):
 def benchmark_stimuli(benchmark) -> list[tuple[object, float]]:
     """``(stimulus set, its visual degrees)`` of every recording a local benchmark makes."""
     from brainscore_vision.benchmark_helpers.neural_common import NeuralBenchmark
+    from brainscore_vision.benchmarks.coggan2024_fMRI.benchmark import Coggan2024_fMRI_Benchmark
 
     if isinstance(benchmark, UnceiledPLS):
         return [(a.stimulus_set, COWLEY_VISUAL_DEGREES) for a in benchmark._assemblies.values()]
-    if isinstance(benchmark, KianiRDM):
+    if isinstance(benchmark, KriegeskorteRDM):
         return [(benchmark.stimulus_set, KIANI_VISUAL_DEGREES)]
-    if isinstance(benchmark, NeuralBenchmark):
+    if isinstance(benchmark, (NeuralBenchmark, Coggan2024_fMRI_Benchmark)):
         return [(benchmark._assembly.stimulus_set, benchmark._visual_degrees)]
-    raise ValueError(f"{getattr(benchmark, 'identifier', benchmark)!r} is not a local benchmark of this package")
+    raise ConfigError(f"{getattr(benchmark, 'identifier', benchmark)!r} is not a local benchmark of this package")

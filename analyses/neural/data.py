@@ -9,12 +9,12 @@ written once (PNG, lossless with respect to the decoded pixels) under
   ``presentation x neuroid``; with per-repeat responses, one presentation per
   (image, repeat) that was actually shown (the NaN padding is dropped).
 * Kriegeskorte et al. (2008) 92 images with the monkey-IT dissimilarity matrix
-  of Kiani et al. (2007) (674 neurons; 1 - Pearson r between response patterns).
+  of Kiani et al. (2007) (674 neurons; 1 - Pearson r between response patterns)
+  or the human-IT fMRI one of Kriegeskorte et al. (2008) (316 voxels).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +22,8 @@ import numpy as np
 import pooch
 from PIL import Image
 
+from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write
 
 #: Spike-count window of the Cowley release (100 ms), as Brain-Score's Cowley2026 packaging states it.
 COWLEY_TIME_BIN = (50, 150)
@@ -55,9 +57,8 @@ def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_i
     for stimulus_id, image in zip(stimulus_ids, images):
         path = folder / f"{stimulus_id}.png"
         if not path.is_file():
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            image.save(tmp, format="PNG")
-            os.replace(tmp, path)
+            with atomic_write(path, fsync=False) as tmp:
+                image.save(tmp, format="PNG")
         paths[stimulus_id] = path
     stimulus_set = StimulusSet({"stimulus_id": list(stimulus_ids),
                                 "filename": [p.name for p in paths.values()], **columns})
@@ -94,7 +95,7 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
         session_id: any session present in the data directory (``neuroequi.data.cowley2023_sessions()``).
         repetitions: False: repeat-averaged ``(images, neurons)``. True: one
             presentation per shown (image, repeat), with a ``repetition`` coordinate
-            (only sessions released with per-repeat responses; ValueError otherwise).
+            (only sessions released with per-repeat responses; ConfigError otherwise).
     """
     from neuroequi.data import cowley2023_session
 
@@ -109,7 +110,7 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
         return _assembly(session.responses.T.astype(np.float64),
                          {"stimulus_id": ids, "image_file_name": files}, neuroid, stimulus_set, COWLEY_TIME_BIN)
     if session.responses_raw is None:
-        raise ValueError(f"Cowley session {session_id!r} has no per-repeat responses in the release")
+        raise ConfigError(f"Cowley session {session_id!r} has no per-repeat responses in the release")
     raw = session.responses_raw  # (neurons, images, repeats), NaN where an image was shown fewer times
     shown = ~np.isnan(raw).any(axis=0)  # (images, repeats)
     image_index, repeat_index = np.nonzero(shown)
@@ -119,11 +120,14 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
     return _assembly(values, presentation, neuroid, stimulus_set, COWLEY_TIME_BIN)
 
 
-def kriegeskorte_stimulus_set():
-    """StimulusSet of the 92 Kriegeskorte images (ids ``kriegeskorte92.NN``, with category labels)."""
+def kriegeskorte_stimulus_set(rdm: str = "monkey_it"):
+    """StimulusSet of the 92 Kriegeskorte images (ids ``kriegeskorte92.NN``, with category labels) and
+    one of their ``(92, 92)`` IT RDMs, ``rdm`` = ``'monkey_it'`` (Kiani et al. 2007) or ``'human_it'``."""
     from neuroequi.data import kriegeskorte92
 
+    if rdm not in ("monkey_it", "human_it"):
+        raise ConfigError(f"rdm must be 'monkey_it' or 'human_it', got {rdm!r}")
     data = kriegeskorte92()
     labels = [";".join(l for l, on in zip(data.category_labels, row) if on) for row in data.category_vectors]
     ids = [f"kriegeskorte92.{i:02d}" for i in range(len(data.images))]
-    return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), data.rdm_monkey_it
+    return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), getattr(data, f"rdm_{rdm}")

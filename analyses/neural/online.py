@@ -15,7 +15,8 @@ import contextlib
 import os
 import socket
 from urllib.parse import urlparse
-from neuroequi.errors import OfflineError
+
+from neuroequi.errors import ConfigError, OfflineError
 
 ONLINE_BENCHMARKS = (
     "MajajHong2015public.IT-pls",
@@ -83,7 +84,7 @@ def load_online_benchmark(identifier: str):
     import brainscore_vision
 
     if identifier not in ONLINE_BENCHMARKS:
-        raise ValueError(f"unknown online benchmark {identifier!r}; known: {ONLINE_BENCHMARKS}")
+        raise ConfigError(f"unknown online benchmark {identifier!r}; known: {ONLINE_BENCHMARKS}")
     with fail_fast(identifier):
         benchmark = brainscore_vision.load_benchmark(identifier)
     benchmark.ceiling_formula = ONLINE_CEILING_FORMULA

@@ -2,7 +2,7 @@
 
 Quick use::
 
-    policy = get_policy("cifar")                        # or byol_view1, simclr, ...
+    policy = get_policy("cifar")                        # any of POLICY_NAMES: byol, byol_view1, simclr, ...
     views, params = policy(images, generator)           # images: uint8/float (N,3,H,W) or PIL list
     same = policy.apply(other_images, params)           # replay (TeSSL matched augmentation)
     views = policy.apply(torch.cat([x1, x2]), params.repeat(2))  # one row shared by two halves
@@ -10,6 +10,9 @@ Quick use::
     encoder = EquiModEncoder.fit(policy, n_samples=100_000, seed=0)
     t = encoder(params)                                 # (N, 15) CIFAR, (N, 18) BYOL ImageNet
     crops_only = policy.restrict("crop")                # or "photometric", "geometric", "full"
+
+Transformation families with their own parameters (rotation, scale, translation, colour, blur
+radius, crop, flip; SIE and the augmentation-prediction benchmark): :mod:`neuroequi.augment.families`.
 
 Views are float32 ``(N, 3, S, S)`` in [0, 1] (no mean/std normalisation). Order of
 application: crop, flip, colour jitter, grayscale, blur, solarize.
@@ -35,6 +38,9 @@ is in brackets):
 The tensor kernels follow ``torchvision.transforms.v2.functional`` on float images to 1e-5
 (crop+resize = ``resized_crop(..., antialias=False)``, bilinear); uint8 inputs are
 converted to float once, before the crop, and never re-quantised.
+
+The scale augmentation of H-SSL's A-SSL (:class:`RandomDownscale`, column ``downscale``: shrink about the
+centre, keep the size) is a separate table, not a policy column (:mod:`neuroequi.augment.rescale`).
 """
 
 from __future__ import annotations
@@ -50,24 +56,37 @@ from neuroequi.augment.ops import (
     Solarize,
 )
 from neuroequi.augment.params import COLUMNS, DEFAULTS, JITTER_OPS, AugParams
-from neuroequi.augment.policy import METHODS, RESTRICTIONS, Policy, get_policy, two_view_policies
+from neuroequi.augment.policy import (
+    POLICY_NAMES,
+    RESTRICTIONS,
+    VIEW_PAIRS,
+    Policy,
+    get_policy,
+    identity_params,
+    two_view_policies,
+)
+from neuroequi.augment.rescale import RandomDownscale, rescale
 
 __all__ = [
     "COLUMNS",
     "DEFAULTS",
     "JITTER_OPS",
-    "METHODS",
+    "POLICY_NAMES",
     "RESTRICTIONS",
+    "VIEW_PAIRS",
     "AugParams",
     "ColorJitter",
     "EquiModEncoder",
     "GaussianBlur",
     "HorizontalFlip",
     "Policy",
+    "RandomDownscale",
     "RandomGrayscale",
     "RandomResizedCrop",
     "Solarize",
     "encoding_columns",
     "get_policy",
+    "identity_params",
+    "rescale",
     "two_view_policies",
 ]

@@ -20,21 +20,22 @@ import torch
 
 from neuroequi.augment import functional as AF
 from neuroequi.augment.params import CROP_PIXELS, CROP_RELATIVE, DEFAULTS, JITTER_OPS, JITTER_ORDER, AugParams
+from neuroequi.errors import ConfigError
 
 Columns = dict[str, torch.Tensor]
 
 
 def check_probability(name: str, p: float) -> float:
-    """``p`` as a float, or ValueError if it is not a number in [0, 1]."""
+    """``p`` as a float, or ConfigError if it is not a number in [0, 1]."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"{name} probability must be a number in [0, 1], got {p!r}")
+        raise ConfigError(f"{name} probability must be a number in [0, 1], got {p!r}")
     return float(p)
 
 
 def _check_range(name: str, bounds: tuple[float, float], low: float, high: float = math.inf) -> None:
     lo, hi = bounds
     if not (low <= lo <= hi <= high):
-        raise ValueError(f"{name} must be (min, max) with {low} <= min <= max <= {high}, got {bounds!r}")
+        raise ConfigError(f"{name} must be (min, max) with {low} <= min <= max <= {high}, got {bounds!r}")
 
 
 def _uniform(n: int, low: float, high: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -85,13 +86,13 @@ class RandomResizedCrop:
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
-            raise ValueError(f"crop size must be a positive int, got {self.size!r}")
+            raise ConfigError(f"crop size must be a positive int, got {self.size!r}")
         _check_range("crop scale", self.scale, 0.0, 1.0)
         if self.scale[1] <= 0:
-            raise ValueError(f"crop scale must be positive, got {self.scale!r}")
+            raise ConfigError(f"crop scale must be positive, got {self.scale!r}")
         _check_range("crop ratio", self.ratio, 0.0)
         if self.ratio[0] <= 0:
-            raise ValueError(f"crop ratio must be positive, got {self.ratio!r}")
+            raise ConfigError(f"crop ratio must be positive, got {self.ratio!r}")
 
     def sample(self, n: int, generator: torch.Generator | None, image_hw: torch.Tensor) -> Columns:
         height, width = image_hw[:, 0:1], image_hw[:, 1:2]
@@ -129,10 +130,11 @@ class RandomResizedCrop:
         cols.update({name: boxes_px[:, k] for k, name in enumerate(CROP_PIXELS)})
         return cols
 
-    def identity(self, n: int, image_hw: torch.Tensor) -> Columns:
-        """The whole image as the box."""
+    @staticmethod
+    def identity(n: int, image_hw: torch.Tensor) -> Columns:
+        """The whole image as the box, for ``n`` images of sizes ``image_hw (n, 2)``."""
         zeros = torch.zeros_like(image_hw)
-        return self.box_columns(torch.cat((zeros, image_hw[:, [1, 0]]), dim=1), image_hw)
+        return RandomResizedCrop.box_columns(torch.cat((zeros, image_hw[:, [1, 0]]), dim=1), image_hw)
 
 
 @dataclass(frozen=True)
@@ -172,9 +174,9 @@ class ColorJitter:
         check_probability("jitter", self.p)
         for op in JITTER_OPS[:3]:
             if getattr(self, op) < 0:
-                raise ValueError(f"jitter {op} strength must be >= 0, got {getattr(self, op)!r}")
+                raise ConfigError(f"jitter {op} strength must be >= 0, got {getattr(self, op)!r}")
         if not 0.0 <= self.hue <= 0.5:
-            raise ValueError(f"jitter hue strength must be in [0, 0.5], got {self.hue!r}")
+            raise ConfigError(f"jitter hue strength must be in [0, 0.5], got {self.hue!r}")
 
     def sample(self, n: int, generator: torch.Generator | None, image_hw: torch.Tensor) -> Columns:
         flag = _flags(n, self.p, generator)
@@ -235,7 +237,7 @@ class GaussianBlur:
     def __post_init__(self) -> None:
         check_probability("blur", self.p)
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ValueError(f"blur kernel_size must be a positive odd int, got {self.kernel_size!r}")
+            raise ConfigError(f"blur kernel_size must be a positive odd int, got {self.kernel_size!r}")
         _check_range("blur sigma", self.sigma, 1e-6)
 
     def sample(self, n: int, generator: torch.Generator | None, image_hw: torch.Tensor) -> Columns:
@@ -260,7 +262,7 @@ class Solarize:
     def __post_init__(self) -> None:
         check_probability("solarize", self.p)
         if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"solarize threshold must be in [0, 1], got {self.threshold!r}")
+            raise ConfigError(f"solarize threshold must be in [0, 1], got {self.threshold!r}")
 
     def sample(self, n: int, generator: torch.Generator | None, image_hw: torch.Tensor) -> Columns:
         return {"solarize": _flags(n, self.p, generator)}

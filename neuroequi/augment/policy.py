@@ -20,6 +20,7 @@ from neuroequi.augment.ops import (
     defaults,
 )
 from neuroequi.augment.params import COLUMNS, CROP_RELATIVE, DEFAULTS, AugParams
+from neuroequi.errors import ConfigError
 
 OP_NAMES: tuple[str, ...] = ("crop", "flip", "jitter", "grayscale", "blur", "solarize")
 RESTRICTIONS: dict[str, frozenset[str]] = {
@@ -56,7 +57,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         if self.restriction not in RESTRICTIONS:
-            raise ValueError(f"unknown restriction {self.restriction!r}; valid: {sorted(RESTRICTIONS)}")
+            raise ConfigError(f"unknown restriction {self.restriction!r} (data.restriction); valid: {sorted(RESTRICTIONS)}")
 
     @property
     def size(self) -> int:
@@ -77,7 +78,7 @@ class Policy:
     def restrict(self, kind: str) -> Policy:
         """The same policy keeping only ``kind`` in {"crop", "photometric", "geometric", "full"}."""
         if kind not in RESTRICTIONS:
-            raise ValueError(f"unknown restriction {kind!r}; valid: {sorted(RESTRICTIONS)}")
+            raise ConfigError(f"unknown restriction {kind!r} (data.restriction); valid: {sorted(RESTRICTIONS)}")
         return dataclasses.replace(self, restriction=kind)
 
     def sample(
@@ -102,9 +103,7 @@ class Policy:
             raise ValueError(f"n must be a positive int, got {n!r}")
         n = int(n)
         hw = _image_hw(n, self.size if image_size is None else image_size)
-        cols = defaults(tuple(DEFAULTS), n)
-        cols.update(self.crop.identity(n, hw))
-        cols["image_h"], cols["image_w"] = hw[:, 0], hw[:, 1]
+        cols = _identity_columns(hw)
         active = self.active
         for op in self.ops:
             sampled = op.sample(n, generator, hw)
@@ -142,6 +141,25 @@ class Policy:
         for op in self.ops[2:]:  # the photometric ops, in order
             x = op.apply(x, params)
         return x
+
+
+def _identity_columns(image_hw: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every column of "no augmentation" for images of sizes ``image_hw (n, 2)``, ``n`` rows each."""
+    cols = defaults(tuple(DEFAULTS), image_hw.shape[0])
+    cols.update(RandomResizedCrop.identity(image_hw.shape[0], image_hw))
+    cols["image_h"], cols["image_w"] = image_hw[:, 0], image_hw[:, 1]
+    return cols
+
+
+def identity_params(image_hw: torch.Tensor) -> AugParams:
+    """Parameters of the un-augmented view of each image: the whole image as the crop box, every
+    other augmentation at its default (:data:`~neuroequi.augment.params.DEFAULTS`).
+
+    ``image_hw``: ``(N, 2)`` sizes ``(H, W)`` in pixels (e.g. ``augment.images.image_sizes(images)``).
+    Returns ``N`` rows; ``policy.apply(images, identity_params(sizes))`` resizes the whole images.
+    """
+    cols = _identity_columns(image_hw.to(torch.float64))
+    return AugParams(torch.stack([cols[c] for c in COLUMNS], dim=1), COLUMNS)
 
 
 def _image_hw(n: int, image_size: int | tuple[int, int] | torch.Tensor) -> torch.Tensor:
@@ -188,23 +206,37 @@ _PRESETS: dict[str, tuple[int, tuple[float, float, float, float], float | None, 
     "byol_view2": (224, _IMAGENET_JITTER, 0.1, 0.2),
     "barlow_twins_view1": (224, _IMAGENET_JITTER, 1.0, 0.0),
     "barlow_twins_view2": (224, _IMAGENET_JITTER, 0.1, 0.2),
+    "ce_ssl_paired_view2": (224, _IMAGENET_JITTER, 0.2, 0.2),
     "simclr": (224, _SIMCLR_JITTER, 0.5, None),
     "cifar": (32, _CIFAR_JITTER, None, None),
     "simclr_cifar": (32, _CIFAR_JITTER, None, None),
 }
 
-METHODS: dict[str, tuple[str, str]] = {
+VIEW_PAIRS: dict[str, tuple[str, str]] = {
+    **{name: (name, name) for name in _PRESETS},
     "byol": ("byol_view1", "byol_view2"),
     "barlow_twins": ("barlow_twins_view1", "barlow_twins_view2"),
-    "simclr": ("simclr", "simclr"),
-    "cifar": ("cifar", "cifar"),
-    "simclr_cifar": ("simclr_cifar", "simclr_cifar"),
+    "ce_ssl_paired": ("barlow_twins_view1", "ce_ssl_paired_view2"),
 }
-"""Method preset -> names of the (view A, view B) policies."""
+"""Every policy name -> the presets of its (view A, view B). One vocabulary for :func:`get_policy`,
+:func:`two_view_policies` and the training config's ``data.policy``: a preset name stands for
+itself on both views; ``byol`` / ``barlow_twins`` / ``ce_ssl_paired`` for their two asymmetric views."""
+
+POLICY_NAMES: tuple[str, ...] = tuple(sorted(VIEW_PAIRS))
+"""The names :func:`get_policy` and :func:`two_view_policies` accept."""
+
+
+def _check_name(name: str) -> tuple[str, str]:
+    if name not in VIEW_PAIRS:
+        raise ConfigError(f"unknown augmentation policy {name!r} (data.policy); valid: {list(POLICY_NAMES)}")
+    return VIEW_PAIRS[name]
 
 
 def get_policy(name: str, *, size: int | None = None, crop_scale: tuple[float, float] | None = None) -> Policy:
     """A preset policy, optionally with another output ``size`` or crop ``scale`` range.
+
+    ``name`` is any of :data:`POLICY_NAMES`; a two-view name (``byol``, ``barlow_twins``) gives
+    its first view (``byol_view1``, ``barlow_twins_view1``), the view the analyses use.
 
     Presets (all: crop scale (0.08, 1), ratio (3/4, 4/3), flip p=0.5, jitter p=0.8,
     grayscale p=0.2, blur sigma in (0.1, 2) with a kernel of ~10% of the side (23 at 224),
@@ -213,12 +245,13 @@ def get_policy(name: str, *, size: int | None = None, crop_scale: tuple[float, f
     * ``byol_view1`` / ``barlow_twins_view1``: 224 px, jitter (0.4, 0.4, 0.2, 0.1), blur p=1.0,
       solarize p=0.0. ``byol_view2`` / ``barlow_twins_view2``: blur p=0.1, solarize p=0.2
       (BYOL, Grill et al. 2020, table 6; Barlow Twins uses the same distributions).
+    * ``ce_ssl_paired_view2``: CE-SSL's paired pipeline's second view (``CE_SSL/data/transforms.py``
+      ``MatchedTransform``: blur p=0.2, solarize p=0.2); its first view is ``barlow_twins_view1``.
     * ``simclr``: 224 px, jitter (0.8, 0.8, 0.8, 0.2) (strength s=1), blur p=0.5, no solarize.
     * ``cifar`` (= ``simclr_cifar``): 32 px, jitter (0.4, 0.4, 0.4, 0.1) (s=0.5), no blur, no
       solarize. Some CIFAR recipes crop with scale (0.2, 1): pass ``crop_scale=(0.2, 1.0)``.
     """
-    if name not in _PRESETS:
-        raise ValueError(f"unknown augmentation policy {name!r}; valid: {sorted(_PRESETS)}")
+    name = _check_name(name)[0]
     preset_size, (b, c, s, h), blur_p, solarize_p = _PRESETS[name]
     size = preset_size if size is None else size
     crop = RandomResizedCrop(size, (0.08, 1.0) if crop_scale is None else tuple(crop_scale))
@@ -234,11 +267,9 @@ def get_policy(name: str, *, size: int | None = None, crop_scale: tuple[float, f
 
 
 def two_view_policies(name: str, **overrides: object) -> tuple[Policy, Policy]:
-    """The (view A, view B) policies of a method preset: one of :data:`METHODS`.
+    """The (view A, view B) policies of ``name``, any of :data:`POLICY_NAMES` (see :data:`VIEW_PAIRS`).
 
     ``overrides`` (``size``, ``crop_scale``) are passed to :func:`get_policy`.
     """
-    if name not in METHODS:
-        raise ValueError(f"unknown method preset {name!r}; valid: {sorted(METHODS)}")
-    first, second = METHODS[name]
+    first, second = _check_name(name)
     return get_policy(first, **overrides), get_policy(second, **overrides)

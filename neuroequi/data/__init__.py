@@ -2,11 +2,14 @@
 
 from neuroequi.data.loaders import (
     CIFAR10_CLASSES,
+    COGGAN2024_REGIONS,
     COWLEY2023_RELEASE,
     COWLEY2023_TEST_SESSIONS,
+    Coggan2024,
     CowleySession,
     Kriegeskorte92,
     cifar10,
+    coggan2024,
     cowley2023_session,
     cowley2023_sessions,
     kriegeskorte92,
@@ -20,12 +23,12 @@ from neuroequi.data.registry import (
     dataset_files,
     fetch,
     registered_files,
-    sha256_file,
+    verify,
 )
 
 __all__ = [
-    "CIFAR10_CLASSES", "COWLEY2023_RELEASE", "COWLEY2023_TEST_SESSIONS", "CowleySession",
-    "DataFile", "DataUnavailableError", "Kriegeskorte92", "SOURCES", "cifar10",
-    "cowley2023_session", "cowley2023_sessions", "data_dir", "dataset_files", "fetch",
-    "kriegeskorte92", "pretrained_cifar_resnet", "registered_files", "sha256_file",
+    "CIFAR10_CLASSES", "COGGAN2024_REGIONS", "COWLEY2023_RELEASE", "COWLEY2023_TEST_SESSIONS",
+    "SOURCES", "Coggan2024", "CowleySession", "DataFile", "DataUnavailableError", "Kriegeskorte92",
+    "cifar10", "coggan2024", "cowley2023_session", "cowley2023_sessions", "data_dir", "dataset_files",
+    "fetch", "kriegeskorte92", "pretrained_cifar_resnet", "registered_files", "verify",
 ]

@@ -8,12 +8,15 @@
   V4 release: images in file order and responses ``(neurons, images)``.
 * :func:`kriegeskorte92` — the 92-image set with monkey-IT / human-IT RDMs.
 * :func:`pretrained_cifar_resnet` — path of a supervised CIFAR ResNet checkpoint.
+* :func:`coggan2024` — the human-fMRI RSMs (V1, V2, V4, IT; 9 subjects) of
+  Coggan & Tong (2024) for 24 occluded-object images, as Brain-Score packages them.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,7 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 from neuroequi.data.registry import DataUnavailableError, data_dir, fetch, offline, registered_files
+from neuroequi.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,7 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
     ``dataset.classes`` lists the class names in label order.
     """
     if split not in ("train", "test"):
-        raise ValueError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
+        raise ConfigError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
     tree = data_dir() / "cifar10" / split
     if tree.is_dir():
         found = sorted(p.name for p in tree.iterdir() if p.is_dir())
@@ -129,12 +133,12 @@ def cowley2023_session(session: str) -> CowleySession:
     """Load one session of the release (any id listed in its readme that is present).
 
     Raises:
-        ValueError: ``session`` is not a session of the release.
+        ConfigError: ``session`` is not a session of the release.
         DataUnavailableError: its files are missing or corrupt.
     """
     session = str(session)
     if session not in COWLEY2023_RELEASE:
-        raise ValueError(
+        raise ConfigError(
             f"unknown Cowley 2023 session {session!r}; the release has {len(COWLEY2023_RELEASE)} "
             f"sessions (e.g. test sessions {COWLEY2023_TEST_SESSIONS})"
         )
@@ -189,5 +193,61 @@ def pretrained_cifar_resnet(depth: int = 20) -> Path:
     """Verified path of the supervised CIFAR-10 ResNet-``depth`` checkpoint (20 or 32)."""
     matches = [p for p in registered_files() if p.startswith(f"pretrained_cifar_resnet/resnet{depth}-")]
     if not matches:
-        raise ValueError(f"no pretrained CIFAR ResNet of depth {depth!r}; available: 20, 32")
+        raise ConfigError(f"no pretrained CIFAR ResNet of depth {depth!r}; available: 20, 32")
     return fetch(matches[0])
+
+
+#: Regions of the Coggan & Tong (2024) release, in the order Brain-Score's packaging stacks them.
+COGGAN2024_REGIONS = ("V1", "V2", "V4", "IT")
+
+
+@dataclass
+class Coggan2024:
+    """Human fMRI RSMs of Coggan & Tong (2024) and their 24 stimuli.
+
+    Attributes:
+        rsms: ``region -> subject -> (24, 24)`` RSM (float64), rows and columns in
+            ``stimulus_ids`` order; regions :data:`COGGAN2024_REGIONS`, subjects
+            ``sub-0`` .. ``sub-8`` (the release's order).
+        stimulus_ids: the 24 file stems (``<object>_<complete|upper|lower>``), sorted file order.
+        stimulus_paths: verified paths of the 24 PNGs (224x224 grayscale), same order.
+        packaged: Brain-Score's published metadata of its packaging of these files:
+            ``{'assembly': {...}, 'stimulus_set': {...}}`` (identifiers, sha1s, S3 versions).
+    """
+
+    rsms: dict[str, dict[str, np.ndarray]]
+    stimulus_ids: list[str]
+    stimulus_paths: list[Path]
+    packaged: dict[str, dict]
+
+
+def _unpickle(relpath: str):
+    """Unpickle a registered file; safe because :func:`fetch` has verified its sha256 first."""
+    with open(fetch(relpath), "rb") as fh:
+        return pickle.load(fh)
+
+
+def coggan2024() -> Coggan2024:
+    """Load the Coggan & Tong (2024) RSMs, stimuli and Brain-Score's packaging metadata.
+
+    Raises:
+        DataUnavailableError: a file is missing (offline) or corrupt, or the RSMs are
+            not ``region -> subject -> (24, 24)`` for the 24 stimuli.
+    """
+    base = "coggan2024_fmri"
+    stimuli = sorted(p for p in registered_files() if p.startswith(f"{base}/stimuli/"))
+    paths = [fetch(p) for p in stimuli]
+    rsms = _unpickle(f"{base}/dataset.pkl")
+    shapes = {r: {s: np.shape(m) for s, m in subjects.items()} for r, subjects in rsms.items()}
+    if tuple(rsms) != COGGAN2024_REGIONS or any(
+            shape != (len(paths), len(paths)) for subjects in shapes.values() for shape in subjects.values()):
+        raise DataUnavailableError(
+            f"dataset 'coggan2024_fmri': {base}/dataset.pkl should map regions {COGGAN2024_REGIONS} to "
+            f"subjects' ({len(paths)}, {len(paths)}) RSMs; found {shapes}")
+    return Coggan2024(
+        rsms={r: {s: np.asarray(m, dtype=np.float64) for s, m in subjects.items()} for r, subjects in rsms.items()},
+        stimulus_ids=[Path(p).stem for p in stimuli],
+        stimulus_paths=paths,
+        packaged={"assembly": _unpickle(f"{base}/packaged_neural_metadata.pkl"),
+                  "stimulus_set": _unpickle(f"{base}/packaged_stimulus_metadata.pkl")},
+    )

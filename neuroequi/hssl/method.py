@@ -1,10 +1,11 @@
 """H-SSL and A-SSL as registered training methods (``neuroequi train`` with ``method.name: hssl | assl``).
 
 The backbone comes from the config's ``model.arch`` (``p4cnn``, ``z2cnn``, ``p4cnn_control``,
-``z2cnn_control``; see :mod:`neuroequi.hssl.backbones`). The data pipeline hands two views of every
-image; the group part of the augmentation (rotations by quarter turns, shifts by grid cells) is
-done by the objective -- in feature space for H-SSL, on the images for A-SSL -- so the views should
-differ only by augmentations outside the group: ``data.restriction: photometric``.
+``z2cnn_control``, ``sesn``, ``sesn_control``; see :mod:`neuroequi.hssl.backbones`). The data pipeline
+hands two views of every image; the group part of the augmentation (rotations by quarter turns,
+shrinking by the scales' ratios, shifts by grid cells) is done by the objective -- in feature space for
+H-SSL, on the images for A-SSL -- so the views should differ only by augmentations outside the group:
+``data.restriction: photometric``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Literal
 
 from torch import nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.hssl.bundles import BundleSpec
-from neuroequi.hssl.objective import HomomorphicSSL
-from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput, register_method
+from neuroequi.hssl.objective import HomomorphicSSL, check_group
+from neuroequi.methods.base import Batch, MethodSpec, Requirements, SSLMethod, StepOutput
 
 
 @dataclass
@@ -24,27 +26,36 @@ class HSSLOptions:
     """Options of ``hssl`` / ``assl``.
 
     Attributes:
-        group: "rotation" (p4 backbones) or "translation" (z2 backbones).
-        rotation_base: rotation indices in the base ``g0`` (1 .. 4; 1 for translation).
+        group: "rotation" (p4 backbones), "translation" (z2 backbones) or "scale" (sesn backbones).
+        rotation_base: rotation indices in the base ``g0`` (1 .. 4; 1 for translation and scale).
         rotation_distance: largest cyclic distance between the rotations of ``g1`` and ``g2``;
-            None: the whole group (2 for rotation, 0 for translation).
+            None: the whole group (2 for rotation, 0 for translation and scale).
+        scale_base: scale indices in the base ``g0`` (1 .. number of scales; 1 unless group is scale).
+        scale_distance: largest ``|j1 - j2|`` between the scale elements of ``g1`` and ``g2``;
+            None: the whole axis (scales - scale_base; 0 unless group is scale).
+        scale_range: scale group, A-SSL only: shrink each view by a factor uniform in ``[min, max]``
+            (the paper's augmentation: ``[0.57, 1.0]``) instead of by the scale elements; None: the elements.
         grid_base: side of the base's patch of grid cells; None: the whole grid.
         grid_distance: largest Chebyshev distance in cells between the shifts of ``g1`` and ``g2``.
         criterion: "infonce" (contrastive) or "vicreg" (non-contrastive).
         temperature: InfoNCE temperature.
         projector: projector sizes ``[hidden..., out]`` on the flattened bundle.
-        image_size: side of the training views (fixes the grid and the projector input).
+
+    The side of the training views (which fixes the grid and the projector's input size) is
+    not an option: the builder gets it from the data config (``data.size`` or the policy's).
     """
 
-    group: Literal["rotation", "translation"] = "rotation"
+    group: Literal["rotation", "translation", "scale"] = "rotation"
     rotation_base: int = 1
     rotation_distance: int | None = None
     grid_base: int | None = 4
     grid_distance: int = 2
+    scale_base: int = 1
+    scale_distance: int | None = None
+    scale_range: tuple[float, float] | None = None
     criterion: Literal["infonce", "vicreg"] = "infonce"
     temperature: float = 0.2
     projector: tuple[int, ...] = (512, 128)
-    image_size: int = 32
 
 
 class HomomorphicMethod(SSLMethod):
@@ -67,33 +78,42 @@ class HomomorphicMethod(SSLMethod):
         return StepOutput(loss=loss, features=features, logs={f"loss_{self.objective.mode}": loss.detach()})
 
 
-def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
-    """The method ``mode`` ("hssl" or "assl") with ``options`` on a group backbone."""
+def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
+    """The method ``mode`` ("hssl" or "assl") with ``options`` on a group backbone, for views of side ``image_size``."""
     if not hasattr(backbone, "forward_features") or not hasattr(backbone, "group_order"):
-        raise ValueError(
-            f"{mode} needs a group backbone (model.arch p4cnn, z2cnn, p4cnn_control or z2cnn_control), "
+        raise ConfigError(
+            f"{mode} needs a group backbone (model.arch p4cnn, z2cnn, sesn or their _control), "
             f"got {type(backbone).__name__}"
         )
-    distance = options.rotation_distance
+    axis = check_group(options.group, backbone)
+    rotation_distance, scale_distance = options.rotation_distance, options.scale_distance
+    if rotation_distance is None:
+        rotation_distance = backbone.group_order // 2 if axis.cyclic else 0
+    if scale_distance is None:
+        scale_distance = 0 if axis.cyclic else max(backbone.group_order - options.scale_base, 0)
     spec = BundleSpec(
-        options.rotation_base,
-        backbone.group_order // 2 if distance is None else distance,
-        options.grid_base,
-        options.grid_distance,
+        options.rotation_base, rotation_distance, options.grid_base, options.grid_distance,
+        options.scale_base, scale_distance,
     )
     objective = HomomorphicSSL(
-        backbone, options.group, mode, spec, options.image_size, options.criterion, options.temperature, options.projector
+        backbone, options.group, mode, spec, image_size, options.criterion, options.temperature,
+        options.projector, None if options.scale_range is None else tuple(options.scale_range),
     )
     return HomomorphicMethod(objective)
 
 
-@register_method("hssl", HSSLOptions)
-def build_hssl(options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
+def build_hssl(options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
     """H-SSL: two bundles of one image, moved on the group in feature space."""
-    return build_homomorphic("hssl", options, backbone)
+    return build_homomorphic("hssl", options, backbone, image_size)
 
 
-@register_method("assl", HSSLOptions)
-def build_assl(options: HSSLOptions, backbone: nn.Module) -> HomomorphicMethod:
+def build_assl(options: HSSLOptions, backbone: nn.Module, image_size: int) -> HomomorphicMethod:
     """A-SSL: the same bundle of two transformed images."""
-    return build_homomorphic("assl", options, backbone)
+    return build_homomorphic("assl", options, backbone, image_size)
+
+
+METHOD_SPECS: tuple[MethodSpec, ...] = (
+    MethodSpec("hssl", HSSLOptions, build_hssl),
+    MethodSpec("assl", HSSLOptions, build_assl),
+)
+"""The homomorphic family, registered by :mod:`neuroequi.registry`."""

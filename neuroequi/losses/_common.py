@@ -8,6 +8,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from neuroequi.errors import ConfigError
+
 
 def world_size() -> int:
     """Number of processes in the default group (1 when torch.distributed is not initialised)."""
@@ -56,18 +58,18 @@ def gathered_pair(z_a: Tensor, z_b: Tensor, name: str, min_rows: int) -> tuple[T
 
 
 def check_positive(value: float, name: str) -> float:
-    """Return ``value`` as float; raise ValueError unless it is finite and > 0."""
+    """Return ``value`` as float; raise ConfigError (a ValueError) unless it is finite and > 0."""
     value = float(value)
     if not (value > 0 and value < float("inf")):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
     return value
 
 
 def check_nonnegative(value: float, name: str) -> float:
-    """Return ``value`` as float; raise ValueError unless it is finite and >= 0."""
+    """Return ``value`` as float; raise ConfigError (a ValueError) unless it is finite and >= 0."""
     value = float(value)
     if not (value >= 0 and value < float("inf")):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
     return value
 
 

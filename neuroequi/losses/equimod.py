@@ -9,38 +9,48 @@ from torch import Tensor
 from neuroequi.losses._common import check_pair, check_positive, gather
 from neuroequi.losses.simclr import masked_info_nce
 
+NEGATIVES: tuple[str, ...] = ("released", "strict")
+"""Which candidates are negatives: ``released`` every other row (the released code masks only
+each row against itself); ``strict`` also leaves out the other view of the same image."""
 
-def equimod_targets(m: int, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+
+def equimod_targets(m: int, device: torch.device | str = "cpu", negatives: str = "released") -> tuple[Tensor, Tensor]:
     """Positives and exclusions over the 4M candidates ``[y_a; y_b; yhat_a; yhat_b]``.
 
     Row ``r`` is view ``v`` of image ``i`` (``k = r mod 2M``, ``i = k mod M``); its positive is
-    the matching prediction/target ``(r + 2M) mod 4M``; excluded from the denominator are ``r``
-    itself and both embeddings (target and prediction) of the *other* view of image ``i``.
+    the matching prediction/target ``(r + 2M) mod 4M``; excluded from the denominator is ``r``
+    itself and, with ``negatives="strict"``, both embeddings (target and prediction) of the
+    *other* view of image ``i``.
 
     Returns ``positive (4M,)`` long and ``exclude (4M, 4M)`` bool.
     """
+    if negatives not in NEGATIVES:
+        raise ValueError(f"EquiMod negatives must be one of {NEGATIVES}, got {negatives!r}")
     rows = torch.arange(4 * m, device=device)
     positive = (rows + 2 * m) % (4 * m)
-    k = rows % (2 * m)
-    other = (k + m) % (2 * m)
     exclude = torch.zeros(4 * m, 4 * m, dtype=torch.bool, device=device)
     exclude[rows, rows] = True
-    exclude[rows, other] = True
-    exclude[rows, other + 2 * m] = True
+    if negatives == "strict":
+        other = (rows % (2 * m) + m) % (2 * m)
+        exclude[rows, other] = True
+        exclude[rows, other + 2 * m] = True
     return positive, exclude
 
 
-def equimod_loss(y_a: Tensor, y_b: Tensor, yhat_a: Tensor, yhat_b: Tensor, temperature: float = 0.2) -> Tensor:
+def equimod_loss(y_a: Tensor, y_b: Tensor, yhat_a: Tensor, yhat_b: Tensor, temperature: float = 0.2,
+                 negatives: str = "released") -> Tensor:
     """Mean NT-Xent over the 4M anchors ``[y_a; y_b; yhat_a; yhat_b]`` of the global batch.
 
     Args:
         y_a, y_b: ``(N, K)`` equivariant embeddings ``g'(h(t(x)))`` of views a and b.
         yhat_a, yhat_b: ``(N, K)`` predictions ``u_psi(g'(h(x)), t)`` of them from the clean image.
         temperature: tau' (EquiMod: 0.2).
+        negatives: ``"released"``: every other embedding of the batch is a negative, as in the
+            released code (``src/loss.py``: only the diagonal is masked); ``"strict"``: the
+            targets and predictions of the other view of the same image are left out too.
 
-    Each embedding's positive is its counterpart (target <-> prediction); the negatives are the
-    targets and predictions of the other images, *not* those of the other view of the same
-    image (see :func:`equimod_targets`). Gathered across ranks (autograd-aware).
+    Each embedding's positive is its counterpart (target <-> prediction); see
+    :func:`equimod_targets`. Gathered across ranks (autograd-aware).
     """
     check_pair(y_a, y_b, "equimod_loss")
     check_pair(yhat_a, yhat_b, "equimod_loss")
@@ -50,5 +60,5 @@ def equimod_loss(y_a: Tensor, y_b: Tensor, yhat_a: Tensor, yhat_b: Tensor, tempe
     m = z.shape[0] // 4
     if m < 2:
         raise ValueError(f"equimod_loss needs a (global) batch of at least 2 images to have negatives, got {m}")
-    positive, exclude = equimod_targets(m, z.device)
+    positive, exclude = equimod_targets(m, z.device, negatives)
     return masked_info_nce(z, z, positive, exclude, temperature)

@@ -1,25 +1,20 @@
-"""Self-supervised methods: invariance methods, the TeSSL and EquiMod wrappers, the registry.
+"""Self-supervised methods: invariance methods and the TeSSL and EquiMod wrappers.
 
-``build_method(name, options, backbone)`` builds a registered invariance (or other) method;
-``wrap(method, kind, lam, ...)`` adds TeSSL or EquiMod. Register a new method with
-:func:`register_method` (a decorator on ``build(options, backbone) -> SSLMethod``).
+The invariance family (:mod:`neuroequi.methods.invariance`: Barlow Twins, SimCLR, VICReg, MMCR,
+BYOL) is registered by name in :mod:`neuroequi.registry`, whose ``build_method(name, options,
+backbone, image_size)`` builds any registered method; :class:`TeSSL` and :class:`EquiMod` wrap an
+invariance method and are applied by :func:`neuroequi.train.model.build_model`.
 """
 
 from neuroequi.methods.base import (
     IMAGENET_MEAN,
     IMAGENET_STD,
-    METHODS,
     Batch,
     MethodSpec,
     Requirements,
     SSLMethod,
     StepOutput,
-    build_method,
-    dataclass_from_mapping,
-    make_options,
-    method_spec,
     normalize_images,
-    register_method,
 )
 from neuroequi.methods.equimod import EquiMod, EquiModOptions
 from neuroequi.methods.invariance import (
@@ -32,13 +27,12 @@ from neuroequi.methods.invariance import (
     SimCLROptions,
     VICRegOptions,
 )
-from neuroequi.methods.tessl import TeSSL
+from neuroequi.methods.tessl import TeSSL, TeSSLOptions
 
 __all__ = [
     "BYOL",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
-    "METHODS",
     "BYOLHead",
     "BYOLOptions",
     "BarlowTwinsOptions",
@@ -53,14 +47,7 @@ __all__ = [
     "SimCLROptions",
     "StepOutput",
     "TeSSL",
+    "TeSSLOptions",
     "VICRegOptions",
-    "build_method",
-    "dataclass_from_mapping",
-    "make_options",
-    "method_spec",
     "normalize_images",
-    "register_method",
 ]
-
-# H-SSL / A-SSL register themselves ("hssl", "assl") on import.
-from neuroequi.hssl import method as _hssl_method  # noqa: E402,F401

@@ -1,17 +1,16 @@
-"""What every self-supervised method shares: the batch it gets, what it returns, the registry."""
+"""What every self-supervised method shares: the batch it gets, what it returns, how it is registered."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from neuroequi.augment import AugParams
-from neuroequi.config import dataclass_from_mapping
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -112,69 +111,34 @@ class SSLMethod(nn.Module):
     def after_step(self, step: int, total_steps: int) -> None:
         """Hook after optimiser step ``step`` (0-based) of ``total_steps``."""
 
+    def bind_policies(self, policies: tuple[Any, ...], seed: int) -> None:
+        """Hook called by :func:`neuroequi.train.model.build_model` with the two view policies (and the
+        run's seed) before training or loading: a method that depends on the policies builds those
+        parts here (SIE: its predictor, conditioned on the policy's transformation families)."""
 
-# ------------------------------------------------------------------------------- registry
 
-OptionsT = TypeVar("OptionsT")
-Builder = Callable[[Any, nn.Module], SSLMethod]
+# ------------------------------------------------------------------------------- registration
+
+Builder = Callable[[Any, nn.Module, int], SSLMethod]
+"""``build(options, backbone, image_size) -> SSLMethod``: ``image_size`` is the side ``S`` of the
+training views (methods whose heads depend on it read it, e.g. H-SSL's bundle projector)."""
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A registered method: its options dataclass and a builder ``(options, backbone) -> SSLMethod``."""
+    """A method as :mod:`neuroequi.registry` registers it.
+
+    Attributes:
+        name: the name configs use (``method.name``).
+        options: the dataclass of the method's hyper-parameters (every field with a default);
+            configs give them as a mapping, checked against it.
+        build: ``(options, backbone, image_size) -> SSLMethod``.
+    """
 
     name: str
     options: type
     build: Builder
 
-
-METHODS: dict[str, MethodSpec] = {}
-
-
-def register_method(name: str, options: type) -> Callable[[Builder], Builder]:
-    """Decorator registering ``build(options, backbone) -> SSLMethod`` under ``name``.
-
-    ``options`` is a dataclass of the method's hyper-parameters (with defaults); configs give
-    them as a mapping, validated against it by :func:`make_options`. Example::
-
-        @dataclass
-        class MyOptions:
-            temperature: float = 0.1
-
-        @register_method("mine", MyOptions)
-        def build_mine(options: MyOptions, backbone: nn.Module) -> SSLMethod:
-            return MyMethod(backbone, options.temperature)
-    """
-    if not dataclasses.is_dataclass(options):
-        raise TypeError(f"options of method {name!r} must be a dataclass, got {options!r}")
-
-    def decorator(build: Builder) -> Builder:
-        if name in METHODS and METHODS[name].build is not build:
-            raise ValueError(f"method {name!r} is already registered")
-        METHODS[name] = MethodSpec(name, options, build)
-        return build
-
-    return decorator
-
-
-def make_options(name: str, values: Mapping[str, Any] | None = None) -> Any:
-    """The options dataclass of method ``name`` filled from ``values`` (unknown keys or wrong
-    types -> ValueError)."""
-    return dataclass_from_mapping(method_spec(name).options, values or {}, f"method options of {name!r}")
-
-
-def method_spec(name: str) -> MethodSpec:
-    """The registered :class:`MethodSpec` of ``name`` (ValueError listing the valid names)."""
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; registered: {sorted(METHODS)}")
-    return METHODS[name]
-
-
-def build_method(name: str, options: Mapping[str, Any] | Any, backbone: nn.Module) -> SSLMethod:
-    """Build a registered method on ``backbone``; ``options`` a mapping or the options dataclass."""
-    spec = method_spec(name)
-    if not isinstance(options, spec.options):
-        options = make_options(name, options)
-    return spec.build(options, backbone)
-
-
+    def __post_init__(self) -> None:
+        if not dataclasses.is_dataclass(self.options):
+            raise TypeError(f"options of method {self.name!r} must be a dataclass, got {self.options!r}")

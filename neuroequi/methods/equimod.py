@@ -2,33 +2,81 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from neuroequi.augment import AugParams, EquiModEncoder
+from neuroequi.augment import AugParams, EquiModEncoder, Policy
+from neuroequi.augment.encoding import RELEASED_STATISTICS
+from neuroequi.errors import ConfigError
 from neuroequi.heads import mlp
 from neuroequi.losses import equimod_loss
 from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput
 from neuroequi.methods.invariance import InvarianceMethod
 
+Statistics = Literal["fitted", "simclr_cifar10", "simclr_imagenet", "byol_cifar10", "byol_imagenet"]
+
 
 @dataclass
 class EquiModOptions:
-    """EquiMod hyper-parameters.
+    """EquiMod hyper-parameters (config section ``method.equimod``).
 
     Attributes:
         projector: sizes of ``g'`` ``[hidden..., out]`` (paper: 3-layer MLP, 2048 hidden, BN).
         aug_dim: size of the augmentation projection (perceptron to 128-d).
         temperature: tau' of the NT-Xent (0.2).
         encoder_samples: samples drawn to measure the z-score statistics of the parameters.
+        heads: ``released`` (default): ``g'`` ends with ``BatchNorm1d(out, affine=False)`` and the
+            predictor's BatchNorm is ``affine=False``, as the released code (``src/model.py``);
+            ``neuroequi``: no last BatchNorm in ``g'``, an affine one in the predictor (the
+            project's earlier heads).
+        bn_groups: ``joint`` (default): the backbone and ``g'`` run once on ``[clean; view a;
+            view b]``, the invariance head on ``[view a; view b]`` and the parameter head and
+            predictor on both views' rows, so BatchNorm sees those joint batches, as the released
+            ``src/main.py``/``src/model.py``; ``views``: one pass per view (and one for the clean
+            images).
+        negatives: ``released`` (default): every other embedding is a negative (the released
+            ``src/loss.py`` masks only each row against itself); ``strict``: the other view of
+            the same image is left out of the negatives (see :func:`~neuroequi.losses.equimod_loss`).
+        encoding: parameter-vector layout, ``neuroequi`` (relative crop, project order) or
+            ``released`` (pixel crop, the released order; :mod:`neuroequi.augment.encoding`).
+        statistics: ``fitted`` (measured by sampling the training policies) or the released
+            z-score statistics of a branch and dataset (needs ``encoding: released``).
     """
 
     projector: tuple[int, ...] = (2048, 2048, 128)
     aug_dim: int = 128
     temperature: float = 0.2
     encoder_samples: int = 100_000
+    heads: Literal["released", "neuroequi"] = "released"
+    bn_groups: Literal["joint", "views"] = "joint"
+    negatives: Literal["released", "strict"] = "released"
+    encoding: Literal["neuroequi", "released"] = "neuroequi"
+    statistics: Statistics = "fitted"
+
+    def __post_init__(self) -> None:
+        choices = {
+            "heads": ("released", "neuroequi"), "bn_groups": ("joint", "views"), "negatives": ("released", "strict"),
+            "encoding": ("neuroequi", "released"), "statistics": ("fitted", *RELEASED_STATISTICS),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"method.equimod.{key} must be one of {list(allowed)}, got {getattr(self, key)!r}")
+        if self.statistics != "fitted" and self.encoding != "released":
+            raise ConfigError(f"method.equimod.statistics {self.statistics!r} are the released code's: they need encoding 'released', got {self.encoding!r}")
+        if self.aug_dim < 1 or not self.temperature > 0 or self.encoder_samples < 2 or not self.projector:
+            raise ConfigError(f"method.equimod needs aug_dim >= 1, temperature > 0, encoder_samples >= 2 and a projector, got {self}")
+
+
+def build_encoder(options: EquiModOptions, policies: Sequence[Policy], seed: int) -> EquiModEncoder:
+    """The parameter encoder of ``options`` for the training ``policies`` (view A first):
+    fitted by sampling them (seeded), or the released statistics."""
+    if options.statistics != "fitted":
+        return EquiModEncoder.released(options.statistics, policies[0])
+    return EquiModEncoder.fit(list(policies), options.encoder_samples, seed=seed, order=options.encoding)
 
 
 class EquiMod(SSLMethod):
@@ -40,7 +88,10 @@ class EquiMod(SSLMethod):
         y    = g'(h(t(x)))                       equivariant projector, (N, K)
         yhat = u_psi([g'(h(x)), a(t)])           a: Linear+BN perceptron to aug_dim;
                                                  u_psi: Linear + BN on the concatenation
-        L_EquiMod = NT-Xent_tau'(y <-> yhat), negatives exclude the other view of the image
+        L_EquiMod = NT-Xent_tau'(y <-> yhat)     negatives: see EquiModOptions.negatives
+
+    Head structure and which rows share BatchNorm statistics follow
+    :class:`EquiModOptions` (``heads``, ``bn_groups``; the released code's by default).
 
     Args:
         method: the invariance method (SimCLR, BYOL, Barlow Twins, ...) sharing the backbone.
@@ -54,23 +105,24 @@ class EquiMod(SSLMethod):
     def __init__(self, method: InvarianceMethod, encoder: EquiModEncoder, lam: float = 1.0, options: EquiModOptions | None = None) -> None:
         super().__init__()
         if not isinstance(method, InvarianceMethod):
-            raise ValueError(f"EquiMod wraps an InvarianceMethod, got {type(method).__name__}")
+            raise ConfigError(f"EquiMod wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
         if not lam >= 0:
-            raise ValueError(f"EquiMod lambda must be >= 0, got {lam}")
+            raise ConfigError(f"EquiMod method.lam must be >= 0, got {lam}")
         options = options or EquiModOptions()
-        if options.aug_dim < 1 or not options.temperature > 0:
-            raise ValueError(f"EquiMod needs aug_dim >= 1 and temperature > 0, got {options}")
         self.lam = lam
         self.temperature = float(options.temperature)
+        self.bn_groups = options.bn_groups
+        self.negatives = options.negatives
         self.method = method
         self.columns = encoder.columns
         self.register_buffer("param_mean", encoder.mean.clone())
         self.register_buffer("param_std", encoder.std.clone())
         out = options.projector[-1]
-        self.equi_projector = mlp(method.backbone.feature_dim, options.projector, last_bias=False)
+        released = options.heads == "released"
+        self.equi_projector = mlp(method.backbone.feature_dim, options.projector, last_bias=False, last_bn=released)
         self.aug_projector = nn.Sequential(nn.Linear(encoder.dim, options.aug_dim, bias=False), nn.BatchNorm1d(options.aug_dim))
-        self.predictor = nn.Sequential(nn.Linear(out + options.aug_dim, out, bias=False), nn.BatchNorm1d(out))
+        self.predictor = nn.Sequential(nn.Linear(out + options.aug_dim, out, bias=False), nn.BatchNorm1d(out, affine=not released))
 
     @property
     def backbone(self) -> nn.Module:  # type: ignore[override]
@@ -82,28 +134,54 @@ class EquiMod(SSLMethod):
         return EquiModEncoder(self.columns, self.param_mean, self.param_std)
 
     def encode_params(self, params: AugParams) -> Tensor:
-        """z-scored parameter vectors ``(N, P)`` on this module's device and dtype."""
-        return self.encoder(params).to(self.param_mean.device, torch.get_default_dtype())
+        """z-scored parameter vectors ``(N, P)`` on this module's device, in its weights' dtype."""
+        raw = self.encoder.raw(params).to(self.param_mean.device)
+        weight = self.aug_projector[0].weight
+        return ((raw - self.param_mean.double()) / self.param_std.double()).to(weight.dtype)
+
+    def predict_encoded(self, y_clean: Tensor, t: Tensor) -> Tensor:
+        """``u_psi([y_clean, a(t)])``: ``y_clean (N, K)``, z-scored ``t (N, P)`` -> ``(N, K)``."""
+        return self.predictor(torch.cat([y_clean, self.aug_projector(t.to(y_clean.dtype))], dim=1))
 
     def predict(self, y_clean: Tensor, params: AugParams) -> Tensor:
         """``u_psi([y_clean, a(t)])``: ``y_clean (N, K)`` -> predicted view embedding ``(N, K)``."""
-        t = self.aug_projector(self.encode_params(params).to(y_clean.dtype))
-        return self.predictor(torch.cat([y_clean, t], dim=1))
+        return self.predict_encoded(y_clean, self.encode_params(params))
 
     def forward(self, batch: Batch) -> StepOutput:
         if batch.clean is None:
             raise ValueError("EquiMod needs the clean images (batch.clean)")
+        if len(batch.views) != 2:
+            raise ValueError(f"EquiMod needs 2 views, got {len(batch.views)}")
+        t_a, t_b = (self.encode_params(p) for p in batch.params)
+        step = self._joint if self.bn_groups == "joint" else self._per_view
+        loss_inv, features, (y_a, y_b, yhat_a, yhat_b) = step(batch, t_a, t_b)
+        loss_equi = equimod_loss(y_a, y_b, yhat_a, yhat_b, self.temperature, self.negatives)
+        loss = loss_inv + self.lam * loss_equi
+        logs = {"loss_inv": loss_inv.detach(), "loss_equi": loss_equi.detach()}
+        return StepOutput(loss=loss, features=features.detach(), logs=logs)
+
+    def _joint(self, batch: Batch, t_a: Tensor, t_b: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+        """One backbone and ``g'`` pass on ``[clean; a; b]`` (3N rows), the invariance head on
+        ``[a; b]``, the parameter head and predictor on both views' 2N rows."""
+        n = len(batch)
+        views = torch.cat(batch.views)
+        h = self.backbone(torch.cat([batch.clean, views]))
+        z = self.method.embed("inv", self.method.complete(h[n:], views))
+        loss_inv = self.method.pair_loss(z[:n], z[n:])
+        y = self.equi_projector(h)
+        yhat = self.predict_encoded(torch.cat([y[:n], y[:n]]), torch.cat([t_a, t_b]))
+        return loss_inv, h[n:2 * n], (y[n:2 * n], y[2 * n:], yhat[:n], yhat[n:])
+
+    def _per_view(self, batch: Batch, t_a: Tensor, t_b: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+        """One pass per view and one for the clean images (BatchNorm statistics per pass)."""
         loss_inv, enc_a, enc_b = self.method.invariance_step(batch)
         y_clean = self.equi_projector(self.backbone(batch.clean))
         y_a, y_b = self.equi_projector(enc_a[0]), self.equi_projector(enc_b[0])
-        yhat_a, yhat_b = self.predict(y_clean, batch.params[0]), self.predict(y_clean, batch.params[1])
-        loss_equi = equimod_loss(y_a, y_b, yhat_a, yhat_b, self.temperature)
-        loss = loss_inv + self.lam * loss_equi
-        logs = {"loss_inv": loss_inv.detach(), "loss_equi": loss_equi.detach()}
-        return StepOutput(loss=loss, features=enc_a[0].detach(), logs=logs)
+        return loss_inv, enc_a[0], (y_a, y_b, self.predict_encoded(y_clean, t_a), self.predict_encoded(y_clean, t_b))
 
     def after_step(self, step: int, total_steps: int) -> None:
         self.method.after_step(step, total_steps)
 
     def extra_repr(self) -> str:
-        return f"lam={self.lam}, temperature={self.temperature}, columns={len(self.columns)}"
+        return (f"lam={self.lam}, temperature={self.temperature}, bn_groups={self.bn_groups!r}, "
+                f"negatives={self.negatives!r}, columns={len(self.columns)}")

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
 from torch import Tensor, nn
 
+from neuroequi.errors import ConfigError
 from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput
-from neuroequi.methods.invariance import InvarianceMethod
+from neuroequi.methods.invariance import Encoding, InvarianceMethod
+
+PAIRINGS = ("image", "augmentation")
+BN_GROUPS = ("views", "halves")
+
+
+@dataclass
+class TeSSLOptions:
+    """TeSSL's options (config section ``method.tessl``).
+
+    Attributes:
+        pairing: the equivariant term, ``image`` (the published CE-SSL code's, default) or
+            ``augmentation`` (see :class:`TeSSL`).
+        bn_groups: which rows share one forward pass (and BatchNorm statistics): ``views`` (each
+            view's N rows) or ``halves`` (each half-view's N/2 rows, as CE-SSL's ``train_paired.py``).
+    """
+
+    pairing: Literal["image", "augmentation"] = "image"
+    bn_groups: Literal["views", "halves"] = "views"
 
 
 class TeSSL(SSLMethod):
@@ -31,22 +54,34 @@ class TeSSL(SSLMethod):
     augmentation. Both vanish at the same fixed point (``Z~1A - Z~1B = Z~2A - Z~2B`` iff
     ``Z~1A - Z~2A = Z~1B - Z~2B``) but the batch statistics of ``L`` differ.
 
+    ``bn_groups`` says which rows share one forward pass, and so one set of BatchNorm batch
+    statistics: ``"views"`` (default) runs each view's N rows at once; ``"halves"`` runs each
+    half of each view (N/2 rows: X1A, X1B, X2A, X2B) on its own, as CE-SSL's
+    ``train_paired.py`` does (one module call per half-view). The losses are unchanged.
+
+    With a momentum method (BYOL, momentum MMCR) the embeddings carry the target's as well,
+    so the equivariant term's differences act on the momentum embeddings too (CE-SSL's
+    ``loss_mmcr_momentum_paired.py``).
+
     ``lam = 0`` gives exactly the wrapped method's loss (the equivariant term is still
     computed, multiplied by 0, and logged).
     """
 
     requirements = Requirements(views=2, matched_halves=True)
 
-    def __init__(self, method: InvarianceMethod, lam: float, pairing: str = "image") -> None:
+    def __init__(self, method: InvarianceMethod, lam: float, pairing: str = "image", bn_groups: str = "views") -> None:
         super().__init__()
         if pairing not in PAIRINGS:
-            raise ValueError(f"TeSSL pairing must be one of {PAIRINGS}, got {pairing!r}")
+            raise ConfigError(f"method.tessl.pairing must be one of {list(PAIRINGS)}, got {pairing!r}")
+        if bn_groups not in BN_GROUPS:
+            raise ConfigError(f"method.tessl.bn_groups must be one of {list(BN_GROUPS)}, got {bn_groups!r}")
         self.pairing = pairing
+        self.bn_groups = bn_groups
         if not isinstance(method, InvarianceMethod):
-            raise ValueError(f"TeSSL wraps an InvarianceMethod, got {type(method).__name__}")
+            raise ConfigError(f"TeSSL wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
         if not 0 <= lam <= 1:
-            raise ValueError(f"TeSSL lambda must be in [0, 1], got {lam}")
+            raise ConfigError(f"TeSSL method.lam must be in [0, 1], got {lam}")
         self.lam = lam
         self.method = method
         method.add_head("equi")
@@ -58,22 +93,34 @@ class TeSSL(SSLMethod):
     def forward(self, batch: Batch) -> StepOutput:
         n = len(batch)
         if n % 2:
-            raise ValueError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
-        loss_inv, enc_a, enc_b = self.method.invariance_step(batch)
-        equi_a, equi_b = self.method.embed("equi", enc_a), self.method.embed("equi", enc_b)
+            raise ConfigError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
+        if len(batch.views) != 2:
+            raise ValueError(f"TeSSL needs 2 views, got {len(batch.views)}")
+        (enc_a, inv_a, equi_a), (_, inv_b, equi_b) = (self._embed(view) for view in batch.views)
+        loss_inv = self.method.pair_loss(inv_a, inv_b)
         loss_equi = self.method.pair_loss(*equivariant_pairs(equi_a, equi_b, self.pairing))
         loss = (1 - self.lam) * loss_inv + self.lam * loss_equi
         logs = {"loss_inv": loss_inv.detach(), "loss_equi": loss_equi.detach()}
         return StepOutput(loss=loss, features=enc_a[0].detach(), logs=logs)
 
+    def _embed(self, view: Tensor) -> tuple[Encoding, Tensor, Tensor]:
+        """``(encoding, invariant embedding, equivariant embedding)`` of one view ``(N, 3, S, S)``,
+        one forward pass per :attr:`bn_groups` group, concatenated in row order."""
+        parts = []
+        for rows in view.chunk(2) if self.bn_groups == "halves" else (view,):
+            enc = self.method.encode(rows)
+            parts.append((enc, self.method.embed("inv", enc), self.method.embed("equi", enc)))
+        if len(parts) == 1:
+            return parts[0]
+        encs, invs, equis = zip(*parts)
+        enc = tuple(torch.cat(items) for items in zip(*encs))
+        return enc, torch.cat(invs), torch.cat(equis)
+
     def after_step(self, step: int, total_steps: int) -> None:
         self.method.after_step(step, total_steps)
 
     def extra_repr(self) -> str:
-        return f"lam={self.lam}, pairing={self.pairing!r}"
-
-
-PAIRINGS = ("image", "augmentation")
+        return f"lam={self.lam}, pairing={self.pairing!r}, bn_groups={self.bn_groups!r}"
 
 
 def equivariant_pairs(view_a: Tensor, view_b: Tensor, pairing: str) -> tuple[Tensor, Tensor]:

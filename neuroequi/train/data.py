@@ -9,7 +9,6 @@ the number of DataLoader workers, and a resumed run replays exactly the batches 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from neuroequi.augment import COLUMNS, DEFAULTS, AugParams, Policy
+from neuroequi.augment import AugParams, Policy, identity_params
 from neuroequi.augment.images import as_images, image_sizes
+from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write
 from neuroequi.methods import Batch, Requirements
 
 Images = Tensor | list[Tensor]
@@ -69,7 +70,7 @@ class FolderImages:
         from torchvision.datasets import ImageFolder
 
         if not Path(root).is_dir():
-            raise ValueError(f"ImageFolder root {str(root)!r} is not a directory")
+            raise ConfigError(f"data.root / data.val_root: ImageFolder root {str(root)!r} is not a directory")
         folder = ImageFolder(str(root))
         self.samples = [folder.samples[i] for i in fixed_subset(len(folder.samples), subset, seed=0).tolist()]
         self.labels = torch.tensor([label for _, label in self.samples], dtype=torch.long)
@@ -126,29 +127,14 @@ def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, su
         labels = [label for _, label in samples]
     images = torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
     out = TensorImages(images, torch.tensor(labels, dtype=torch.long), 10)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"images": out.images, "labels": out.labels}, tmp)
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        torch.save({"images": out.images, "labels": out.labels}, tmp)
     return out
-
-
-def identity_params(images: Images) -> AugParams:
-    """Parameters of "no augmentation": the whole image, no flip, jitter, grayscale, blur, solarize."""
-    hw = image_sizes(as_images(images))
-    n = hw.shape[0]
-    zeros = torch.zeros(n, dtype=torch.float64)
-    cols = {c: torch.full((n,), DEFAULTS.get(c, 0.0), dtype=torch.float64) for c in COLUMNS}
-    cols.update(
-        image_h=hw[:, 0], image_w=hw[:, 1], crop_x=zeros, crop_y=zeros, crop_w=zeros + 1, crop_h=zeros + 1,
-        crop_x_px=zeros, crop_y_px=zeros, crop_w_px=hw[:, 1], crop_h_px=hw[:, 0],
-    )
-    return AugParams(torch.stack([cols[c] for c in COLUMNS], dim=1), COLUMNS)
 
 
 def clean_views(policy: Policy, images: Images) -> Tensor:
     """Un-augmented images resized to the policy's view size, ``(N, 3, S, S)`` float in [0, 1]."""
-    return policy.apply(images, identity_params(images))
+    return policy.apply(images, identity_params(image_sizes(as_images(images))))
 
 
 @dataclass(frozen=True)
@@ -170,7 +156,7 @@ class ViewMaker:
         for policy in self.policies[: req.views]:
             if req.matched_halves:
                 if n % 2:
-                    raise ValueError(f"matched halves need an even local batch, got {n}")
+                    raise ConfigError(f"TeSSL's matched halves (batch_size / ranks) need an even local batch, got {n}")
                 params.append(AugParams.cat([policy.sample(n // 2, generator, sizes[: n // 2])] * 2))
             else:
                 params.append(policy.sample(n, generator, sizes))
@@ -196,9 +182,9 @@ class BatchPlan(Sampler[tuple[int, list[int]]]):
 
     def __init__(self, n_images: int, global_batch: int, world_size: int = 1, rank: int = 0, seed: int = 0) -> None:
         if global_batch % world_size:
-            raise ValueError(f"global batch {global_batch} must be divisible by the world size {world_size}")
+            raise ConfigError(f"batch_size {global_batch} must be divisible by the world size {world_size}")
         if n_images < global_batch:
-            raise ValueError(f"the dataset has {n_images} images, fewer than one global batch of {global_batch}")
+            raise ConfigError(f"batch_size: the dataset has {n_images} images, fewer than one global batch of {global_batch}")
         self.n_images, self.global_batch, self.world_size, self.rank, self.seed = n_images, global_batch, world_size, rank, seed
         self.local_batch = global_batch // world_size
         self.epoch, self.start = 0, 0

@@ -10,6 +10,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from neuroequi.errors import ConfigError
 from neuroequi.losses import gather, upcast
 
 
@@ -32,7 +33,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"environment variable {name} must be an integer, got {value!r}") from None
+        raise ConfigError(f"environment variable {name} must be an integer, got {value!r}") from None
 
 
 def setup(device: str = "auto") -> DistInfo:
@@ -44,10 +45,10 @@ def setup(device: str = "auto") -> DistInfo:
         device: "auto" (CUDA if available), "cpu" or "cuda".
     """
     if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     if use_cuda and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available")
+        raise ConfigError("config: device 'cuda' requested but CUDA is not available")
     world_size, rank, local_rank = _env_int("WORLD_SIZE", 1), _env_int("RANK", 0), _env_int("LOCAL_RANK", 0)
     if use_cuda:
         torch.cuda.set_device(local_rank)
@@ -137,11 +138,6 @@ def wrap_ddp(model: nn.Module, info: DistInfo) -> nn.Module:
         return model
     device_ids = [info.local_rank] if info.device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The module inside a DDP wrapper (or the model itself)."""
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
 def all_reduce_mean(value: Tensor) -> Tensor:

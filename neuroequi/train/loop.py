@@ -4,7 +4,9 @@ Single process (CPU or one GPU) or DDP under ``torchrun`` (see :mod:`neuroequi.t
 Writes into ``config.run_dir``::
 
     config.yaml          the resolved config
-    log.csv              every ``monitor.log_every`` steps: step, epoch, lr, losses, probe, img/s
+    log.csv              one row per step (written every ``monitor.log_every`` steps): step, epoch,
+                         lr, seconds, images/s, losses, probe (:mod:`neuroequi.train.metrics`)
+    tensorboard/         TensorBoard events, only with ``monitor.tensorboard: true``
     epochs.jsonl         one JSON object per epoch: mean loss, kNN and probe test accuracy, time
     checkpoints/last.pt  the latest checkpoint (every ``checkpoint_every`` steps and each epoch)
     checkpoints/final.pt the final checkpoint (with the plain backbone state dict)
@@ -12,10 +14,8 @@ Writes into ``config.run_dir``::
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import platform
 import random
 import subprocess
 import time
@@ -24,18 +24,26 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torchvision
 
 import neuroequi
 from neuroequi.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
+from neuroequi.errors import ConfigError
+from neuroequi.io import package_versions
 from neuroequi.methods import IMAGENET_MEAN, IMAGENET_STD, SSLMethod
 from neuroequi.train import distributed as D
-from neuroequi.train.config import TrainConfig, save_config
+from neuroequi.train.config import TrainConfig, config_from_dict, save_config, validate
 from neuroequi.train.data import (
-    BatchPlan, BatchSource, FolderImages, ImageSource, ViewMaker, cifar10_tensor, fixed_subset, make_loader,
+    BatchPlan,
+    BatchSource,
+    FolderImages,
+    ImageSource,
+    ViewMaker,
+    cifar10_tensor,
+    fixed_subset,
+    make_loader,
 )
+from neuroequi.train.metrics import StepMetrics, open_sinks
 from neuroequi.train.model import build_model, build_policies
 from neuroequi.train.monitor import ProbedMethod, extract_features, knn_predict
 from neuroequi.train.optim import LARS, build_optimizer, build_scheduler
@@ -43,7 +51,10 @@ from neuroequi.train.optim import LARS, build_optimizer, build_scheduler
 log = logging.getLogger(__name__)
 
 #: Config keys that may differ between a run and its resumption (they do not change the result).
-RESUMABLE_CHANGES = ("max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress")
+RESUMABLE_CHANGES = (
+    "max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress", "monitor.log_every",
+    "monitor.tensorboard", "monitor.wandb",
+)
 
 
 def load_sources(config: TrainConfig) -> tuple[ImageSource, ImageSource | None]:
@@ -52,17 +63,9 @@ def load_sources(config: TrainConfig) -> tuple[ImageSource, ImageSource | None]:
     if data.dataset == "cifar10":
         test = cifar10_tensor("test", data.cache_dir, config.monitor.knn_test_samples) if config.monitor.knn else None
         return cifar10_tensor("train", data.cache_dir, data.subset), test
-    assert data.root is not None  # validated
+    if data.root is None:
+        raise ConfigError("config: data.root is required for dataset 'imagefolder'")
     return FolderImages(data.root, data.subset), FolderImages(data.val_root) if data.val_root else None
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages a checkpoint depends on."""
-    versions = {
-        "python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
-        "numpy": np.__version__, "neuroequi": neuroequi.__version__,
-    }
-    return {k: str(v) for k, v in versions.items()}
 
 
 def git_commit() -> str | None:
@@ -97,9 +100,10 @@ def _as_tuples(value: Any) -> Any:
 
 
 def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, dict) and key not in ("options", "equimod"):
+        if isinstance(value, dict):
             out.update(_flat(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
@@ -107,33 +111,15 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check_resumable(stored: dict[str, Any], config: TrainConfig) -> None:
-    old, new = _flat(stored), _flat(config.to_dict())
+    """ConfigError unless ``config`` equals the checkpoint's ``stored`` config up to :data:`RESUMABLE_CHANGES`
+    (both typed first, so a key left at its default equals the default written out)."""
+    old, new = _flat(config_from_dict(stored).to_dict()), _flat(config.to_dict())
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
-        raise ValueError(
+        raise ConfigError(
             f"cannot resume: the config differs from the checkpoint's in {changed} "
             f"(only {list(RESUMABLE_CHANGES)} may change)"
         )
-
-
-class CsvLog:
-    """Append rows (dicts) to a CSV file, header from the first row's keys."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fields: list[str] | None = None
-        if path.is_file() and path.stat().st_size:
-            with path.open() as fh:
-                self.fields = next(csv.reader(fh), None)
-
-    def write(self, row: dict[str, Any]) -> None:
-        new = self.fields is None
-        self.fields = self.fields or list(row)
-        with self.path.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.fields, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
 
 
 class Trainer:
@@ -143,7 +129,7 @@ class Trainer:
         self.config, self.info = config, info
         self.device = info.device
         if config.precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("precision fp16 needs CUDA (GradScaler); use bf16 on the CPU")
+            raise ConfigError("config: precision fp16 needs CUDA (GradScaler); use bf16 on the CPU")
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         self.ckpt_dir = config.run_dir / "checkpoints"
@@ -171,8 +157,6 @@ class Trainer:
     def _optimizer(self) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         o = self.config.optim
         lr = o.lr * self.config.batch_size / 256 if o.lr_scaling == "linear" else o.lr
-        if len(o.betas) != 2:
-            raise ValueError(f"optim.betas must be [beta1, beta2], got {list(o.betas)}")
         optimizer = build_optimizer(
             o.name, self.method, lr, o.weight_decay, o.momentum, (o.betas[0], o.betas[1]), o.lars_eta, o.exclude_bias_bn
         )
@@ -288,29 +272,35 @@ class Trainer:
     def run(self) -> Path:
         c = self.config
         final = self.ckpt_dir / "final.pt"
-        csv_log = CsvLog(c.run_dir / "log.csv") if self.info.is_main else None
+        sinks = open_sinks(c.run_dir, c.monitor.tensorboard, c.monitor.wandb, c.name, c.to_dict()) if self.info.is_main else []
+        metrics = StepMetrics(sinks, D.all_reduce_mean, c.batch_size)
+        try:
+            self._loop(metrics)
+        finally:
+            metrics.close()  # written rows stay; rows of a failed step's flush interval are dropped
+        path = self.save("final", self.step // self.steps_per_epoch, final=True)
+        return path if self.info.is_main else final
+
+    def _loop(self, metrics: StepMetrics) -> None:
+        """Train until ``max_steps`` or the end of the schedule, one row of metrics per step."""
+        c = self.config
         stop = self.total_steps if c.max_steps is None else min(c.max_steps, self.total_steps)
         self.model.train()
         while self.step < stop:
             epoch = self.step // self.steps_per_epoch
             t_epoch, sums, count = time.perf_counter(), {}, 0
-            t_log, step_log = time.perf_counter(), self.step
             for batch in self._batches(epoch):
                 logs = self.train_step(batch)
+                metrics.add(self.step, epoch, self.optimizer.param_groups[0]["lr"], logs)
                 for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                    sums[k] = sums.get(k, 0.0) + v.detach().float()
                 count += 1
                 if self.step % c.monitor.log_every == 0 or self.step == stop:
-                    now = time.perf_counter()
-                    ips = (self.step - step_log) * c.batch_size / max(now - t_log, 1e-9)
-                    row = {"step": self.step, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"],
-                           **{k: float(D.all_reduce_mean(v)) for k, v in logs.items()}, "images_per_s": ips}
-                    if csv_log is not None:
-                        csv_log.write(row)
-                    if self._bar is not None:
-                        self._bar.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{ips:.0f}")
-                    t_log, step_log = now, self.step
+                    rows = metrics.flush()
+                    if self._bar is not None and rows:
+                        self._bar.set_postfix(loss=f"{rows[-1]['loss']:.4g}", img_s=f"{rows[-1]['images_per_s']:.0f}")
                 if c.checkpoint_every and self.step % c.checkpoint_every == 0:
+                    metrics.flush()
                     self.save("last", epoch)
                 if self.step >= stop:
                     break
@@ -318,26 +308,26 @@ class Trainer:
                 self._bar.close()
             epoch_done = self.step % self.steps_per_epoch == 0
             summary = {"epoch": epoch + 1 if epoch_done else epoch + self.step % self.steps_per_epoch / self.steps_per_epoch,
-                       "step": self.step, **{f"mean_{k}": v / max(count, 1) for k, v in sums.items()},
+                       "step": self.step, **{f"mean_{k}": float(v) / max(count, 1) for k, v in sums.items()},
                        "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
                     fh.write(json.dumps(summary) + "\n")
                 log.info("epoch summary: %s", summary)
+            metrics.flush()
             self.save("last", epoch)
-        path = self.save("final", self.step // self.steps_per_epoch, final=True)
-        return path if self.info.is_main else final
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train ``config``; return the path of ``<run_dir>/checkpoints/final.pt``.
 
     Args:
-        config: a validated :class:`~neuroequi.train.config.TrainConfig`.
+        config: a :class:`~neuroequi.train.config.TrainConfig` (validated here).
         resume: continue from ``checkpoints/last.pt`` of the run directory (from scratch when
             there is none; returns at once when ``final.pt`` exists). Without ``resume`` an
             existing run directory with checkpoints is an error, never overwritten.
     """
+    validate(config)
     info = D.setup(config.device)
     try:
         ckpt_dir = config.run_dir / "checkpoints"
@@ -346,7 +336,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             load_checkpoint(final)
             return final
         if not resume and (last.is_file() or final.is_file()):
-            raise ValueError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
+            raise ConfigError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
         if info.is_main:
             config.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, config.run_dir / "config.yaml")

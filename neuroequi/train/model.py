@@ -4,40 +4,48 @@ from __future__ import annotations
 
 import torch
 
-from neuroequi.augment import EquiModEncoder, Policy, two_view_policies
-from neuroequi.backbones import build_backbone
-from neuroequi.methods import EquiMod, EquiModOptions, SSLMethod, TeSSL, build_method, dataclass_from_mapping
+from neuroequi.augment import Policy, two_view_policies
+from neuroequi.augment.families import family_policy
+from neuroequi.methods import EquiMod, SSLMethod, TeSSL
+from neuroequi.methods.equimod import build_encoder
+from neuroequi.registry import build_backbone, build_method
 from neuroequi.train.config import DataConfig, TrainConfig
 
 
 def build_policies(data: DataConfig) -> tuple[Policy, Policy]:
-    """The (view A, view B) augmentation policies of a data config."""
+    """The (view A, view B) augmentation policies of a (validated) data config (with ``data.transforms``:
+    the family policy of those transformations at ``data.view_size``, twice)."""
     overrides: dict[str, object] = {}
     if data.size is not None:
         overrides["size"] = data.size
     if data.crop_scale is not None:
-        if len(data.crop_scale) != 2:
-            raise ValueError(f"data.crop_scale must be [low, high], got {list(data.crop_scale)}")
         overrides["crop_scale"] = tuple(data.crop_scale)
-    return tuple(policy.restrict(data.restriction) for policy in two_view_policies(data.policy, **overrides))  # type: ignore[return-value]
+    policies = two_view_policies(data.policy, **overrides)
+    if data.transforms is not None:
+        return (family_policy(data.transforms, data.view_size),) * 2  # type: ignore[return-value]
+    return tuple(policy.restrict(data.restriction) for policy in policies)  # type: ignore[return-value]
 
 
 def build_model(config: TrainConfig) -> SSLMethod:
-    """The method of ``config`` (random init from the current torch RNG state).
+    """The method of a (validated) ``config`` (random init from the current torch RNG state).
 
-    ``equivariance: tessl`` wraps it in :class:`~neuroequi.methods.TeSSL` with ``lam``;
-    ``equimod`` in :class:`~neuroequi.methods.EquiMod`, whose parameter encoder is fitted on
-    the training policies (seeded by ``config.seed``, so a rebuilt model has the same one).
+    ``equivariance: tessl`` wraps it in :class:`~neuroequi.methods.TeSSL` with ``lam`` and
+    ``method.tessl``; ``equimod`` in :class:`~neuroequi.methods.EquiMod` with ``method.equimod``,
+    whose parameter encoder is fitted on the training policies (seeded by ``config.seed``, so a
+    rebuilt model has the same one) or carries the released statistics
+    (:func:`~neuroequi.methods.equimod.build_encoder`).
     """
     m = config.model
     backbone = build_backbone(m.arch, m.width, zero_init_residual=m.zero_init_residual)
-    method = build_method(config.method.name, config.method.options, backbone)
+    method = build_method(config.method.name, config.method.options, backbone, config.data.view_size)
+    with torch.random.fork_rng():
+        method.bind_policies(build_policies(config.data), config.seed)
     kind, lam = config.method.equivariance, config.method.lam
     if kind == "tessl":
-        return TeSSL(method, lam, config.method.tessl_pairing)
+        return TeSSL(method, lam, config.method.tessl.pairing, config.method.tessl.bn_groups)
     if kind == "equimod":
-        options = dataclass_from_mapping(EquiModOptions, config.method.equimod, "config.method.equimod")
+        options = config.method.equimod
         with torch.random.fork_rng():
-            encoder = EquiModEncoder.fit(list(build_policies(config.data)), options.encoder_samples, seed=config.seed)
+            encoder = build_encoder(options, build_policies(config.data), config.seed)
         return EquiMod(method, encoder, lam, options)
     return method

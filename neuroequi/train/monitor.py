@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neuroequi.activations import layer_activations
 from neuroequi.augment import Policy
 from neuroequi.methods import Batch, SSLMethod, StepOutput, normalize_images
 from neuroequi.train.data import ImageSource, clean_views
@@ -44,12 +45,11 @@ def extract_features(
     was_training = backbone.training
     backbone.eval()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    out = []
-    for chunk in indices.split(batch_size):
-        x = normalize_images(clean_views(policy, source.load(chunk.tolist())).to(device)).contiguous(memory_format=fmt)
-        out.append(backbone(x).float().cpu())
+    batches = (normalize_images(clean_views(policy, source.load(chunk.tolist())).to(device)).contiguous(memory_format=fmt)
+               for chunk in indices.split(batch_size))
+    features = layer_activations(backbone, batches, [""])[""]  # "": the backbone's own output
     backbone.train(was_training)
-    return torch.cat(out)
+    return features
 
 
 def knn_predict(train_features: Tensor, train_labels: Tensor, test_features: Tensor, k: int, temperature: float, num_classes: int) -> Tensor:

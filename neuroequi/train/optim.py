@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from neuroequi.errors import ConfigError
+
 
 class LARS(torch.optim.Optimizer):
     """SGD with momentum and a layer-wise trust ratio (You, Gitman & Ginsburg, 2017).
@@ -32,7 +34,7 @@ class LARS(torch.optim.Optimizer):
         eta: float = 0.001,
     ) -> None:
         if lr < 0 or not 0 <= momentum < 1 or weight_decay < 0 or eta <= 0:
-            raise ValueError(f"LARS needs lr >= 0, 0 <= momentum < 1, weight_decay >= 0, eta > 0; got {lr}, {momentum}, {weight_decay}, {eta}")
+            raise ConfigError(f"LARS needs lr >= 0, 0 <= momentum < 1, weight_decay >= 0, eta > 0; got {lr}, {momentum}, {weight_decay}, {eta}")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, lars=True))
 
     @torch.no_grad()
@@ -94,7 +96,7 @@ def build_optimizer(
         return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr, betas=betas, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose 'lars', 'sgd' or 'adamw'")
+    raise ConfigError(f"optim.name: unknown optimizer {name!r}; choose 'lars', 'sgd' or 'adamw'")
 
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int, final_ratio: float = 0.0) -> float:

@@ -6,7 +6,7 @@ in-memory PIL images and hooks the layer directly (``model_zoo.activations.extra
 the reference is Brain-Score's ``PytorchWrapper`` with its own
 ``load_preprocess_images`` reading the same images from PNG files (no
 activation cache). Both run with one BLAS/torch thread. Then the wall time of
-one full local benchmark score (fresh caches), ``model_zoo.score``.
+one full local benchmark score (fresh caches), ``analyses.neural.scoring.score``.
 
 Usage: NEUROEQUI_DATA=... python tests/benchmarks/bench_brainscore.py [--benchmarks Kiani2007.IT-rdm ...]
 """
@@ -60,14 +60,13 @@ def extraction(layer: str, repeats: int) -> None:
 
 
 def benchmark_time(benchmarks: list[str]) -> None:
-    import model_zoo
+    from analyses.neural.scoring import score
 
     for benchmark in benchmarks:
         with tempfile.TemporaryDirectory() as tmp:  # nothing cached: scores, activations, screen, ceilings
-            os.environ["NEUROEQUI_ZOO_HOME"] = tmp
             os.environ["RESULTCACHING_DISABLE"] = "1"
             start, cpu = time.perf_counter(), time.process_time()
-            result = model_zoo.score("cifar-resnet20-supervised", benchmark)
+            result = score("cifar-resnet20-supervised", benchmark, home=tmp)
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         print(f"{benchmark}: one full score of cifar-resnet20-supervised in {elapsed:.1f} s wall, {cpu:.1f} s CPU "
               f"(score {result['score']:.4f}, raw {result['raw']:.4f}, ceiling {result['ceiling']:.4f}, "

@@ -25,25 +25,18 @@ from threadpoolctl import threadpool_limits
 import model_zoo
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization, shared_variability
 from analyses.probe import cifar10_subset
-from analyses.responses import (
-    PRECISIONS,
-    Extractor,
-    ensemble_params,
-    extract_ensemble,
-    extract_ensembles,
-    view_batches,
-)
+from analyses.responses import PRECISIONS, ensemble_params, extract_ensemble, extract_ensembles, view_batches
+from model_zoo import LoadedModel
 from neuroequi.augment import get_policy
 from neuroequi.augment.images import as_images, image_sizes
-from neuroequi.backbones import build_backbone
 
 
-def bare_views(extractor: Extractor, images, policy, K: int, seed: int, batch_size: int) -> list[torch.Tensor]:
+def bare_views(model: LoadedModel, images, policy, K: int, seed: int, batch_size: int) -> list[torch.Tensor]:
     """The normalised view batches extract_ensemble feeds the network for the ``full`` ensemble."""
     checked = as_images(images)
     params = ensemble_params(policy, "full", image_sizes(checked), K, seed)
-    mean = torch.tensor(extractor.mean).view(1, 3, 1, 1)
-    std = torch.tensor(extractor.std).view(1, 3, 1, 1)
+    mean = torch.tensor(model.mean).view(1, 3, 1, 1)
+    std = torch.tensor(model.std).view(1, 3, 1, 1)
     return [(views - mean) / std for views in view_batches(policy, checked, params, K, batch_size)]
 
 
@@ -55,9 +48,9 @@ def time_bare(module: torch.nn.Module, batches: list[torch.Tensor], bf16: bool) 
     return time.perf_counter() - start
 
 
-def figure1_distances(extractor: Extractor, images, ids, policy, K: int, precision: str) -> dict[str, float]:
+def figure1_distances(model: LoadedModel, images, ids, policy, K: int, precision: str) -> dict[str, float]:
     """The three Figure-1 distances (means over images / pairs) from responses at ``precision``."""
-    r = extract_ensembles(extractor, images, policy, K=K, image_ids=ids, precision=precision, progress=False)
+    r = extract_ensembles(model, images, policy, K=K, image_ids=ids, precision=precision, progress=False)
     return {
         "shared_variability": shared_variability(r["matched"]).mean(),
         "content_augmentation_factorization": content_augmentation_factorization(r["full"], r["clean"]).mean(),
@@ -65,20 +58,20 @@ def figure1_distances(extractor: Extractor, images, ids, policy, K: int, precisi
     }
 
 
-def bench(name: str, extractor: Extractor, n_images: int, K: int, batch_size: int, repeats: int) -> None:
+def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int, repeats: int) -> None:
     images, _, ids = cifar10_subset("test", n_images, seed=0)
-    policy = get_policy("cifar" if extractor.image_size <= 64 else "barlow_twins_view1", size=extractor.image_size)
-    batches = bare_views(extractor, images, policy, K, 0, batch_size)
+    policy = get_policy("cifar" if model.image_size <= 64 else "barlow_twins_view1", size=model.image_size)
+    batches = bare_views(model, images, policy, K, 0, batch_size)
     n_views = n_images * K
-    extract_ensemble(extractor, images[:2], policy, "full", K=2, progress=False)  # warm-up
+    extract_ensemble(model, images[:2], policy, "full", K=2, progress=False)  # warm-up
     results = {}
-    print(f"[{name}] layer {extractor.layer}, {n_images} images x K={K} = {n_views} views, batch {batch_size}")
+    print(f"[{name}] layer {model.layer()}, {n_images} images x K={K} = {n_views} views, batch {batch_size}")
     for precision in PRECISIONS:
         t_bare, t_ours = [], []
         for _ in range(repeats):  # interleaved, best of `repeats`: the machine is shared
-            t_bare.append(time_bare(extractor.module, batches, precision == "bf16"))
+            t_bare.append(time_bare(model.module, batches, precision == "bf16"))
             start = time.perf_counter()
-            results[precision] = extract_ensemble(extractor, images, policy, "full", K=K, image_ids=ids,
+            results[precision] = extract_ensemble(model, images, policy, "full", K=K, image_ids=ids,
                                                   batch_size=batch_size, precision=precision, progress=False).values
             t_ours.append(time.perf_counter() - start)
         t_bare, t_ours = min(t_bare), min(t_ours)
@@ -86,7 +79,7 @@ def bench(name: str, extractor: Extractor, n_images: int, K: int, batch_size: in
               f"   ours/bare = {t_bare / t_ours:5.2f}   (target >= 0.9)")
     rel = np.linalg.norm(results["bf16"] - results["fp32"]) / np.linalg.norm(results["fp32"])
     print(f"  bf16 vs fp32: relative Frobenius error of the responses {rel:.2e}")
-    fp32, bf16 = (figure1_distances(extractor, images, ids, policy, K, p) for p in PRECISIONS)
+    fp32, bf16 = (figure1_distances(model, images, ids, policy, K, p) for p in PRECISIONS)
     for label in fp32:
         print(f"  bf16 vs fp32: {label:<36} {fp32[label]:.5f} vs {bf16[label]:.5f}  (diff {bf16[label] - fp32[label]:+.1e})")
 
@@ -102,12 +95,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
         print(f"threads: {args.threads}; torch {torch.__version__}")
-        extractor = Extractor.from_loaded(model_zoo.load("cifar-resnet20-supervised"), "avgpool")
-        bench("cifar-resnet20-supervised", extractor, args.images, args.K, 256, args.repeats)
+        bench("cifar-resnet20-supervised", model_zoo.load("cifar-resnet20-supervised"), args.images, args.K, 256,
+              args.repeats)
         if args.resnet50_images:
-            torch.manual_seed(0)
-            r50 = Extractor(build_backbone("resnet50").eval(), "avgpool", (0.485, 0.456, 0.406),
-                            (0.229, 0.224, 0.225), 224, "random-init", "resnet50-random")
+            r50 = model_zoo.load(model_zoo.random_entry("resnet50", seed=0, image_size=224))
             bench("resnet50 (random init, 224 px)", r50, args.resnet50_images, 4, 16, args.repeats)
 
 

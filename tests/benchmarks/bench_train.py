@@ -1,6 +1,6 @@
-"""Training speed on the CPU: equivariance wrappers vs their invariance baselines, and a 1-epoch run.
+"""Training speed: equivariance wrappers vs their baselines (CPU), and the paper-scale path (CUDA).
 
-For CIFAR ResNet-18 (32 px, default batch 256, width 1) it measures, side by side in one run,
+``--device cpu`` (default). For CIFAR ResNet-18 (32 px, default batch 256, width 1) it measures, side by side in one run,
 seconds per training step (augmentation + forward + backward + optimiser, after warm-up; the
 methods interleaved step by step) of
 
@@ -12,19 +12,35 @@ epoch-end kNN monitor included) against the steady-state step rate. Real CIFAR-1
 (NEUROEQUI_DATA). Example quick run::
 
     python tests/benchmarks/bench_train.py --width 0.125 --steps 5 --epoch-images 5120
+
+``--device cuda``: the paper-scale path on one GPU. Synthetic batches of the paper's per-GPU
+batch (CE-SSL: 1024 pairs over 8 GPUs = 256 images, two views each), bf16 autocast,
+channels-last, ResNet-50: images/s (backbone passes per second) of a whole training step of the
+``tessl-barlow-imagenet`` recipe (two 8192-wide projectors, LARS, one pass per half-view)
+against a bare torchvision ResNet-50 training step (cross-entropy, SGD) on the same number of
+images (target >= 0.9x for the paired loss's overhead), peak GPU memory of each, and one
+``torchrun --nproc_per_node=1`` step of the real trainer on the recipe (a small synthetic
+ImageFolder, so no data set is needed). Fails at once without CUDA::
+
+    python tests/benchmarks/bench_train.py --device cuda [--batch 256 --steps 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-import neuroequi  # noqa: F401
 import torch
 from threadpoolctl import threadpool_limits
 
+import neuroequi  # noqa: F401
 from neuroequi.train import config_from_dict, train
 from neuroequi.train.distributed import DistInfo
 from neuroequi.train.loop import Trainer
@@ -78,17 +94,140 @@ def step_times(args: argparse.Namespace, out: str) -> dict[str, list[float]]:
     return times
 
 
+def cuda_step_rate(step: Callable[[], None], steps: int, warmup: int) -> tuple[float, float]:
+    """(seconds per step, peak GiB) of ``step`` on CUDA after ``warmup`` untimed steps."""
+    for _ in range(warmup):
+        step()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps, torch.cuda.max_memory_allocated() / 2**30
+
+
+def tessl_step(batch: int, device: str = "cuda", size: int = 224) -> Callable[[], None]:
+    """One training step of the ``tessl-barlow-imagenet`` recipe on a synthetic batch of ``size``-px
+    views (bf16 autocast, channels-last), as ``Trainer.train_step`` does it."""
+    from neuroequi.augment import AugParams
+    from neuroequi.methods import Batch
+    from neuroequi.train.distributed import convert_batchnorm
+    from neuroequi.train.model import build_model
+    from neuroequi.train.optim import build_optimizer
+    from neuroequi.train.recipes import load_recipe
+
+    config = load_recipe("tessl-barlow-imagenet", [f"batch_size={batch}", "precision=bf16"])
+    torch.manual_seed(0)
+    method = convert_batchnorm(build_model(config)).to(device).to(memory_format=torch.channels_last)
+    o = config.optim
+    optimizer = build_optimizer(o.name, method, o.lr, o.weight_decay, o.momentum, (0.9, 0.999), o.lars_eta, o.exclude_bias_bn)
+    g = torch.Generator(device=device).manual_seed(0)
+    views = tuple(torch.randn(batch, 3, size, size, device=device, generator=g).contiguous(memory_format=torch.channels_last)
+                  for _ in range(2))
+    empty = AugParams(torch.zeros(batch, 0), ())
+    data = Batch(views, (empty, empty), None, torch.zeros(batch, dtype=torch.long, device=device))
+
+    def step() -> None:
+        with torch.autocast(device, dtype=torch.bfloat16):
+            out = method(data)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        optimizer.step()
+        method.after_step(0, 1)
+
+    return step
+
+
+def bare_resnet50_step(images: int) -> Callable[[], None]:
+    """One torchvision ResNet-50 training step (cross-entropy, SGD) on ``images`` synthetic images."""
+    from torchvision.models import resnet50
+
+    torch.manual_seed(0)
+    model = resnet50().cuda().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    g = torch.Generator(device="cuda").manual_seed(1)
+    x = torch.randn(images, 3, 224, 224, device="cuda", generator=g).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 1000, (images,), device="cuda", generator=g)
+
+    def step() -> None:
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def synthetic_image_folder(root: Path, images: int = 128, size: int = 256) -> Path:
+    """``images`` random RGB PNGs in two class folders under ``root/train``."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(images):
+        folder = root / "train" / f"class{i % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return root / "train"
+
+
+def cuda_main(args: argparse.Namespace) -> None:
+    """The paper-scale GPU benchmark (see the module docstring)."""
+    if not torch.cuda.is_available():
+        sys.exit("bench_train.py --device cuda: CUDA is not available here (torch.cuda.is_available() is False); "
+                 "run it on a machine with a GPU, or use --device cpu")
+    torch.backends.cudnn.benchmark = True
+    name = torch.cuda.get_device_name()
+    print(f"{name}: ResNet-50, 224 px, {args.batch} images x 2 views per step, bf16 autocast, channels-last")
+    results = {}
+    for label, factory in (("tessl-barlow-imagenet step", lambda: tessl_step(args.batch)),
+                           ("bare torchvision ResNet-50 step", lambda: bare_resnet50_step(2 * args.batch))):
+        seconds, peak = cuda_step_rate(factory(), args.steps, args.warmup)
+        results[label] = seconds
+        print(f"  {label:34s} {seconds * 1000:8.1f} ms/step  {2 * args.batch / seconds:8.0f} img/s  peak {peak:6.1f} GiB")
+        torch.cuda.empty_cache()
+    ratio = results["bare torchvision ResNet-50 step"] / results["tessl-barlow-imagenet step"]
+    print(f"  TeSSL-Barlow / bare ResNet-50 images/s: {ratio:.3f}x (target >= 0.9x)")
+    with tempfile.TemporaryDirectory() as out:
+        root = synthetic_image_folder(Path(out))
+        command = [
+            sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "neuroequi.train",
+            "--recipe", "tessl-barlow-imagenet",
+            f"data.root={root}", "data.val_root=null", "data.workers=4", "batch_size=64", "max_steps=1",
+            "precision=bf16", "monitor.knn=false", "monitor.progress=false", f"output_dir={out}", "name=torchrun-step",
+        ]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "4"}, check=False)
+        wall = time.perf_counter() - start
+        if done.returncode:
+            print(done.stdout[-2000:], done.stderr[-4000:], sep="\n")
+            sys.exit(f"torchrun step failed with exit code {done.returncode}")
+        log = (Path(out) / "torchrun-step" / "log.csv").read_text().splitlines()
+        print(f"  torchrun --nproc_per_node=1 -m neuroequi.train --recipe tessl-barlow-imagenet (batch 64, 1 step): "
+              f"ok in {wall:.1f} s wall (start-up and checkpoint included); log.csv: {log[1] if len(log) > 1 else 'empty'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--batch", type=int, default=None, help="images per step (cpu: 256; cuda: 256 per GPU, as the paper)")
     parser.add_argument("--width", type=float, default=1.0, help="backbone width multiplier (1 = ResNet-18)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per method")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per method (cpu: 5; cuda: 20)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (cpu: 2; cuda: 5)")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--no-channels-last", action="store_true")
     parser.add_argument("--epoch-images", type=int, default=50_000, help="images in the 1-epoch run (50000: all of CIFAR-10)")
     args = parser.parse_args()
+    cuda = args.device == "cuda"
+    args.batch = args.batch or 256
+    args.steps = args.steps or (20 if cuda else 5)
+    args.warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
+    if cuda:
+        cuda_main(args)
+        return
     torch.set_num_threads(args.threads)
     print(f"CIFAR ResNet-18 width {args.width}, 32 px, batch {args.batch}, {args.threads} threads, {args.precision}, "
           f"channels_last={not args.no_channels_last}")

@@ -9,7 +9,7 @@ from PIL import Image
 from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
 from brainscore_vision import load_model
 
-from model_zoo.download import CheckpointUnavailableError
+from neuroequi.errors import DataUnavailableError
 
 MODELS = ['tessl-barlowtwins-lambda0-resnet50', 'tessl-barlowtwins-lambda0.001-resnet50', 'tessl-barlowtwins-lambda0.1-resnet50', 'tessl-barlowtwins-lambda0.2-resnet50', 'tessl-barlowtwins-lambda0.3-resnet50', 'tessl-barlowtwins-lambda0.4-resnet50', 'tessl-barlowtwins-lambda0.5-resnet50', 'tessl-mmcr-lambda0-resnet50', 'tessl-mmcr-lambda0.001-resnet50', 'tessl-mmcr-lambda0.1-resnet50', 'tessl-mmcr-lambda0.2-resnet50', 'tessl-mmcr-lambda0.3-resnet50', 'tessl-mmcr-lambda0.4-resnet50', 'tessl-mmcr-lambda0.5-resnet50', 'tessl-simclr-lambda0-resnet50', 'tessl-simclr-lambda0.001-resnet50', 'tessl-simclr-lambda0.1-resnet50', 'tessl-simclr-lambda0.2-resnet50', 'tessl-simclr-lambda0.3-resnet50', 'tessl-simclr-lambda0.4-resnet50', 'tessl-simclr-lambda0.5-resnet50']
 HERE = Path(__file__).parent
@@ -33,7 +33,7 @@ def stimuli(tmp_path_factory):
 def test_look_at(name, stimuli):
     try:
         model = load_model(name)
-    except CheckpointUnavailableError as exc:
+    except DataUnavailableError as exc:
         pytest.skip(f"weights not reachable: {exc}")
     assert model.identifier.startswith(name + "-") and len(model.identifier) == len(name) + 9
     region_layer_map = json.loads((HERE / "region_layer_map" / f"{name}.json").read_text())

@@ -1,17 +1,18 @@
-"""``neuroequi score --model ID --benchmark BENCH``: score a zoo model, print and save the result."""
+"""``neuroequi score --model ID --benchmark BENCH``: score a model, print and save the result."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Options ``--model``, ``--benchmark``, ``--recompute``, ``--json``."""
-    parser.add_argument("--model", required=True, help="catalogue name (see `neuroequi zoo list`)")
+    parser.add_argument("--model", required=True,
+                        help="catalogue name (see `neuroequi zoo list`) or a neuroequi checkpoint file")
     parser.add_argument("--benchmark", required=True,
                         help="Cowley2023.V4-pls, Cowley2023-<session>.V4-pls, Kiani2007.IT-rdm, "
+                             "Kriegeskorte2008.hIT-rdm, tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm, "
                              "MajajHong2015public.IT-pls, MajajHong2015.IT-pls, Sanghavi2020.IT-pls, "
                              "SanghaviJozwik2020.IT-pls, SanghaviMurty2020.IT-pls")
     parser.add_argument("--recompute", action="store_true", help="ignore a cached result")
@@ -19,17 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score and print; 0 on success, 2 when weights or benchmark data cannot be had."""
-    from analyses.neural import OnlineDataUnavailableError
+    """Score and print; 0 on success. Weights or benchmark data that cannot be had raise
+    ``neuroequi.errors`` errors (one line, exit code 2 from the entry point)."""
+    from analyses.neural.scoring import RESULT_KEYS, result_path, score
 
-    from model_zoo.download import CheckpointUnavailableError
-    from model_zoo.scoring import RESULT_KEYS, result_path, score
-
-    try:
-        result = score(args.model, args.benchmark, recompute=args.recompute)
-    except (CheckpointUnavailableError, OnlineDataUnavailableError) as exc:
-        print(f"neuroequi score: {exc}", file=sys.stderr)
-        return 2
+    result = score(args.model, args.benchmark, recompute=args.recompute)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -1,29 +1,32 @@
-"""Score a zoo model on a neural benchmark; results cached per (model identifier, benchmark).
+"""Score a model on a neural benchmark; results cached per (model identifier, benchmark).
 
 :func:`score` is what ``neuroequi score`` and the Figure-1 pipeline call. The
 result is a plain dict (JSON-serialisable) saved to
 ``<zoo home>/scores/<identifier>/<benchmark>.json``; since the identifier
-carries the weights' hash, a changed checkpoint is scored afresh.
+carries the weights' hash (:mod:`model_zoo.loading`), a changed checkpoint is
+scored afresh.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from model_zoo.download import write_json_atomic, zoo_home
+from model_zoo import LoadedModel, load, zoo_home
+from model_zoo.download import write_json
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
 RESULT_KEYS = ("model", "identifier", "benchmark", "score", "raw", "ceiling", "error", "ceiling_formula",
                "region_layer_map", "brainscore_version", "elapsed_s", "created")
 
 
-def result_path(identifier: str, benchmark: str) -> Path:
-    """Where the result of ``identifier`` on ``benchmark`` is cached."""
-    return zoo_home() / "scores" / identifier / f"{benchmark}.json"
+def result_path(identifier: str, benchmark: str, home: Path | None = None) -> Path:
+    """Where the result of ``identifier`` on ``benchmark`` is cached (in the zoo home ``home``)."""
+    return zoo_home(home) / "scores" / identifier / f"{benchmark}.json"
 
 
 def _float(value) -> float:
@@ -44,7 +47,7 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
         "score": _float(score), "raw": _float(attrs.get("raw")), "ceiling": _float(attrs.get("ceiling")),
         "error": _float(attrs.get("error")), "ceiling_formula": benchmark.ceiling_formula,
         "region_layer_map": dict(region_layer_map), "brainscore_version": version("brainscore_vision"),
-        "elapsed_s": round(elapsed_s, 2), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(elapsed_s, 2), "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key in ("session_scores", "session_errors"):
         if key in attrs:
@@ -52,28 +55,27 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
     return result
 
 
-def score(model_id: str, benchmark: str, *, recompute: bool = False) -> dict:
-    """Score zoo model ``model_id`` on ``benchmark`` (local or online; see :mod:`analyses.neural`).
+def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: bool = False,
+          home: Path | None = None) -> dict:
+    """Score ``model`` (anything :func:`model_zoo.load` takes, or a loaded model) on ``benchmark``
+    (local or online; see :mod:`analyses.neural`).
 
-    Returns the result dict (keys :data:`RESULT_KEYS`), from the cache unless
-    ``recompute``. Raises ``ValueError`` for an unknown model or benchmark,
-    ``CheckpointUnavailableError`` when the weights cannot be had and
-    ``OnlineDataUnavailableError`` when an online benchmark's data cannot.
+    Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the
+    zoo home ``home`` unless ``recompute``. Raises ``ConfigError`` for an unknown
+    model or benchmark, ``DataUnavailableError`` when the weights cannot be had
+    and ``OnlineDataUnavailableError`` when an online benchmark's data cannot.
     """
     from analyses.neural import load_benchmark, run_benchmark
-
     from model_zoo.brainscore import commitment
-    from model_zoo.catalogue import get_entry
 
-    entry = get_entry(model_id)
     start = time.perf_counter()
-    candidate = commitment(entry)
-    path = result_path(candidate.identifier, benchmark)
+    loaded = model if isinstance(model, LoadedModel) else load(model, home)
+    path = result_path(loaded.identifier, benchmark, home)
     if path.is_file() and not recompute:
         return json.loads(path.read_text())
     bench = load_benchmark(benchmark)
-    raw_score = run_benchmark(bench, candidate)
-    result = result_from_score(raw_score, model=model_id, identifier=candidate.identifier, benchmark=bench,
-                               region_layer_map=entry.region_layer_map, elapsed_s=time.perf_counter() - start)
-    write_json_atomic(path, result)
+    raw_score = run_benchmark(bench, commitment(loaded))
+    result = result_from_score(raw_score, model=loaded.name, identifier=loaded.identifier, benchmark=bench,
+                               region_layer_map=loaded.region_layer_map, elapsed_s=time.perf_counter() - start)
+    write_json(path, result)
     return result

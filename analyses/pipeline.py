@@ -1,0 +1,188 @@
+"""Responses and every Figure-1 measure on one model, as files the next step reads.
+
+Python entry point: :func:`analyze` (a :class:`model_zoo.LoadedModel` from
+:func:`model_zoo.load`, an :class:`AnalysisConfig`, an output folder);
+``neuroequi analyze`` (:mod:`analyses.cli`) is a thin command around it.
+
+Files written to ``out_dir``:
+
+* ``responses/responses-<ensemble>-<key>.nc``: the NetCDF responses (also the
+  cache: a rerun with the same inputs reads them instead of recomputing);
+* ``image_measures.nc``: the per-image (and per-image-pair) distances, which
+  :func:`delta_table` compares against a baseline model's (ΔD_B);
+* ``measures.csv``: the tidy table, one row per measure, columns
+  :data:`TABLE_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import xarray as xr
+from torch import nn
+
+from analyses.equivariance import equimod_equivariance
+from analyses.measures import ImageMeasure, augmentation_decoding, delta, shared_variability
+from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
+from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
+from analyses.responses import PRECISIONS, extract_ensembles
+from model_zoo import LoadedModel
+from neuroequi.augment import get_policy
+from neuroequi.errors import ConfigError
+from neuroequi.io import atomic_write
+
+__all__ = ["IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table", "equimod_method",
+           "load_image_measures", "save_image_measures"]
+
+TABLE_COLUMNS = ("model", "weights_sha256", "layer", "quantity", "label", "value", "ci_low", "ci_high", "n",
+                 "policy", "K", "seed", "n_images", "precision")
+IMAGE_MEASURES = "image_measures.nc"
+TABLE = "measures.csv"
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """What :func:`analyze` measures and on how much data (``neuroequi analyze`` keys of the same names).
+
+    ``layer``: the module analysed (None: the model's last layer, ``avgpool``
+    for the project's backbones). ``policy``: augmentation policy name (None:
+    ``cifar`` for networks taking images of at most 64 px, else
+    ``barlow_twins_view1``), made at the network's input size. ``n_images``
+    images (random subset by ``seed``) of CIFAR-10 test, or of the ImageFolder
+    ``images`` (a folder, e.g. ImageNet validation), ``K`` augmentations per image
+    in every ensemble. ``precision``: ``fp32`` or ``bf16`` (CPU autocast).
+    ``batch_size``: views per forward pass. ``probe_train`` / ``probe_test``:
+    images of the linear probe (0 train images: no probe). ``n_boot``: bootstrap
+    resamples of every interval. ``progress``: tqdm bars.
+    """
+
+    layer: str | None = None
+    policy: str | None = None
+    images: str | None = None
+    n_images: int = 64
+    K: int = 16
+    seed: int = 0
+    precision: Literal["fp32", "bf16"] = "fp32"
+    batch_size: int = 256
+    probe_train: int = 5000
+    probe_test: int = 10000
+    n_boot: int = 1000
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"analysis precision must be one of {PRECISIONS}, got {self.precision!r}")
+        for key, low in (("n_images", 1), ("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
+            if getattr(self, key) < low:
+                raise ConfigError(f"analysis {key} must be >= {low}, got {getattr(self, key)!r}")
+        if self.probe_train > 0 and self.probe_test < 1:
+            raise ConfigError(f"analysis probe_test must be >= 1 when probe_train > 0, got {self.probe_test!r}")
+
+    def policy_name(self, image_size: int) -> str:
+        """:attr:`policy`, or the default for networks taking ``image_size`` px images."""
+        if self.policy is not None:
+            return self.policy
+        return "cifar" if image_size <= 64 else "barlow_twins_view1"
+
+
+def equimod_method(model: LoadedModel) -> nn.Module | None:
+    """The full EquiMod method of a model loaded from a neuroequi checkpoint file; None otherwise."""
+    from neuroequi.checkpoint import load_checkpoint, load_method
+    from neuroequi.errors import CheckpointError
+
+    if model.entry.source.kind != "path":
+        return None
+    try:
+        meta = load_checkpoint(model.entry.source.location)["meta"]
+    except CheckpointError:
+        return None
+    return load_method(model.entry.source.location) if meta.get("equivariance") == "equimod" else None
+
+
+def save_image_measures(measures: list[ImageMeasure], path: Path) -> Path:
+    """The per-image / per-pair values of ``measures`` as one NetCDF dataset (atomic write)."""
+    variables = {}
+    for m in measures:
+        dims = ("image",) if m.values.ndim == 1 else ("image", "image_2")
+        coords = {"image": m.images} if m.values.ndim == 1 else {"image": m.images, "image_2": m.images}
+        variables[m.quantity] = xr.DataArray(m.values, dims=dims, coords=coords, attrs={"label": m.label})
+    with atomic_write(path) as tmp:
+        xr.Dataset(variables).to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def load_image_measures(path: Path) -> dict[str, ImageMeasure]:
+    """Inverse of :func:`save_image_measures`: ``{quantity: ImageMeasure}``."""
+    data = xr.load_dataset(path, engine="h5netcdf")
+    return {name: ImageMeasure(name, var.attrs["label"], var.values, var.coords["image"].values)
+            for name, var in data.data_vars.items()}
+
+
+def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """``delta_<quantity>`` rows (model − baseline, paired bootstrap over images) for every
+    per-image distance both analyses saved; image sets must agree."""
+    model = load_image_measures(Path(out_dir) / IMAGE_MEASURES)
+    base = load_image_measures(Path(baseline_dir) / IMAGE_MEASURES)
+    rows = [delta(model[q], base[q], n_boot=n_boot, seed=seed) for q in model if q in base]
+    return pd.DataFrame(rows)
+
+
+def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
+            baseline_dir: str | Path | None = None) -> Path:
+    """Responses to every ensemble, then all measures; writes the files listed in the module docstring.
+
+    Args:
+        model: the network (:func:`model_zoo.load`); a neuroequi checkpoint trained
+            with EquiMod also gets the equivariance measures.
+        config: see :class:`AnalysisConfig`.
+        out_dir: output folder (created).
+        baseline_dir: ``out_dir`` of the baseline model's analysis (λ = 0) on the
+            same images: adds the ``delta_*`` rows.
+
+    Returns:
+        The path of the tidy table ``out_dir/measures.csv`` (columns :data:`TABLE_COLUMNS`).
+    """
+    layer = model.layer(config.layer)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    policy_name = config.policy_name(model.image_size)
+    policy = get_policy(policy_name, size=model.image_size)
+    if config.images is None:
+        images, _, ids = cifar10_subset("test", config.n_images, config.seed)
+    else:
+        images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
+    extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,
+               "cache_dir": out / "responses", "progress": config.progress, "layer": layer}
+    responses = extract_ensembles(model, images, policy, image_ids=ids, **extract)
+    image_measures = [
+        shared_variability(responses["matched"]),
+        content_augmentation_factorization(responses["full"], responses["clean"]),
+        crop_photometric_factorization(responses["crop"], responses["photometric"]),
+    ]
+    save_image_measures(image_measures, out / IMAGE_MEASURES)
+    boot = {"n_boot": config.n_boot, "seed": config.seed}
+    rows = [m.row(**boot) for m in image_measures]
+    rows += augmentation_decoding(responses["full"]).rows(**boot)
+    rows += augmentation_decoding(responses["full"], clean=responses["clean"]).rows(**boot)
+    equimod = equimod_method(model)
+    if equimod is not None:
+        rows += equimod_equivariance(equimod, images, policy, model.mean, model.std, seed=config.seed,
+                                     batch_size=config.batch_size).rows(**boot)
+    if config.probe_train > 0:
+        probe = linear_probe(model, policy, config.probe_train, config.probe_test, seed=config.seed,
+                             cache_dir=out / "responses", progress=config.progress, layer=layer,
+                             precision=config.precision, batch_size=config.batch_size)
+        rows.append(probe.row(**boot))
+    table = pd.DataFrame(rows)
+    if baseline_dir is not None:
+        table = pd.concat([table, delta_table(out, baseline_dir, **boot)], ignore_index=True)
+    context = {"model": model.identifier, "weights_sha256": model.sha256, "layer": layer,
+               "policy": policy_name, "K": config.K, "seed": config.seed, "n_images": len(ids),
+               "precision": config.precision}
+    table = table.assign(**context)[list(TABLE_COLUMNS)]
+    with atomic_write(out / TABLE) as tmp:
+        table.to_csv(tmp, index=False)
+    return out / TABLE

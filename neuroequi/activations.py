@@ -1,0 +1,78 @@
+"""Layer activations of a network: forward hooks on named layers, batch by batch.
+
+The one activation-extraction function of the project: the training monitors
+(:mod:`neuroequi.train.monitor`), the model zoo's in-memory path
+(:mod:`model_zoo.activations`) and the analyses' responses
+(:mod:`analyses.responses`) all call :func:`layer_activations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from neuroequi.errors import ConfigError
+
+__all__ = ["layer_activations"]
+
+
+def layer_activations(
+    module: nn.Module,
+    batches: Iterable[Tensor],
+    layers: Sequence[str],
+    *,
+    total: int | None = None,
+    desc: str | None = None,
+    progress: bool = False,
+) -> dict[str, Tensor]:
+    """Run ``module`` on every batch and return the outputs of the named ``layers``.
+
+    Args:
+        module: the network; it is called as it is (the caller sets eval mode,
+            device and any autocast context around this call).
+        batches: input batches, each ``(B_i, ...)`` as ``module`` takes them (already
+            normalised and on the module's device); consumed lazily, so a generator
+            may prepare the next batch while the network runs.
+        layers: names of ``module.get_submodule`` (``""``: the module itself, i.e.
+            its forward output). When a layer runs more than once in a forward
+            pass, its last output is kept.
+        total, desc, progress: a tqdm bar over ``total`` inputs named ``desc``.
+
+    Returns:
+        ``{layer: Tensor (N, D_layer)}``, float32 on the CPU, ``N = sum_i B_i``;
+        each output flattened per input, ``D_layer = prod(output.shape[1:])``
+        (channel-major for convolutional maps, as Brain-Score flattens them).
+
+    Raises:
+        ConfigError: a name in ``layers`` is not a submodule of ``module``.
+    """
+    named = dict(module.named_modules())
+    unknown = [layer for layer in layers if layer not in named]
+    if unknown:
+        hookable = [name for name in named if name]
+        raise ConfigError(f"layers {unknown} are not modules of {type(module).__name__}; "
+                          f"modules: {hookable[:40]}{' ...' if len(hookable) > 40 else ''}")
+    current: dict[str, Tensor] = {}
+
+    def hook(name: str):
+        def keep(_module: nn.Module, _inputs: object, output: Tensor) -> None:
+            current[name] = output
+        return keep
+
+    handles = [named[layer].register_forward_hook(hook(layer)) for layer in layers]
+    chunks: dict[str, list[Tensor]] = {layer: [] for layer in layers}
+    try:
+        with torch.no_grad(), tqdm(total=total, unit="img", desc=desc, disable=not progress, leave=False) as bar:
+            for batch in batches:
+                current.clear()
+                module(batch)
+                for layer in layers:
+                    chunks[layer].append(current[layer].detach().flatten(1).float().cpu())
+                bar.update(batch.shape[0])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {layer: torch.cat(parts) if parts else torch.empty(0, 0) for layer, parts in chunks.items()}
