@@ -197,42 +197,71 @@ def _sample_factors(X: torch.Tensor, normalize: bool, name: str) -> _Factors:
     return factors
 
 
+def _panels(a: int) -> list[tuple[int, int]]:
+    """Up to 8 consecutive index ranges of width >= 64 covering ``range(a)``."""
+    count = max(1, min(8, a // 64))
+    edges = [round(p * a / count) for p in range(count + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
 def _lower_gram(M: torch.Tensor) -> torch.Tensor:
     """``M Mᵀ`` (..., a, a) with only its lower triangle set (all ``eigvalsh(UPLO="L")`` reads).
 
-    Computed in column panels of width >= 64: panel p needs rows from p on,
+    Computed in column panels: panel ``lo:hi`` needs the rows from ``lo`` on,
     about half the multiply-adds of the full product.
     """
-    a = M.shape[-2]
-    panels = max(1, min(8, a // 64))
-    edges = [round(p * a / panels) for p in range(panels + 1)]
-    gram = torch.empty(M.shape[:-1] + (a,), dtype=M.dtype, device=M.device)
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    gram = torch.empty(M.shape[:-1] + (M.shape[-2],), dtype=M.dtype, device=M.device)
+    for lo, hi in _panels(M.shape[-2]):
         gram[..., lo:, lo:hi] = M[..., lo:, :] @ M[..., lo:hi, :].mT
     return gram
 
 
-def _nuclear_norms(M: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
-    """Nuclear norms ``(...)`` of matrices ``M`` (..., a, b) whose ranks are at most ``rank`` (...).
+def _congruence_gram(T: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+    """``T C_j Tᵀ`` (B, r, r), *upper* triangle only, for an upper trapezoidal ``T`` (r, d) and
+    symmetric ``C`` (B, d, d) (contiguous).
 
-    Square roots of the eigenvalues of the smaller Gram matrix; pairs whose
-    square-root error estimate is above the guard are redone by SVD (module docstring).
+    ``T`` has zeros left of its diagonal, so row panel ``lo:hi`` of
+    ``W = T [C_1 … C_B]`` needs the rows of the ``C_j`` from ``lo`` on, and row
+    panel ``lo:hi`` of the upper triangle of ``T W_jᵀ`` needs the rows and
+    columns of ``W_j`` from ``lo`` on: about half the arithmetic of two dense
+    products, every piece one matrix product over all B matrices at once.
     """
-    gram = _lower_gram(M if M.shape[-2] <= M.shape[-1] else M.mT)
+    B, d, r = C.shape[0], C.shape[-1], T.shape[-2]
+    side_by_side = C.reshape(B * d, d).mT  # [C_1 … C_B] (d, B·d): each C_j is symmetric
+    W = torch.empty((r, B * d), dtype=C.dtype, device=C.device)
+    for lo, hi in _panels(r):
+        W[lo:hi] = T[lo:hi, lo:] @ side_by_side[lo:]
+    W = W.view(r, B, d)
+    gram = torch.empty((B, r, r), dtype=C.dtype, device=C.device)
+    for lo, hi in _panels(r):
+        block = T[lo:hi, lo:] @ W[lo:, :, lo:].reshape((r - lo) * B, d - lo).mT
+        gram[:, lo:hi, lo:] = block.view(hi - lo, r - lo, B).permute(2, 0, 1)
+    return gram
+
+
+def _root_sums(gram: torch.Tensor, rank: torch.Tensor, uplo: str = "L") -> tuple[torch.Tensor, torch.Tensor]:
+    """``Σ sqrt(λ)`` over the eigenvalues of PSD ``gram`` (..., m, m) (triangle ``uplo`` read) whose
+    rank is at most ``rank`` (...), and where that sum is suspect (square-root error estimate
+    above the guard: module docstring)."""
     m = gram.shape[-1]
-    lam = torch.linalg.eigvalsh(gram, UPLO="L").clamp_min(0.0)
-    known_zero = torch.arange(m, device=M.device) < (m - rank.clamp(max=m))[..., None]
+    lam = torch.linalg.eigvalsh(gram, UPLO=uplo).clamp_min(0.0)
+    known_zero = torch.arange(m, device=gram.device) < (m - rank.clamp(max=m))[..., None]
     lam = torch.where(known_zero, torch.zeros_like(lam), lam)
     root = lam.sqrt()
     nuclear = root.sum(dim=-1)
-    eps = float(torch.finfo(M.dtype).eps)
+    eps = float(torch.finfo(gram.dtype).eps)
     delta = eps * lam[..., -1:]
     spread = torch.where(delta > 0, delta / (root + (lam + delta).sqrt()), torch.zeros_like(lam))
     # Eigenvalue errors are independent in sign: their root sum of squares estimates the total.
     estimate = torch.where(known_zero, torch.zeros_like(lam), spread).square().sum(dim=-1).sqrt()
-    suspect = estimate > _SQRT_GUARD_ULPS * eps * nuclear
+    return nuclear, estimate > _SQRT_GUARD_ULPS * eps * nuclear
+
+
+def _nuclear_norms(M: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
+    """Nuclear norms ``(...)`` of matrices ``M`` (..., a, b) whose ranks are at most ``rank`` (...):
+    from the eigenvalues of the smaller Gram matrix, by SVD where those are suspect."""
+    nuclear, suspect = _root_sums(_lower_gram(M if M.shape[-2] <= M.shape[-1] else M.mT), rank)
     if bool(suspect.any()):
-        nuclear = nuclear.clone()
         nuclear[suspect] = torch.linalg.svdvals(M[suspect]).sum(dim=-1)
     return nuclear
 
@@ -258,22 +287,15 @@ def _distances(FA: _Factors, FB: _Factors, normalize: bool) -> torch.Tensor:
     return squared.clamp_min(0.0).sqrt() * unit
 
 
-def _pairwise(factors: Sequence[_Factors], normalize: bool) -> torch.Tensor:
-    """All-pairs d_B (K, K) among single factors ``factors[k]`` (r_k, d) with their zero rows dropped.
+def _pairwise_nuclear_factor_form(mats: Sequence[torch.Tensor], ranks: torch.Tensor) -> torch.Tensor:
+    """Nuclear norms ``‖R_i R_jᵀ‖_*`` for i < j (upper triangle of a (K, K) tensor) from factors (r_k, d).
 
-    Each factor is used as is (its square root is never recomputed): one matrix
-    product per row ``i`` gives the cross blocks ``R_i R_jᵀ`` for all j > i;
-    blocks of equal width then share one batched eigenvalue call.
+    One matrix product per row ``i`` gives the cross blocks ``R_i R_jᵀ`` for
+    all j > i; blocks of equal width then share one batched eigenvalue call.
     """
-    unit = torch.ones((), dtype=factors[0].R.dtype, device=factors[0].R.device)
-    if not normalize:
-        unit = _common_scale(*factors)
-    mats = [f.R for f in factors]
-    ranks = torch.stack([f.rank for f in factors])
     sizes = [m.shape[0] for m in mats]
     edges = np.concatenate([[0], np.cumsum(sizes)])
     stacked = torch.cat(mats, dim=0)
-    sq_norms = torch.stack([_squared_norm(m) for m in mats])
     K = len(mats)
     nuclear = torch.zeros((K, K), dtype=stacked.dtype, device=stacked.device)
     for i in range(K - 1):
@@ -288,6 +310,50 @@ def _pairwise(factors: Sequence[_Factors], normalize: bool) -> torch.Tensor:
                 blocks = torch.stack([row[:, edges[j] - edges[i + 1] : edges[j + 1] - edges[i + 1]] for j in js])
             cols = torch.tensor(js, device=stacked.device)
             nuclear[i, cols] = _nuclear_norms(blocks, torch.minimum(ranks[i], ranks[cols]))
+    return nuclear
+
+
+def _pairwise_nuclear_covariance_form(mats: Sequence[torch.Tensor], ranks: torch.Tensor) -> torch.Tensor:
+    """As :func:`_pairwise_nuclear_factor_form`, for factors of high rank (r_k >= d/2).
+
+    Each factor becomes upper trapezoidal, ``T_k`` from a QR of ``R_k``
+    (``T_kᵀ T_k = R_kᵀ R_k = C_k``, same singular values of every cross
+    product), and the Gram matrix of pair (i, j) is ``T_i C_j T_iᵀ``
+    (:func:`_congruence_gram`), batched over j > i: half the arithmetic of
+    forming ``R_i R_jᵀ`` and its Gram. Suspect pairs take the SVD of ``T_i T_jᵀ``.
+    """
+    tri = [torch.linalg.qr(m, mode="r").R for m in mats]
+    covs = torch.stack([t.mT @ t for t in tri])
+    K = len(mats)
+    nuclear = torch.zeros((K, K), dtype=covs.dtype, device=covs.device)
+    for i in range(K - 1):
+        cols = torch.arange(i + 1, K, device=covs.device)
+        gram = _congruence_gram(tri[i], covs[i + 1 :])
+        row, suspect = _root_sums(gram, torch.minimum(ranks[i], ranks[cols]), uplo="U")
+        for j in cols[suspect].tolist():
+            row[j - i - 1] = torch.linalg.svdvals(tri[i] @ tri[j].mT).sum()
+        nuclear[i, cols] = row
+    return nuclear
+
+
+def _pairwise(factors: Sequence[_Factors], normalize: bool) -> torch.Tensor:
+    """All-pairs d_B (K, K) among single factors ``factors[k]`` (r_k, d) with their zero rows dropped.
+
+    Each factor is used as is (its square root is never recomputed); factors of
+    rank >= d/2 (covariances of well-sampled sets) go through the covariance
+    form, the others (sample sets with n < d, low-rank covariances) through the
+    cross products of the factors.
+    """
+    unit = torch.ones((), dtype=factors[0].R.dtype, device=factors[0].R.device)
+    if not normalize:
+        unit = _common_scale(*factors)
+    mats = [f.R for f in factors]
+    ranks = torch.stack([f.rank for f in factors])
+    sq_norms = torch.stack([_squared_norm(m) for m in mats])
+    if all(2 * m.shape[0] >= m.shape[1] for m in mats):
+        nuclear = _pairwise_nuclear_covariance_form(mats, ranks)
+    else:
+        nuclear = _pairwise_nuclear_factor_form(mats, ranks)
     nuclear = nuclear + nuclear.T
     squared = sq_norms[:, None] + sq_norms[None, :] - 2.0 * nuclear
     out = squared.clamp_min(0.0).sqrt() * unit
