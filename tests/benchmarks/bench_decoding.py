@@ -7,8 +7,8 @@ The reference is the pipeline it replaced, written here with scikit-learn:
 ``make_pipeline(StandardScaler(), RidgeCV(alphas, alpha_per_target=True))``
 per fold of the same GroupKFold (scipy's LAPACK). Inputs: non-negative,
 correlated responses (pooled-ReLU-like) ``(I, K, N)`` and P=12 uniform
-parameters; sizes ``IxKxN``: the Figure-1 analysis (128 images x K=32, N=512)
-and a larger one. Each side is timed ``--repeats`` times, interleaved; medians
+parameters; sizes ``IxKxN`` (default: the Figure-1 analysis, 128 images x K=32,
+N=512; the GPU run adds a larger one). Each side is timed ``--repeats`` times, interleaved; medians
 of the per-repeat ratios, and the largest difference of the held-out predictions.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_decoding.py [--threads 2] [--device cuda]``.
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="BLAS/torch threads (default 2, the CI machine)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N] for ours")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--sizes", default="128x32x512,256x32x2048", help="comma-separated IxKxN")
+    parser.add_argument("--sizes", default="128x32x512", help="comma-separated IxKxN (default: the Figure-1 analysis)")
     args = parser.parse_args()
     try:
         device = str(resolve_device(args.device))

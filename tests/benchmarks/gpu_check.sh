@@ -18,6 +18,6 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" BS_INSTALL_DEPENDENCIES=no P
 THREADS=$(( $(nproc) < 8 ? $(nproc) : 8 ))
 run() { timeout "$1" "$PY" tests/benchmarks/record.py "${@:2}"; }
 run 300 tests/benchmarks/bench_bures.py --device cuda --threads "$THREADS" --repeats 5 --pot-repeats 2
-run 240 tests/benchmarks/bench_decoding.py --device cuda --threads "$THREADS" --repeats 3 --sizes 128x32x512,512x32x2048
+run 300 tests/benchmarks/bench_decoding.py --device cuda --threads "$THREADS" --repeats 2 --sizes 128x32x512,256x32x2048
 run 300 tests/benchmarks/bench_responses.py --device cuda --threads "$THREADS" --images 0 \
     --resnet50-images 128 --resnet50-K 8 --resnet50-batch 128 --repeats 3

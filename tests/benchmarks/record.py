@@ -106,7 +106,7 @@ def main() -> int:
         print(f"[record] {script.name} exited with {proc.returncode}: {RESULTS.name} not changed", file=sys.stderr)
         return proc.returncode
     minutes = (datetime.datetime.now(datetime.UTC) - started).total_seconds() / 60
-    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS") if k in os.environ}
+    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ}
     meta = [
         f"command: `python {shlex.join([str(script), *args])}`",
         f"date: {started:%Y-%m-%d %H:%M} UTC, {minutes:.1f} min; load average (1, 5, 15 min) before the run: "
