@@ -287,10 +287,11 @@ def test_all_functions_equal_svd_reference(normalize):
     np.testing.assert_allclose(bures_distance(covs[:, None], covs[None], normalize)[off], expected_cov[off], rtol=1e-10)
 
 
-def test_rank_deficient_pairwise_and_tensors_match_40_digit_reference():
+@pytest.mark.parametrize(("n", "d"), [(10, 60), (15, 20)])  # rank < d/2: cross products; >= d/2: covariance form
+def test_rank_deficient_pairwise_and_tensors_match_40_digit_reference(n, d):
     """Rank-deficient covariances (n < d) through every entry point, numpy and torch, to 1e-12 of mpmath."""
     rng = np.random.default_rng(8)
-    sets = np.stack([rng.standard_normal((10, 60)) * np.arange(1, 61) ** -0.7 for _ in range(3)])
+    sets = np.stack([rng.standard_normal((n, d)) * np.arange(1, d + 1) ** -0.7 for _ in range(3)])
     sets[2] += 0.5 * sets[0]
     ref = np.array([[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)])
     covs = np.stack([np.cov(s, rowvar=False) for s in sets])
