@@ -35,8 +35,9 @@ test: $(STAMP)  ## run the test suite (NEUROEQUI_DATA names the real data)
 figures: $(STAMP)  ## Figure 1: FIGURE1=offline (default; rewrites README's block), smoke, paper or imagenet
 	$(PY) -m neuroequi.cli figures --preset $(FIGURE1) $(FIGURE1_ARGS)$(if $(filter offline,$(FIGURE1)), --readme README.md)
 
-bench: $(STAMP)  ## run the benchmark scripts (ratios, ours vs reference)
-	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+bench: $(STAMP)  ## run every benchmark, writing tests/benchmarks/RESULTS.md (+ gpu_check.sh on a GPU)
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) tests/benchmarks/record.py $$b || exit 1; done
+	@if $(PY) -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then tests/benchmarks/gpu_check.sh $(PY); fi
 
 clean-results:  ## remove Figure 1 intermediate results (checkpoints, responses, scores)
 	rm -rf results

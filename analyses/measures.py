@@ -23,8 +23,10 @@ Quantities (ids as in the tidy tables; each is a *distance*, never its negative)
     ``mean_i D_B(Σ_crop(x_i), Σ_photo(x_i))``. High = crops and photometric
     changes move the response in different directions: factorized.
 ``decoding_r[<param>]``, ``decoding_r_mean``
-    Ridge regression (features z-scored, ridge strength chosen by efficient
-    leave-one-out on the training rows only) from ``h(t(x))`` to each
+    Ridge regression (features z-scored, ridge strength chosen per parameter
+    by exact leave-one-out on the training rows only:
+    :func:`analyses.linalg.ridge_loo_predict`, equal to scikit-learn's
+    ``StandardScaler`` + ``RidgeCV(alpha_per_target=True)``) from ``h(t(x))`` to each
     recorded parameter, GroupKFold over images (no image in both train and
     test); r = Pearson correlation of held-out predictions with the true
     values within each test fold, averaged over folds (pooling the folds'
@@ -63,13 +65,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
-from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from analyses.bures import bures_distance_from_samples, pairwise_bures_distance_from_samples
+from analyses.linalg import resolve_device, ridge_loo_predict
 from analyses.responses import CLEAN_DIMS, DIMS, parameter_table
 from neuroequi.errors import ConfigError
 
@@ -243,7 +244,7 @@ def _same_images(a: np.ndarray, b: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} must cover the same images in the same order")
 
 
-def shared_variability(matched: np.ndarray | xr.DataArray) -> ImageMeasure:
+def shared_variability(matched: np.ndarray | xr.DataArray, device: str | None = None) -> ImageMeasure:
     """``D_B(Σ_aug(x_i), Σ_aug(x_j))`` for every pair of distinct images (mean: over pairs i<j).
 
     Args:
@@ -251,6 +252,7 @@ def shared_variability(matched: np.ndarray | xr.DataArray) -> ImageMeasure:
             parameters on every image (a matched ensemble). A DataArray is
             checked: its relative crop boxes and photometric parameters must
             agree across images.
+        device: where the distances are computed (:func:`analyses.bures.bures_distance`).
     """
     values, images = _ensemble(matched, "matched responses")
     if isinstance(matched, xr.DataArray):
@@ -260,11 +262,11 @@ def shared_variability(matched: np.ndarray | xr.DataArray) -> ImageMeasure:
         if varying:
             raise ValueError(f"shared_variability needs a matched ensemble; parameters {varying} differ across images")
     label = "D_B(Σ_aug(x_i), Σ_aug(x_j)), same K augmentations on both images; mean over image pairs i<j"
-    return ImageMeasure("shared_variability", label, pairwise_bures_distance_from_samples(values), images)
+    return ImageMeasure("shared_variability", label, pairwise_bures_distance_from_samples(values, device=device), images)
 
 
 def content_augmentation_factorization(
-    augmented: np.ndarray | xr.DataArray, clean: np.ndarray | xr.DataArray
+    augmented: np.ndarray | xr.DataArray, clean: np.ndarray | xr.DataArray, device: str | None = None
 ) -> ImageMeasure:
     """``D_B(Σ_aug(x_i), Σ_content)`` per image; ``Σ_content`` = covariance of ``clean`` over its images.
 
@@ -272,27 +274,29 @@ def content_augmentation_factorization(
         augmented: responses ``(I, K, N)`` to K augmentations of each image.
         clean: clean responses ``(I', N)`` over the image set that defines
             content variability (usually a superset of, or the same as, the I images).
+        device: where the distances are computed.
     """
     values, images = _ensemble(augmented, "augmented responses")
     content, _ = _clean(clean)
-    distances = np.atleast_1d(bures_distance_from_samples(values, content[None]))
+    distances = np.atleast_1d(bures_distance_from_samples(values, content[None], device=device))
     label = "D_B(Σ_aug(x), Σ_content), Σ_content = covariance of clean responses over the image set; mean over images"
     return ImageMeasure("content_augmentation_factorization", label, distances, images)
 
 
 def crop_photometric_factorization(
-    crop: np.ndarray | xr.DataArray, photometric: np.ndarray | xr.DataArray
+    crop: np.ndarray | xr.DataArray, photometric: np.ndarray | xr.DataArray, device: str | None = None
 ) -> ImageMeasure:
     """``D_B(Σ_crop(x_i), Σ_photo(x_i))`` per image.
 
     Args:
         crop: responses ``(I, K, N)`` under a crop-only policy.
         photometric: responses ``(I, K', N)`` of the same images under a photometric-only policy.
+        device: where the distances are computed.
     """
     crop_values, images = _ensemble(crop, "crop-only responses")
     photo_values, photo_images = _ensemble(photometric, "photometric-only responses")
     _same_images(images, photo_images, "crop-only and photometric-only responses")
-    distances = np.atleast_1d(bures_distance_from_samples(crop_values, photo_values))
+    distances = np.atleast_1d(bures_distance_from_samples(crop_values, photo_values, device=device))
     label = "D_B(Σ_crop(x), Σ_photo(x)); mean over images"
     return ImageMeasure("crop_photometric_factorization", label, distances, images)
 
@@ -368,6 +372,7 @@ def augmentation_decoding(
     parameters: Sequence[str] | None = None,
     clean: np.ndarray | xr.DataArray | None = None,
     n_splits: int = DECODING_FOLDS,
+    device: str | None = None,
 ) -> DecodingResult:
     """Cross-validated ridge decoding of augmentation parameters, folds split by image.
 
@@ -383,7 +388,9 @@ def augmentation_decoding(
         clean: clean responses ``(I, N)`` of the same images: decode from
             ``h(t(x)) - h(x)`` instead of ``h(t(x))``.
         n_splits: GroupKFold folds (at most I).
+        device: where the regressions run (torch float64; default the CPU).
     """
+    dev = resolve_device(device)
     values, images = _ensemble(responses, "responses")
     if isinstance(responses, xr.DataArray):
         table, names = parameter_table(responses)
@@ -417,9 +424,10 @@ def augmentation_decoding(
     groups = np.repeat(np.arange(I), K)
     predictions = np.empty_like(Y)
     folds = np.empty(len(Y), dtype=np.int64)
+    X_t, Y_t = torch.from_numpy(X).to(dev), torch.from_numpy(Y).to(dev)
     for fold, (train, test) in enumerate(GroupKFold(n_splits=n_splits).split(X, Y, groups)):
-        model = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS, alpha_per_target=True))
-        model.fit(X[train], Y[train])
-        predictions[test] = model.predict(X[test]).reshape(len(test), len(chosen))
+        rows, held_out = torch.from_numpy(train).to(dev), torch.from_numpy(test).to(dev)
+        fitted, _ = ridge_loo_predict(X_t[rows], Y_t[rows], X_t[held_out], ALPHAS)
+        predictions[test] = fitted.cpu().numpy()
         folds[test] = fold
     return DecodingResult(tuple(chosen), Y, predictions, groups, folds, images, source)

@@ -116,13 +116,15 @@ def _images_digest(images: torch.Tensor | list[torch.Tensor]) -> str:
 
 def _responses_to_views(model: LoadedModel, layer: str, views: Iterable[torch.Tensor], total: int, precision: str,
                         desc: str, progress: bool) -> np.ndarray:
-    """Run batches of views in [0, 1] through the network; the layer's flattened output ``(total, N)``."""
+    """Run batches of views in [0, 1] through the network, on the device its weights are on;
+    the layer's flattened output ``(total, N)``."""
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    mean = torch.tensor(model.mean, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(model.std, dtype=torch.float32).view(1, 3, 1, 1)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        outputs = layer_activations(model.module, ((batch - mean) / std for batch in views), [layer],
+    device = next(model.module.parameters(), torch.empty(0)).device
+    mean = torch.tensor(model.mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(model.std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        outputs = layer_activations(model.module, ((batch.to(device) - mean) / std for batch in views), [layer],
                                     total=total, desc=desc, progress=progress)
     return outputs[layer].numpy()
 
@@ -176,7 +178,8 @@ def extract_ensemble(
         seed: seeds the parameter sampling.
         image_ids: I ids for the ``image`` coordinate (default 0..I-1).
         batch_size: views per forward pass.
-        precision: ``fp32``, or ``bf16`` (CPU autocast; outputs stored as float32).
+        precision: ``fp32``, or ``bf16`` (autocast on the device of the model's weights, e.g. after
+            ``model.module.cuda()``; outputs stored as float32).
         cache_dir: where the NetCDF file of these inputs is read from / written to
             (file name: ensemble + a hash of weights sha256, layer, preprocessing,
             policy, ensemble, K, seed, precision and image pixels).

@@ -1,4 +1,6 @@
-"""Tests of analyses.bures against POT, a scipy.linalg.sqrtm reference and metric properties."""
+"""Tests of analyses.bures against POT, reference formulas written here (numpy SVD of the factors'
+cross product, scipy.linalg.sqrtm), a 40-digit mpmath reference and metric properties; the torch
+path on the CPU, float32, tensors, CUDA (when present) and the input checks."""
 
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import ortho_group
 
+import analyses.bures as bures_module
 from analyses.bures import (
     bures_distance,
     bures_distance_from_samples,
     pairwise_bures_distance,
     pairwise_bures_distance_from_samples,
 )
+from neuroequi.errors import ConfigError
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
 
 def sqrtm_reference(A: np.ndarray, B: np.ndarray) -> float:
@@ -31,6 +37,24 @@ def sqrtm_reference(A: np.ndarray, B: np.ndarray) -> float:
 def random_covariance(rng: np.random.Generator, d: int, rank: int) -> np.ndarray:
     F = rng.standard_normal((d, rank)) * rng.uniform(0.1, 3.0, size=rank)
     return F @ F.T
+
+
+def svd_reference(RA: np.ndarray, RB: np.ndarray) -> float:
+    """d from row factors (C = Rᵀ R): sqrt(‖R_A‖² + ‖R_B‖² − 2 ‖R_A R_Bᵀ‖_*), numpy SVD."""
+    nuclear = np.linalg.svd(RA @ RB.T, compute_uv=False).sum()
+    return float(np.sqrt(max(np.sum(RA * RA) + np.sum(RB * RB) - 2.0 * nuclear, 0.0)))
+
+
+def sample_factor_reference(X: np.ndarray, normalize: bool) -> np.ndarray:
+    """Centred samples scaled so that Rᵀ R is the (trace-normalised) unbiased covariance."""
+    Xc = X - X.mean(axis=0)
+    return Xc / (np.linalg.norm(Xc) if normalize else np.sqrt(len(X) - 1))
+
+
+def covariance_factor_reference(C: np.ndarray, normalize: bool) -> np.ndarray:
+    """diag(sqrt λ) Vᵀ of a full-rank covariance (divided by its trace if normalize)."""
+    w, V = np.linalg.eigh(C / np.trace(C) if normalize else C)
+    return np.sqrt(w)[:, None] * V.T
 
 
 @st.composite
@@ -177,21 +201,21 @@ def test_orthogonal_supports_are_maximally_distant():
     ],
 )
 def test_invalid_matrices_raise(A, B, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ConfigError, match=match):
         bures_distance(A, B)
 
 
 def test_invalid_samples_raise():
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(ConfigError, match="at least 2 samples"):
         bures_distance_from_samples(rng.standard_normal((1, 5)), rng.standard_normal((4, 5)))
-    with pytest.raises(ValueError, match="zero variance"):
+    with pytest.raises(ConfigError, match="zero variance"):
         bures_distance_from_samples(np.ones((4, 5)), rng.standard_normal((4, 5)))
-    with pytest.raises(ValueError, match="same number of features"):
+    with pytest.raises(ConfigError, match="same number of features"):
         bures_distance_from_samples(rng.standard_normal((4, 5)), rng.standard_normal((4, 6)))
-    with pytest.raises(ValueError, match="NaN/inf"):
+    with pytest.raises(ConfigError, match="NaN/inf"):
         bures_distance_from_samples(np.full((4, 5), np.nan), rng.standard_normal((4, 5)))
-    with pytest.raises(ValueError, match="one d"):
+    with pytest.raises(ConfigError, match="one d"):
         pairwise_bures_distance_from_samples([rng.standard_normal((4, 5)), rng.standard_normal((4, 6))])
 
 
@@ -225,3 +249,180 @@ def test_invariant_to_common_orthogonal_transform(mats, seed):
     A, B = mats
     Q = ortho_group.rvs(A.shape[0], random_state=seed)
     assert bures_distance(Q @ A @ Q.T, Q @ B @ Q.T) == pytest.approx(bures_distance(A, B), abs=1e-7)
+
+
+# ------------------------------------------------------------------ equality with the reference formulas
+
+
+@pytest.mark.parametrize(("n_x", "n_y", "d"), [(10, 14, 50), (30, 30, 200), (60, 80, 20), (8, 40, 20), (256, 200, 300)])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_samples_path_equals_svd_reference(n_x, n_y, d, normalize):
+    """The torch path (Gram eigenvalues + guard, eigh factors for n >= d) equals the SVD formula to 1e-10."""
+    rng = np.random.default_rng(n_x + n_y + d)
+    X = (rng.standard_normal((n_x, d)) * np.arange(1, d + 1) ** -0.5) @ rng.standard_normal((d, d))
+    Y = rng.standard_normal((n_y, d)) * rng.uniform(0.2, 3.0, d) + 0.1 * X[:1]
+    ref = svd_reference(sample_factor_reference(X, normalize), sample_factor_reference(Y, normalize))
+    assert bures_distance_from_samples(X, Y, normalize=normalize) == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_all_functions_equal_svd_reference(normalize):
+    """Pairwise (samples, covariances) and broadcast distances, equal and unequal set sizes, to 1e-10."""
+    rng = np.random.default_rng(11)
+    sets = [rng.standard_normal((n, 30)) @ rng.standard_normal((30, 30)) * s
+            for n, s in [(12, 1.0), (12, 3.0), (20, 0.5), (45, 1.0), (12, 2.0)]]
+    factors = [sample_factor_reference(x, normalize) for x in sets]
+    expected = np.array([[svd_reference(a, b) if i != j else 0.0 for j, b in enumerate(factors)]
+                         for i, a in enumerate(factors)])
+    np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets, normalize), expected, rtol=1e-10)
+    equal = np.stack([sets[0], sets[1], sets[4]])
+    broadcast = bures_distance_from_samples(equal[:, None], equal[None], normalize)
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(broadcast[off], expected[np.ix_([0, 1, 4], [0, 1, 4])][off], rtol=1e-10)
+    covs = np.stack([np.cov(rng.standard_normal((n, 30)) * rng.uniform(0.3, 3.0, 30), rowvar=False) for n in (31, 45, 90)])
+    cov_factors = [covariance_factor_reference(c, normalize) for c in covs]
+    expected_cov = np.array([[svd_reference(a, b) if i != j else 0.0 for j, b in enumerate(cov_factors)]
+                             for i, a in enumerate(cov_factors)])
+    np.testing.assert_allclose(pairwise_bures_distance(covs, normalize), expected_cov, rtol=1e-10)
+    np.testing.assert_allclose(bures_distance(covs[:, None], covs[None], normalize)[off], expected_cov[off], rtol=1e-10)
+
+
+@pytest.mark.parametrize(("n", "d"), [(10, 60), (15, 20)])  # rank < d/2: cross products; >= d/2: covariance form
+def test_rank_deficient_pairwise_and_tensors_match_40_digit_reference(n, d):
+    """Rank-deficient covariances (n < d) through every entry point, numpy and torch, to 1e-12 of mpmath."""
+    rng = np.random.default_rng(8)
+    sets = np.stack([rng.standard_normal((n, d)) * np.arange(1, d + 1) ** -0.7 for _ in range(3)])
+    sets[2] += 0.5 * sets[0]
+    ref = np.array([[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)])
+    covs = np.stack([np.cov(s, rowvar=False) for s in sets])
+    np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets), ref, rtol=1e-12)
+    np.testing.assert_allclose(pairwise_bures_distance(covs), ref, rtol=1e-12)
+    as_tensor = pairwise_bures_distance_from_samples(torch.from_numpy(sets))
+    assert isinstance(as_tensor, torch.Tensor) and as_tensor.dtype == torch.float64
+    np.testing.assert_allclose(as_tensor.numpy(), ref, rtol=1e-12)
+    single = bures_distance(torch.from_numpy(covs[0]), torch.from_numpy(covs[1]))
+    assert isinstance(single, torch.Tensor) and float(single) == pytest.approx(ref[0, 1], rel=1e-12)
+
+
+def graded_samples(rng: np.random.Generator, n: int, d: int, smallest: float) -> np.ndarray:
+    """n samples whose centred singular values fall geometrically from 1 to ``smallest``."""
+    k = min(n - 1, d)
+    U = np.linalg.qr(rng.standard_normal((n, k)))[0]
+    U -= U.mean(axis=0)  # keep the columns centred: the singular values survive centring
+    U = np.linalg.qr(U)[0]
+    V = np.linalg.qr(rng.standard_normal((d, k)))[0]
+    return (U * np.geomspace(1.0, smallest, k)) @ V.T
+
+
+def test_square_root_guard_keeps_small_singular_values_exact(monkeypatch):
+    """Cross products with singular values down to ~1e-20: the Gram eigenvalues alone are ~1e-9 off,
+    the guarded result (SVD for those pairs) stays within 1e-12 of the 40-digit reference."""
+    rng = np.random.default_rng(5)
+    X = graded_samples(rng, 16, 40, 1e-10)
+    Y = X + 1e-3 * graded_samples(rng, 16, 40, 1e-10)
+    ref = mpmath_reference(X, Y)
+    assert bures_distance_from_samples(X, Y) == pytest.approx(ref, rel=1e-12)
+    monkeypatch.setattr(bures_module, "_SQRT_GUARD_ULPS", float("inf"))
+    assert abs(bures_distance_from_samples(X, Y) - ref) > 1e-10 * ref  # what the guard prevents
+
+
+def test_square_root_guard_in_the_covariance_form(monkeypatch):
+    """Full-rank covariances (n > d: pairwise goes through T_i C_j T_iᵀ) with graded spectra: 1e-11 of
+    the 40-digit reference (the eigh of each d x d covariance already costs ~1e-12), ~1e-6 without the guard."""
+    rng = np.random.default_rng(12)
+    X = graded_samples(rng, 30, 20, 1e-6)
+    sets = [X, X + 0.1 * graded_samples(rng, 30, 20, 1e-6), graded_samples(rng, 40, 20, 1e-6)]
+    ref = np.array([[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)])
+    np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets), ref, rtol=1e-11)
+    monkeypatch.setattr(bures_module, "_SQRT_GUARD_ULPS", float("inf"))
+    assert np.max(np.abs(pairwise_bures_distance_from_samples(sets) - ref) / np.where(ref > 0, ref, 1.0)) > 1e-8
+
+
+# ------------------------------------------------------------------ faults of issue 11, devices, precision
+
+
+def test_complex_input_is_rejected():
+    A = np.eye(3) + 1j * np.diag([0.0, 1.0, 0.0])
+    with pytest.raises(ConfigError, match="complex"):
+        bures_distance(A, np.eye(3))
+    with pytest.raises(ConfigError, match="complex"):
+        bures_distance_from_samples(torch.randn(5, 3, dtype=torch.complex128), np.ones((5, 3)))
+    with pytest.raises(ConfigError, match="complex"):
+        pairwise_bures_distance_from_samples([np.ones((4, 3)), np.ones((4, 3), dtype=complex)])
+
+
+def test_float32_covariances_with_fewer_samples_than_d_are_accepted():
+    """torch.cov in float32 with n < d has rounding eigenvalues far below -1e-8 x the largest."""
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(16, 256, generator=generator) * torch.linspace(0.2, 2.0, 256)
+    Y = torch.randn(16, 256, generator=generator) + 0.5 * X
+    A, B = torch.cov(X.T), torch.cov(Y.T)
+    lowest = torch.linalg.eigvalsh(A.double())
+    assert float(lowest[0] / lowest[-1]) < -1e-8  # the float64 tolerance alone would reject A
+    exact = float(bures_distance_from_samples(X.double(), Y.double()))
+    assert float(bures_distance(A, B)) == pytest.approx(exact, abs=1e-5)
+    assert float(pairwise_bures_distance(torch.stack([A, B]))[0, 1]) == pytest.approx(exact, abs=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e-300])
+def test_extreme_scales(scale):
+    """The trace-normalised distance is scale-free; the raw one scales with the samples."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((12, 30)), rng.standard_normal((9, 30)) * 2.0
+    assert bures_distance_from_samples(scale * X, scale * Y) == pytest.approx(bures_distance_from_samples(X, Y), rel=1e-12)
+    raw = bures_distance_from_samples(X, Y, normalize=False)
+    assert bures_distance_from_samples(scale * X, scale * Y, normalize=False) == pytest.approx(scale * raw, rel=1e-12)
+    sets = [scale * X, scale * Y, scale * rng.standard_normal((40, 30))]
+    np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets),
+                               pairwise_bures_distance_from_samples([x / scale for x in sets]), rtol=1e-12)
+    A = np.cov(X, rowvar=False)
+    assert bures_distance(A * 1e250, np.cov(Y, rowvar=False) * 1e-250) == pytest.approx(
+        bures_distance_from_samples(X, Y), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: bures_distance(np.zeros((0, 0)), np.zeros((0, 0))), "empty"),
+        (lambda: bures_distance_from_samples(np.zeros((0, 4)), np.ones((3, 4))), "empty"),
+        (lambda: bures_distance_from_samples(np.ones((3, 0)), np.ones((3, 0))), "empty"),
+        (lambda: pairwise_bures_distance_from_samples([]), "at least one sample set"),
+        (lambda: bures_distance(np.array([["a", "b"], ["c", "d"]]), np.eye(2)), "real numbers"),
+        (lambda: bures_distance(np.eye(2), np.eye(2), dtype=torch.float16), "dtype"),
+        (lambda: bures_distance(np.eye(2), np.eye(2), device="tpu:0"), "device"),
+        (lambda: bures_distance(np.eye(2), np.eye(2), device="no-such-device"), "not a device"),
+    ],
+)
+def test_more_invalid_inputs_raise(call, match):
+    with pytest.raises(ConfigError, match=match):
+        call()
+
+
+def test_missing_cuda_device_is_a_clear_error():
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    device = f"cuda:{count}"  # one past the last GPU; "CUDA is not available" on a CPU machine
+    with pytest.raises(ConfigError, match="CUDA is not available|CUDA device"):
+        bures_distance(np.eye(2), np.eye(2), device=device)
+    with pytest.raises(ConfigError, match="CUDA is not available|CUDA device"):
+        pairwise_bures_distance_from_samples(np.ones((2, 3, 4)), device=device)
+
+
+def test_float32_compute_is_close_to_float64():
+    rng = np.random.default_rng(6)
+    sets = rng.standard_normal((5, 20, 64)) * rng.uniform(0.5, 2.0, size=(5, 1, 64))
+    d64 = pairwise_bures_distance_from_samples(sets)
+    d32 = pairwise_bures_distance_from_samples(sets, dtype=torch.float32)
+    assert d32.dtype == np.float32
+    np.testing.assert_allclose(d32, d64, atol=1e-4)
+
+
+@needs_cuda
+def test_cuda_equals_cpu():
+    rng = np.random.default_rng(9)
+    sets = rng.standard_normal((4, 20, 50)) * rng.uniform(0.5, 2.0, size=(4, 1, 50))
+    covs = np.stack([np.cov(s, rowvar=False) for s in sets])
+    for fn, arg in [(pairwise_bures_distance_from_samples, sets), (pairwise_bures_distance, covs)]:
+        np.testing.assert_allclose(fn(arg, device="cuda"), fn(arg), rtol=1e-10, atol=1e-13)
+    on_gpu = bures_distance_from_samples(torch.from_numpy(sets).cuda(), torch.from_numpy(sets[::-1].copy()).cuda())
+    assert on_gpu.device.type == "cuda"
+    np.testing.assert_allclose(on_gpu.cpu().numpy()[:2], bures_distance_from_samples(sets, sets[::-1])[:2], rtol=1e-10)

@@ -6,11 +6,16 @@ images is run (a) through :func:`analyses.responses.extract_ensemble`
 (b) as a bare ``model(x)`` loop over the very same normalised view batches,
 made beforehand and not timed. Ratio = ours images/s ÷ bare images/s
 (target >= 0.9); each side is timed ``--repeats`` times, interleaved, and
-the best time is kept. bf16 (CPU autocast) is timed the same way, and its accuracy
+the best time is kept. bf16 (autocast) is timed the same way, and its accuracy
 is reported against fp32: relative Frobenius error of the responses, and the
 change of the Figure-1 distances computed from them.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_responses.py [--threads 2]``.
+``--device cuda``: the networks' weights and the bare loop's batches on the GPU;
+ours still augments on the CPU (a background thread) and moves each batch over,
+so the ratio shows whether the augmentation keeps the GPU busy. The Figure-1
+distances are then computed on the GPU as well.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_responses.py [--threads 2] [--device cuda]``.
 """
 
 from __future__ import annotations
@@ -20,48 +25,64 @@ import time
 
 import numpy as np
 import torch
+from record import environment
 from threadpoolctl import threadpool_limits
 
 import model_zoo
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization, shared_variability
 from analyses.probe import cifar10_subset
+from analyses.linalg import resolve_device
 from analyses.responses import PRECISIONS, ensemble_params, extract_ensemble, extract_ensembles, view_batches
 from model_zoo import LoadedModel
 from neuroequi.augment import get_policy
 from neuroequi.augment.images import as_images, image_sizes
+from neuroequi.errors import ConfigError
 
 
-def bare_views(model: LoadedModel, images, policy, K: int, seed: int, batch_size: int) -> list[torch.Tensor]:
-    """The normalised view batches extract_ensemble feeds the network for the ``full`` ensemble."""
+def bare_views(model: LoadedModel, images, policy, K: int, seed: int, batch_size: int,
+               device: torch.device) -> list[torch.Tensor]:
+    """The normalised view batches extract_ensemble feeds the network for the ``full`` ensemble, on ``device``."""
     checked = as_images(images)
     params = ensemble_params(policy, "full", image_sizes(checked), K, seed)
     mean = torch.tensor(model.mean).view(1, 3, 1, 1)
     std = torch.tensor(model.std).view(1, 3, 1, 1)
-    return [(views - mean) / std for views in view_batches(policy, checked, params, K, batch_size)]
+    return [((views - mean) / std).to(device) for views in view_batches(policy, checked, params, K, batch_size)]
 
 
-def time_bare(module: torch.nn.Module, batches: list[torch.Tensor], bf16: bool) -> float:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_bare(module: torch.nn.Module, batches: list[torch.Tensor], bf16: bool, device: torch.device) -> float:
+    synchronize(device)
     start = time.perf_counter()
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         for batch in batches:
             module(batch)
+    synchronize(device)
     return time.perf_counter() - start
 
 
-def figure1_distances(model: LoadedModel, images, ids, policy, K: int, precision: str) -> dict[str, float]:
+def figure1_distances(model: LoadedModel, images, ids, policy, K: int, precision: str,
+                      device: torch.device) -> dict[str, float]:
     """The three Figure-1 distances (means over images / pairs) from responses at ``precision``."""
     r = extract_ensembles(model, images, policy, K=K, image_ids=ids, precision=precision, progress=False)
     return {
-        "shared_variability": shared_variability(r["matched"]).mean(),
-        "content_augmentation_factorization": content_augmentation_factorization(r["full"], r["clean"]).mean(),
-        "crop_photometric_factorization": crop_photometric_factorization(r["crop"], r["photometric"]).mean(),
+        "shared_variability": shared_variability(r["matched"], device=device).mean(),
+        "content_augmentation_factorization": content_augmentation_factorization(r["full"], r["clean"],
+                                                                                  device=device).mean(),
+        "crop_photometric_factorization": crop_photometric_factorization(r["crop"], r["photometric"],
+                                                                         device=device).mean(),
     }
 
 
-def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int, repeats: int) -> None:
+def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int, repeats: int,
+          device: torch.device) -> None:
     images, _, ids = cifar10_subset("test", n_images, seed=0)
     policy = get_policy("cifar" if model.image_size <= 64 else "barlow_twins_view1", size=model.image_size)
-    batches = bare_views(model, images, policy, K, 0, batch_size)
+    model.module.to(device)
+    batches = bare_views(model, images, policy, K, 0, batch_size, device)
     n_views = n_images * K
     extract_ensemble(model, images[:2], policy, "full", K=2, progress=False)  # warm-up
     results = {}
@@ -69,17 +90,17 @@ def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int,
     for precision in PRECISIONS:
         t_bare, t_ours = [], []
         for _ in range(repeats):  # interleaved, best of `repeats`: the machine is shared
-            t_bare.append(time_bare(model.module, batches, precision == "bf16"))
+            t_bare.append(time_bare(model.module, batches, precision == "bf16", device))
             start = time.perf_counter()
             results[precision] = extract_ensemble(model, images, policy, "full", K=K, image_ids=ids,
                                                   batch_size=batch_size, precision=precision, progress=False).values
-            t_ours.append(time.perf_counter() - start)
+            t_ours.append(time.perf_counter() - start)  # its outputs are on the CPU: the device is done
         t_bare, t_ours = min(t_bare), min(t_ours)
         print(f"  {precision}: ours {n_views / t_ours:8.1f} img/s   bare model(x) {n_views / t_bare:8.1f} img/s"
               f"   ours/bare = {t_bare / t_ours:5.2f}   (target >= 0.9)")
     rel = np.linalg.norm(results["bf16"] - results["fp32"]) / np.linalg.norm(results["fp32"])
     print(f"  bf16 vs fp32: relative Frobenius error of the responses {rel:.2e}")
-    fp32, bf16 = (figure1_distances(model, images, ids, policy, K, p) for p in PRECISIONS)
+    fp32, bf16 = (figure1_distances(model, images, ids, policy, K, p, device) for p in PRECISIONS)
     for label in fp32:
         print(f"  bf16 vs fp32: {label:<36} {fp32[label]:.5f} vs {bf16[label]:.5f}  (diff {bf16[label] - fp32[label]:+.1e})")
 
@@ -87,19 +108,30 @@ def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (default 2, the CI machine)")
-    parser.add_argument("--images", type=int, default=128, help="CIFAR-10 test images for the CIFAR ResNet-20")
+    parser.add_argument("--images", type=int, default=128, help="CIFAR-10 test images for the CIFAR ResNet-20 (0: skip)")
     parser.add_argument("--K", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3, help="timings per side, interleaved; the best is kept")
     parser.add_argument("--resnet50-images", type=int, default=8, help="images for the 224 px ResNet-50 (0: skip)")
+    parser.add_argument("--resnet50-K", type=int, default=4, help="augmentations per image for the ResNet-50")
+    parser.add_argument("--resnet50-batch", type=int, default=16, help="views per forward pass for the ResNet-50")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     args = parser.parse_args()
+    try:
+        device = resolve_device(args.device)
+    except ConfigError as err:
+        raise SystemExit(f"--device {args.device}: {err}") from None
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
-        print(f"threads: {args.threads}; torch {torch.__version__}")
-        bench("cifar-resnet20-supervised", model_zoo.load("cifar-resnet20-supervised"), args.images, args.K, 256,
-              args.repeats)
+        print(f"threads: {args.threads}; device {device}; torch {torch.__version__}")
+        for line in environment():
+            print(f"  {line}")
+        if args.images:
+            bench("cifar-resnet20-supervised", model_zoo.load("cifar-resnet20-supervised"), args.images, args.K, 256,
+                  args.repeats, device)
         if args.resnet50_images:
             r50 = model_zoo.load(model_zoo.random_entry("resnet50", seed=0, image_size=224))
-            bench("resnet50 (random init, 224 px)", r50, args.resnet50_images, 4, 16, args.repeats)
+            bench("resnet50 (random init, 224 px)", r50, args.resnet50_images, args.resnet50_K, args.resnet50_batch,
+                  args.repeats, device)
 
 
 if __name__ == "__main__":
