@@ -227,13 +227,16 @@ _KILLER = textwrap.dedent("""
     point = sys.argv[2]
     if point == "checkpoint-write":  # the 2nd checkpoint: half of it on disk, then killed
         real_save, saves = torch.save, []
-        def save(obj, path, *args, **kwargs):
-            real_save(obj, path, *args, **kwargs)
-            if "checkpoints" in str(path):
-                saves.append(path)
+        def save(obj, f, *args, **kwargs):
+            real_save(obj, f, *args, **kwargs)
+            name = getattr(f, "name", f)  # save_checkpoint writes through an open file
+            if "checkpoints" in str(name):
+                saves.append(name)
             if len(saves) == 2:
-                data = open(path, "rb").read()
-                open(path, "wb").write(data[: len(data) // 2])
+                if hasattr(f, "flush"):
+                    f.flush()
+                data = open(name, "rb").read()
+                open(name, "wb").write(data[: len(data) // 2])
                 os.kill(os.getpid(), signal.SIGKILL)
         torch.save = save
     else:  # "after-logging": killed once log.csv holds the row of step 3 (checkpoints at even steps)
@@ -338,7 +341,8 @@ def test_output_paths_and_stray_settings_are_refused_before_any_work(tmp_path, c
     fails(capsys, ["figures", "--preset", "smoke", "--results", str(existing)], "--results", str(existing))
     fails(capsys, ["equivariance-table", "--preset", "smoke", "--out", str(existing)], "--out", str(existing))
     fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "n_images=3"],
-          "score takes no KEY=VALUE settings", "n_images=3")
+          "unknown key", "n_images")
+    fails(capsys, ["data", "list", "n_images=3"], "data takes no KEY=VALUE settings", "n_images=3")
     fails(capsys, ["zoo", "list", "home=/x"], "zoo takes no KEY=VALUE settings")
     assert snapshot(existing) == before and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
