@@ -35,10 +35,11 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     import model_zoo
-    from analyses.pipeline import AnalysisConfig, analyze
+    from analyses.pipeline import AnalysisConfig, analyze, check_paths
     from neuroequi.cli import command_config
 
     config = command_config(AnalysisConfig, args, where="analyze")
+    check_paths(args.out, args.baseline)
     model = model_zoo.load(args.model)
     table = analyze(model, config, args.out, baseline_dir=args.baseline)
     print(json.dumps({"table": str(table), "rows": len(pd.read_csv(table)), "model": model.identifier}))

@@ -136,6 +136,8 @@ def equimod_equivariance(
     """
     if not has_equimod_predictor(method):
         raise ValueError(f"{type(method).__name__} has no EquiMod projector/predictor (equi_projector, predict)")
+    if hasattr(method, "encoder"):
+        method.encoder.check_policy(policy)
     checked = as_images(images)
     hw = image_sizes(checked)
     candidates = [o.name for o in policy.ops] if ops is None else list(ops)

@@ -72,6 +72,7 @@ from sklearn.model_selection import GroupKFold
 from analyses.bures import bures_distance_from_samples, pairwise_bures_distance_from_samples
 from analyses.linalg import resolve_device, ridge_loo_predict
 from analyses.responses import CLEAN_DIMS, DIMS, parameter_table
+from neuroequi.errors import ConfigError
 
 __all__ = [
     "DECODED_PARAMETERS",
@@ -79,6 +80,7 @@ __all__ = [
     "ImageMeasure",
     "augmentation_decoding",
     "bootstrap_counts",
+    "check_decoding_size",
     "content_augmentation_factorization",
     "crop_photometric_factorization",
     "delta",
@@ -106,6 +108,26 @@ pixel crop boxes (redundant) and the categorical jitter order are left out."""
 
 ALPHAS = np.logspace(-8, 6, 15)
 TableRow = dict[str, object]
+
+#: GroupKFold folds of :func:`augmentation_decoding` (over images).
+DECODING_FOLDS = 5
+#: Fewest augmented views (rows) a test fold may hold: the within-fold Pearson r of a flag that
+#: is on with probability 0.2 (grayscale) is undefined when all of a fold's rows agree; with 4
+#: rows per fold (5 images, K=4) that happens in every fold in about 1% of draws (a NaN row).
+MIN_FOLD_ROWS = 6
+
+
+def check_decoding_size(n_images: int, K: int, where: str = "analysis") -> None:
+    """ConfigError unless ``n_images`` images with ``K`` augmentations each give every test fold of
+    the decoding's :data:`DECODING_FOLDS`-fold split at least :data:`MIN_FOLD_ROWS` rows
+    (the smallest fold holds ``n_images // DECODING_FOLDS`` images)."""
+    if n_images < DECODING_FOLDS or (n_images // DECODING_FOLDS) * K < MIN_FOLD_ROWS:
+        need = DECODING_FOLDS * -(-MIN_FOLD_ROWS // max(K, 1))
+        raise ConfigError(
+            f"{where} n_images={n_images} with K={K} is too few images for the augmentation decoding: its "
+            f"{DECODING_FOLDS}-fold cross-validation over images needs >= {MIN_FOLD_ROWS} augmented views per "
+            f"test fold, i.e. n_images >= {need} for K={K}"
+        )
 
 
 def bootstrap_counts(n_images: int, n_boot: int, seed: int) -> np.ndarray:
@@ -349,7 +371,7 @@ def augmentation_decoding(
     columns: Sequence[str] | None = None,
     parameters: Sequence[str] | None = None,
     clean: np.ndarray | xr.DataArray | None = None,
-    n_splits: int = 5,
+    n_splits: int = DECODING_FOLDS,
     device: str | None = None,
 ) -> DecodingResult:
     """Cross-validated ridge decoding of augmentation parameters, folds split by image.

@@ -10,6 +10,8 @@ Files written to ``out_dir``:
   cache: a rerun with the same inputs reads them instead of recomputing);
 * ``image_measures.nc``: the per-image (and per-image-pair) distances, which
   :func:`delta_table` compares against a baseline model's (ΔD_B);
+* ``decoding.nc``: the held-out predictions of both decodings (:func:`load_decoding`),
+  from which decoding r can be recomputed on resampled images;
 * ``measures.csv``: the tidy table, one row per measure, columns
   :data:`TABLE_COLUMNS`.
 """
@@ -25,21 +27,23 @@ import xarray as xr
 from torch import nn
 
 from analyses.equivariance import equimod_equivariance
-from analyses.measures import ImageMeasure, augmentation_decoding, delta, shared_variability
+from analyses.measures import DecodingResult, ImageMeasure, augmentation_decoding, check_decoding_size, delta
+from analyses.measures import shared_variability
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
 from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
 from analyses.responses import PRECISIONS, extract_ensembles
 from model_zoo import LoadedModel
 from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, output_folder
 
-__all__ = ["IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table", "equimod_method",
-           "load_image_measures", "save_image_measures"]
+__all__ = ["DECODING", "IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table",
+           "equimod_method", "load_decoding", "load_image_measures", "save_decoding", "save_image_measures"]
 
 TABLE_COLUMNS = ("model", "weights_sha256", "layer", "quantity", "label", "value", "ci_low", "ci_high", "n",
                  "policy", "K", "seed", "n_images", "precision")
 IMAGE_MEASURES = "image_measures.nc"
+DECODING = "decoding.nc"
 TABLE = "measures.csv"
 
 
@@ -75,11 +79,12 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"analysis precision must be one of {PRECISIONS}, got {self.precision!r}")
-        for key, low in (("n_images", 1), ("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
+        for key, low in (("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
             if getattr(self, key) < low:
                 raise ConfigError(f"analysis {key} must be >= {low}, got {getattr(self, key)!r}")
         if self.probe_train > 0 and self.probe_test < 1:
             raise ConfigError(f"analysis probe_test must be >= 1 when probe_train > 0, got {self.probe_test!r}")
+        check_decoding_size(self.n_images, self.K)
 
     def policy_name(self, image_size: int) -> str:
         """:attr:`policy`, or the default for networks taking ``image_size`` px images."""
@@ -121,6 +126,38 @@ def load_image_measures(path: Path) -> dict[str, ImageMeasure]:
             for name, var in data.data_vars.items()}
 
 
+def save_decoding(results: list[DecodingResult], path: Path) -> Path:
+    """The held-out predictions of ``results`` (distinct sources) as one NetCDF dataset (atomic write).
+
+    Per result, variables ``<prefix>_targets`` / ``<prefix>_predictions`` ``(row, <prefix>_parameter)``
+    and ``<prefix>_groups`` / ``<prefix>_folds`` ``(row,)``; coordinate ``image`` (the I ids).
+    """
+    variables = {}
+    for r in results:
+        dims = ("row", f"{r.prefix}_parameter")
+        coords = {dims[1]: list(r.parameters)}
+        variables[f"{r.prefix}_targets"] = xr.DataArray(r.targets, dims=dims, coords=coords, attrs={"source": r.source})
+        variables[f"{r.prefix}_predictions"] = xr.DataArray(r.predictions, dims=dims, coords=coords)
+        variables[f"{r.prefix}_groups"] = xr.DataArray(r.groups, dims=("row",))
+        variables[f"{r.prefix}_folds"] = xr.DataArray(r.folds, dims=("row",))
+    images = results[0].images
+    with atomic_write(path) as tmp:
+        xr.Dataset(variables, coords={"image": images}).to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def load_decoding(path: Path) -> dict[str, DecodingResult]:
+    """Inverse of :func:`save_decoding`: ``{prefix: DecodingResult}`` (``decoding_r``, ``decoding_diff_r``)."""
+    data = xr.load_dataset(path, engine="h5netcdf")
+    out = {}
+    for name in (n[: -len("_targets")] for n in data.data_vars if n.endswith("_targets")):
+        targets = data[f"{name}_targets"]
+        out[name] = DecodingResult(tuple(str(p) for p in targets.coords[f"{name}_parameter"].values), targets.values,
+                                   data[f"{name}_predictions"].values, data[f"{name}_groups"].values,
+                                   data[f"{name}_folds"].values, data.coords["image"].values, targets.attrs["source"])
+    return out
+
+
 def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """``delta_<quantity>`` rows (model − baseline, paired bootstrap over images) for every
     per-image distance both analyses saved; image sets must agree."""
@@ -128,6 +165,16 @@ def delta_table(out_dir: str | Path, baseline_dir: str | Path, n_boot: int = 100
     base = load_image_measures(Path(baseline_dir) / IMAGE_MEASURES)
     rows = [delta(model[q], base[q], n_boot=n_boot, seed=seed) for q in model if q in base]
     return pd.DataFrame(rows)
+
+
+def check_paths(out_dir: str | Path, baseline_dir: str | Path | None = None) -> None:
+    """ConfigError, before any work, when ``out_dir`` names something other than a folder or
+    ``baseline_dir`` holds no finished analysis (its ``image_measures.nc``)."""
+    output_folder(out_dir, "analysis output (--out)")
+    if baseline_dir is not None and not (Path(baseline_dir) / IMAGE_MEASURES).is_file():
+        what = "does not exist" if not Path(baseline_dir).exists() else f"holds no {IMAGE_MEASURES}"
+        raise ConfigError(f"baseline {str(baseline_dir)!r} {what}; --baseline names the --out folder of a "
+                          "finished analysis of the baseline (λ=0) model")
 
 
 def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
@@ -145,15 +192,17 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     Returns:
         The path of the tidy table ``out_dir/measures.csv`` (columns :data:`TABLE_COLUMNS`).
     """
+    check_paths(out_dir, baseline_dir)
     layer = model.layer(config.layer)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     policy_name = config.policy_name(model.image_size)
     policy = get_policy(policy_name, size=model.image_size)
     if config.images is None:
         images, _, ids = cifar10_subset("test", config.n_images, config.seed)
     else:
         images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
+        check_decoding_size(len(ids), config.K, f"analysis images={config.images!r}:")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,
                "cache_dir": out / "responses", "progress": config.progress, "layer": layer}
     responses = extract_ensembles(model, images, policy, image_ids=ids, **extract)
@@ -165,8 +214,10 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     save_image_measures(image_measures, out / IMAGE_MEASURES)
     boot = {"n_boot": config.n_boot, "seed": config.seed}
     rows = [m.row(**boot) for m in image_measures]
-    rows += augmentation_decoding(responses["full"]).rows(**boot)
-    rows += augmentation_decoding(responses["full"], clean=responses["clean"]).rows(**boot)
+    decodings = [augmentation_decoding(responses["full"]),
+                 augmentation_decoding(responses["full"], clean=responses["clean"])]
+    save_decoding(decodings, out / DECODING)
+    rows += [row for decoding in decodings for row in decoding.rows(**boot)]
     equimod = equimod_method(model)
     if equimod is not None:
         rows += equimod_equivariance(equimod, images, policy, model.mean, model.std, seed=config.seed,

@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from torchvision.datasets import ImageFolder
 
 from analyses.measures import TableRow, bootstrap_counts, interval
 from analyses.responses import extract_ensemble
 from model_zoo import LoadedModel
 from neuroequi.augment import Policy
 from neuroequi.data import cifar10
+from neuroequi.data.loaders import image_folder
 from neuroequi.errors import ConfigError
 
 __all__ = ["ProbeResult", "cifar10_subset", "dataset_subset", "imagefolder_subset", "linear_probe"]
@@ -37,10 +36,7 @@ def cifar10_subset(split: str, n: int, seed: int) -> tuple[list, np.ndarray, lis
 
 def imagefolder_subset(root: str | Path, n: int, seed: int) -> tuple[list, np.ndarray, list[str]]:
     """``n`` random images of any ImageFolder tree (e.g. ImageNet validation), as for :func:`cifar10_subset`."""
-    if not Path(root).is_dir():
-        raise ConfigError(f"image folder {str(root)!r} does not exist (expected <root>/<class>/<image files>)")
-    dataset = ImageFolder(str(root), loader=lambda path: Image.open(path).convert("RGB"))
-    return dataset_subset(dataset, Path(root).name, n, seed)
+    return dataset_subset(image_folder(root, "image folder"), Path(root).name, n, seed)
 
 
 def dataset_subset(dataset, name: str, n: int, seed: int) -> tuple[list, np.ndarray, list[str]]:

@@ -1,12 +1,11 @@
 """Draw Figure 1 (five panels over λ) from the tidy table the pipeline saves.
 
-The table (``figure1.csv``) has one row per (λ, quantity) with columns:
-
-* ``panel`` — 1..5, the panel the row belongs to;
-* ``quantity`` — a stable id (a benchmark id on panel 1, ``decoding_r[<param>]`` on
-  panel 3, ``delta_shared_variability`` etc. on panels 2, 4, 5);
-* ``label`` — the exact quantity, used as legend entry or y-label;
-* ``lambda_``, ``value``, ``ci_low``, ``ci_high`` (NaN when there is no interval), ``n``.
+The table (``figure1.csv``; columns :data:`TABLE_COLUMNS`, described in
+:mod:`figures.figure1.table`) has, per quantity and λ, one row per training seed and
+one aggregated row (``seed == "all"``: mean over seeds, interval over seeds and images,
+``excludes_zero`` = whether the effect vs λ=0 is distinguishable from noise).
+Each panel draws the aggregated rows with their intervals, the seeds as small dots,
+and marks filled where the effect vs λ=0 excludes 0 (open where it does not).
 
 Figures never train or extract: this module only reads that table.
 """
@@ -22,7 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-TABLE_COLUMNS = ("panel", "quantity", "label", "lambda_", "value", "ci_low", "ci_high", "n")
+TABLE_COLUMNS = ("panel", "quantity", "label", "lambda_", "seed", "value", "ci_low", "ci_high", "n", "n_seeds",
+                 "effect", "effect_low", "effect_high", "excludes_zero", "in_figure")
 
 PANEL_TITLES = {
     1: "Neural predictivity",
@@ -52,35 +52,50 @@ def legend_label(quantity: str, label: str) -> str:
 
 
 def validate_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Check the tidy table's columns and panels; return it sorted by panel, quantity, λ."""
+    """Check the tidy table's columns and panels; return it sorted by panel, quantity, λ (seeds in order)."""
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"figure table lacks columns {missing}; expected {list(TABLE_COLUMNS)}")
     bad = sorted(set(table["panel"]) - set(PANEL_TITLES))
     if bad:
         raise ValueError(f"figure table has unknown panels {bad}; panels are 1..5")
-    return table.sort_values(["panel", "quantity", "lambda_"]).reset_index(drop=True)
+    if not (table["seed"] == "all").any():
+        raise ValueError("figure table has no aggregated rows (seed 'all')")
+    return table.sort_values(["panel", "quantity", "lambda_"], kind="stable").reset_index(drop=True)
 
 
 def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) -> list[Path]:
     """Draw the five panels; write ``<out_stem>.pdf`` and ``.png``; return their paths.
 
     The x-axis is categorical over the λ values present (they are not evenly
-    spaced: 0, 0.001, 0.1, 0.2, 0.5), so every λ gets the same room.
+    spaced: 0, 0.001, 0.1, 0.2, 0.5), so every λ gets the same room. Per quantity:
+    the mean over seeds with its interval (line and error bars), each seed's value
+    (small dots), and a filled marker where the effect vs λ=0 excludes 0.
     """
     table = validate_table(table)
+    table = table[table["in_figure"].astype(bool)]
     lambdas = np.sort(table["lambda_"].unique())
     xpos = {lam: i for i, lam in enumerate(lambdas)}
-    fig, axes = plt.subplots(1, 5, figsize=(22, 4.4), constrained_layout=True)
+    n_seeds = int(table.loc[table["seed"] == "all", "n_seeds"].max())
+    fig, axes = plt.subplots(1, 5, figsize=(22, 4.6), constrained_layout=True)
     for panel, ax in zip(PANEL_TITLES, axes):
         rows = table[table["panel"] == panel]
-        for quantity, group in rows.groupby("quantity", sort=False):
-            x = group["lambda_"].map(xpos).to_numpy(dtype=float)
-            y = group["value"].to_numpy(dtype=float)
-            lo = (y - group["ci_low"].to_numpy(dtype=float))
-            hi = (group["ci_high"].to_numpy(dtype=float) - y)
+        for k, (quantity, group) in enumerate(rows.groupby("quantity", sort=False)):
+            color = f"C{k % 10}"
+            means = group[group["seed"] == "all"]
+            seeds = group[group["seed"] != "all"]
+            shift = 0.06 * (k - (rows["quantity"].nunique() - 1) / 2)  # side by side, not on top of each other
+            x = means["lambda_"].map(xpos).to_numpy(dtype=float) + shift
+            y = means["value"].to_numpy(dtype=float)
+            lo, hi = y - means["ci_low"].to_numpy(dtype=float), means["ci_high"].to_numpy(dtype=float) - y
             yerr = None if np.all(np.isnan(lo)) else np.nan_to_num(np.vstack([lo, hi]))
-            ax.errorbar(x, y, yerr=yerr, marker="o", capsize=3, label=legend_label(quantity, group["label"].iloc[0]))
+            ax.errorbar(x, y, yerr=yerr, color=color, capsize=3, lw=1.2,
+                        label=legend_label(quantity, group["label"].iloc[0]))
+            filled = (means["excludes_zero"] == "yes").to_numpy()
+            ax.scatter(x[filled], y[filled], color=color, s=30, zorder=3)
+            ax.scatter(x[~filled], y[~filled], facecolor="white", edgecolor=color, s=30, zorder=3)
+            ax.scatter(seeds["lambda_"].map(xpos).to_numpy(dtype=float) + shift, seeds["value"], color=color, s=6,
+                       alpha=0.45, lw=0)
         if panel in (2, 4, 5):
             ax.axhline(0.0, color="0.6", lw=0.8, ls="--")
         if rows.empty:
@@ -91,11 +106,12 @@ def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) 
         ax.set_xlabel("λ (TeSSL equivariance weight)")
         if rows["quantity"].nunique() > 1:
             ax.legend(fontsize=7, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=11)
+    note = (f"mean over {n_seeds} seeds, 95% interval over seeds (Student's t) and images or Brain-Score's error; "
+            "dots: single seeds; filled marker: the effect vs λ=0 excludes 0")
+    fig.suptitle(f"{title}\n{note}" if title else note, fontsize=10)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_suffix(".pdf"), out_stem.with_suffix(".png")]
     for path in paths:
-        fig.savefig(path, dpi=130)
+        fig.savefig(path, dpi=130, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
     plt.close(fig)
     return paths

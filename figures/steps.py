@@ -4,26 +4,30 @@ Every step of the Figure-1 pipeline writes exactly one output file (atomically:
 :func:`neuroequi.io.atomic_write`), so an interrupted run leaves either a finished file or
 nothing, and the next run continues from the first missing output.
 :func:`run_step` runs one step in this process; :func:`run_jobs` runs commands
-as processes side by side, each after the jobs it depends on.
+side by side through an executor (:mod:`figures.executors`: local processes or a
+SLURM cluster), each after the jobs it depends on.
 """
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from figures.executors import Executor, LocalProcesses, Running
+from neuroequi.errors import NeuroequiError
 from neuroequi.io import atomic_write
 
 
 @dataclass
 class StepLog:
-    """One line per step: what ran, how long it took, whether it was reused."""
+    """One line per step: what ran, how long it took, whether it was reused; the jobs' times."""
 
     started: float = field(default_factory=time.perf_counter)
     lines: list[str] = field(default_factory=list)
+    #: ``{job name: {"wall_s": ..., "cpu_s": ... or None}}`` of the jobs that ran (not reused).
+    jobs: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def record(self, name: str, seconds: float, reused: bool, summary: str = "") -> None:
         """Print and keep the step's one-line summary."""
@@ -66,6 +70,8 @@ class Job:
         log_path: where the process's stdout/stderr go.
         after: names of the jobs that must finish first.
         on_done: called in the parent once the job has finished (e.g. register a model).
+        distributed: the job may use every GPU of a node, one task each (a training job on a
+            cluster, :mod:`figures.executors`).
     """
 
     name: str
@@ -74,21 +80,27 @@ class Job:
     log_path: Path
     after: tuple[str, ...] = ()
     on_done: Callable[[], None] | None = None
+    distributed: bool = False
 
 
 def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] | None = None) -> None:
-    """Run ``jobs`` as processes, at most ``parallel`` at a time, each after its dependencies.
+def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] | None = None,
+             executor: Executor | None = None) -> None:
+    """Run ``jobs`` through ``executor`` (default: local processes with ``env`` added to their
+    environment), at most ``parallel`` at a time, each after its dependencies.
 
     A job whose outputs exist is reused without running. If a job fails, the
-    running ones are stopped (they resume next time) and RuntimeError shows the
-    last lines of the failed job's log.
+    running ones are stopped (they resume next time): a job that failed with a known error
+    (exit code 2, its last line ``neuroequi: error: ...``) raises NeuroequiError with that line
+    and the log's path; any other failure (a bug) raises RuntimeError with the log's last lines.
+    The wall and CPU time of every job that ran are kept in ``log.jobs``.
     """
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
+    executor = executor if executor is not None else LocalProcesses(dict(env or {}))
     names = {job.name for job in jobs}
     for job in jobs:
         unknown = set(job.after) - names
@@ -104,7 +116,7 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
             finished.add(job.name)
         else:
             pending.append(job)
-    running: list[tuple[Job, subprocess.Popen, float]] = []
+    running: list[tuple[Job, Running, float]] = []
     try:
         while pending or running:
             ready = [j for j in pending if set(j.after) <= finished]
@@ -112,24 +124,26 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
                 job = ready.pop(0)
                 pending.remove(job)
                 job.log_path.parent.mkdir(parents=True, exist_ok=True)
-                with open(job.log_path, "ab") as fh:
-                    proc = subprocess.Popen(job.command, stdout=fh, stderr=subprocess.STDOUT, env=env)
-                running.append((job, proc, time.perf_counter()))
+                running.append((job, executor.start(job), time.perf_counter()))
                 print(f"[figure1] {job.name} started (log: {job.log_path})", flush=True)
             if not running:
                 raise RuntimeError(f"jobs {[j.name for j in pending]} wait for jobs that never finish")
             time.sleep(0.5)
             for item in [r for r in running if r[1].poll() is not None]:
-                job, proc, started = item
+                job, handle, started = item
                 running.remove(item)
-                if proc.returncode != 0 or not job.done():
-                    raise RuntimeError(f"{job.name} failed (exit {proc.returncode}); last lines of "
-                                       f"{job.log_path}:\n{_tail(job.log_path)}")
+                code = handle.poll()
+                if code == NeuroequiError.exit_code:
+                    raise NeuroequiError(f"{job.name} failed: {_tail(job.log_path, 1)} (log: {job.log_path})")
+                if code != 0 or not job.done():
+                    raise RuntimeError(f"{job.name} failed (exit {code}, {handle.describe()}); last lines "
+                                       f"of {job.log_path}:\n{_tail(job.log_path)}")
                 if job.on_done:
                     job.on_done()
                 finished.add(job.name)
-                log.record(job.name, time.perf_counter() - started, reused=False)
+                wall, cpu = time.perf_counter() - started, handle.cpu_seconds
+                log.jobs[job.name] = {"wall_s": round(wall, 2), "cpu_s": None if cpu is None else round(cpu, 2)}
+                log.record(job.name, wall, reused=False, summary="" if cpu is None else f"cpu {cpu:.1f} s")
     finally:  # interrupted or failed: stop the others (they resume next time)
-        for _, proc, _ in running:
-            proc.terminate()
-            proc.wait()
+        for _, handle, _ in running:
+            handle.stop()

@@ -32,10 +32,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
-from model_zoo.catalogue import Entry, builtin_entries, get_entry, user_entries
+from model_zoo.catalogue import Entry, builtin_entries, user_entries
 from model_zoo.download import zoo_home
 from model_zoo.loading import LoadedModel, load
 from neuroequi.errors import ConfigError
@@ -141,6 +140,21 @@ if __name__ == "__main__":
     check_models.check_base_models(__name__)
 '''
 
+#: pytest fixture of the rendered test.py files: three different random 64 px images, not cached.
+STIMULI_FIXTURE = '''@pytest.fixture(scope="module")
+def stimuli(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stimuli")
+    rng = np.random.default_rng(0)
+    paths = {}
+    for i in range(3):
+        paths[f"probe{i}"] = folder / f"probe{i}.png"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"probe{i}"])
+    stimulus_set = StimulusSet([{"stimulus_id": s, "filename": p.name} for s, p in paths.items()])
+    stimulus_set.stimulus_paths = paths
+    stimulus_set.identifier = None  # nothing cached
+    return stimulus_set
+'''
+
 _TEST = '''"""Tests of the Brain-Score plugin {family!r}: each model loads, looks at 3 images, returns a sane assembly."""
 import json
 from pathlib import Path
@@ -158,19 +172,7 @@ MODELS = {names!r}
 HERE = Path(__file__).parent
 
 
-@pytest.fixture(scope="module")
-def stimuli(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("stimuli")
-    rng = np.random.default_rng(0)
-    paths = {{}}
-    for i in range(3):
-        paths[f"probe{{i}}"] = folder / f"probe{{i}}.png"
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"probe{{i}}"])
-    stimulus_set = StimulusSet([{{"stimulus_id": s, "filename": p.name}} for s, p in paths.items()])
-    stimulus_set.stimulus_paths = paths
-    stimulus_set.identifier = None  # nothing cached
-    return stimulus_set
-
+{stimuli_fixture}
 
 @pytest.mark.parametrize("name", MODELS)
 def test_look_at(name, stimuli):
@@ -194,7 +196,7 @@ def test_look_at(name, stimuli):
 
 
 def plugin_dirname(name: str) -> str:
-    """A Python-identifier folder name for a single-model plugin (submission packages)."""
+    """A Python-identifier folder name for a single-model plugin (submissions, :mod:`model_zoo.submission`)."""
     return "neuroequi_" + re.sub(r"\W", "_", name.replace("-", "_").replace(".", "p"))
 
 
@@ -212,7 +214,7 @@ def render_plugin(family: str, models: list[Entry], requirement: str = "neuroequ
         "__init__.py": _INIT.format(family=family, registrations=registrations),
         "model.py": _MODEL.format(family=family),
         "catalogue.json": json.dumps({m.name: m.to_json() for m in models}, indent=2, sort_keys=True) + "\n",
-        "test.py": _TEST.format(family=family, names=names),
+        "test.py": _TEST.format(family=family, names=names, stimuli_fixture=STIMULI_FIXTURE),
         "requirements.txt": f"{requirement}\ntorch\ntorchvision\n",
     }
     for m in models:
@@ -245,7 +247,7 @@ def render_builtin_plugins() -> None:
         write_plugin(PLUGINS_DIR / family, render_plugin(family, models))
 
 
-# --------------------------------------------------------------------------- install / package
+# --------------------------------------------------------------------------- install
 
 def _brainscore_root() -> Path:
     import brainscore_vision
@@ -295,33 +297,3 @@ def uninstall(extra: tuple[str, ...] = ()) -> list[Path]:
             link.unlink()
             removed.append(link)
     return removed
-
-
-def package(name: str, output: Path, requirement: str | None = None, home: Path | None = None) -> Path:
-    """Write a Brain-Score submission zip for model ``name``.
-
-    Layout (one top-level folder, as Brain-Score's submission unpacker expects;
-    the plugin type is the folder above the plugin)::
-
-        models/<plugin>/__init__.py, model.py, test.py, requirements.txt,
-        models/<plugin>/region_layer_map/<name>.json
-
-    The weights must be downloadable by Brain-Score's servers: entries from a
-    local path need a ``url`` (``neuroequi zoo add PATH --url URL``).
-    """
-    from neuroequi import __version__
-
-    entry = get_entry(name, home)
-    if entry.source.kind == "path" and not entry.source.url:
-        raise ConfigError(
-            f"model {name!r} is a local checkpoint ({entry.source.location}) with no public URL; "
-            "Brain-Score could not load its weights. Re-register it with `neuroequi zoo add PATH --url URL`."
-        )
-    files = render_plugin(plugin_dirname(name), [entry], requirement or f"neuroequi=={__version__}")
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    folder = f"models/{plugin_dirname(name)}"
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
-        for rel, text in sorted(files.items()):
-            zf.writestr(f"{folder}/{rel}", text)
-    return output

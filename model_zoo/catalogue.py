@@ -11,7 +11,11 @@ Three kinds of entry:
   (trust on first use, see :mod:`model_zoo.download`);
 * the project's own checkpoints, registered by path with
   :func:`register_checkpoint` (``neuroequi zoo add PATH``) into the user
-  catalogue ``<zoo home>/catalogue.json``.
+  catalogue ``<zoo home>/catalogue.json``, each with the sha256 of its file
+  (checked at every load, :mod:`model_zoo.loading`). The catalogue is read,
+  changed and rewritten under :func:`neuroequi.locks.file_lock`, so registrations
+  by processes running side by side are all kept; a name that exists is
+  replaced only when asked (``replace=True``, ``--replace``).
 
 Names are stable; the *identifier* a loaded model carries (Brain-Score caches
 activations by it) appends the first 8 hex digits of the weights' sha256, see
@@ -24,7 +28,6 @@ home (None: :func:`model_zoo.download.zoo_home`).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -32,9 +35,10 @@ from pathlib import Path
 
 from torch import nn
 
-from model_zoo.download import file_sha256, write_json, zoo_home
+from model_zoo.download import file_sha256, read_json_mapping, write_json, zoo_home
 from neuroequi.errors import CheckpointError, ConfigError
 from neuroequi.io import format_lambda
+from neuroequi.locks import file_lock
 from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
 BIBTEX_CIFAR_RESNET = """@inproceedings{he2016deep,
@@ -131,6 +135,24 @@ def entry_from_json(data: dict) -> Entry:
     return Entry(**fields)
 
 
+def read_catalogue(path: Path) -> dict[str, Entry]:
+    """The entries of a catalogue file (``{}`` when there is none).
+
+    Raises:
+        ConfigError: the file is not JSON (e.g. truncated), not a mapping of names to
+            entries, or an entry lacks or mistypes a field; the message names the file.
+    """
+    fix = "fix it, or move it away and register the checkpoints again (`neuroequi zoo add PATH`)"
+    data = read_json_mapping(path, "zoo catalogue", fix)
+    out = {}
+    for name, fields in data.items():
+        try:
+            out[name] = entry_from_json(fields)
+        except (TypeError, KeyError, ValueError) as err:
+            raise ConfigError(f"zoo catalogue {str(path)!r}: entry {name!r} is malformed ({err}); {fix}") from err
+    return out
+
+
 def _cifar_entries() -> list[Entry]:
     from neuroequi.data import registered_files
 
@@ -195,11 +217,9 @@ def _user_catalogue_path(home: Path | None) -> Path:
 
 
 def user_entries(home: Path | None = None) -> dict[str, Entry]:
-    """Entries registered with :func:`register_checkpoint` (the user catalogue file of ``home``)."""
-    path = _user_catalogue_path(home)
-    if not path.is_file():
-        return {}
-    return {name: entry_from_json(data) for name, data in json.loads(path.read_text()).items()}
+    """Entries registered with :func:`register_checkpoint` (the user catalogue file of ``home``,
+    :func:`read_catalogue`)."""
+    return read_catalogue(_user_catalogue_path(home))
 
 
 def entries(home: Path | None = None) -> dict[str, Entry]:
@@ -208,7 +228,13 @@ def entries(home: Path | None = None) -> dict[str, Entry]:
 
 
 def get_entry(name: str, home: Path | None = None) -> Entry:
-    """The entry called ``name``; ConfigError listing the known names otherwise."""
+    """The entry called ``name``; ConfigError listing the known names otherwise.
+
+    A built-in name is found without reading the user catalogue (so it loads even when
+    that file is damaged)."""
+    builtin = builtin_entries()
+    if name in builtin:
+        return builtin[name]
     known = entries(home)
     if name not in known:
         raise ConfigError(f"unknown model {name!r}; known: {sorted(known)} (see `neuroequi zoo list`)")
@@ -265,7 +291,8 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
                      url: str | None = None) -> Entry:
     """Entry of a project checkpoint (``neuroequi.checkpoint`` format) read as ``(backbone, meta)``.
 
-    Default name ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>`` (sha8: the file's sha256).
+    Default name ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>`` (sha8: the file's sha256);
+    the full sha256 is recorded in the entry's source and checked at every load.
     """
     path = Path(path).expanduser().resolve()
     digest = file_sha256(path)
@@ -279,7 +306,7 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
         lam_part = "" if lam is None else f"-lambda{format_lambda(lam)}"
         name = f"{method}{lam_part}-{arch}-{dataset}-{digest[:8]}"
     return backbone_entry(
-        name, backbone, WeightsSource("path", str(path), None, url), arch=arch, method=method,
+        name, backbone, WeightsSource("path", str(path), digest, url), arch=arch, method=method,
         lam=None if lam is None else float(lam), dataset=dataset,
         image_size=int(meta.get("image_size", 32 if arch.endswith("_cifar") else 224)),
         mean=tuple(norm["mean"]), std=tuple(norm["std"]), width=float(meta.get("width", 1.0)),
@@ -289,27 +316,45 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
 
 
 def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: str | None = None,
-                        home: Path | None = None) -> Entry:
+                        home: Path | None = None, replace: bool = False) -> Entry:
     """Add one of the project's checkpoints (``neuroequi.checkpoint`` format) to the user catalogue.
 
     Args:
-        path: the checkpoint file (read with ``neuroequi.checkpoint.load_backbone``).
+        path: the checkpoint file (read with ``neuroequi.checkpoint.load_backbone``, which
+            refuses non-finite weights).
         name: catalogue name; default ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>``.
         url: optional public download address of the same file (needed to package
             a Brain-Score submission).
         home: the zoo home whose catalogue is written (None: :func:`zoo_home`).
+        replace: replace an entry of the same name that describes another file or hash
+            (registering the very same entry again is a no-op).
 
-    Returns the new entry. Registering the same name again replaces it. The
-    identifier of the loaded model is recomputed from the file at every load, so
-    a changed checkpoint gets a new identifier even under the same name.
+    Returns the new entry. The entry records the file's sha256; loading it checks the file
+    against that hash, so a checkpoint changed after registration must be registered again
+    (``replace=True``). The catalogue's read–modify–write runs under a file lock.
+
+    Raises:
+        CheckpointError: ``path`` is missing, a directory, or not a readable checkpoint.
+        IntegrityError: the checkpoint's weights hold NaN or inf.
+        ConfigError: ``name`` exists (and differs) without ``replace``; a built-in or invalid name.
     """
     from neuroequi.checkpoint import load_backbone
 
     path = Path(path).expanduser().resolve()
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     entry = checkpoint_entry(path, *load_backbone(path), name=name, url=url)
-    catalogue = {n: e.to_json() for n, e in user_entries(home).items()}
-    catalogue[entry.name] = entry.to_json()
-    write_json(_user_catalogue_path(home), catalogue)
+    catalogue_path = _user_catalogue_path(home)
+    with file_lock(catalogue_path):
+        catalogue = read_catalogue(catalogue_path)
+        old = catalogue.get(entry.name)
+        if old is not None and old != entry and not replace:
+            raise ConfigError(
+                f"model {entry.name!r} is already in {str(catalogue_path)!r} (file {old.source.location}, "
+                f"sha256 {old.source.sha256}); pass --replace (replace=True) to replace it, or choose another --name"
+            )
+        catalogue[entry.name] = entry
+        write_json(catalogue_path, {n: e.to_json() for n, e in catalogue.items()})
     return entry

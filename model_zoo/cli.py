@@ -16,6 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("path", help="checkpoint file")
     add.add_argument("--name", help="catalogue name (default: <method>-lambda<l>-<arch>-<dataset>-<sha8>)")
     add.add_argument("--url", help="public download address of the same file (needed to package a submission)")
+    add.add_argument("--replace", action="store_true", help="replace an entry of the same name")
 
 
 def _lam(lam: float | None) -> str:
@@ -26,19 +27,28 @@ def _lam(lam: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen sub-command; 0 on success (user errors raise ``neuroequi.errors`` errors)."""
-    from model_zoo.catalogue import entries, get_entry, register_checkpoint
+    from model_zoo.catalogue import builtin_entries, get_entry, register_checkpoint, user_entries
+    from neuroequi.errors import NeuroequiError
 
     if args.zoo_command == "list":
-        rows = [(e.name, e.arch, e.method, _lam(e.lam), e.dataset, e.source.kind) for e in entries().values()]
+        problem = None
+        try:
+            registered = user_entries()
+        except NeuroequiError as err:  # a damaged user catalogue: list the built-in models, then report it
+            registered, problem = {}, err
+        listed = {**registered, **builtin_entries()}
+        rows = [(e.name, e.arch, e.method, _lam(e.lam), e.dataset, e.source.kind) for e in listed.values()]
         header = ("name", "arch", "method", "lambda", "dataset", "source")
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
             print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        if problem is not None:
+            raise problem
         return 0
     if args.zoo_command == "show":
         print(json.dumps(get_entry(args.name).to_json(), indent=2))
         return 0
-    entry = register_checkpoint(args.path, name=args.name, url=args.url)
+    entry = register_checkpoint(args.path, name=args.name, url=args.url, replace=args.replace)
     print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
           f"-> {entry.source.location}")
     print("run `neuroequi brainscore install` to make it visible to brainscore_vision.load_model")

@@ -11,7 +11,9 @@ hash is *pinned* in ``pins.json``; every later use verifies against the pin
 (trust on first use). Downloads stream to a temporary sibling of the file (:func:`neuroequi.io.atomic_write`)
 with a tqdm progress bar, are hashed while streaming and are renamed into place only when complete
 and verified, so an interrupted or corrupt transfer never leaves a file that
-looks valid.
+looks valid. With ``NEUROEQUI_OFFLINE=1`` no connection is attempted: a file that
+is not already there is an :class:`~neuroequi.errors.OfflineError` naming the URL
+and where to put the file. ``pins.json`` is updated under a file lock.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from pathlib import Path
 import pooch
 from tqdm.auto import tqdm
 
-from neuroequi.errors import DataUnavailableError, IntegrityError
+from neuroequi.data.registry import offline
+from neuroequi.errors import ConfigError, DataUnavailableError, IntegrityError, OfflineError
 from neuroequi.io import atomic_write, sha256_file
+from neuroequi.locks import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +56,21 @@ def _pins_path(home: Path | None) -> Path:
 
 def read_pins(home: Path | None = None) -> dict[str, str]:
     """Pinned sha256 per URL (trust on first use); empty when nothing was pinned yet."""
-    path = _pins_path(home)
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_json_mapping(_pins_path(home), "pinned hashes", "fix the file")
+
+
+def read_json_mapping(path: Path, what: str, fix: str) -> dict:
+    """The JSON object in ``path`` (``{}`` when there is no file); ConfigError naming ``what``, the
+    file and ``fix`` when it is not JSON (e.g. truncated) or not an object."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what} {str(path)!r} is not valid JSON ({err}); {fix}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
+    return data
 
 
 def write_json(path: Path, data: object) -> None:
@@ -63,10 +80,11 @@ def write_json(path: Path, data: object) -> None:
 
 
 def pin(url: str, digest: str, home: Path | None = None) -> None:
-    """Record ``digest`` as the trusted sha256 of ``url``."""
-    pins = read_pins(home)
-    pins[url] = digest
-    write_json(_pins_path(home), pins)
+    """Record ``digest`` as the trusted sha256 of ``url`` (read–modify–write under a file lock)."""
+    with file_lock(_pins_path(home)):
+        pins = read_pins(home)
+        pins[url] = digest
+        write_json(_pins_path(home), pins)
 
 
 def expected_sha256(url: str, published: str | None, home: Path | None = None) -> str | None:
@@ -99,6 +117,7 @@ def download(url: str, target: Path, published_sha256: str | None = None, timeou
     Pins are read from and written to ``pins.json`` of :func:`zoo_home` ``(home)``.
 
     Raises:
+        OfflineError: the file is not there and ``NEUROEQUI_OFFLINE=1`` (no connection is tried).
         DataUnavailableError: no network, HTTP error, or an interrupted transfer.
         IntegrityError: the downloaded (or cached) file does not match the
             published or pinned sha256; a downloaded mismatch is deleted.
@@ -112,6 +131,8 @@ def download(url: str, target: Path, published_sha256: str | None = None, timeou
         + (f"; it must have sha256 {expected}." if expected else
            "; its sha256 is not published, so it will be pinned on first use.")
     )
+    if offline():
+        raise OfflineError(f"missing file, offline (NEUROEQUI_OFFLINE=1): {url} is not downloaded. {where}")
     with atomic_write(target, fsync=False) as part:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:

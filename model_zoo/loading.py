@@ -16,6 +16,15 @@ every tensor of the state dict in key order, :func:`state_dict_sha256`).
   gets a new identifier under the same name, and Brain-Score's activation cache
   and the score cache (both keyed by identifier) never return results of old
   weights.
+
+Verification at every load
+--------------------------
+A file whose entry records a sha256 (data files, pinned downloads, registered
+checkpoints) must still have it: a checkpoint replaced after registration is an
+:class:`~neuroequi.errors.IntegrityError` naming both hashes and the command that
+registers it again. The weights must be finite, and a registered project
+checkpoint's metadata (architecture, width, λ, image size) must agree with its
+catalogue entry (a hand-edited entry is caught).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from torch import nn
 from model_zoo.catalogue import Entry, checkpoint_entry, get_entry, registered_name
 from model_zoo.cifar_resnet import CifarResNet, load_akamaster_checkpoint
 from model_zoo.download import download, file_sha256, zoo_home
-from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError
+from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError, IntegrityError
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,14 @@ def weights_file(entry: Entry, home: Path | None = None) -> Path:
                 f"checkpoint of {entry.name!r} is missing: {path}"
                 + (f" (download it from {src.url})" if src.url else "")
             )
+        digest = file_sha256(path)
+        if src.sha256 is None or digest != src.sha256:
+            recorded = "no sha256 (registered before hashes were recorded)" if src.sha256 is None else f"sha256 {src.sha256}"
+            raise IntegrityError(
+                f"checkpoint {str(path)!r} of model {entry.name!r} has sha256 {digest}, but its catalogue entry "
+                f"records {recorded}; if the new file is meant, register it again: "
+                f"neuroequi zoo add {path} --name {entry.name} --replace"
+            )
         return path
     raise ConfigError(f"model {entry.name!r} is a random initialisation and has no checkpoint file")
 
@@ -142,15 +159,34 @@ def _build(entry: Entry, home: Path | None) -> tuple[nn.Module, str]:
         return module, state_dict_sha256(module)
     path = weights_file(entry, home)
     digest = entry.source.sha256 if entry.source.kind == "data" else file_sha256(path)
-    if entry.arch.startswith("cifar_resnet"):
-        return load_akamaster_checkpoint(path, int(entry.arch.removeprefix("cifar_resnet"))), digest
-    from neuroequi.checkpoint import load_backbone, load_published_backbone
+    from neuroequi.checkpoint import check_finite, load_backbone, load_published_backbone
 
-    if entry.arch == "resnet50_composer":
+    if entry.arch.startswith("cifar_resnet"):
+        module = load_akamaster_checkpoint(path, int(entry.arch.removeprefix("cifar_resnet")))
+    elif entry.arch == "resnet50_composer":
         # Composer files pickle more than tensors; full unpickling is acceptable because the
         # file's sha256 is pinned (trust on first use) and cannot change afterwards.
-        return load_published_backbone(path, "resnet50", trust=True)[0], digest
-    return load_backbone(path)[0], digest
+        module = load_published_backbone(path, "resnet50", trust=True)[0]
+    else:
+        module, meta = load_backbone(path)
+        check_metadata(entry, meta, path)
+    check_finite(module.state_dict(), f"weights of model {entry.name!r} ({path})")
+    return module, digest
+
+
+def check_metadata(entry: Entry, meta: dict, path: Path) -> None:
+    """IntegrityError unless the catalogue ``entry`` of a project checkpoint agrees with the
+    checkpoint's ``meta`` in architecture, width, λ and image size (all it records of them)."""
+    stored = {"arch": meta.get("arch"), "width": meta.get("width"), "lam": meta.get("lambda"),
+              "image_size": meta.get("image_size")}
+    listed = {"arch": entry.arch, "width": entry.width, "lam": entry.lam, "image_size": entry.image_size}
+    differ = [f"{key}: catalogue {listed[key]!r}, checkpoint {value!r}" for key, value in stored.items()
+              if value is not None and value != listed[key]]
+    if differ:
+        raise IntegrityError(
+            f"catalogue entry {entry.name!r} does not match its checkpoint {str(path)!r} ({'; '.join(differ)}); "
+            f"register it again: neuroequi zoo add {path} --name {entry.name} --replace"
+        )
 
 
 def _fresh(entry: Entry) -> nn.Module:
@@ -184,14 +220,17 @@ def load(model: str | os.PathLike | Entry, home: Path | None = None) -> LoadedMo
 
     Raises:
         ConfigError: unknown name, or a layer of the entry missing from the network.
-        CheckpointError: a file that is not a readable checkpoint of its architecture.
+        CheckpointError: a file that is not a readable checkpoint of its architecture; a directory.
         DataUnavailableError: offline and not cached (the message names the URL
             and where to put the file).
-        IntegrityError: the file does not match its published or pinned sha256.
+        IntegrityError: the file does not match its published, pinned or registered sha256;
+            non-finite weights; a catalogue entry that disagrees with its checkpoint's metadata.
     """
     if isinstance(model, Entry):
         entry = model
         module, digest = _build(entry, home)
+    elif Path(model).expanduser().is_dir():
+        raise CheckpointError(f"model {str(model)!r} is a directory; pass a checkpoint file or a catalogue name")
     elif Path(model).expanduser().is_file():
         entry, module, digest = _from_checkpoint_file(Path(model).expanduser().resolve(), home)
     else:

@@ -14,9 +14,13 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, IntegrityError
 
 __all__ = ["layer_activations"]
+
+
+class _Stop(Exception):
+    """Raised by a hook to end a forward pass early (``stop_early``)."""
 
 
 def layer_activations(
@@ -27,6 +31,7 @@ def layer_activations(
     total: int | None = None,
     desc: str | None = None,
     progress: bool = False,
+    stop_early: bool = False,
 ) -> dict[str, Tensor]:
     """Run ``module`` on every batch and return the outputs of the named ``layers``.
 
@@ -40,6 +45,8 @@ def layer_activations(
             its forward output). When a layer runs more than once in a forward
             pass, its last output is kept.
         total, desc, progress: a tqdm bar over ``total`` inputs named ``desc``.
+        stop_early: end each forward pass as soon as every layer in ``layers`` has produced
+            an output (the rest of the network does not run; a layer's *first* output is kept).
 
     Returns:
         ``{layer: Tensor (N, D_layer)}``, float32 on the CPU, ``N = sum_i B_i``;
@@ -48,6 +55,8 @@ def layer_activations(
 
     Raises:
         ConfigError: a name in ``layers`` is not a submodule of ``module``.
+        IntegrityError: a layer's output holds NaN or inf (weights that overflow, e.g. 1e30,
+            would otherwise turn every downstream measure into NaN).
     """
     named = dict(module.named_modules())
     unknown = [layer for layer in layers if layer not in named]
@@ -59,7 +68,12 @@ def layer_activations(
 
     def hook(name: str):
         def keep(_module: nn.Module, _inputs: object, output: Tensor) -> None:
-            current[name] = output
+            if not stop_early:
+                current[name] = output
+                return
+            current.setdefault(name, output)
+            if len(current) == len(set(layers)):
+                raise _Stop
         return keep
 
     handles = [named[layer].register_forward_hook(hook(layer)) for layer in layers]
@@ -68,9 +82,17 @@ def layer_activations(
         with torch.no_grad(), tqdm(total=total, unit="img", desc=desc, disable=not progress, leave=False) as bar:
             for batch in batches:
                 current.clear()
-                module(batch)
+                try:
+                    module(batch)
+                except _Stop:
+                    pass
                 for layer in layers:
                     chunks[layer].append(current[layer].detach().flatten(1).float().cpu())
+                    if not bool(torch.isfinite(chunks[layer][-1]).all()):
+                        raise IntegrityError(
+                            f"layer {layer!r} of {type(module).__name__} gives non-finite activations (NaN or inf): "
+                            "its weights overflow or are damaged, so every measure of it would be NaN"
+                        )
                 bar.update(batch.shape[0])
     finally:
         for handle in handles:

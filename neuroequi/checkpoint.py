@@ -9,6 +9,7 @@ A checkpoint is a ``torch.save`` dict::
      "probe": online linear probe state dict or None,
      "optimizer", "scheduler", "scaler": their state dicts (scaler None without fp16),
      "rng": {"torch": ByteTensor, "cuda": [ByteTensor] or None, "python": random.getstate()},
+     "epoch_sums": {"sums": {log name: sum over the epoch's steps so far}, "count": steps},
      "meta": {"method", "equivariance", "lambda", "arch", "width", "config", "dataset",
               "epoch", "step", "total_steps", "final", "versions", "git_commit",
               "input_normalization", "image_size"}}
@@ -16,6 +17,7 @@ A checkpoint is a ``torch.save`` dict::
 Files are written to a temporary file in the target directory and renamed over the target
 (:func:`save_checkpoint`), so a reader never sees a half-written file. Only tensors and plain
 Python containers are stored, so every file loads with ``torch.load(weights_only=True)``.
+Every read checks the weights for non-finite values (:func:`check_finite`).
 """
 
 from __future__ import annotations
@@ -30,34 +32,43 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from neuroequi.errors import CheckpointError
+from neuroequi.errors import CheckpointError, IntegrityError
 from neuroequi.io import atomic_write
 from neuroequi.registry import build_backbone
 
 FORMAT = "neuroequi.checkpoint"
 VERSION = 1
 REQUIRED_KEYS = ("format", "version", "model", "backbone", "meta")
+#: How a file in torch's legacy (pre-1.6, non-zip) format begins: the pickled magic number.
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + torch.serialization.MAGIC_NUMBER.to_bytes(10, "little")
 
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``payload`` atomically to ``path`` (:func:`neuroequi.io.atomic_write`: a temporary
-    sibling, fsync'ed, renamed over ``path``); returns ``path``."""
+    sibling, fsync'ed, renamed over ``path``); returns ``path``. The same payload gives the same bytes."""
     path = Path(path)
-    with atomic_write(path) as tmp:
-        torch.save(dict(payload), tmp)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        # to a file object: the archive's records are then named 'archive/...', not after the random
+        # temporary file name, so the same payload gives the same bytes (reproducible checkpoints)
+        torch.save(dict(payload), fh)
     return path
 
 
 def _read(path: Path) -> Any:
-    """``torch.load(weights_only=True)`` with the failure modes turned into CheckpointError."""
+    """``torch.load(weights_only=True)`` with the failure modes turned into CheckpointError.
+
+    Reads torch's zip format and its legacy (pre-1.6) format, e.g. the ``.th`` files of the
+    pretrained CIFAR ResNets in the data registry."""
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {str(path)!r} is empty (0 bytes)")
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(path) and not _is_legacy(path):
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is truncated or corrupt: not a complete torch.save archive "
-            "(a zip file whose directory is at its end)"
+            f"checkpoint {str(path)!r} is truncated or corrupt: neither a complete torch.save archive "
+            "(a zip file whose directory is at its end) nor a legacy torch file"
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -70,13 +81,31 @@ def _read(path: Path) -> Any:
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt and cannot be read: {err}") from err
 
 
+def _is_legacy(path: Path) -> bool:
+    """True when ``path`` starts like a file in torch's legacy (non-zip) format."""
+    with open(path, "rb") as fh:
+        return fh.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC
+
+
+def check_finite(state: Mapping[str, Any], where: str) -> None:
+    """IntegrityError naming ``where`` and the first tensors of ``state`` holding NaN or ±inf."""
+    bad = [key for key, value in state.items()
+           if isinstance(value, Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise IntegrityError(
+            f"{where}: {len(bad)} weight tensor(s) hold NaN or inf values, e.g. {bad[:5]}; "
+            "the weights are unusable (a diverged training or a damaged file)"
+        )
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a neuroequi checkpoint (on the CPU).
 
     Raises:
-        CheckpointError: missing, empty, truncated or corrupt file; a file that is some other
-            kind of checkpoint (a bare state dict, a Composer or torchvision file: use
-            :func:`convert_published_state_dict`); a newer format version.
+        CheckpointError: missing, empty, truncated or corrupt file, or a directory; a file that
+            is some other kind of checkpoint (a bare state dict, a Composer or torchvision file:
+            use :func:`convert_published_state_dict`); a newer format version.
+        IntegrityError: the model or backbone weights hold NaN or inf.
     """
     path = Path(path)
     blob = _read(path)
@@ -91,6 +120,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if k not in blob]
     if missing:
         raise CheckpointError(f"{str(path)!r} lacks the keys {missing}")
+    for part in ("model", "backbone"):
+        check_finite(blob[part], f"checkpoint {str(path)!r} ({part})")
     return blob
 
 
@@ -196,6 +227,7 @@ __all__ = [
     "CheckpointError",
     "FORMAT",
     "VERSION",
+    "check_finite",
     "convert_published_state_dict",
     "load_backbone",
     "load_checkpoint",

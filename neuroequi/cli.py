@@ -40,11 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("neuroequi.train.cli", "train an SSL model (TeSSL, EquiMod, invariance baselines)"),
     "hssl": ("figures.hssl.cli", "the H-SSL vs A-SSL experiment (CPU-sized): probe accuracy table"),
     "zoo": ("model_zoo.cli", "list, show and add models in the model zoo"),
-    "brainscore": ("analyses.neural.brainscore_cli", "install zoo plugins into brainscore_vision; package one"),
+    "brainscore": ("analyses.neural.brainscore_cli", "Brain-Score: install zoo plugins; package, check and commit a submission"),
     "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
     "augmentation-prediction": ("analyses.augmentation_prediction", "predict each transformation's parameters from [h(x) ; h(t(x))]"),
-    "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke or paper (published checkpoints)"),
+    "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke, paper (published checkpoints) or imagenet"),
     "equivariance-table": ("figures.equivariance_table.cli", "SIE vs the reconstruction method vs VICReg on CIFAR-10 (poster layout)"),
 }
 
@@ -67,16 +67,35 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 _OVERRIDE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*=")
 
 
-def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+def valued_flags(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of ``parser`` (and of its sub-commands) that take a value (not ``--resume``)."""
+    flags: set[str] = set()
+    for action in parser._actions:  # argparse has no public accessor for its actions
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags |= valued_flags(sub)
+        elif action.option_strings and action.nargs != 0:
+            flags.update(action.option_strings)
+    return flags
+
+
+def split_overrides(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> tuple[list[str], list[str]]:
     """``argv`` -> (arguments for argparse, ``key=value`` overrides), wherever the overrides stand.
 
     A token is an override when it starts with a dotted identifier and ``=``
-    (``optim.lr=1e-3``) and is not the value of a preceding ``--flag``.
+    (``optim.lr=1e-3``) and is not the value of a preceding flag: with ``parser``, a flag
+    that takes a value (:func:`valued_flags`; so ``--resume optim.lr=1e-3`` is an override),
+    without it any ``--flag``.
     """
+    valued = None if parser is None else valued_flags(parser)
     rest: list[str] = []
     overrides: list[str] = []
     for i, token in enumerate(argv):
-        after_flag = i > 0 and argv[i - 1].startswith("--") and "=" not in argv[i - 1]
+        previous = argv[i - 1] if i > 0 else ""
+        if valued is None:
+            after_flag = previous.startswith("--") and "=" not in previous
+        else:
+            after_flag = previous in valued
         if _OVERRIDE.match(token) and not after_flag:
             overrides.append(token)
         else:
@@ -105,6 +124,14 @@ def command_config(cls: type[T], args: argparse.Namespace, presets: Path | None 
     return load_typed(cls, getattr(args, "config", None), getattr(args, "overrides", []), where, base=base)
 
 
+def report(err: Exception) -> int:
+    """Print a known error (:class:`~neuroequi.errors.NeuroequiError`) as the one line
+    ``neuroequi: error: <message>`` on stderr; return its exit code (2)."""
+    message = " ".join(str(err).split()) or type(err).__name__
+    print(f"neuroequi: error: {message}", file=sys.stderr)
+    return getattr(err, "exit_code", 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neuroequi`` console script.
 
@@ -113,22 +140,23 @@ def main(argv: list[str] | None = None) -> int:
     on the line) shows its traceback instead. Other exceptions are bugs and
     keep their traceback.
     """
-    from neuroequi.errors import NeuroequiError
+    from neuroequi.errors import ConfigError, NeuroequiError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        argv, overrides = split_overrides(argv)
-        args = build_parser(argv).parse_args(argv)
+        parser = build_parser(argv)
+        argv, overrides = split_overrides(argv, parser)
+        args = parser.parse_args(argv)
+        if overrides and "--config" not in valued_flags(parser):
+            raise ConfigError(f"neuroequi {args.command} takes no KEY=VALUE settings, got {overrides}")
         args.overrides = overrides
         return int(args._run(args) or 0)
     except NeuroequiError as err:
         if debug:
             raise
-        message = " ".join(str(err).split()) or type(err).__name__
-        print(f"neuroequi: error: {message}", file=sys.stderr)
-        return err.exit_code
+        return report(err)
     except KeyboardInterrupt:
         print("neuroequi: interrupted", file=sys.stderr)
         return 130

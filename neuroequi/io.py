@@ -1,7 +1,7 @@
-"""Small file utilities every layer uses: atomic writes, sha256, package versions, λ labels.
+"""Small file utilities every layer uses: atomic writes, sha256, output folders, package versions, λ labels.
 
-Only the standard library, torch and numpy are imported here, so any module of
-any layer may import this one.
+Only the standard library, torch, numpy and :mod:`neuroequi.errors` are imported
+here, so any module of any layer may import this one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write", "format_lambda", "package_versions", "sha256_file"]
+from neuroequi.errors import ConfigError
+
+__all__ = ["atomic_write", "format_lambda", "output_folder", "package_versions", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -41,6 +43,15 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """``path`` as a folder to write into (it need not exist yet); ConfigError naming ``what``
+    and the path when something other than a folder is there."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {str(path)!r} exists and is not a folder")
+    return path
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

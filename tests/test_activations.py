@@ -59,3 +59,17 @@ def test_identity_params_are_the_whole_image_and_the_defaults():
     # applied, it is the plain resize of the whole image
     images = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(policy.apply(images, identity_params(torch.tensor([[32.0, 32.0]] * 2))), images)
+
+
+def test_stop_early_skips_the_rest_of_the_network_and_keeps_the_same_outputs():
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise AssertionError("ran past the last requested layer")
+
+    torch.manual_seed(0)
+    body = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 3))
+    batches = [torch.rand(2, 3, 8, 8), torch.rand(3, 3, 8, 8)]
+    full = layer_activations(body, batches, ["0", "2"])
+    early = layer_activations(nn.Sequential(*body, Boom()), batches, ["2", "0"], stop_early=True)
+    for layer in ("0", "2"):
+        torch.testing.assert_close(early[layer], full[layer], rtol=0, atol=0)

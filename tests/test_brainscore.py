@@ -1,13 +1,11 @@
 """The zoo's Brain-Score plugins: rendered files, install into brainscore_vision, load_model/score,
-the plugins' own test.py files, and the submission zip."""
+the plugins' own test.py files (submissions: tests/test_submission.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,11 +15,8 @@ from model_zoo.brainscore import (
     PLUGINS_DIR,
     USER_FAMILY,
     builtin_families,
-    package,
-    plugin_dirname,
     render_plugin,
 )
-from neuroequi.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,41 +81,6 @@ def test_registered_checkpoints_become_a_plugin(installed, tmp_path):
     model = brainscore_vision.load_model("my-run")
     assert model.identifier.startswith("my-run-")
     installed.extend(links)
-
-
-def test_submission_zip_has_brainscore_layout(isolated, tmp_path, data_root):
-    from brainscore_core.submission.repository import find_submission_directory
-
-    name = "cifar-resnet20-supervised"
-    out = package(name, tmp_path / "submission.zip", requirement="neuroequi @ git+https://example.org/neuroequi@abc")
-    plugin = plugin_dirname(name)
-    with zipfile.ZipFile(out) as zf:
-        names = set(zf.namelist())
-        zf.extractall(tmp_path / "unpacked")
-    assert names == {f"models/{plugin}/{f}" for f in
-                     ("__init__.py", "model.py", "test.py", "requirements.txt", "catalogue.json",
-                      f"region_layer_map/{name}.json")}
-    unpacked = tmp_path / "unpacked"
-    assert find_submission_directory(unpacked) == "models"
-    # Brain-Score's plugin finder looks for this literal registration line in __init__.py
-    assert f"model_registry['{name}']" in (unpacked / "models" / plugin / "__init__.py").read_text()
-    assert (unpacked / "models" / plugin / "requirements.txt").read_text().startswith("neuroequi @ git+")
-    spec = importlib.util.spec_from_file_location("submitted_model", unpacked / "models" / plugin / "model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.get_model_list() == [name] and module.get_layers(name)[-1] == "avgpool"
-    assert module.get_model(name).identifier == f"{name}-12fca82f"
-    assert "He, Kaiming" in module.get_bibtex(name)
-
-
-def test_local_checkpoint_without_url_cannot_be_packaged(isolated, tmp_path):
-    from test_model_zoo import _save_project_checkpoint
-
-    from model_zoo.catalogue import register_checkpoint
-
-    register_checkpoint(_save_project_checkpoint(tmp_path / "run.pt", seed=0), name="local-only")
-    with pytest.raises(ConfigError, match="no public URL"):
-        package("local-only", tmp_path / "x.zip")
 
 
 def test_model_zoo_imports_no_higher_layer():

@@ -61,7 +61,7 @@ def test_the_checkpoints_are_zoo_models_that_analyze_and_score_run_on(table_run,
     for run, method in (("sie_all", "none_sie"), ("recon_equi", "none_recon_equi")):
         loaded = model_zoo.load(zoo_name(smoke(), by_name[run]))
         assert loaded.entry.method == method and loaded.layer() == "avgpool"
-        table = analyze(loaded, AnalysisConfig(n_images=6, K=3, probe_train=0, n_boot=20, progress=False), tmp_path / run)
+        table = analyze(loaded, AnalysisConfig(n_images=5, K=6, probe_train=0, n_boot=20, progress=False), tmp_path / run)
         measures = pd.read_csv(table)
         assert math.isfinite(float(measures.loc[measures["quantity"] == "shared_variability", "value"].iloc[0]))
         result = score(loaded.entry.name, "Kiani2007.IT-rdm")  # Brain-Score's metric on real IT data

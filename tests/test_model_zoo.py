@@ -15,7 +15,7 @@ from model_zoo.activations import extract, preprocess
 from model_zoo.catalogue import TESSL_LAMBDAS, builtin_entries, lambda_code
 from model_zoo.cifar_resnet import CifarResNet, load_akamaster_checkpoint
 from model_zoo.loading import state_dict_sha256
-from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError
+from neuroequi.errors import CheckpointError, ConfigError, IntegrityError, OfflineError
 
 
 @pytest.fixture()
@@ -106,16 +106,26 @@ def _save_project_checkpoint(path: Path, seed: int) -> Path:
                             "meta": meta}, path)
 
 
-def test_registered_checkpoint_gets_a_new_identifier_when_its_weights_change(zoo_home, tmp_path):
+def test_registered_checkpoint_is_verified_and_registered_again_when_its_weights_change(zoo_home, tmp_path):
+    from neuroequi.io import sha256_file
+
     path = _save_project_checkpoint(tmp_path / "run" / "final.pt", seed=0)
     entry = model_zoo.register_checkpoint(path, name="my-tessl-run")
-    assert json.loads((zoo_home / "catalogue.json").read_text())["my-tessl-run"]["arch"] == "resnet18_cifar"
+    stored = json.loads((zoo_home / "catalogue.json").read_text())["my-tessl-run"]
+    assert stored["arch"] == "resnet18_cifar" and stored["source"]["sha256"] == sha256_file(path)
     assert entry.method == "tessl_barlow_twins" and entry.lam == 0.1 and entry.mean == (0.4, 0.4, 0.4)
     first = model_zoo.load("my-tessl-run")
     assert first.identifier == f"my-tessl-run-{first.sha256[:8]}"
     assert set(first.layers) >= {"layer1", "layer4"} and not first.module.training
 
     _save_project_checkpoint(path, seed=1)  # retrained: same path, same name, new weights
+    with pytest.raises(IntegrityError) as err:
+        model_zoo.load("my-tessl-run")
+    assert first.sha256 in str(err.value) and sha256_file(path) in str(err.value)
+    assert f"neuroequi zoo add {path} --name my-tessl-run --replace" in str(err.value)
+    with pytest.raises(ConfigError, match="already in .* pass --replace"):
+        model_zoo.register_checkpoint(path, name="my-tessl-run")
+    model_zoo.register_checkpoint(path, name="my-tessl-run", replace=True)
     second = model_zoo.load("my-tessl-run")
     assert second.identifier != first.identifier
     assert not torch.equal(first.module.conv1.weight, second.module.conv1.weight)
@@ -136,13 +146,13 @@ def test_register_rejects_builtin_names_and_missing_files(zoo_home, tmp_path):
 def test_offline_published_checkpoint_fails_with_url_and_destination(zoo_home, monkeypatch):
     from model_zoo import download
 
-    def no_network(url, timeout):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(download.urllib.request, "urlopen", no_network)
+    calls = []
+    monkeypatch.setenv("NEUROEQUI_OFFLINE", "1")
+    monkeypatch.setattr(download.urllib.request, "urlopen", lambda *args, **kwargs: calls.append(args))
     entry = model_zoo.get_entry("tessl-mmcr-lambda0.2-resnet50")
-    with pytest.raises(DataUnavailableError) as err:
+    with pytest.raises(OfflineError) as err:
         model_zoo.load(entry.name)
+    assert calls == []  # stopped before any connection
     message = str(err.value)
     assert entry.source.location in message
     assert str(zoo_home / "checkpoints" / entry.name / "ep100-ba62500-rank0") in message

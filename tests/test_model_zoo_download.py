@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from model_zoo.download import download, read_pins
-from neuroequi.errors import DataUnavailableError, IntegrityError
+from neuroequi.errors import DataUnavailableError, IntegrityError, OfflineError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -39,6 +39,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def server(tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
+    monkeypatch.delenv("NEUROEQUI_OFFLINE", raising=False)  # downloads from this local server only
     _Handler.files = {"/good": PAYLOAD, "/truncated": PAYLOAD, "/changing": PAYLOAD}
     _Handler.hits = []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -88,8 +89,18 @@ def test_unpublished_hash_is_pinned_on_first_use(server, tmp_path):
         download(url, first, None)
 
 
-def test_offline_error_names_url_and_destination(tmp_path, monkeypatch):
+def test_offline_mode_tries_no_connection(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROEQUI_OFFLINE", "1")
+    target = tmp_path / "off.bin"
+    with pytest.raises(OfflineError) as err:
+        download(f"{server}/good", target, hashlib.sha256(PAYLOAD).hexdigest())
+    assert f"{server}/good" in str(err.value) and str(target) in str(err.value) and "NEUROEQUI_OFFLINE" in str(err.value)
+    assert _Handler.hits == [] and not target.exists()
+
+
+def test_unreachable_server_error_names_url_and_destination(tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
+    monkeypatch.delenv("NEUROEQUI_OFFLINE", raising=False)
     probe = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     port = probe.server_address[1]
     probe.server_close()  # nothing listens on this port any more: connection refused

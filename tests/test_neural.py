@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from analyses.neural import OnlineDataUnavailableError, load_benchmark
+from analyses.neural import load_benchmark
 from analyses.neural.data import cowley_assembly, kriegeskorte_stimulus_set
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, OfflineError
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +163,7 @@ def test_online_benchmark_offline_fails_fast_with_instructions(neural_env, tmp_p
     if online.reachable("brainscore-storage.s3.amazonaws.com") is None:  # a network after all: simulate none
         monkeypatch.setattr(online, "reachable", lambda host, port=443, timeout=3.0: "simulated: no network")
     start = time.perf_counter()
-    with pytest.raises(OnlineDataUnavailableError) as err:
+    with pytest.raises(OfflineError) as err:
         load_benchmark("MajajHong2015public.IT-pls")
     assert time.perf_counter() - start < 20
     message = str(err.value)

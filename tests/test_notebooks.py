@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 from analyses.measures import DECODED_PARAMETERS
 from analyses.responses import ENSEMBLES, load_responses
 from figures.figure1.config import preset
-from figures.figure1.table import lam_tag
+from figures.figure1.table import analysis_dir
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(REPO.glob("*/notebooks/*.ipynb"))
@@ -89,31 +89,40 @@ def test_notebooks_import_their_layer_and_below_and_no_command(path):
 
 def test_figure1_panel_notebook_recomputes_the_saved_panel(smoke_figure1, tmp_path):
     results, out, table = smoke_figure1
+    seed = SMOKE.seeds[-1]
     result = run_notebook("figures/notebooks/01_figure1_panel.ipynb",
-                          {"RESULTS": str(results), "MODE": "smoke", "FIGURES": str(out)}, tmp_path)
-    saved = table[table["quantity"] == "delta_shared_variability"].sort_values("lambda_")
-    assert result["panel"] == 2 and result["lambdas"] == saved["lambda_"].tolist() == list(SMOKE.lambdas)
+                          {"RESULTS": str(results), "MODE": "smoke", "FIGURES": str(out), "SEED": seed}, tmp_path)
+    rows = table[table["quantity"] == "delta_shared_variability"].sort_values("lambda_")
+    saved = rows[rows["seed"] == str(seed)]
+    assert result["panel"] == 2 and result["seed"] == seed
+    assert result["lambdas"] == saved["lambda_"].tolist() == list(SMOKE.lambdas)
 
-    # Reference written here: mean over pairs i<j of the saved pair distances, λ model minus λ=0.
-    def pair_mean(lam: float) -> float:
-        path = results / "figure1" / "smoke" / "analyses" / lam_tag(lam) / "image_measures.nc"
+    # Reference written here: mean over pairs i<j of the saved pair distances, λ model minus λ=0 of the same seed.
+    def pair_mean(lam: float, seed: int) -> float:
+        path = analysis_dir(results / "figure1" / "smoke", lam, seed) / "image_measures.nc"
         distances = xr.load_dataset(path, engine="h5netcdf")["shared_variability"].values
         assert distances.shape == (SMOKE.n_images, SMOKE.n_images)
         return float(distances[np.triu_indices(SMOKE.n_images, k=1)].mean())
 
-    expected = [pair_mean(lam) - pair_mean(0.0) for lam in SMOKE.lambdas]
+    expected = [pair_mean(lam, seed) - pair_mean(0.0, seed) for lam in SMOKE.lambdas]
     assert expected[0] == 0.0 and expected[1] != 0.0
     np.testing.assert_allclose(result["by_hand"], expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(result["recomputed"], expected, rtol=0, atol=1e-9)
     np.testing.assert_allclose(result["recomputed"], saved["value"], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(result["recomputed_ci"], saved[["ci_low", "ci_high"]], rtol=0, atol=1e-9)
+    later = saved["lambda_"] > 0  # λ=0: ΔD_B is 0 on every resample, the table has no interval
+    np.testing.assert_allclose(np.array(result["recomputed_ci"])[later.to_numpy()],
+                               saved.loc[later, ["ci_low", "ci_high"]], rtol=0, atol=1e-9)
+    assert saved.loc[~later, ["ci_low", "ci_high"]].isna().all().all()
     assert result["max_abs_diff"] < 1e-9
+    mean = [np.mean([pair_mean(lam, s) - pair_mean(0.0, s) for s in SMOKE.seeds]) for lam in SMOKE.lambdas]
+    np.testing.assert_allclose(result["mean_over_seeds"], mean, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result["saved_mean"], rows.loc[rows["seed"] == "all", "value"], rtol=0, atol=1e-12)
 
 
 def test_analyze_checkpoint_notebook_on_the_supervised_resnet20(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
     out = tmp_path / "analysis"
-    n_images, K = 6, 4
+    n_images, K = 6, 6  # the smallest decoding fold then holds 6 views (analyses.measures.MIN_FOLD_ROWS)
     result = run_notebook("analyses/notebooks/02_analyze_checkpoint.ipynb",
                           {"MODEL": "cifar-resnet20-supervised", "N_IMAGES": n_images, "K": K, "PROBE_TRAIN": 0,
                            "N_BOOT": 50, "OUT": str(out)}, tmp_path)

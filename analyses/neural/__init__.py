@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from analyses.neural.coggan2024 import COGGAN_BENCHMARKS, coggan_benchmark
-from analyses.neural.online import ONLINE_BENCHMARKS, OnlineDataUnavailableError
+from analyses.neural.online import ONLINE_BENCHMARKS
 from neuroequi.errors import ConfigError
 
 #: Brain-Score benchmark plugin folder registering the local benchmarks (linked by `neuroequi brainscore install`).
@@ -50,6 +50,12 @@ def _kriegeskorte(identifier: str):
     return KriegeskorteRDM(identifier)
 
 
+def _cowley_selection():
+    from analyses.neural.benchmarks import COWLEY_SELECTION_SESSIONS, UnceiledPLS
+
+    return UnceiledPLS("Cowley2023-selection.V4-pls", COWLEY_SELECTION_SESSIONS)
+
+
 #: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
 LOCAL_BENCHMARKS = {
     "Cowley2023.V4-pls": _cowley_benchmark_sessions,
@@ -57,6 +63,8 @@ LOCAL_BENCHMARKS = {
     "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
     "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
     **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
+    # held-out data for choosing a model's V4 layer (analyses.neural.commitment), never for its scores
+    "Cowley2023-selection.V4-pls": _cowley_selection,
 }
 
 
@@ -75,7 +83,7 @@ def load_benchmark(identifier: str):
 
     Raises:
         ConfigError: unknown identifier (the message lists the known ones).
-        OnlineDataUnavailableError: an online benchmark whose data cannot be fetched.
+        OfflineError: an online benchmark whose data cannot be fetched.
     """
     if identifier in LOCAL_BENCHMARKS:
         return LOCAL_BENCHMARKS[identifier]()
@@ -145,6 +153,6 @@ def uninstall_plugins() -> list[Path]:
     return uninstall(extra=(f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}",))
 
 
-__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS", "OnlineDataUnavailableError",
+__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS",
            "benchmark_names", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
            "run_benchmark", "uninstall_plugins"]

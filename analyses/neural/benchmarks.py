@@ -46,6 +46,9 @@ KIANI_VISUAL_DEGREES = 8
 #: The sessions averaged by ``Cowley2023.V4-pls``: the release's test sessions of 1,200 images
 #: (``neuroequi.data.COWLEY2023_TEST_SESSIONS`` lists all five test sessions).
 COWLEY_BENCHMARK_SESSIONS = ("190923", "201025", "210225")
+#: Held-out sessions for choosing a model's V4 layer (``Cowley2023-selection.V4-pls``): a training
+#: session of monkey WE and the validation session of monkey PE; no image of theirs is in a test session.
+COWLEY_SELECTION_SESSIONS = ("190925", "210224")
 
 BIBTEX_COWLEY = """@article{cowley2023compact,
   title={Compact deep neural network models of visual cortex},

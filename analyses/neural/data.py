@@ -131,3 +131,22 @@ def kriegeskorte_stimulus_set(rdm: str = "monkey_it"):
     labels = [";".join(l for l, on in zip(data.category_labels, row) if on) for row in data.category_vectors]
     ids = [f"kriegeskorte92.{i:02d}" for i in range(len(data.images))]
     return make_stimulus_set("Kriegeskorte2008.92", data.images, ids, categories=labels), getattr(data, f"rdm_{rdm}")
+
+
+def cifar10_pca_stimulus_set(n_images: int = 1000):
+    """A fixed set of local natural images: the first ``n_images / 10`` CIFAR-10 *test* images of
+    each class (dataset order), ids ``cifar10-test.NNNNN``; ``n_images`` a positive multiple of 10.
+
+    Brain-Score fits its layer PCA on ImageNet validation images, which cannot be fetched
+    offline; this set stands in for them (see :mod:`analyses.neural.layers`).
+    """
+    from neuroequi.data import cifar10
+
+    if n_images <= 0 or n_images % 10:
+        raise ConfigError(f"pca images: expected a positive multiple of 10 (one tenth per class), got {n_images!r}")
+    dataset = cifar10("test")
+    per_class = n_images // 10
+    chosen = sorted(i for label in range(10) for i in np.flatnonzero(np.asarray(dataset.targets) == label)[:per_class])
+    images = [dataset[i][0] for i in chosen]
+    return make_stimulus_set(f"cifar10-test-first{n_images}", images, [f"cifar10-test.{i:05d}" for i in chosen],
+                             image_label=[dataset.classes[dataset.targets[i]] for i in chosen])

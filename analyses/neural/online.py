@@ -4,8 +4,9 @@ Their recordings live on Brain-Score's S3 bucket and brainio downloads them on
 first use into ``$BRAINIO_HOME`` (default ``~/.brainio``). Without a network
 brainio's boto3 download would retry for minutes; :func:`fail_fast` checks,
 before any S3 transfer starts, that the bucket's host answers within a few
-seconds, and otherwise raises :class:`OnlineDataUnavailableError` naming the
-benchmark, the file and where to put it (pre-seeding ``BRAINIO_HOME``). Files
+seconds, and otherwise raises :class:`~neuroequi.errors.OfflineError` naming the
+benchmark, the file and where to put it (pre-seeding ``BRAINIO_HOME``); with
+``NEUROEQUI_OFFLINE=1`` it raises at once, without any connection. Files
 already in ``BRAINIO_HOME`` are used as they are, offline too.
 """
 
@@ -16,6 +17,7 @@ import os
 import socket
 from urllib.parse import urlparse
 
+from neuroequi.data.registry import offline
 from neuroequi.errors import ConfigError, OfflineError
 
 ONLINE_BENCHMARKS = (
@@ -32,10 +34,6 @@ ONLINE_CEILING_FORMULA = (
 )
 
 
-class OnlineDataUnavailableError(OfflineError):
-    """An online benchmark's data is not in BRAINIO_HOME and Brain-Score's storage is unreachable."""
-
-
 def reachable(host: str, port: int = 443, timeout: float = 3.0) -> str | None:
     """None if a TCP connection to ``host:port`` opens within ``timeout`` s, else the reason."""
     try:
@@ -50,7 +48,8 @@ def fail_fast(benchmark: str, timeout: float = 3.0):
     """Within this block, a brainio S3 download of a missing file first checks the host is reachable.
 
     Raises:
-        OnlineDataUnavailableError: the file is missing and the host does not answer.
+        OfflineError: the file is missing and downloads are off (``NEUROEQUI_OFFLINE=1``, no
+            connection tried) or the host does not answer.
     """
     from brainscore_core.supported_data_standards.brainio import fetch
 
@@ -59,13 +58,13 @@ def fail_fast(benchmark: str, timeout: float = 3.0):
     def guarded(self):
         if not os.path.exists(self.output_filename):
             host = urlparse(self.location).hostname
-            reason = reachable(host, timeout=timeout)
+            reason = "downloads are off (NEUROEQUI_OFFLINE=1)" if offline() else reachable(host, timeout=timeout)
             if reason is not None:
-                raise OnlineDataUnavailableError(
+                raise OfflineError(
                     f"benchmark {benchmark!r} needs Brain-Score's data file {self.location} "
                     f"(S3 bucket {self.bucketname!r}, key {self.relative_path!r}), which is not in "
-                    f"BRAINIO_HOME={fetch.get_local_data_path()} and cannot be downloaded: {host} is "
-                    f"unreachable ({reason}). To run offline, pre-seed BRAINIO_HOME: on a machine with a "
+                    f"BRAINIO_HOME={fetch.get_local_data_path()} and cannot be downloaded from {host}: "
+                    f"{reason}. To run offline, pre-seed BRAINIO_HOME: on a machine with a "
                     f"network run `BRAINIO_HOME=<dir> neuroequi score --model <any> --benchmark {benchmark}` "
                     f"(or brainscore_vision.load_benchmark({benchmark!r})), copy <dir> here and set "
                     f"BRAINIO_HOME to it; this file belongs at {self.output_filename}."

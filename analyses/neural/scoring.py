@@ -18,6 +18,7 @@ from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
 from model_zoo.download import write_json
+from neuroequi.errors import IntegrityError
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
 RESULT_KEYS = ("model", "identifier", "benchmark", "score", "raw", "ceiling", "error", "ceiling_formula",
@@ -56,26 +57,49 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
 
 
 def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: bool = False,
-          home: Path | None = None) -> dict:
+          region_layer_map: dict[str, str] | None = None, home: Path | None = None) -> dict:
     """Score ``model`` (anything :func:`model_zoo.load` takes, or a loaded model) on ``benchmark``
     (local or online; see :mod:`analyses.neural`).
 
-    Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the
-    zoo home ``home`` unless ``recompute``. Raises ``ConfigError`` for an unknown
-    model or benchmark, ``DataUnavailableError`` when the weights cannot be had
-    and ``OnlineDataUnavailableError`` when an online benchmark's data cannot.
+    The region->layer map is the catalogue's, or the one recorded for this identifier by
+    :func:`analyses.neural.commitment.choose_region_layer_map` (chosen on held-out data), with
+    the regions in ``region_layer_map`` overridden; the result says which (``layer_map_source``).
+    Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the zoo home ``home``
+    unless ``recompute`` or the cached result used another map. Raises ``ConfigError`` for an
+    unknown model, benchmark, region or layer, ``DataUnavailableError`` when the weights cannot
+    be had, ``OfflineError`` when an online benchmark's data cannot, and ``IntegrityError``
+    when the score is NaN (never cached; a cached NaN is recomputed).
     """
     from analyses.neural import load_benchmark, run_benchmark
+    from analyses.neural.commitment import region_layer_map as committed_map
     from model_zoo.brainscore import commitment
 
     start = time.perf_counter()
     loaded = model if isinstance(model, LoadedModel) else load(model, home)
+    regions, how = committed_map(loaded, region_layer_map, home, benchmark)
     path = result_path(loaded.identifier, benchmark, home)
     if path.is_file() and not recompute:
-        return json.loads(path.read_text())
+        cached = _read_cached(path)
+        if cached is not None and cached.get("region_layer_map") == regions:
+            return cached
     bench = load_benchmark(benchmark)
-    raw_score = run_benchmark(bench, commitment(loaded))
+    raw_score = run_benchmark(bench, commitment(loaded, regions))
     result = result_from_score(raw_score, model=loaded.name, identifier=loaded.identifier, benchmark=bench,
-                               region_layer_map=loaded.region_layer_map, elapsed_s=time.perf_counter() - start)
+                               region_layer_map=regions, elapsed_s=time.perf_counter() - start)
+    result["layer_map_source"] = how
+    if not math.isfinite(result["score"]):
+        raise IntegrityError(
+            f"{loaded.identifier} on {benchmark}: the score is {result['score']} (not cached); "
+            "the model's responses are not usable (non-finite or constant activations)"
+        )
     write_json(path, result)
     return result
+
+
+def _read_cached(path: Path) -> dict | None:
+    """A cached result, or None when the file is unreadable or holds a NaN score (then it is recomputed)."""
+    try:
+        result = json.loads(path.read_text())
+        return result if math.isfinite(float(result["score"])) else None
+    except (ValueError, KeyError, TypeError):
+        return None

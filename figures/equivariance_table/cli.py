@@ -11,6 +11,7 @@ from pathlib import Path
 
 from figures.equivariance_table.config import PRESETS, EquivarianceTableConfig
 from neuroequi.cli import add_config_arguments, command_config
+from neuroequi.io import output_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +27,6 @@ def run(args: argparse.Namespace) -> int:
     from figures.equivariance_table.pipeline import run_table
 
     config = command_config(EquivarianceTableConfig, args, PRESETS, where="equivariance-table")
-    run_table(config, args.out)
+    run_table(config, output_folder(args.out, "--out"))
     print(f"wrote {args.out / config.name / 'table.md'}")
     return 0

@@ -4,27 +4,34 @@ Presets (``neuroequi figures --preset NAME``; ``make figures FIGURE1=NAME``), YA
 :mod:`figures.figure1.config`:
 
 * ``offline`` (default): trains the λ sweep {0, 0.001, 0.1, 0.2, 0.5} with TeSSL
-  (Barlow Twins) on the real CIFAR-10 images of the data directory, with a
-  narrow CIFAR ResNet-18 sized for 2 CPU cores; analyses on CIFAR-10 test
-  images; neural panel on the offline benchmarks built from real recordings
-  (``Cowley2023.V4-pls``, ``Cowley2023-210325.V4-pls`` ceiled, ``Kiani2007.IT-rdm``)
-  plus Brain-Score's IT benchmarks when they can be reached.
-* ``smoke``: the same pipeline at toy sizes (two λ, a few hundred images), for tests.
-* ``paper``: the published TeSSL/CE-SSL ResNet-50 Barlow Twins checkpoints through
-  the model zoo, images from an ImageFolder you name (``--images``, ImageNet
-  validation) and Brain-Score's four IT benchmarks. Needs a network; without one
-  it stops at once naming what is missing.
+  (Barlow Twins), three training seeds per λ, on the real CIFAR-10 images of the data
+  directory, with a narrow CIFAR ResNet-18 sized for 2 CPU cores; analyses on CIFAR-10
+  test images; neural panel on the offline benchmarks built from real recordings
+  (``Cowley2023.V4-pls``, ``Cowley2023-210325.V4-pls`` ceiled, ``Kiani2007.IT-rdm``,
+  ``Kriegeskorte2008.hIT-rdm``, ``tong.Coggan2024_fMRI.IT-rdm`` ceiled) plus Brain-Score's
+  IT benchmarks when they can be reached.
+* ``smoke``: the same pipeline at toy sizes (two λ, two seeds, a few hundred images), for tests.
+* ``paper``: the published TeSSL/CE-SSL ResNet-50 checkpoints of one objective
+  (``objective``: Barlow Twins, SimCLR, MMCR) through the model zoo, images from an
+  ImageFolder you name (``--images``, ImageNet validation) and Brain-Score's four IT
+  benchmarks. Needs a network; without one it stops at once naming what is missing.
+* ``imagenet``: trains the paper's recipe (ResNet-50 on ImageNet) for every λ and seed,
+  meant for a cluster (``executor: slurm``, :mod:`figures.executors`).
 
 Every step writes one file under ``<results>/figure1/<mode>/`` and is skipped when
 that file exists, so an interrupted run continues where it stopped. Training and
-evaluation of each λ run side by side as one-thread processes
-(:mod:`figures.figure1.jobs`). Outputs: ``figure1[_<mode>].{pdf,png}``, the table
-``figure1[_<mode>].csv`` (:mod:`figures.figure1.table`) and
-``figure1[_<mode>]_caption.md`` (:mod:`figures.figure1.caption`).
+evaluation of each (λ, seed) model are jobs (:mod:`figures.figure1.jobs`) run side by
+side by an executor: local one-thread processes, or SLURM jobs through submitit.
+Outputs: ``figure1[_<mode>].{pdf,png}``, the table ``figure1[_<mode>].csv``
+(:mod:`figures.figure1.table`), ``figure1[_<mode>]_caption.md``
+(:mod:`figures.figure1.caption`), ``figure1[_<mode>]_run.json`` (settings, wall and
+CPU time of every job, the machine) and, when asked, the README's Figure-1 block
+(:mod:`figures.figure1.readme`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -34,20 +41,21 @@ from pathlib import Path
 import pandas as pd
 
 from figures import configs
-from figures.figure1.caption import caption
 from figures.configs import train_overrides
-from figures.figure1.config import BASE_CONFIG, Figure1Config
-from figures.figure1.table import analysis_marker, build_table, lam_tag, score_path
+from figures.executors import check_executor, make_executor
+from figures.figure1.caption import caption
+from figures.figure1.config import Figure1Config
+from figures.figure1.readme import machine, update_readme
+from figures.figure1.table import analysis_marker, build_table, replicates_path, run_tag, score_path
 from figures.plot import draw_figure1
 from figures.steps import Job, StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
 from neuroequi.io import atomic_write, format_lambda
 
-# Each job process computes on one thread: two one-thread jobs side by side beat one
-# two-thread job on a small CPU (measured: README, 'Figure 1').
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: The resolved config of a run, saved in its results folder for the job processes.
 CONFIG_FILE = "config.yaml"
+Model = tuple[float, int]
+"""One model of a run: (λ, training seed)."""
 
 
 def results_root(config: Figure1Config, results: Path) -> Path:
@@ -60,56 +68,79 @@ def default_zoo_home(root: Path) -> Path:
     return Path(os.environ.get("NEUROEQUI_ZOO_HOME") or root / "zoo").expanduser().resolve()
 
 
-def train_config(config: Figure1Config, lam: float, root: Path):
-    """The :class:`neuroequi.train.TrainConfig` of the ``lam`` run (base config, ``config.train``, λ, seed)."""
+def recipe_path(base_config: str) -> Path:
+    """The training recipe ``base_config``: a YAML path, or a file of ``neuroequi/configs/``."""
+    if Path(base_config).is_file():
+        return Path(base_config)
+    shipped = Path(str(resources.files("neuroequi.configs").joinpath(base_config)))
+    if not shipped.is_file():
+        names = sorted(p.name for p in shipped.parent.glob("*.yaml"))
+        raise ConfigError(f"figure1 base_config {base_config!r} is neither a file nor one of {names}")
+    return shipped
+
+
+def train_config(config: Figure1Config, lam: float, seed: int, root: Path):
+    """The :class:`neuroequi.train.TrainConfig` of the ``(lam, seed)`` run: the recipe, its method set to
+    ``config.objective`` (options reset to that method's defaults when it differs), ``config.train``,
+    λ, seed."""
     from neuroequi.train import load_config
 
-    base = str(resources.files("neuroequi.configs").joinpath(BASE_CONFIG))
-    overrides = [*train_overrides(config.train), f"method.lam={lam}", f"seed={config.seed}",
-                 f"name={lam_tag(lam)}", f"output_dir={root / 'train'}"]
+    base = recipe_path(config.base_config)
+    objective = []
+    if load_config(base).method.name != config.objective:
+        objective = [f"method.name={config.objective}", "method.options={}"]
+    overrides = [*objective, *train_overrides(config.train), f"method.lam={lam}", f"seed={seed}",
+                 f"name={run_tag(lam, seed)}", f"output_dir={root / 'train'}"]
     return load_config(base, overrides)
 
 
-def final_checkpoint(config: Figure1Config, lam: float, root: Path) -> Path:
-    """The last checkpoint the ``lam`` training writes."""
-    return train_config(config, lam, root).run_dir / "checkpoints" / "final.pt"
+def final_checkpoint(config: Figure1Config, lam: float, seed: int, root: Path) -> Path:
+    """The last checkpoint the ``(lam, seed)`` training writes."""
+    return train_config(config, lam, seed, root).run_dir / "checkpoints" / "final.pt"
 
 
-def published_model(lam: float) -> str:
-    """Catalogue name of the published CE-SSL Barlow Twins ResNet-50 for ``lam``."""
+def published_model(lam: float, objective: str = "barlow_twins") -> str:
+    """Catalogue name of the published CE-SSL ResNet-50 of ``objective`` for ``lam``."""
     from model_zoo.catalogue import builtin_entries
 
     names = [e.name for e in builtin_entries().values()
-             if e.family == "neuroequi_tessl_resnet50" and e.method == "tessl_barlow_twins" and e.lam == lam]
+             if e.family == "neuroequi_tessl_resnet50" and e.method == f"tessl_{objective}" and e.lam == lam]
     if not names:
-        raise ConfigError(f"no published TeSSL Barlow Twins checkpoint for λ={format_lambda(lam)} in the model zoo")
+        raise ConfigError(f"no published TeSSL {objective} checkpoint for λ={format_lambda(lam)} in the model zoo")
     return names[0]
 
 
-def model_name(config: Figure1Config, lam: float) -> str:
-    """The zoo name of the ``lam`` model: the published one (paper) or the run's registered checkpoint."""
-    return published_model(lam) if config.mode == "paper" else f"figure1-{config.mode}-{lam_tag(lam)}"
+def model_name(config: Figure1Config, lam: float, seed: int) -> str:
+    """The zoo name of the ``(lam, seed)`` model: the published one (paper) or the run's registered checkpoint."""
+    if config.trains:
+        return f"figure1-{config.mode}-{run_tag(lam, seed)}"
+    return published_model(lam, config.objective)
 
 
-def register_model(config: Figure1Config, lam: float, checkpoint: Path, home: Path) -> str:
-    """Register a trained checkpoint in the zoo at ``home``; return its catalogue name."""
+def register_model(config: Figure1Config, lam: float, seed: int, checkpoint: Path, home: Path) -> str:
+    """Register a trained checkpoint in the zoo at ``home`` (replacing the pipeline's own entry of an
+    earlier run); return its catalogue name."""
     import model_zoo
 
-    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam), home=home).name
+    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam, seed), home=home,
+                                         replace=True).name
 
 
-def evaluated(config: Figure1Config, root: Path, lam: float) -> bool:
-    """True when the analysis and every local score of ``lam`` are on disk."""
-    return analysis_marker(root, lam).is_file() and all(
-        score_path(root, lam, b).is_file() for b in config.benchmarks)
+def evaluated(config: Figure1Config, root: Path, lam: float, seed: int) -> bool:
+    """True when the analysis, its replicates and every local score of ``(lam, seed)`` are on disk."""
+    return (analysis_marker(root, lam, seed).is_file() and replicates_path(root, lam, seed).is_file()
+            and all(score_path(root, lam, seed, b).is_file() for b in config.benchmarks))
 
 
-def evaluate(config: Figure1Config, root: Path, lam: float, home: Path, log: StepLog) -> None:
-    """Analyse the ``lam`` model (:func:`analyses.pipeline.analyze`) and score it on the local benchmarks."""
+def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Path, log: StepLog) -> None:
+    """Analyse the ``(lam, seed)`` model (:func:`analyses.pipeline.analyze`), save its within-seed
+    bootstrap replicates (:func:`figures.figure1.seeds.model_replicates`) and score it on the
+    local benchmarks."""
     import model_zoo
     from analyses.pipeline import AnalysisConfig, analyze
+    from figures.figure1.seeds import model_replicates, save_replicates
 
-    name = model_name(config, lam)
+    name, tag = model_name(config, lam, seed), run_tag(lam, seed)
     analysis = AnalysisConfig(n_images=config.n_images, K=config.K, seed=config.seed, images=config.images,
                               probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot)
 
@@ -118,15 +149,19 @@ def evaluate(config: Figure1Config, root: Path, lam: float, home: Path, log: Ste
         shutil.copyfile(measures, tmp)  # analyze() wrote measures.csv; the marker is its copy
         return f"{len(pd.read_csv(tmp))} measures"
 
-    run_step(log, f"analyse {lam_tag(lam)}", analysis_marker(root, lam), analyse)
+    def replicates(tmp: Path) -> str:
+        data = model_replicates(tmp.parent, config.n_boot, config.seed)
+        save_replicates(data, tmp)
+        return f"{len(data.data_vars)} quantities x {config.n_boot} resamples"
+
+    run_step(log, f"analyse {tag}", analysis_marker(root, lam, seed), analyse)
+    run_step(log, f"replicates {tag}", replicates_path(root, lam, seed), replicates)
     for bench in config.benchmarks:
-        score_model(name, lam, bench, root, home, log)
+        score_model(name, lam, seed, bench, root, home, log)
 
 
-def score_model(name: str, lam: float, benchmark: str, root: Path, home: Path, log: StepLog) -> Path:
+def score_model(name: str, lam: float, seed: int, benchmark: str, root: Path, home: Path, log: StepLog) -> Path:
     """One neural benchmark score of one model (:func:`analyses.neural.scoring.score`), saved as JSON."""
-    import json
-
     from analyses.neural.scoring import score
 
     def make(tmp: Path) -> str:
@@ -134,52 +169,61 @@ def score_model(name: str, lam: float, benchmark: str, root: Path, home: Path, l
         tmp.write_text(json.dumps(result, indent=1))
         return f"score {result['score']:.3f}"
 
-    return run_step(log, f"score {lam_tag(lam)} {benchmark}", score_path(root, lam, benchmark), make)
+    return run_step(log, f"score {run_tag(lam, seed)} {benchmark}", score_path(root, lam, seed, benchmark), make)
 
 
-def job(action: str, lam: float, root: Path, home: Path, **kwargs) -> Job:
-    """The :mod:`figures.figure1.jobs` process that runs ``action`` (train, evaluate) for ``lam``."""
+def job(action: str, lam: float, seed: int, root: Path, home: Path, **kwargs) -> Job:
+    """The :mod:`figures.figure1.jobs` process that runs ``action`` (train, evaluate) for ``(lam, seed)``."""
     folder = "train" if action == "train" else "analyses"
-    command = [sys.executable, "-m", "figures.figure1.jobs", action, str(root), repr(float(lam)),
+    command = [sys.executable, "-m", "figures.figure1.jobs", action, str(root), repr(float(lam)), str(seed),
                "--zoo-home", str(home)]
-    return Job(f"{action} {lam_tag(lam)}", command, log_path=root / folder / f"{lam_tag(lam)}.log", **kwargs)
+    return Job(f"{action} {run_tag(lam, seed)}", command, log_path=root / folder / f"{run_tag(lam, seed)}.log",
+               distributed=action == "train", **kwargs)
 
 
-def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[float, str]) -> list[Job]:
-    """Training (offline/smoke) and evaluation jobs for every λ; fills ``models`` as they finish.
+def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model, str]) -> list[Job]:
+    """Training (trained modes) and evaluation jobs for every λ and seed; fills ``models`` as they finish.
 
-    Evaluation of a λ waits for its training, which registers the checkpoint in
+    Evaluation of a model waits for its training, which registers the checkpoint in
     the zoo when it finishes (in this process, so the catalogue file has one writer).
+    The list goes seed by seed (that seed's trainings, then its evaluations), so a
+    stopped run leaves whole seeds done.
     """
     jobs = []
-    for lam in config.lambdas:
-        after: tuple[str, ...] = ()
-        if config.mode == "paper":
-            models[lam] = published_model(lam)
-        else:
-            final = final_checkpoint(config, lam, root)
-            jobs.append(job("train", lam, root, home, done=final.is_file,
-                            on_done=lambda lam=lam, final=final: models.__setitem__(
-                                lam, register_model(config, lam, final, home))))
-            after = (jobs[-1].name,)
-        jobs.append(job("evaluate", lam, root, home, done=lambda lam=lam: evaluated(config, root, lam),
-                        after=after))
+    for seed in config.seeds:
+        trainings, evaluations = [], []
+        for lam in config.lambdas:
+            after: tuple[str, ...] = ()
+            if config.trains:
+                final = final_checkpoint(config, lam, seed, root)
+                trainings.append(job("train", lam, seed, root, home, done=final.is_file,
+                                     on_done=lambda lam=lam, seed=seed, final=final: models.__setitem__(
+                                         (lam, seed), register_model(config, lam, seed, final, home))))
+                after = (trainings[-1].name,)
+            else:
+                models[lam, seed] = model_name(config, lam, seed)
+            evaluations.append(job("evaluate", lam, seed, root, home, after=after,
+                                   done=lambda lam=lam, seed=seed: evaluated(config, root, lam, seed)))
+        jobs += trainings + evaluations
     return jobs
 
 
-def reachable_online(benchmarks: tuple[str, ...], name: str, lam: float, root: Path, home: Path,
+def reachable_online(config: Figure1Config, root: Path, home: Path, models: dict[Model, str],
                      log: StepLog) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The online benchmarks that can be scored here, and why the others cannot (fails fast)."""
-    from analyses.neural import OnlineDataUnavailableError
-
+    """Score every model on the online benchmarks that can be reached (tried on the first model,
+    failing fast); the usable ones, and why the others cannot be scored."""
     usable, missing = [], {}
-    for bench in benchmarks:
+    (lam, seed), first = next(iter(models.items()))
+    for bench in config.online_benchmarks:
         try:
-            score_model(name, lam, bench, root, home, log)
+            score_model(first, lam, seed, bench, root, home, log)
             usable.append(bench)
-        except OnlineDataUnavailableError as exc:
+        except OfflineError as exc:
             missing[bench] = str(exc).splitlines()[0]
-            log.record(f"score {lam_tag(lam)} {bench}", 0.0, reused=False, summary="unavailable offline")
+            log.record(f"score {run_tag(lam, seed)} {bench}", 0.0, reused=False, summary="unavailable offline")
+    for (lam, seed), name in models.items():
+        for bench in usable:
+            score_model(name, lam, seed, bench, root, home, log)
     return tuple(usable), missing
 
 
@@ -187,17 +231,21 @@ def paper_preflight(config: Figure1Config) -> None:
     """OfflineError naming everything that is missing when the paper preset cannot run here."""
     from analyses.neural.online import reachable
     from model_zoo.catalogue import builtin_entries
+    from neuroequi.data.registry import offline
+
+    def unreachable(host: str) -> str | None:
+        return "downloads are off: NEUROEQUI_OFFLINE=1" if offline() else reachable(host, timeout=3.0)
 
     problems = []
     if not Path(config.images or "").is_dir():
         problems.append(f"analysis images: ImageFolder {config.images!r} does not exist")
     for lam in config.lambdas:
-        entry = builtin_entries()[published_model(lam)]
-        why = reachable(entry.source.location.split("/")[2], timeout=3.0)
+        entry = builtin_entries()[published_model(lam, config.objective)]
+        why = unreachable(entry.source.location.split("/")[2])
         if why:
             problems.append(f"checkpoint λ={format_lambda(lam)}: {entry.source.location} unreachable ({why})")
             break
-    why = reachable("brainscore-storage.s3.amazonaws.com", timeout=3.0)  # Brain-Score's data bucket
+    why = unreachable("brainscore-storage.s3.amazonaws.com")  # Brain-Score's data bucket
     if why:
         problems.append(f"Brain-Score IT benchmarks {', '.join(config.online_benchmarks)}: "
                         f"Brain-Score's storage unreachable ({why}); pre-seed BRAINIO_HOME")
@@ -205,44 +253,68 @@ def paper_preflight(config: Figure1Config) -> None:
         raise OfflineError("figure1 paper preset cannot run here: " + "; ".join(problems))
 
 
-def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | None = None) -> pd.DataFrame:
+def output_stem(config: Figure1Config, out_dir: Path) -> Path:
+    """``<out_dir>/figure1`` (offline mode) or ``<out_dir>/figure1_<mode>``: the outputs' common stem."""
+    return out_dir / ("figure1" if config.mode == "offline" else f"figure1_{config.mode}")
+
+
+def run_record(config: Figure1Config, log: StepLog, missing: dict[str, str]) -> dict:
+    """What ``<stem>_run.json`` holds: the settings, the wall time, every job's wall and CPU time, the machine."""
+    return {"mode": config.mode, "objective": config.objective, "lambdas": list(config.lambdas),
+            "seeds": list(config.seeds), "n_images": config.n_images, "K": config.K, "n_boot": config.n_boot,
+            "analysis_seed": config.seed, "base_config": config.base_config,
+            "train_overrides": train_overrides(config.train), "executor": config.executor,
+            "parallel": config.parallel, "elapsed_s": round(log.elapsed, 1), "jobs": log.jobs,
+            "not_scored": missing, "machine": machine()}
+
+
+def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | None = None,
+        readme: Path | None = None) -> pd.DataFrame:
     """Run the whole pipeline for ``config``; return the Figure-1 table.
 
     Args:
         config: the run's settings (:func:`figures.figure1.config.preset`).
         results: folder of the intermediate results (``<results>/figure1/<mode>/``, resumable).
-        out_dir: where the figure, its table and its caption go.
+        out_dir: where the figure, its table, its caption and the run record go.
         zoo_home: the model zoo the run registers and loads its models in
             (default :func:`default_zoo_home`).
+        readme: a README whose Figure-1 block (between ``<!-- figure1:begin -->`` and
+            ``<!-- figure1:end -->``) is rewritten from the table (:mod:`figures.figure1.readme`).
     """
+    check_executor(config.executor)
     root = results_root(config, results)
     home = Path(zoo_home).resolve() if zoo_home is not None else default_zoo_home(root)
     log = StepLog()
     if config.mode == "paper":
         paper_preflight(config)
+    elif config.images is not None and not Path(config.images).expanduser().is_dir():
+        raise ConfigError(f"figure1 images {config.images!r} is not a folder (an ImageFolder: <root>/<class>/<images>)")
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
 
     place_stimuli_on_screen(config.benchmarks)  # once here: the jobs score side by side
-    models: dict[float, str] = {}
-    env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
-    run_jobs(model_jobs(config, root, home, models), config.parallel, log, env=env)
+    models: dict[Model, str] = {}
+    threads = 1 if config.executor == "local" else config.slurm.cpus
+    executor = make_executor(config.executor, config.slurm, root / "submitit", threads)
+    run_jobs(model_jobs(config, root, home, models), config.parallel, log, executor=executor)
     benchmarks = list(config.benchmarks)
     missing: dict[str, str] = {}
     if config.online_benchmarks:
-        baseline = config.lambdas[0]
-        usable, missing = reachable_online(config.online_benchmarks, models[baseline], baseline, root, home, log)
-        for lam in config.lambdas[1:]:
-            for bench in usable:
-                score_model(models[lam], lam, bench, root, home, log)
+        usable, missing = reachable_online(config, root, home, models, log)
         benchmarks += usable
     table = build_table(config, root, tuple(benchmarks))
-    stem = out_dir / ("figure1" if config.mode == "offline" else f"figure1_{config.mode}")
+    stem = output_stem(config, out_dir)
     with atomic_write(stem.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)
-    paths = draw_figure1(table, stem, title=f"TeSSL (Barlow Twins) λ sweep — {config.mode} mode")
+    paths = draw_figure1(table, stem, title=f"TeSSL ({config.objective}) λ sweep — {config.mode} mode")
+    record = run_record(config, log, missing)
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
-        tmp.write_text(caption(config, table, models, missing, log.elapsed))
+        tmp.write_text(caption(config, table, {k: models[k] for k in sorted(models)}, missing, log.elapsed))
+    with atomic_write(stem.with_name(stem.name + "_run.json")) as tmp:
+        tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     log.record("figure", 0.0, reused=False, summary=", ".join(str(p) for p in paths))
+    if readme is not None:
+        update_readme(readme, stem.with_suffix(".csv"))
+        log.record("README Figure-1 block", 0.0, reused=False, summary=str(readme))
     print(f"[figure1] total wall time {log.elapsed / 60:.1f} min", flush=True)
     return table

@@ -1,9 +1,25 @@
-"""The tidy Figure-1 table: one row per (λ, quantity), columns :data:`figures.plot.TABLE_COLUMNS`.
+"""The tidy Figure-1 table: per quantity and λ, one row per training seed and one aggregated row.
 
-Built from what the pipeline saved: each λ's measures table (``figure1_measures.csv``),
-its ΔD_B rows against the λ=0 model's per-image distances
-(:func:`analyses.pipeline.delta_table`: paired bootstrap over images), and its
-benchmark scores (JSON).
+Columns (:data:`figures.plot.TABLE_COLUMNS`):
+
+* ``panel`` 1..5, ``quantity`` (stable id), ``label`` (the exact quantity), ``lambda_``;
+* ``seed``: the training seed of the row (``"0"``, ``"1"``, ...) or ``"all"`` for the
+  aggregated row (mean over seeds);
+* ``value``, ``ci_low``, ``ci_high``: a seed row's value with its within-seed 95%
+  interval (images resampled, or Brain-Score's error; NaN where there is none), or
+  the mean over seeds with its interval over seeds and images or Brain-Score's error
+  (a two-level bootstrap with a small-sample t correction: :mod:`figures.figure1.seeds`);
+* ``n`` images per model (panels 2-5), ``n_seeds`` seeds behind the row;
+* ``effect``, ``effect_low``, ``effect_high``: ``value(λ) − value(λ=0)``, paired by seed
+  (and by image); the interval on aggregated rows only. For the ΔD_B quantities,
+  already differences to λ=0, the effect is the value;
+* ``excludes_zero``: on aggregated rows with λ > 0, ``yes`` when the effect's interval
+  excludes 0 (the effect is distinguishable from seed and image noise), else ``no``;
+* ``in_figure``: whether the figure draws the quantity (the raw, unceiled score of a
+  ceiled benchmark, ``<benchmark>:raw``, is in the table only).
+
+Built from what the evaluation jobs saved per model: ``replicates.nc`` (panels 2-5,
+:func:`figures.figure1.seeds.model_replicates`) and the benchmark scores (JSON).
 """
 
 from __future__ import annotations
@@ -13,18 +29,29 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from figures.figure1.config import Figure1Config
+from figures.figure1.seeds import Draws, percentile_interval, score_replicates, seed_interval
 from figures.plot import TABLE_COLUMNS
 from neuroequi.io import format_lambda
 
-PANEL_OF_QUANTITY = {
-    "delta_shared_variability": 2,
-    "decoding_r_mean": 3,
-    "delta_content_augmentation_factorization": 4,
-    "delta_crop_photometric_factorization": 5,
+#: Panel 2-5 quantities of the table: id -> (panel, the per-model quantity it is made from, is a ΔD_B).
+MEASURE_QUANTITIES = {
+    "delta_shared_variability": (2, "shared_variability"),
+    "decoding_r_mean": (3, "decoding_r_mean"),
+    "delta_content_augmentation_factorization": (4, "content_augmentation_factorization"),
+    "delta_crop_photometric_factorization": (5, "crop_photometric_factorization"),
 }
 DECODING_GROUPS = ("crop_x", "crop_w", "brightness", "saturation", "flip")
+MEASURE_LABELS = {
+    "shared_variability": "D_B(Σ_aug(x_i), Σ_aug(x_j)), same K augmentations on both images; mean over image pairs",
+    "content_augmentation_factorization": "D_B(Σ_aug(x), Σ_content); mean over images",
+    "crop_photometric_factorization": "D_B(Σ_crop(x), Σ_photo(x)); mean over images",
+    "decoding_r": "Pearson r, held-out images, ridge h(t(x)) → {parameter}",
+}
+RAW_SUFFIX = ":raw"
+ReplicateSet = dict[tuple[float, int], tuple[float, np.ndarray]]
 
 
 def lam_tag(lam: float) -> str:
@@ -32,49 +59,126 @@ def lam_tag(lam: float) -> str:
     return f"lam{format_lambda(lam)}"
 
 
-def analysis_marker(root: Path, lam: float) -> Path:
-    """The file that says the analysis of ``lam`` is finished (a copy of its measures table)."""
-    return root / "analyses" / lam_tag(lam) / "figure1_measures.csv"
+def run_tag(lam: float, seed: int) -> str:
+    """File-name tag of one model: λ 0.1, seed 2 -> 'lam0.1-seed2'."""
+    return f"{lam_tag(lam)}-seed{seed}"
 
 
-def score_path(root: Path, lam: float, benchmark: str) -> Path:
-    """Where the score of the ``lam`` model on ``benchmark`` is saved."""
-    return root / "scores" / lam_tag(lam) / f"{benchmark}.json"
+def analysis_dir(root: Path, lam: float, seed: int) -> Path:
+    """The analysis folder of the ``(lam, seed)`` model."""
+    return root / "analyses" / run_tag(lam, seed)
 
 
-def measure_rows(measures: pd.DataFrame, lam: float) -> pd.DataFrame:
-    """Panel 2-5 rows of one model's tidy measures table (columns as the measures table's)."""
-    keep = set(PANEL_OF_QUANTITY) | {f"decoding_r[{p}]" for p in DECODING_GROUPS}
-    rows = measures[measures["quantity"].isin(keep)].copy()
-    rows["panel"] = rows["quantity"].map(lambda q: PANEL_OF_QUANTITY.get(q, 3))
-    rows["lambda_"] = lam
-    return rows[list(TABLE_COLUMNS)]
+def analysis_marker(root: Path, lam: float, seed: int) -> Path:
+    """The file that says the analysis of ``(lam, seed)`` is finished (a copy of its measures table)."""
+    return analysis_dir(root, lam, seed) / "figure1_measures.csv"
 
 
-def score_row(result: dict, lam: float) -> dict:
-    """Panel-1 row of one score result (interval: score ± Brain-Score's error)."""
-    value, error = float(result["score"]), float(result["error"])
-    ceiled = not str(result["ceiling_formula"]).startswith("none")
-    label = f"{result['benchmark']}{' (ceiled)' if ceiled else ''}"
-    err = 0.0 if np.isnan(error) else error
-    return {"panel": 1, "quantity": result["benchmark"], "label": label, "lambda_": lam, "value": value,
-            "ci_low": value - err if err else np.nan, "ci_high": value + err if err else np.nan, "n": np.nan}
+def replicates_path(root: Path, lam: float, seed: int) -> Path:
+    """The within-seed bootstrap replicates of the ``(lam, seed)`` model (:mod:`figures.figure1.seeds`)."""
+    return analysis_dir(root, lam, seed) / "replicates.nc"
+
+
+def score_path(root: Path, lam: float, seed: int, benchmark: str) -> Path:
+    """Where the score of the ``(lam, seed)`` model on ``benchmark`` is saved."""
+    return root / "scores" / run_tag(lam, seed) / f"{benchmark}.json"
+
+
+def decoding_quantities() -> dict[str, tuple[int, str]]:
+    """The single-parameter decoding rows of panel 3 (same layout as :data:`MEASURE_QUANTITIES`)."""
+    return {f"decoding_r[{p}]": (3, f"decoding_r[{p}]") for p in DECODING_GROUPS}
+
+
+def aggregate(quantity: str, panel: int, label: str, values: ReplicateSet, config: Figure1Config,
+              draws: Draws, *, n: float = np.nan, in_figure: bool = True) -> list[dict]:
+    """The rows of one quantity: per λ, one row per seed and the aggregated row (see the module docstring).
+
+    Args:
+        values: ``{(λ, seed): (point value, within-seed replicates (B,))}`` for every λ and seed of
+            ``config``; replicates of different models with the same index come from the same resample.
+        draws: the seed resamples shared by every quantity of the table.
+    """
+    baseline = config.lambdas[0]
+    rows = []
+    base = np.stack([values[baseline, s][1] for s in config.seeds])
+    for lam in config.lambdas:
+        points = np.array([values[lam, s][0] for s in config.seeds])
+        reps = np.stack([values[lam, s][1] for s in config.seeds])
+        effects = points - np.array([values[baseline, s][0] for s in config.seeds])
+        common = {"panel": panel, "quantity": quantity, "label": label, "lambda_": lam, "n": n,
+                  "in_figure": in_figure}
+        for i, seed in enumerate(config.seeds):
+            low, high = percentile_interval(reps[i])
+            rows.append({**common, "seed": str(seed), "value": points[i], "ci_low": low, "ci_high": high,
+                         "n_seeds": 1, "effect": effects[i], "effect_low": np.nan, "effect_high": np.nan,
+                         "excludes_zero": ""})
+        low, high = seed_interval(points, reps, draws)
+        effect_low, effect_high = seed_interval(effects, reps - base, draws)
+        excludes = "" if lam == baseline else ("yes" if effect_low > 0 or effect_high < 0 else "no")
+        rows.append({**common, "seed": "all", "value": points.mean(), "ci_low": low, "ci_high": high,
+                     "n_seeds": len(config.seeds), "effect": effects.mean(), "effect_low": effect_low,
+                     "effect_high": effect_high, "excludes_zero": excludes})
+    return rows
+
+
+def measure_rows(config: Figure1Config, root: Path, draws: Draws) -> list[dict]:
+    """Panel 2-5 rows from every model's ``replicates.nc`` (ΔD_B: the difference to λ=0, same seed and images)."""
+    data = {(lam, s): xr.load_dataset(replicates_path(root, lam, s), engine="h5netcdf")
+            for lam in config.lambdas for s in config.seeds}
+    first = data[config.lambdas[0], config.seeds[0]]
+    if any(not np.array_equal(d.coords["image"].values, first.coords["image"].values) for d in data.values()):
+        raise ValueError(f"figure1 models under {root} were analysed on different images; rerun their analyses")
+    n = float(first.sizes["image"])
+    rows = []
+    for quantity, (panel, source) in {**MEASURE_QUANTITIES, **decoding_quantities()}.items():
+        if source not in first:
+            continue
+        values: ReplicateSet = {key: (float(d[source].attrs["value"]), d[source].values) for key, d in data.items()}
+        if quantity.startswith("delta_"):
+            base = {s: values[config.lambdas[0], s] for s in config.seeds}
+            values = {(lam, s): (v - base[s][0], reps - base[s][1]) for (lam, s), (v, reps) in values.items()}
+            label = f"ΔD_B = {MEASURE_LABELS[source]}, model(λ) − model(λ=0) of the same seed, same images"
+        elif quantity == "decoding_r_mean":
+            label = f"mean over the decoded parameters of {MEASURE_LABELS['decoding_r'].format(parameter='parameter')}"
+        else:
+            label = MEASURE_LABELS["decoding_r"].format(parameter=quantity[len("decoding_r["):-1])
+        rows += aggregate(quantity, panel, label, values, config, draws, n=n)
+    return rows
+
+
+def score_rows(config: Figure1Config, root: Path, benchmarks: tuple[str, ...], draws: Draws) -> list[dict]:
+    """Panel-1 rows of every benchmark (and ``<benchmark>:raw`` for ceiled ones, table only)."""
+    rows = []
+    for b, bench in enumerate(benchmarks):
+        results = {(lam, s): json.loads(score_path(root, lam, s, bench).read_text())
+                   for lam in config.lambdas for s in config.seeds}
+        ceiled = not str(next(iter(results.values()))["ceiling_formula"]).startswith("none")
+        values: ReplicateSet = {}
+        for i, ((lam, s), result) in enumerate(results.items()):
+            value = float(result["score"])
+            values[lam, s] = value, score_replicates(value, float(result["error"]), config.n_boot,
+                                                     seed=(config.seed, b, i))
+        label = f"{bench} (ceiled)" if ceiled else bench
+        rows += aggregate(bench, 1, label, values, config, draws)
+        if ceiled:
+            raw: ReplicateSet = {key: (float(r["raw"]), np.full(config.n_boot, float(r["raw"])))
+                                 for key, r in results.items()}
+            rows += aggregate(bench + RAW_SUFFIX, 1, f"{bench}, raw score before the ceiling (sign kept)", raw,
+                              config, draws, in_figure=False)
+    return rows
 
 
 def build_table(config: Figure1Config, root: Path, benchmarks: tuple[str, ...]) -> pd.DataFrame:
-    """The tidy Figure-1 table from the per-λ measures and scores saved under ``root``.
+    """The tidy Figure-1 table (module docstring) from the per-model replicates and scores under ``root``."""
+    draws = Draws.make(len(config.seeds), config.n_boot, config.seed)
+    rows = measure_rows(config, root, draws) + score_rows(config, root, benchmarks, draws)
+    table = pd.DataFrame(rows)[list(TABLE_COLUMNS)]
+    order = {s: i for i, s in enumerate([*map(str, config.seeds), "all"])}
+    return table.sort_values(["panel", "quantity", "lambda_", "seed"], key=lambda c: c.map(order) if c.name == "seed"
+                             else c, kind="stable").reset_index(drop=True)
 
-    ΔD_B rows compare each λ's per-image distances with the λ=0 model's on the
-    same images (paired bootstrap, :func:`analyses.pipeline.delta_table`).
-    """
-    from analyses.pipeline import delta_table
 
-    baseline = analysis_marker(root, config.lambdas[0]).parent
-    frames = []
-    for lam in config.lambdas:
-        marker = analysis_marker(root, lam)
-        deltas = delta_table(marker.parent, baseline, n_boot=config.n_boot, seed=config.seed)
-        frames.append(measure_rows(pd.concat([pd.read_csv(marker), deltas], ignore_index=True), lam))
-        scores = [json.loads(score_path(root, lam, b).read_text()) for b in benchmarks]
-        frames.append(pd.DataFrame([score_row(s, lam) for s in scores]))
-    return pd.concat(frames, ignore_index=True).sort_values(["panel", "quantity", "lambda_"])
+def read_table(path: Path) -> pd.DataFrame:
+    """A saved Figure-1 table, exactly as it was written (floats round-trip; seed and excludes_zero as text)."""
+    return pd.read_csv(path, dtype={"seed": str, "excludes_zero": str}, float_precision="round_trip").fillna(
+        {"excludes_zero": ""})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from figures.hssl.config import PRESETS, HsslConfig
 from neuroequi.cli import add_config_arguments, command_config
+from neuroequi.io import output_folder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from figures.hssl.table import DIFFERENCES, SHOWN, SWEEP, TABLE
 
     config = command_config(HsslConfig, args, PRESETS, where="hssl")
-    table = run_experiment(config, args.out)
+    table = run_experiment(config, output_folder(args.out, "--out"))
     print(table[list(SHOWN)].to_string(index=False))
     written = [TABLE, DIFFERENCES] + ([SWEEP, "figure3_base.png", "figure3_distance.png"] if config.sweeps else [])
     print(f"wrote {', '.join(str(args.out / name) for name in written)}")

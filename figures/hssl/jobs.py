@@ -15,6 +15,8 @@ from pathlib import Path
 from figures import configs
 from figures.hssl import pipeline
 from figures.hssl.config import HsslConfig, plan
+from neuroequi.cli import report
+from neuroequi.errors import NeuroequiError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.run not in runs:
         raise SystemExit(f"figures.hssl.jobs: no run {args.run!r} in {args.out / pipeline.CONFIG_FILE}")
     torch.set_num_threads(config.threads)
-    print(pipeline.evaluate(runs[args.run], config, args.out))
+    try:
+        print(pipeline.evaluate(runs[args.run], config, args.out))
+    except NeuroequiError as err:  # one line, exit code 2: the pipeline reports it as it is
+        return report(err)
     return 0
 
 

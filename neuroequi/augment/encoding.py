@@ -40,7 +40,7 @@ from collections.abc import Sequence
 
 import torch
 
-from neuroequi.augment.params import CROP_RELATIVE, JITTER_OPS, JITTER_ORDER, AugParams
+from neuroequi.augment.params import CROP_RELATIVE, DEFAULTS, JITTER_OPS, JITTER_ORDER, AugParams
 from neuroequi.augment.policy import Policy
 from neuroequi.errors import ConfigError
 
@@ -49,6 +49,8 @@ RELEASED_CORE: tuple[str, ...] = (
     ("crop_y_px", "crop_x_px", "crop_h_px", "crop_w_px", "flip", "jitter") + JITTER_ORDER + JITTER_OPS + ("grayscale",)
 )
 ORDERS: tuple[str, ...] = ("neuroequi", "released")
+#: Columns present only in the layouts of policies with blur / solarize.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("blur", "blur_sigma", "solarize")
 
 _SIMCLR_CIFAR10_MEAN = (4.3122, 4.3216, 23.369, 23.374, 0.49998, 0.80087, 1.2025, 1.4007, 1.5964, 1.8004,
                         0.99993, 1.0002, 0.99986, 2.2321e-07, 0.19965)
@@ -148,8 +150,27 @@ class EquiModEncoder:
         """Length D of the encoded vector."""
         return len(self.columns)
 
+    def check_policy(self, policy: Policy) -> None:
+        """ConfigError unless ``policy`` has this encoder's layout (in either order of :data:`ORDERS`):
+        parameters of a policy with other augmentations would be encoded with the wrong columns."""
+        if self.columns not in {encoding_columns(policy, order) for order in ORDERS}:
+            raise ConfigError(
+                f"policy {policy.name!r} has the EquiMod layout {encoding_columns(policy)}, but this encoder was "
+                f"fitted on a policy with the layout {self.columns}; use the model's training policy"
+            )
+
     def raw(self, params: AugParams) -> torch.Tensor:
-        """The unnormalised parameter vectors ``(N, D)`` float64."""
+        """The unnormalised parameter vectors ``(N, D)`` float64.
+
+        Raises ConfigError when ``params`` apply an augmentation this encoder's layout has no
+        column for (blur or solarize from another policy): it would be dropped silently."""
+        dropped = [c for c in OPTIONAL_COLUMNS if c not in self.columns and c in params.columns
+                   and bool((params[c] != DEFAULTS[c]).any())]
+        if dropped:
+            raise ConfigError(
+                f"these augmentation parameters apply {dropped}, which this EquiMod encoder (fitted on a policy "
+                f"with the columns {self.columns}) has no column for: they come from another policy"
+            )
         return params[list(self.columns)]
 
     def __call__(self, params: AugParams) -> torch.Tensor:

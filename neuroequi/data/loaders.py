@@ -28,7 +28,7 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 from neuroequi.data.registry import DataUnavailableError, data_dir, fetch, offline, registered_files
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, IntegrityError, OfflineError
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,36 @@ COWLEY2023_RELEASE = (
 COWLEY2023_TEST_SESSIONS = ("190923", "201025", "210225", "210325", "211022")
 
 
+def read_rgb(path: str | Path) -> Image.Image:
+    """The image file ``path`` decoded as RGB; IntegrityError naming the file when it cannot be
+    decoded (truncated or corrupt; PIL's own message does not name it)."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as err:
+        raise IntegrityError(
+            f"image {str(path)!r} cannot be decoded ({err}): the file is truncated or corrupt; "
+            "replace it with the original from the dataset's source"
+        ) from err
+
+
+def image_folder(root: str | Path, what: str = "image folder") -> torchvision.datasets.ImageFolder:
+    """An ImageFolder tree (``<root>/<class>/<image files>``) decoded with :func:`read_rgb`;
+    ConfigError naming ``what`` and ``root`` when it is not a folder or holds no class folder with images."""
+    if not Path(root).is_dir():
+        raise ConfigError(f"{what} {str(root)!r} is not a folder (expected <root>/<class>/<image files>)")
+    try:
+        return torchvision.datasets.ImageFolder(str(root), loader=read_rgb)
+    except FileNotFoundError as err:  # no class folder, or no image file in any of them
+        raise ConfigError(f"{what} {str(root)!r}: {err} (expected <root>/<class>/<image files>)") from err
+
+
 def cifar10(split: str = "train", transform=None) -> torchvision.datasets.VisionDataset:
     """CIFAR-10 ``split`` ('train': 50,000 images, 'test': 10,000) as a torchvision dataset.
 
     Items are ``(PIL.Image (32x32 RGB) or transform(image), label in 0..9)``;
-    ``dataset.classes`` lists the class names in label order.
+    ``dataset.classes`` lists the class names in label order. The JPEG tree is decoded with
+    :func:`read_rgb` (``dataset.loader``), so a damaged file is named.
     """
     if split not in ("train", "test"):
         raise ConfigError(f"CIFAR-10 split must be 'train' or 'test', got {split!r}")
@@ -63,9 +88,9 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
                 f"dataset 'cifar10': {tree} should hold the ten class folders "
                 f"{list(CIFAR10_CLASSES)}, found {found}"
             )
-        return torchvision.datasets.ImageFolder(str(tree), transform=transform)
+        return torchvision.datasets.ImageFolder(str(tree), transform=transform, loader=read_rgb)
     if offline():
-        raise DataUnavailableError(
+        raise OfflineError(
             f"dataset 'cifar10': no JPEG tree at {tree} and downloads are off "
             "(NEUROEQUI_OFFLINE). Point NEUROEQUI_DATA at a directory with cifar10/{train,test}/"
             "<class>/*.jpg, or unset NEUROEQUI_OFFLINE to download the canonical archive."

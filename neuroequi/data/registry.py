@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pooch
 
-from neuroequi.errors import ConfigError, DataUnavailableError
+from neuroequi.errors import ConfigError, DataUnavailableError, OfflineError
 from neuroequi.io import sha256_file
 
 
@@ -174,7 +174,7 @@ def fetch(relpath: str) -> Path:
     entry, target = _registered(relpath)
     if not target.is_file():
         if offline():
-            raise DataUnavailableError(f"missing file, offline. {_how_to_get(entry, target)}")
+            raise OfflineError(f"missing file, offline (NEUROEQUI_OFFLINE=1). {_how_to_get(entry, target)}")
         try:
             pooch.retrieve(
                 entry.url,

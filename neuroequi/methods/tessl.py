@@ -80,8 +80,8 @@ class TeSSL(SSLMethod):
         if not isinstance(method, InvarianceMethod):
             raise ConfigError(f"TeSSL wraps an invariance method (method.name), got {type(method).__name__}")
         lam = float(lam)
-        if not 0 <= lam <= 1:
-            raise ConfigError(f"TeSSL method.lam must be in [0, 1], got {lam}")
+        if not 0 <= lam < 1:  # lam = 1 would drop the invariance term altogether
+            raise ConfigError(f"TeSSL method.lam must be in [0, 1), got {lam}")
         self.lam = lam
         self.method = method
         method.add_head("equi")

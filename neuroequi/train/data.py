@@ -9,13 +9,13 @@ the number of DataLoader workers, and a resumed run replays exactly the batches 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import PIL.Image
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -25,6 +25,8 @@ from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 from neuroequi.methods import Batch, Requirements
+
+log = logging.getLogger(__name__)
 
 Images = Tensor | list[Tensor]
 """A uint8 batch ``(N, 3, H, W)`` or a list of ``(3, H, W)`` uint8 images of any sizes."""
@@ -67,11 +69,9 @@ class FolderImages:
     ``subset`` keeps a fixed random subset (seed 0) of the images."""
 
     def __init__(self, root: str | Path, subset: int | None = None) -> None:
-        from torchvision.datasets import ImageFolder
+        from neuroequi.data.loaders import image_folder
 
-        if not Path(root).is_dir():
-            raise ConfigError(f"data.root / data.val_root: ImageFolder root {str(root)!r} is not a directory")
-        folder = ImageFolder(str(root))
+        folder = image_folder(root, "data.root / data.val_root: ImageFolder root")
         self.samples = [folder.samples[i] for i in fixed_subset(len(folder.samples), subset, seed=0).tolist()]
         self.labels = torch.tensor([label for _, label in self.samples], dtype=torch.long)
         self.num_classes = len(folder.classes)
@@ -80,11 +80,10 @@ class FolderImages:
         return len(self.samples)
 
     def load(self, indices: list[int]) -> list[Tensor]:
-        out = []
-        for i in indices:
-            with PIL.Image.open(self.samples[i][0]) as image:
-                out.append(torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1))
-        return out
+        from neuroequi.data.loaders import read_rgb
+
+        return [torch.from_numpy(np.asarray(read_rgb(self.samples[i][0]), dtype=np.uint8).copy()).permute(2, 0, 1)
+                for i in indices]
 
 
 def default_cache_dir() -> Path:
@@ -107,6 +106,8 @@ def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, su
     ``subset`` keeps a fixed random subset (seed 0, all classes) and decodes only those images.
     The decoded tensor is cached in ``cache_dir`` under a name that depends on the source
     directory, split and subset, so a different data tree is never served from a stale cache.
+    A cache file that cannot be read (damaged on disk) is decoded again and rewritten, with a
+    warning naming it.
     """
     from neuroequi.data import cifar10
 
@@ -117,13 +118,17 @@ def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, su
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache / f"cifar10_{split}_{len(keep)}_{key}.pt"
     if path.is_file():
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        return TensorImages(blob["images"], blob["labels"], 10)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            return TensorImages(blob["images"], blob["labels"], 10)
+        except Exception as err:  # any damage (truncation, wrong content): the cache is rebuilt
+            log.warning("decoded-image cache %s cannot be read (%s); decoding the images again and rewriting it",
+                        path, type(err).__name__)
     if hasattr(dataset, "data"):  # torchvision.datasets.CIFAR10: (N, 32, 32, 3) uint8
         array, labels = np.asarray(dataset.data)[keep.numpy()], [dataset.targets[i] for i in keep.tolist()]
     else:  # ImageFolder of JPEGs
         samples = [dataset.samples[i] for i in keep.tolist()]
-        array = np.stack([np.asarray(PIL.Image.open(p).convert("RGB"), dtype=np.uint8) for p, _ in samples])
+        array = np.stack([np.asarray(dataset.loader(p), dtype=np.uint8) for p, _ in samples])
         labels = [label for _, label in samples]
     images = torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
     out = TensorImages(images, torch.tensor(labels, dtype=torch.long), 10)

@@ -1,26 +1,34 @@
 """The training loop: ``train(config, resume=False) -> Path`` of the final checkpoint.
 
 Single process (CPU or one GPU) or DDP under ``torchrun`` (see :mod:`neuroequi.train.distributed`).
-Writes into ``config.run_dir``::
+Writes into ``config.run_dir``, which the run owns for its whole duration
+(:func:`neuroequi.locks.owner_lock`: a second run into the same directory is refused)::
 
-    config.yaml          the resolved config
+    .lock                the owner's pid and host, while the run lasts
+    config.yaml          the resolved config (written once everything is validated)
     log.csv              one row per step (written every ``monitor.log_every`` steps): step, epoch,
                          lr, seconds, images/s, losses, probe (:mod:`neuroequi.train.metrics`)
     tensorboard/         TensorBoard events, only with ``monitor.tensorboard: true``
     epochs.jsonl         one JSON object per epoch: mean loss, kNN and probe test accuracy, time
     checkpoints/last.pt  the latest checkpoint (every ``checkpoint_every`` steps and each epoch)
     checkpoints/final.pt the final checkpoint (with the plain backbone state dict)
+
+A resumed run (``--resume``) first drops the rows of ``log.csv`` and ``epochs.jsonl`` written
+after its checkpoint (a killed run wrote them, the resumed run writes them again), and continues
+the epoch's running loss sums stored in the checkpoint, so each epoch's means cover the whole epoch.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import random
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +37,8 @@ import torch
 import neuroequi
 from neuroequi.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from neuroequi.errors import ConfigError
-from neuroequi.io import package_versions
+from neuroequi.io import atomic_write, package_versions
+from neuroequi.locks import owner_lock
 from neuroequi.methods import IMAGENET_MEAN, IMAGENET_STD, SSLMethod
 from neuroequi.train import distributed as D
 from neuroequi.train.config import TrainConfig, config_from_dict, save_config, validate
@@ -55,6 +64,9 @@ RESUMABLE_CHANGES = (
     "max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress", "monitor.log_every",
     "monitor.tensorboard", "monitor.wandb",
 )
+#: Where the run directory lies: not compared on resume, since the checkpoint is read from the run
+#: directory the config names, whatever its path was when it was written (a moved run resumes).
+LOCATION_KEYS = ("output_dir", "name")
 
 
 def load_sources(config: TrainConfig) -> tuple[ImageSource, ImageSource | None]:
@@ -110,16 +122,56 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _check_resumable(stored: dict[str, Any], config: TrainConfig) -> None:
-    """ConfigError unless ``config`` equals the checkpoint's ``stored`` config up to :data:`RESUMABLE_CHANGES`
-    (both typed first, so a key left at its default equals the default written out)."""
+def _check_resumable(stored: dict[str, Any], config: TrainConfig, path: Path) -> None:
+    """ConfigError unless ``config`` equals the ``stored`` config of checkpoint ``path`` up to
+    :data:`RESUMABLE_CHANGES` and :data:`LOCATION_KEYS` (both typed first, so a key left at its
+    default equals the default written out)."""
     old, new = _flat(config_from_dict(stored).to_dict()), _flat(config.to_dict())
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
+    allowed = RESUMABLE_CHANGES + LOCATION_KEYS
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in allowed)
     if changed:
+        diffs = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
         raise ConfigError(
-            f"cannot resume: the config differs from the checkpoint's in {changed} "
-            f"(only {list(RESUMABLE_CHANGES)} may change)"
+            f"cannot resume from {str(path)!r}: the config differs from the checkpoint's in {diffs} "
+            f"(only {list(RESUMABLE_CHANGES)} may change); use another name= for a new run"
         )
+
+
+def _finished_run(final: Path, config: TrainConfig) -> Path:
+    """``final`` when the finished run it ends is the run ``config`` asks for; ConfigError otherwise
+    (another config, or a ``max_steps`` beyond the step at which it finished)."""
+    meta = load_checkpoint(final)["meta"]
+    _check_resumable(meta["config"], config, final)
+    total = int(meta["total_steps"])
+    wanted = total if config.max_steps is None else min(config.max_steps, total)
+    if int(meta["step"]) < wanted:
+        raise ConfigError(
+            f"cannot resume: the run in {str(config.run_dir)!r} finished at step {meta['step']} "
+            f"({str(final)!r}) and max_steps={config.max_steps} asks for {wanted}; train a new run (another name=)"
+        )
+    return final
+
+
+def trim_logs(run_dir: Path, step: int) -> None:
+    """Drop the rows of ``log.csv`` and the lines of ``epochs.jsonl`` of steps after ``step``
+    (written by a run killed after its last checkpoint); each file is rewritten atomically."""
+    log_csv, epochs = run_dir / "log.csv", run_dir / "epochs.jsonl"
+    if log_csv.is_file():
+        with log_csv.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames
+            rows = [row for row in reader if float(row["step"]) <= step]
+        if fields is not None:
+            out = StringIO()
+            writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            with atomic_write(log_csv) as tmp:
+                tmp.write_text(out.getvalue())
+    if epochs.is_file():
+        lines = [line for line in epochs.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        with atomic_write(epochs) as tmp:
+            tmp.write_text("".join(f"{line}\n" for line in lines))
 
 
 class Trainer:
@@ -136,6 +188,7 @@ class Trainer:
         self.train_images, self.test_images = load_sources(config)
         self.policies = build_policies(config.data)
         torch.manual_seed(config.seed)  # same initial weights on every rank
+        random.seed(config.seed)  # its state is saved in checkpoints: seeded, so reruns are bit-identical
         method = build_model(config)
         self.model = ProbedMethod(method, self.train_images.num_classes if config.monitor.probe else None).to(self.device)
         if config.channels_last:
@@ -149,6 +202,10 @@ class Trainer:
         source = BatchSource(self.train_images, ViewMaker(self.policies, type(method).requirements))
         self.loader = make_loader(source, self.plan, config.data.workers, pin_memory=self.device.type == "cuda")
         self.step = 0
+        # Sums of the logged losses over the steps of the current epoch so far, and their count
+        # (stored in checkpoints, so a resumed epoch's means cover the whole epoch).
+        self.epoch_sums: dict[str, float | torch.Tensor] = {}
+        self.epoch_count = 0
 
     @property
     def method(self) -> SSLMethod:
@@ -194,6 +251,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
                 "rng": _rng_state(), "meta": self._meta(epoch, final),
+                "epoch_sums": {"sums": {k: float(v) for k, v in self.epoch_sums.items()}, "count": self.epoch_count},
             }
             save_checkpoint(payload, path)
         D.barrier()
@@ -202,7 +260,7 @@ class Trainer:
     def restore(self, path: Path) -> None:
         """Load every state of a checkpoint and continue from its step."""
         blob = load_checkpoint(path)
-        _check_resumable(blob["meta"]["config"], self.config)
+        _check_resumable(blob["meta"]["config"], self.config, path)
         self.method.load_state_dict(blob["model"])
         if self.model.probe is not None and blob.get("probe") is not None:
             self.model.probe.load_state_dict(blob["probe"])
@@ -212,6 +270,8 @@ class Trainer:
             self.scaler.load_state_dict(blob["scaler"])
         _set_rng_state(blob["rng"])
         self.step = int(blob["meta"]["step"])
+        running = blob.get("epoch_sums") or {"sums": {}, "count": 0}
+        self.epoch_sums, self.epoch_count = {k: float(v) for k, v in running["sums"].items()}, int(running["count"])
 
     # ------------------------------------------------------------------ loop
 
@@ -239,7 +299,10 @@ class Trainer:
         with self._autocast():
             out = self.ddp(batch)
         if not torch.isfinite(out.loss):
-            raise FloatingPointError(f"loss is {out.loss.item()} at step {self.step}")
+            raise ConfigError(
+                f"training diverged: the loss is {out.loss.item()} at step {self.step} of {str(self.config.run_dir)!r}; "
+                "lower optim.lr (checkpoints/last.pt keeps the last saved state)"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(out.loss).backward()
         self.scaler.step(self.optimizer)
@@ -288,32 +351,34 @@ class Trainer:
         self.model.train()
         while self.step < stop:
             epoch = self.step // self.steps_per_epoch
-            t_epoch, sums, count = time.perf_counter(), {}, 0
+            t_epoch = time.perf_counter()
             for batch in self._batches(epoch):
                 logs = self.train_step(batch)
                 metrics.add(self.step, epoch, self.optimizer.param_groups[0]["lr"], logs)
                 for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v.detach().float()
-                count += 1
+                    self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v.detach().float()
+                self.epoch_count += 1
                 if self.step % c.monitor.log_every == 0 or self.step == stop:
                     rows = metrics.flush()
                     if self._bar is not None and rows:
                         self._bar.set_postfix(loss=f"{rows[-1]['loss']:.4g}", img_s=f"{rows[-1]['images_per_s']:.0f}")
-                if c.checkpoint_every and self.step % c.checkpoint_every == 0:
+                if c.checkpoint_every and self.step % c.checkpoint_every == 0 and self.step % self.steps_per_epoch:
                     metrics.flush()
-                    self.save("last", epoch)
+                    self.save("last", epoch)  # (at an epoch's end the checkpoint follows its summary)
                 if self.step >= stop:
                     break
             if self._bar is not None:
                 self._bar.close()
             epoch_done = self.step % self.steps_per_epoch == 0
             summary = {"epoch": epoch + 1 if epoch_done else epoch + self.step % self.steps_per_epoch / self.steps_per_epoch,
-                       "step": self.step, **{f"mean_{k}": float(v) / max(count, 1) for k, v in sums.items()},
+                       "step": self.step, **{f"mean_{k}": float(v) / max(self.epoch_count, 1) for k, v in self.epoch_sums.items()},
                        "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
                     fh.write(json.dumps(summary) + "\n")
                 log.info("epoch summary: %s", summary)
+            if epoch_done:
+                self.epoch_sums, self.epoch_count = {}, 0
             metrics.flush()
             self.save("last", epoch)
 
@@ -324,30 +389,48 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     Args:
         config: a :class:`~neuroequi.train.config.TrainConfig` (validated here).
         resume: continue from ``checkpoints/last.pt`` of the run directory (from scratch when
-            there is none; returns at once when ``final.pt`` exists). Without ``resume`` an
-            existing run directory with checkpoints is an error, never overwritten.
+            there is none; returns at once when ``final.pt`` exists and was trained with this
+            config). Without ``resume`` an existing run directory with checkpoints is an error,
+            never overwritten.
+
+    Raises:
+        LockedError: another live process owns the run directory (its pid and lock file named).
+        ConfigError: a refused resume (another config, or a finished run asked for more steps),
+            or checkpoints present without ``resume``. Nothing in the run directory is
+            written before every check has passed.
     """
     validate(config)
     info = D.setup(config.device)
+    new = [p for p in (config.run_dir, *config.run_dir.parents) if not p.exists()]  # deepest first
     try:
-        ckpt_dir = config.run_dir / "checkpoints"
-        final, last = ckpt_dir / "final.pt", ckpt_dir / "last.pt"
-        if resume and final.is_file():
-            load_checkpoint(final)
-            return final
-        if not resume and (last.is_file() or final.is_file()):
-            raise ConfigError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
-        if info.is_main:
-            config.run_dir.mkdir(parents=True, exist_ok=True)
-            save_config(config, config.run_dir / "config.yaml")
-        trainer = Trainer(config, info)
-        if resume and last.is_file():
-            trainer.restore(last)
-        elif resume:
-            log.warning("no checkpoint in %s: starting from scratch", ckpt_dir)
-        return trainer.run()
+        with owner_lock(config.run_dir) if info.is_main else nullcontext():
+            return _train_owned(config, resume, info)
+    except BaseException:
+        for folder in new if info.is_main else ():  # a refused run leaves no empty folder behind
+            with suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
         D.teardown()
+
+
+def _train_owned(config: TrainConfig, resume: bool, info: D.DistInfo) -> Path:
+    """:func:`train` once the run directory is owned: check, then write, then run."""
+    ckpt_dir = config.run_dir / "checkpoints"
+    final, last = ckpt_dir / "final.pt", ckpt_dir / "last.pt"
+    if not resume and (last.is_file() or final.is_file()):
+        raise ConfigError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
+    if final.is_file():
+        return _finished_run(final, config)
+    trainer = Trainer(config, info)
+    if resume and last.is_file():
+        trainer.restore(last)
+    elif resume:
+        log.warning("no checkpoint in %s: starting from scratch", ckpt_dir)
+    if info.is_main:
+        save_config(config, config.run_dir / "config.yaml")
+        trim_logs(config.run_dir, trainer.step)
+    return trainer.run()
 
 
 __all__ = ["Trainer", "train"]
