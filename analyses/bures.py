@@ -50,10 +50,12 @@ near the float64 range limits (samples of size 1e±200) work.
 
 Devices and precision
 ---------------------
-Everything runs in torch, float64 by default (``dtype=torch.float32`` halves
-the memory and is faster on a GPU; its error is measured in
-``tests/benchmarks/RESULTS.md``), on the CPU unless ``device`` names a CUDA
-device. Numpy inputs give numpy results (a float for a single pair); tensor
+Everything runs in torch, float64 by default, on the CPU unless ``device``
+names a CUDA device. ``dtype=torch.float32`` halves the memory and is faster on
+a GPU, but its error grows as the distance shrinks (``bench_bures.py``'s
+"float32 near 0" part, in ``tests/benchmarks/RESULTS.md``: about 1e-6 at
+distances near 1, 1% at 0.007, meaningless below ~1e-3), so it is never the
+default. Numpy inputs give numpy results (a float for a single pair); tensor
 inputs give float tensors on the compute device.
 """
 

@@ -49,6 +49,7 @@ def cpu_model() -> str:
 def environment() -> list[str]:
     """Machine, library versions, BLAS/LAPACK kernels of numpy/scipy (threadpoolctl) and torch, threads."""
     import numpy as np
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so that threadpoolctl lists it)
     import torch
     from threadpoolctl import threadpool_info
 
