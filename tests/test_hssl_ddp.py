@@ -51,17 +51,13 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def _rank_main(out: str) -> None:
     """One torchrun rank: DDP loss and gradients on this rank's rows, saved to ``out/rank<r>.pt``.
 
-    The process group meets in a file under ``out`` (torchrun gives rank and world size), so no TCP port
-    of the workers can cross another job's on a shared machine.
+    The process group is the one ``neuroequi train`` makes: ``setup`` reads torchrun's environment and
+    meets at the free port ``--standalone`` chose (a FileStore under torchrun could hang in teardown).
     """
-    import torch.distributed as dist
-
-    from neuroequi.train.distributed import DistInfo, teardown, wrap_ddp
+    from neuroequi.train.distributed import setup, teardown, wrap_ddp
 
     torch.set_num_threads(1)
-    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    dist.init_process_group("gloo", init_method=f"file://{Path(out) / 'store'}", rank=rank, world_size=world)
-    info = DistInfo(rank, world, int(os.environ["LOCAL_RANK"]), torch.device("cpu"))
+    info = setup("cpu")
     try:
         rows = slice(info.rank * LOCAL, (info.rank + 1) * LOCAL)
         result = {}
@@ -72,6 +68,7 @@ def _rank_main(out: str) -> None:
             loss = ddp(tuple(v[rows] for v in views), draws=tuple(d[rows] for d in draws))
             loss.backward()
             result[case] = {"loss": loss.detach(), "grads": _grads(objective)}
+            del ddp, loss  # a DDP reducer must not outlive the process group: its destructor can hang
         torch.save(result, Path(out) / f"rank{info.rank}.pt")
     finally:
         teardown()

@@ -70,6 +70,7 @@ def _worker(rank: int, store: str, out: str) -> None:
             loss = ddp(local[rank]).loss
             loss.backward()
             result[case] = {"loss": loss.detach(), "grads": _grads(model)}
+            del ddp, loss  # a DDP reducer must not outlive the process group: its destructor can hang
         torch.save(result, f"{out}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
