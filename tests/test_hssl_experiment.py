@@ -87,6 +87,14 @@ def test_toy_experiment_writes_tables_and_sweep_plots_and_reuses_finished_runs(t
     differences = pd.read_csv(tmp_path / "differences.csv")
     assert "sesn: hssl - frozen" in set(differences["contrast"]) and "hssl: sesn - sesn_control" in set(differences["contrast"])
     assert (differences["excludes_zero"] == ((differences["ci_low"] > 0) | (differences["ci_high"] < 0))).all()
+    # report.md words each claim from differences.csv: holds iff the paired interval lies above 0
+    claims = [line.split(" | ") for line in (tmp_path / "report.md").read_text().splitlines() if "needs the structure" in line or "beats its frozen" in line]
+    assert len(claims) == 3 * 2  # per group: the H-SSL claims; the A-SSL one needs methods with assl
+    by_contrast = differences.set_index("contrast")
+    for cells in claims:
+        row = by_contrast.loc[cells[2]]
+        expected = "holds" if row["ci_low"] > 0 else "reversed" if row["ci_high"] < 0 else "not shown"
+        assert cells[3].startswith(expected), cells
     sweep = pd.read_csv(tmp_path / "sweep.csv")
     assert set(zip(sweep["sweep"], sweep["group"])) == {(s, g) for s in ("base", "distance") for g in ("rotation", "translation", "scale")}
     first = sweep.groupby(["sweep", "group"]).head(1)

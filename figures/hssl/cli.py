@@ -24,11 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the experiment; print the table and where it went."""
     from figures.hssl.pipeline import run as run_experiment
-    from figures.hssl.table import DIFFERENCES, SHOWN, SWEEP, TABLE
+    from figures.hssl.table import DIFFERENCES, REPORT, SHOWN, SWEEP, TABLE
 
     config = command_config(HsslConfig, args, PRESETS, where="hssl")
     table = run_experiment(config, output_folder(args.out, "--out"))
     print(table[list(SHOWN)].to_string(index=False))
-    written = [TABLE, DIFFERENCES] + ([SWEEP, "figure3_base.png", "figure3_distance.png"] if config.sweeps else [])
+    written = [TABLE, DIFFERENCES, REPORT] + ([SWEEP, "figure3_base.png", "figure3_distance.png"] if config.sweeps else [])
     print(f"wrote {', '.join(str(args.out / name) for name in written)}")
     return 0

@@ -9,6 +9,8 @@
   ``hssl - assl``; within a group ``<method>: equivariant - control``.
 * ``sweep.csv`` -- the Figure-3 sweeps: per group, sweep (``base``: ``|g0|``; ``distance``: topographic
   distance) and value, the accuracy and its change from the sweep's first (smallest) value, paired.
+* ``report.md`` -- the three tables in Markdown and, per group, the verdict on each claim of the paper
+  (:data:`CLAIMS`), worded from ``differences.csv`` only (the README includes this file verbatim).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from figures.hssl.config import BACKBONES, SWEEP_KEYS, HsslConfig, Run, sweep_ru
 from neuroequi.io import atomic_write
 
 #: File names in the experiment's output folder.
-TABLE, DIFFERENCES, SWEEP = "table.csv", "differences.csv", "sweep.csv"
+TABLE, DIFFERENCES, SWEEP, REPORT = "table.csv", "differences.csv", "sweep.csv", "report.md"
 #: The columns ``neuroequi hssl`` prints.
 SHOWN = ("group", "backbone", "method", "n_seeds", "probe_accuracy", "ci_low", "ci_high", "train_seconds")
 
@@ -113,6 +115,56 @@ def sweep_table(config: HsslConfig, out: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The paper's claims (Keller et al. 2023, Tables 1-2) as (contrast on the equivariant backbone ``B``, claim).
+#: ``{B}`` is the group's equivariant backbone; a claim holds when the paired interval lies above zero.
+CLAIMS = (
+    ("{B}: hssl - frozen", "H-SSL on the equivariant backbone beats its frozen random initialisation"),
+    ("{B}: assl - frozen", "A-SSL on the equivariant backbone beats its frozen random initialisation"),
+    ("hssl: {B} - {B}_control", "H-SSL needs the structure: it is better with the equivariant backbone than without"),
+)
+
+
+def _ci(value: float, low: float, high: float) -> str:
+    return f"{value:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def verdict(row: pd.Series) -> str:
+    """``holds`` (interval above 0), ``reversed`` (below 0) or ``not shown`` (interval contains 0)."""
+    if not row["excludes_zero"]:
+        return "not shown (interval contains 0)"
+    return "holds" if row["difference"] > 0 else "reversed (interval below 0)"
+
+
+def markdown_report(tables: dict[str, pd.DataFrame], config: HsslConfig) -> str:
+    """``report.md``: accuracy table, paired differences, the paper's claims per group and the sweeps."""
+    table, diffs = tables["table"], tables["differences"].set_index("contrast")
+    lines = [f"Linear-probe CIFAR-10 test accuracy, mean over {len(config.seeds)} training seeds "
+             f"(95% interval: hierarchical bootstrap over seeds, then {int(table['n_test'].iloc[0])} test images):", "",
+             "| group | backbone | structure | method | accuracy [95% CI] | per seed |", "|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        lines.append(f"| {r['group']} | {r['backbone']} | {r['structure']} | {r['method']} | "
+                     f"{r['probe_accuracy']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] | {r['seed_accuracies'].replace(';', ', ')} |")
+    lines += ["", "Paired differences (same seed index, same test images):", "",
+              "| contrast | difference [95% CI] | excludes 0 |", "|---|---|---|"]
+    for contrast, r in diffs.iterrows():
+        lines.append(f"| {contrast} | {_ci(r['difference'], r['ci_low'], r['ci_high'])} | {'yes' if r['excludes_zero'] else 'no'} |")
+    lines += ["", "The paper's claims at this size (from the paired differences above):", "",
+              "| group | claim | contrast | verdict |", "|---|---|---|---|"]
+    for backbone in (b for b in config.backbones if f"{b}_control" in BACKBONES):  # the equivariant ones
+        for template, claim in CLAIMS:
+            contrast = template.format(B=backbone)
+            if contrast in diffs.index:
+                lines.append(f"| {BACKBONES[backbone].group} | {claim} | {contrast} | {verdict(diffs.loc[contrast])} |")
+    if "sweep" in tables:
+        lines += ["", f"Figure-3 sweeps (H-SSL, equivariant backbone, {len(config.sweep_seeds)} seeds): change of accuracy "
+                  "from the smallest value, paired:", "", "| group | sweep | value | accuracy | change [95% CI] | excludes 0 |",
+                  "|---|---|---|---|---|---|"]
+        for _, r in tables["sweep"].iterrows():
+            lines.append(f"| {r['group']} | {r['sweep']} ({r['key']}) | {r['value']} | {r['probe_accuracy']:.3f} | "
+                         f"{_ci(r['delta'], r['delta_ci_low'], r['delta_ci_high'])} | {'yes' if r['delta_excludes_zero'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Save a table as CSV (atomically)."""
     with atomic_write(path) as tmp:
@@ -121,11 +173,13 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_tables(config: HsslConfig, out: Path) -> dict[str, pd.DataFrame]:
-    """Make and write ``table.csv``, ``differences.csv`` and (with sweeps) ``sweep.csv``; return them by name."""
+    """Make and write ``table.csv``, ``differences.csv``, (with sweeps) ``sweep.csv`` and ``report.md``; return the tables by name."""
     tables = {"table": main_table(config, out), "differences": differences(config, out)}
     write_csv(tables["table"], out / TABLE)
     write_csv(tables["differences"], out / DIFFERENCES)
     if config.sweeps:
         tables["sweep"] = sweep_table(config, out)
         write_csv(tables["sweep"], out / SWEEP)
+    with atomic_write(out / REPORT) as tmp:
+        tmp.write_text(markdown_report(tables, config))
     return tables
