@@ -174,7 +174,7 @@ class SubmititJob:
         if self.cancel_on_stop:
             self.job.cancel(check=False)
         else:
-            print(f"[figure1] SLURM job {self.job.job_id} keeps running; the next run attaches to it", flush=True)
+            print(f"[slurm] job {self.job.job_id} keeps running; the next run attaches to it", flush=True)
 
     @property
     def cpu_seconds(self) -> float | None:

@@ -24,6 +24,8 @@ from neuroequi.io import atomic_write
 class StepLog:
     """One line per step: what ran, how long it took, whether it was reused; the jobs' times."""
 
+    #: The command whose steps these are: every line starts ``[<prefix>]``.
+    prefix: str = "figure1"
     started: float = field(default_factory=time.perf_counter)
     lines: list[str] = field(default_factory=list)
     #: ``{job name: {"wall_s": ..., "cpu_s": ... or None}}`` of the jobs that ran (not reused).
@@ -32,7 +34,7 @@ class StepLog:
     def record(self, name: str, seconds: float, reused: bool, summary: str = "") -> None:
         """Print and keep the step's one-line summary."""
         state = "reused" if reused else f"{seconds:7.1f} s"
-        line = f"[figure1] {name:<42} {state:>9}  {summary}".rstrip()
+        line = f"[{self.prefix}] {name:<42} {state:>9}  {summary}".rstrip()
         print(line, flush=True)
         self.lines.append(line)
 
@@ -125,7 +127,7 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
                 pending.remove(job)
                 job.log_path.parent.mkdir(parents=True, exist_ok=True)
                 running.append((job, executor.start(job), time.perf_counter()))
-                print(f"[figure1] {job.name} started (log: {job.log_path})", flush=True)
+                print(f"[{log.prefix}] {job.name} started (log: {job.log_path})", flush=True)
             if not running:
                 raise RuntimeError(f"jobs {[j.name for j in pending]} wait for jobs that never finish")
             time.sleep(0.5)

@@ -139,7 +139,7 @@ def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
 
     config = validate(config)
     root = Path(out) / config.name
-    log = StepLog()
+    log = StepLog(prefix="equivariance-table")
     table_runs = runs(config)
     jobs = []
     for run in table_runs:

@@ -166,7 +166,7 @@ def run(config: HsslConfig, out: Path) -> pd.DataFrame:
     else:
         env = {**os.environ, **{name: str(config.threads) for name in THREAD_VARS}}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
-        run_jobs(jobs(config, out), config.parallel, StepLog(), env)
+        run_jobs(jobs(config, out), config.parallel, StepLog(prefix="hssl"), env)
     tables = write_tables(config, out)
     if config.sweeps:
         draw_sweeps(tables["sweep"], out)
