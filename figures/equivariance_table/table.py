@@ -109,24 +109,26 @@ def markdown(table: pd.DataFrame, config: EquivarianceTableConfig) -> str:
     """The tables (both variants), the poster's numbers and the orderings, as Markdown."""
     known = round(config.known_fraction * config.train_images)
     parts = [
-        f"# Equivariance table ({config.name})",
+        f"### Equivariance table ({config.name})",
         "",
         f"CIFAR-10, {config.train_images} training images, {config.epochs} epochs, ResNet-18 (CIFAR stem) width "
         f"{config.width:g}, seed {config.seed}. Cells: value [95% bootstrap interval over test images]. Families: "
         "R² of predicting the transformation's parameters from [h(x) ; h(t(x))] on held-out CIFAR-10 test images "
-        "(flip: accuracy); classification: linear probe accuracy on CIFAR-10 test images.",
+        "(flip: accuracy); classification: linear probe accuracy on CIFAR-10 test images. One training seed per "
+        "run: the intervals hold test-image noise only, not training noise, so no ordering below is established "
+        "beyond this seed.",
         "",
-        "## Main table",
+        "#### Main table",
         "",
         markdown_table(layout(table, "main")),
     ]
     if (table["variant"] == "unknown").any():
-        parts += ["", f"## Unknown transformations ({known} of {config.train_images} images with known parameters)",
+        parts += ["", f"#### Unknown transformations ({known} of {config.train_images} images with known parameters)",
                   "", "SIE trains on the known images only; the reconstruction method and VICReg use every image "
                   "(they need no parameters: same runs as the main table).", "", markdown_table(layout(table, "unknown"))]
     poster = pd.DataFrame({f"{v}: {label}": values for (v, label), values in POSTER.items()}, index=POSTER_FAMILIES).T
-    parts += ["", "## The poster's numbers (R²; as quoted in issue 15)", "", markdown_table(poster, "{:.3f}"),
-              "", "## Orderings: poster vs this run", "", *orderings(table)]
+    parts += ["", "#### The poster's numbers (R²; as quoted in issue 15)", "", markdown_table(poster, "{:.3f}"),
+              "", "#### Orderings: poster vs this run", "", *orderings(table)]
     return "\n".join(parts) + "\n"
 
 
