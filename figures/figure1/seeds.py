@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy.stats import norm
-from scipy.stats import t as student_t
 
+from analyses.hierarchical import combined_interval
 from analyses.measures import bootstrap_counts, interval
 from neuroequi.io import atomic_write
 
@@ -119,12 +118,11 @@ def seed_interval(points: np.ndarray, replicates: np.ndarray, draws: Draws) -> t
     images = replicates.mean(axis=0)
     if len(points) == 1:
         return percentile_interval(images)
-    quantile = 0.5 + LEVEL / 2
     sd_seeds, sd_images = np.std(seed_means(points, draws), ddof=1), np.std(images, ddof=1)
-    half = float(np.hypot(student_t.ppf(quantile, len(points) - 1) * sd_seeds, norm.ppf(quantile) * sd_images))
-    if half == 0:
+    if sd_seeds == 0 and sd_images == 0:
         return np.nan, np.nan
-    return float(points.mean()) - half, float(points.mean()) + half
+    low, high = combined_interval(float(points.mean()), float(sd_seeds), float(sd_images), len(points), LEVEL)
+    return low, high
 
 
 def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
