@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from figures.figure1.compare import agreement, main
+from figures.figure1.compare import agreement, flag_summary, main
 from figures.figure1.table import read_table
 from neuroequi.errors import ConfigError
 
@@ -39,3 +39,16 @@ def test_a_rerun_without_the_references_rows_is_refused(tmp_path, capsys):
     text = (tmp_path / "r.md").read_text()
     drawn = reference[(reference["seed"] == "all") & reference["in_figure"] & reference["ci_low"].notna()]
     assert f"**{len(drawn)} of {len(drawn)}** values" in text and "**no**" not in text
+
+
+def test_flag_summary_names_effects_found_by_both_runs_and_by_one():
+    reference = read_table(SMOKE)
+    rows = reference.index[(reference["seed"] == "all") & (reference["lambda_"] > 0)][:2]
+    a, b = reference.copy(), reference.copy()
+    a.loc[rows, "excludes_zero"] = "yes"
+    b.loc[rows[:1], "excludes_zero"] = "yes"
+    label = reference.loc[rows[0], "quantity"]
+    text = flag_summary(a, b)
+    assert text.split("In the reference only")[0].count(" at λ=") == 1 and label in text.split(". In the")[0]
+    assert reference.loc[rows[1], "quantity"] in text.split("In the reference only: ")[1]
+    assert text.endswith("In the rerun only: none.")

@@ -49,13 +49,36 @@ def agreement(reference: pd.DataFrame, rerun: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def markdown(table: pd.DataFrame, reference: str, rerun: str) -> str:
-    """The report: counts, then one line per (quantity, λ)."""
+def flagged(frame: pd.DataFrame) -> dict[tuple[str, float], float]:
+    """``{(quantity, λ): effect}`` of the aggregated rows whose effect vs λ=0 excludes 0."""
+    rows = frame[(frame["seed"] == "all") & (frame["excludes_zero"] == "yes")]
+    return {(r["quantity"], r["lambda_"]): r["effect"] for _, r in rows.iterrows()}
+
+
+def _names(keys: list[tuple[str, float]], *effects: dict[tuple[str, float], float]) -> str:
+    if not keys:
+        return "none"
+    return "; ".join(f"{label} at λ={format_lambda(lam)} (" + " / ".join(f"{e[(label, lam)]:+.3f}" for e in effects) + ")"
+                     for label, lam in keys)
+
+
+def flag_summary(reference: pd.DataFrame, rerun: pd.DataFrame) -> str:
+    """Which effects each run finds distinguishable from noise, and which both find with the same sign."""
+    ref, new = flagged(reference), flagged(rerun)
+    both = [k for k in ref if k in new and (ref[k] > 0) == (new[k] > 0)]
+    only_ref, only_new = [k for k in ref if k not in both], [k for k in new if k not in both]
+    return (f"Effects whose interval excludes 0 in **both** runs, with the same sign (reference / rerun): "
+            f"{_names(both, ref, new)}. In the reference only: {_names(only_ref, ref)}. In the rerun only: "
+            f"{_names(only_new, new)}.")
+
+
+def markdown(table: pd.DataFrame, reference: str, rerun: str, flags: str = "") -> str:
+    """The report: counts, the effects each run flags (``flags``, :func:`flag_summary`), then one line per (quantity, λ)."""
     values = int(table["value_inside"].sum())
     effects = table["effect_inside"].dropna()
     lines = [f"Rerun `{rerun}` against `{reference}` (aggregated rows drawn in the figure): the rerun's mean lies "
              f"inside the reference's 95% interval for **{values} of {len(table)}** values and "
-             f"**{int(effects.sum())} of {len(effects)}** effects vs λ=0.", "",
+             f"**{int(effects.sum())} of {len(effects)}** effects vs λ=0.", "", *([flags, ""] if flags else []),
              "| quantity | λ | reference [95% CI] | rerun | inside | effect: reference [95% CI] | rerun | inside |",
              "|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
@@ -77,11 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         for path in (args.reference, args.rerun):
             if not path.is_file():
                 raise ConfigError(f"table {str(path)!r} is not a file (a figure1.csv written by neuroequi figures)")
-        table = agreement(read_table(args.reference), read_table(args.rerun))
+        reference, rerun = read_table(args.reference), read_table(args.rerun)
+        table = agreement(reference, rerun)
     except ConfigError as err:
         return report(err)
     with atomic_write(args.out) as tmp:
-        tmp.write_text(markdown(table, str(args.reference), str(args.rerun)))
+        tmp.write_text(markdown(table, str(args.reference), str(args.rerun), flag_summary(reference, rerun)))
     print(f"{args.out}: {int(table['value_inside'].sum())}/{len(table)} values and "
           f"{int(table['effect_inside'].dropna().sum())}/{int(table['effect_inside'].notna().sum())} effects inside")
     return 0
