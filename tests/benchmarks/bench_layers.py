@@ -16,7 +16,7 @@ all stages, and writes its per-layer files and run.json (time and peak memory pe
 ``analyses/neural/results/resnet50-random/``.
 
 Usage: NEUROEQUI_DATA=... python tests/benchmarks/bench_layers.py [--model M] [--benchmarks B ...] [--memory]
-Appends its result line to tests/benchmarks/RESULTS.md when that file exists.
+(`make bench` runs it through tests/benchmarks/record.py, which records its output in RESULTS.md).
 """
 
 from __future__ import annotations
@@ -121,11 +121,11 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="peak memory of a random ResNet-50 on Cowley V4")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    line = memory(args.batch_size) if args.memory else compare(args.model, args.benchmarks)
-    results = ROOT / "tests" / "benchmarks" / "RESULTS.md"
-    if results.is_file():
-        with results.open("a") as f:
-            f.write(f"- {datetime.now(UTC).date()}: {line}\n")
+    # the line each prints is what `make bench` (tests/benchmarks/record.py) records in RESULTS.md
+    if args.memory:
+        memory(args.batch_size)
+    else:
+        compare(args.model, args.benchmarks)
 
 
 if __name__ == "__main__":
