@@ -63,7 +63,7 @@ class HsslConfig:
         parallel: runs side by side (one process each).
         seeds: training seeds; every table row is trained (or, ``frozen``, initialised) once per seed.
         probe_seed: seed of the probe's image subsets.
-        n_boot: hierarchical bootstrap resamples (seeds, then test images) of every interval.
+        n_boot: bootstrap resamples of the test images behind every interval.
         backbones: names in :data:`BACKBONES`; every backbone is run with every method.
         methods: ``frozen`` (random init, not trained), ``assl``, ``hssl``.
         scale_range: A-SSL's scale augmentation in the table (the paper's: shrink by a factor uniform in

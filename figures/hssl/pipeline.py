@@ -18,7 +18,7 @@ done by the objective; checkpoints under ``<out>/train/<run>``, resumed when int
 probe (:func:`analyses.probe.linear_probe`: logistic regression on the group-pooled ``h`` of clean training
 images) whose per-image test predictions go to ``<out>/runs/<run>/predictions.csv``. A run whose files
 exist is reused. The tables (:mod:`figures.hssl.table`) and the Figure-3 plots (:mod:`figures.hssl.plot`)
-are made from those files, with hierarchical bootstrap intervals over seeds and test images
+are made from those files, with intervals over seeds and test images (:mod:`analyses.hierarchical`)
 (:mod:`analyses.hierarchical`). ``scale_equivariance.csv`` measures the scale backbones' equivariance on
 CIFAR-10 test images.
 """

@@ -3,7 +3,7 @@ base size ``|g0|`` and against the topographic distance between ``g1`` and ``g2`
 
 One figure per sweep (``figure3_base``, ``figure3_distance``; PNG and PDF), one panel per group, one line per
 method: the change of CIFAR-10 probe accuracy (percentage points) from the sweep's smallest value, with
-95% hierarchical-bootstrap intervals (seeds, then test images). Figures never train or probe.
+95% intervals over seeds and test images (:mod:`analyses.hierarchical`). Figures never train or probe.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 * ``table.csv`` -- one row per (backbone, method): ``probe_accuracy`` (CIFAR-10 test accuracy of the
   logistic-regression probe on the group-pooled ``h``, mean over training seeds and test images), its 95%
-  interval from a hierarchical bootstrap (seeds, then test images; :mod:`analyses.hierarchical`), the
+  interval over training seeds and test images (t-corrected for few seeds; :mod:`analyses.hierarchical`), the
   accuracy of every seed, the mean final SSL loss and training time.
 * ``differences.csv`` -- paired differences of accuracy (same seed index, same test images) with the same
   kind of interval and whether it excludes zero: within a backbone ``assl - frozen``, ``hssl - frozen``,
@@ -139,7 +139,7 @@ def markdown_report(tables: dict[str, pd.DataFrame], config: HsslConfig) -> str:
     """``report.md``: accuracy table, paired differences, the paper's claims per group and the sweeps."""
     table, diffs = tables["table"], tables["differences"].set_index("contrast")
     lines = [f"Linear-probe CIFAR-10 test accuracy, mean over {len(config.seeds)} training seeds "
-             f"(95% interval: hierarchical bootstrap over seeds, then {int(table['n_test'].iloc[0])} test images):", "",
+             f"(95% interval over seeds and {int(table['n_test'].iloc[0])} test images: mean ± √((t·SE_seeds)² + (z·SE_images)²)):", "",
              "| group | backbone | structure | method | accuracy [95% CI] | per seed |", "|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         lines.append(f"| {r['group']} | {r['backbone']} | {r['structure']} | {r['method']} | "
