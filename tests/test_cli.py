@@ -3,6 +3,10 @@ aliases of keys, old spellings with a notice, and help that imports neither torc
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -118,3 +122,35 @@ def test_no_command_is_registered_twice_and_the_base_names_no_higher_layer():
     assert len(names) == len(set(names))
     source = open(cli.__file__).read()
     assert not any(f"{layer}." in source for layer in ("analyses", "model_zoo", "figures"))
+
+
+#: Commands whose config (a field type or its module) still needs torch: their help imports it.
+#: Fixing one makes the test below fail until it is removed here (the list can only shrink).
+HELP_NEEDS_TORCH = {"train", "analyze", "augmentation-prediction", "score", "figures equivariance-table"}
+
+HELP_PROBE = """
+import json, sys, time
+start = time.perf_counter()
+from neuroequi.cli import main
+try:
+    main(sys.argv[1:] + ["--help"])
+except SystemExit:
+    pass
+print(json.dumps({"seconds": time.perf_counter() - start, "torch": "torch" in sys.modules,
+                  "brainscore": "brainscore_vision" in sys.modules}))
+"""
+
+
+def _help(words: tuple[str, ...]) -> dict:
+    done = subprocess.run([sys.executable, "-c", HELP_PROBE, *words], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("words", [(), *[w for w, _ in all_leaves()]], ids=lambda w: " ".join(w) or "neuroequi")
+def test_help_imports_neither_torch_nor_brainscore(words):
+    probe = _help(words)
+    assert not probe["brainscore"]
+    assert probe["torch"] == (" ".join(words) in HELP_NEEDS_TORCH), probe
+    if not probe["torch"]:
+        assert probe["seconds"] < 1.0 or os.getloadavg()[0] > os.cpu_count(), probe  # a loaded machine is slower

@@ -90,7 +90,8 @@ def run_install(config: None, args: argparse.Namespace) -> int:
 
 def run_package(config: PackageConfig, args: argparse.Namespace) -> int:
     """Write ``<out>/<plugin>.zip`` and its folder for one model."""
-    from analyses.neural.commitment import choose_region_layer_map, recorded_commitment, region_layer_map
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
     from model_zoo.submission import LayerMap, package
@@ -123,7 +124,8 @@ def run_check(config: CheckConfig, args: argparse.Namespace) -> int:
 
 def run_commit(config: CommitConfig, args: argparse.Namespace) -> int:
     """Choose a model's region->layer map on held-out data and record it."""
-    from analyses.neural.commitment import choose_region_layer_map, commitment_path
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import commitment_path
 
     record = choose_region_layer_map(_required(config.model, "brainscore commit", "--model NAME"))
     print(json.dumps(record, indent=2))
