@@ -92,6 +92,22 @@ def test_a_planted_notebook_import_is_found(tmp_path: Path):
     assert architecture.notebook_imports(root) == ["analyses/notebooks/02_analyze_checkpoint.ipynb: figures.plot"]
 
 
+def test_templates_are_package_data():
+    """Every rendered-source template (``*.tmpl``) ships in the package (``setup.cfg [options.package_data]``)."""
+    import configparser
+    import fnmatch
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    patterns = {package: [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
+                for package, value in config["options.package_data"].items()}
+    templates = [p.relative_to(ROOT) for package in PACKAGES for p in (ROOT / package).rglob("*.tmpl")]
+    assert templates
+    for path in templates:
+        package, rel = path.parts[0], "/".join(path.parts[1:])
+        assert any(fnmatch.fnmatch(rel, pattern) for pattern in patterns.get(package, [])), path
+
+
 def test_ruff_passes_on_the_packages_and_tests():
     """``ruff check`` with the repository's configuration (``[tool.ruff]`` in pyproject.toml)."""
     result = subprocess.run([sys.executable, "-m", "ruff", "check", *PACKAGES, "tests"], cwd=ROOT,

@@ -1,4 +1,4 @@
-"""``neuroequi equivariance-table`` end to end at toy size: train, register, benchmark, probe, tables, resume."""
+"""``neuroequi figures equivariance-table`` end to end at toy size: train, register, benchmark, probe, tables, resume."""
 
 from __future__ import annotations
 

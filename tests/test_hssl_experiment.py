@@ -1,4 +1,4 @@
-"""The A-SSL vs H-SSL experiment (``figures.hssl``, ``neuroequi hssl``): config, rows, table, reuse."""
+"""The A-SSL vs H-SSL experiment (``figures.hssl``, ``neuroequi figures hssl``): config, rows, table, reuse."""
 
 from __future__ import annotations
 

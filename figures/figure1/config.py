@@ -4,7 +4,7 @@
 tests), ``paper.yaml`` (the published checkpoints) and ``imagenet.yaml`` (the paper's
 training recipe, for a cluster) each set the fields that differ from the defaults
 below; ``key=value`` overrides change any field
-(``neuroequi figures --preset smoke n_images=16 train.epochs=2 seeds=[0,1,2]``).
+(``neuroequi figures figure1 --preset smoke n_images=16 train.epochs=2 seeds=[0,1,2]``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Figure 1 of the TeSSL paper, end to end: train → register → analyse → score → table → figure.
 
-Presets (``neuroequi figures --preset NAME``; ``make figures FIGURE1=NAME``), YAML files beside
+Presets (``neuroequi figures figure1 --preset NAME``; ``make figures FIGURE1=NAME``), YAML files beside
 :mod:`figures.figure1.config`:
 
 * ``offline`` (default): trains the λ sweep {0, 0.001, 0.1, 0.2, 0.5} with TeSSL
