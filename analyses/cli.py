@@ -4,7 +4,7 @@
 
     neuroequi analyze --model NAME_OR_CHECKPOINT --out DIR [--baseline DIR] [--config FILE] [KEY=VALUE ...]
 
-Every setting is a key of :class:`AnalyzeSettings` (those of :class:`~analyses.pipeline.AnalysisConfig`
+Every setting is a key of :class:`AnalyzeSettings` (those of :class:`~analyses.config.AnalysisConfig`
 and the model, ``n_images=64 K=16 policy=cifar images=FOLDER layer=avgpool probe_train=0 ...``).
 """
 
@@ -14,12 +14,12 @@ import argparse
 import json
 from dataclasses import dataclass
 
-from analyses.pipeline import AnalysisConfig
+from analyses.config import AnalysisConfig
 
 
 @dataclass(frozen=True)
 class AnalyzeSettings(AnalysisConfig):
-    """Settings of ``neuroequi analyze``: the analysis (:class:`~analyses.pipeline.AnalysisConfig`) and its model.
+    """Settings of ``neuroequi analyze``: the analysis (:class:`~analyses.config.AnalysisConfig`) and its model.
 
     Attributes:
         model: model_zoo catalogue name, or a neuroequi checkpoint file.

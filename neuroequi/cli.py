@@ -145,12 +145,13 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+_PROSE = re.compile(r"(?P<names>``\w+``(?:\s*/\s*``\w+``)*):\s(?P<doc>.+?)(?=\s``\w+``(?:\s*/\s*``\w+``)*:\s|$)")
 _ATTRIBUTE = re.compile(r"^(?P<names>[A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*:\s*(?P<doc>.*)$")
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """Each field's documentation on one line: ``field(metadata={"doc": ...})`` or the
-    class docstring's ``Attributes:`` section (``name: text`` or ``a, b: text`` lines)."""
+    """Each field's documentation on one line: ``field(metadata={"doc": ...})``, the class docstring's
+    ``Attributes:`` section (``name: text`` or ``a, b: text`` lines), or its prose (````name````: text)."""
     docs: dict[str, str] = {}
     text = (cls.__doc__ or "").expandtabs()
     lines = text.splitlines()
@@ -174,6 +175,10 @@ def field_docs(cls: type) -> dict[str, str]:
             else:
                 for name in names:
                     docs[name] += " " + line.strip()
+    flat = " ".join((text if start is None else "\n".join(lines[:start])).split())
+    for match in _PROSE.finditer(flat):  # prose style: "``a``: text. ``b`` / ``c``: text."
+        for name in re.findall(r"``(\w+)``", match["names"]):
+            docs.setdefault(name, re.split(r"(?<=\.)\s(?=``)", match["doc"].strip())[0])  # its own sentences
     for f in dataclasses.fields(cls):
         if "doc" in f.metadata:
             docs[f.name] = f.metadata["doc"]
