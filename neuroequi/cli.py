@@ -110,8 +110,7 @@ def layers() -> list[str]:
         listed = (importlib.metadata.distribution(DISTRIBUTION).read_text("top_level.txt") or "").split()
     except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
         listed = []
-    base = DISTRIBUTION
-    return [base, *sorted(set(listed) - {base})]
+    return [DISTRIBUTION, *sorted(set(listed) - {DISTRIBUTION})]
 
 
 def registered() -> dict[str, Command]:
@@ -429,12 +428,6 @@ def alias_overrides(command: Command, args: argparse.Namespace) -> list[str]:
     return overrides
 
 
-def load_config(cls: type, base: Mapping[str, Any], config_file: Path | None, overrides: Sequence[str],
-                where: str) -> Any:
-    """The default config reader: ``cls`` from ``base`` (the preset), ``config_file``, ``overrides``."""
-    return load_typed(cls, config_file, overrides, where, base=base)
-
-
 def command_config(command: Command, args: argparse.Namespace) -> Any:
     """The typed config of ``command``: defaults, ``--preset``, ``--config``, ``key=value``, then flags."""
     overrides = [*args.overrides, *alias_overrides(command, args)]
@@ -445,7 +438,7 @@ def command_config(command: Command, args: argparse.Namespace) -> Any:
     if preset and preset not in presets(command):
         raise ConfigError(f"neuroequi {args.command_line}: unknown preset {preset!r}; valid: {presets(command)}")
     base = read_yaml(command.presets / f"{preset}.yaml", "preset") if preset and command.presets else {}
-    return load_config(cls, base, args.config, overrides, where=f"neuroequi {args.command_line}")
+    return load_typed(cls, args.config, overrides, f"neuroequi {args.command_line}", base=base)
 
 
 def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace, Any]:
