@@ -35,10 +35,7 @@ def run(config: AnalyzeSettings, args: argparse.Namespace) -> int:
     import model_zoo
     from analyses.pipeline import analyze, check_paths
     from neuroequi.config import narrow
-    from neuroequi.errors import ConfigError
 
-    if not config.model:
-        raise ConfigError("analyze: give the model (--model NAME_OR_CHECKPOINT)")
     check_paths(args.out, args.baseline)
     model = model_zoo.load(config.model)
     table = analyze(model, narrow(config, AnalysisConfig), args.out, baseline_dir=args.baseline)

@@ -65,10 +65,7 @@ def run_list(config: None, args: argparse.Namespace) -> int:
 def run_show(config: ShowConfig, args: argparse.Namespace) -> int:
     """Print one model's catalogue entry as JSON."""
     from model_zoo.catalogue import get_entry
-    from neuroequi.errors import ConfigError
 
-    if not config.model:
-        raise ConfigError("zoo show: give the model (--model NAME)")
     print(json.dumps(get_entry(config.model).to_json(), indent=2))
     return 0
 
@@ -76,10 +73,7 @@ def run_show(config: ShowConfig, args: argparse.Namespace) -> int:
 def run_add(config: AddConfig, args: argparse.Namespace) -> int:
     """Register one of the project's checkpoints."""
     from model_zoo.catalogue import register_checkpoint
-    from neuroequi.errors import ConfigError
 
-    if not config.path:
-        raise ConfigError("zoo add: give the checkpoint file (neuroequi zoo add PATH)")
     entry = register_checkpoint(config.path, name=config.name, url=config.url, replace=config.replace)
     print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
           f"-> {entry.source.location}")

@@ -78,6 +78,7 @@ class Command:
         load: ``"module:function"`` building the config instead of the default reader,
             ``function(args, overrides) -> config`` (``train``: a recipe's rules).
         commands: sub-commands (a group); ``default``: the one run when none is named.
+        required: keys that must be set (not empty): a ConfigError naming the key and its flag otherwise.
         renamed: old flag -> new flag, accepted with a one-line notice (one release).
         alias_of: an old spelling of another command (e.g. ``("figures", "hssl")``), run with a notice.
     """
@@ -94,6 +95,7 @@ class Command:
     load: str = ""
     commands: tuple[Command, ...] = ()
     default: str | None = None
+    required: tuple[str, ...] = ()
     renamed: Mapping[str, str] = field(default_factory=dict)
     alias_of: tuple[str, ...] = ()
 
@@ -455,7 +457,14 @@ def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace, Any]:
     if overrides and not command.config:
         raise ConfigError(f"neuroequi {args.command_line} takes no KEY=VALUE settings, got {overrides}")
     args.overrides = overrides
-    return command, args, command_config(command, args) if command.config else None
+    config = command_config(command, args) if command.config else None
+    missing = [key for key in command.required if not getattr(config, key)]
+    if missing:
+        spelled = [" or ".join([f"{key}=...", *(f for f, k in command.aliases.items() if k == key),
+                                *([f"a positional {key.upper()}"] if key == command.subject else [])])
+                   for key in missing]
+        raise ConfigError(f"neuroequi {args.command_line}: give {'; '.join(spelled)}")
+    return command, args, config
 
 
 def report(err: Exception) -> int:

@@ -125,6 +125,13 @@ def test_old_spellings_run_the_new_command_with_a_one_line_notice(capsys):
     assert args.preset == "tessl-barlow-imagenet" and "--recipe is now --preset" in capsys.readouterr().err
 
 
+def test_a_required_setting_that_is_missing_is_named_with_its_flag(capsys):
+    assert cli.main(["score", "--benchmark", "Kiani2007.IT-rdm"]) == 2
+    assert capsys.readouterr().err.strip() == "neuroequi: error: neuroequi score: give model=... or --model"
+    assert cli.main(["zoo", "add"]) == 2
+    assert "give path=... or a positional PATH" in capsys.readouterr().err
+
+
 def test_unknown_preset_is_a_one_line_error_naming_the_valid_ones(capsys):
     assert cli.main(["figures", "hssl", "--preset", "nope"]) == 2
     err = capsys.readouterr().err

@@ -48,15 +48,6 @@ class ScoreConfig:
     batch_size: int = 64
 
 
-def _check(config: ScoreConfig) -> ScoreConfig:
-    from neuroequi.errors import ConfigError
-
-    if not config.model or not config.benchmarks:
-        raise ConfigError("score: give a model and at least one benchmark (--model M --benchmark B, "
-                          "or model=M benchmarks=[B]); see `neuroequi score --help`")
-    return config
-
-
 def _committed(config: ScoreConfig, as_json: bool) -> None:
     from analyses.neural.scoring import RESULT_KEYS, result_path, score
 
@@ -93,7 +84,6 @@ def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:
 def run(config: ScoreConfig, args: argparse.Namespace) -> int:
     """Score and print; 0 on success. Unknown models, benchmarks or layers, and weights or data that
     cannot be had, raise ``neuroequi.errors`` errors (one line, exit code 2 from the entry point)."""
-    config = _check(config)
     if config.layers:
         _per_layer(config, args.out, args.json)
     else:
