@@ -10,26 +10,31 @@ activations at once. Here:
 2. **Activations, once per (model identifier, stimulus set)**, for all requested layers, into an
    :class:`ActivationTable` per stimulus set, cached on disk under
    ``<zoo home>/activations/<identifier>/<preprocessing>-<reduction>/<stimulus set>/<layer>.npy``
-   and reused across layers, benchmarks and runs.
-3. **Bounded memory.** Layers with more than ``components`` features are reduced the way
-   Brain-Score's ``LayerPCA`` reduces them (1,000 principal components per layer, fitted on
-   1,000 images, layers at or below 1,000 features kept as they are). Brain-Score fits on ImageNet
-   validation images, which cannot be fetched offline; the fit here uses a fixed set of local
-   images instead: the first 100 CIFAR-10 *test* images of each class
-   (:func:`analyses.neural.data.cifar10_pca_stimulus_set`). The centred fit activations of ``n``
-   images have rank ``n - 1`` at most, so at most ``n - 1`` components carry variance; the
-   zero-variance one that scikit-learn would also return is dropped. Layers are processed in
-   groups whose fit activations (``images x features x 4`` bytes) stay under ``max_fit_gb``, one
-   layer alone when it is larger; each batch of stimuli is projected as soon as it is computed,
-   so a full stimulus-by-feature matrix of a large layer is never held. Forward passes stop at
-   the group's last layer. Brain-Score's ``tong.Coggan2024_fMRI.*-rdm`` benchmarks (24 images)
-   get unreduced activations (:data:`UNREDUCED`): their RSA keeps the units whose mean response
-   exceeds 3.1 s.d. over units, a selection that principal-component scores do not support.
+   (weights, preprocessing, reduction and content-keyed stimulus set: never a path) and reused
+   across layers, benchmarks and runs; an unreadable or mismatched entry is recomputed.
+3. **Reduction, a named setting** (:class:`Reduction`, written in every row). By default none:
+   Brain-Score scores a committed layer on its full activations, and so does
+   :func:`analyses.neural.scoring.score`, so both give the same value for the same layer.
+   :data:`LAYER_SELECTION` reduces layers the way Brain-Score's layer selection does
+   (``LayerPCA``: 1,000 principal components per layer, fitted on 1,000 images, layers at or
+   below 1,000 features kept as they are); it bounds time and memory for 224-px networks and
+   gives other numbers. Brain-Score fits on ImageNet validation images, which cannot be fetched
+   offline; the fit here uses a fixed set of local images instead: the first 100 CIFAR-10 *test*
+   images of each class (:func:`analyses.neural.data.cifar10_pca_stimulus_set`). The centred fit
+   activations of ``n`` images have rank ``n - 1`` at most, so at most ``n - 1`` components carry
+   variance; the zero-variance one that scikit-learn would also return is dropped. Layers are
+   processed in groups whose fit activations (``images x features x 4`` bytes) stay under
+   ``max_fit_gb``, one layer alone when it is larger; each batch of stimuli is projected as soon
+   as it is computed, so a full stimulus-by-feature matrix of a large layer is never held.
+   Forward passes stop at the group's last layer. Brain-Score's ``tong.Coggan2024_fMRI.*-rdm``
+   benchmarks (24 images) always get unreduced activations (:data:`UNREDUCED`): their RSA keeps
+   the units whose mean response exceeds 3.1 s.d. over units, a selection that principal-component
+   scores do not support.
 4. **Scores, one layer at a time**: a Brain-Score ``ModelCommitment`` whose activations model
    (:class:`StoredActivations`) serves the stored rows, mapped region -> that layer, run on the
    benchmark with Brain-Score's own metric and ceiling (:func:`analyses.neural.run_benchmark`).
-   With ``components=0`` nothing is reduced, and the committed layer's score equals
-   :func:`analyses.neural.scoring.score`'s.
+   Each (benchmark, layer) row can be saved as soon as it is scored and reused by the next run
+   (``save_dir``), so a failure or a time limit loses no finished row.
 
 :func:`score_layers` returns a tidy table (one row per layer and benchmark);
 :func:`plot_layer_scores` draws score against depth.
@@ -55,6 +60,7 @@ import torch
 from tqdm.auto import tqdm
 
 from model_zoo import LoadedModel, load, zoo_home
+from model_zoo.activations import preprocessing_key
 from neuroequi.activations import layer_activations
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
@@ -65,12 +71,20 @@ REGIONS = ("V1", "V2", "V4", "IT")
 #: response exceeds 3.1 s.d. over units, which principal-component scores do not have (24 images each).
 UNREDUCED = frozenset(f"tong.Coggan2024_fMRI.{region}-rdm" for region in REGIONS)
 #: Columns of the per-layer table, in order.
-COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "features", "reduced_from")
+COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "features", "reduced_from", "reduction")
 
 
 @dataclass(frozen=True)
 class Reduction:
-    """How large layers are reduced before scoring.
+    """How large layers are reduced before scoring; every output row names it (:attr:`key`).
+
+    The default is no reduction: what Brain-Score scores at a committed layer
+    (``ModelCommitment`` with a region->layer map hands the layer's full activations to the
+    benchmark's metric), so a per-layer score equals :func:`analyses.neural.scoring.score`'s
+    for the same layer. :data:`LAYER_SELECTION` is the reduction Brain-Score's own layer
+    selection uses (``LayerSelection`` hooks ``LayerPCA`` with 1,000 components), fitted on
+    local images; it bounds the memory and time of large layers (224-px networks) and gives
+    different numbers, which its rows say.
 
     Attributes:
         components: principal components kept per layer (Brain-Score's LayerPCA: 1,000); 0 keeps
@@ -80,7 +94,7 @@ class Reduction:
             bytes summed over the group's layers); a larger layer is fitted alone.
     """
 
-    components: int = 1000
+    components: int = 0
     images: int = 1000
     max_fit_gb: float = 4.0
 
@@ -95,6 +109,18 @@ class Reduction:
     def key(self) -> str:
         """Folder name of activations reduced this way (``none`` or ``pca1000-cifar10test1000``)."""
         return f"pca{self.components}-cifar10test{self.images}" if self.components else "none"
+
+    def describe(self) -> str:
+        """One sentence saying what the reduction does."""
+        if not self.components:
+            return "no reduction (every feature, as Brain-Score scores a committed layer)"
+        return (f"layers over {self.components} features: {self.components} principal components fitted on "
+                f"{self.images} CIFAR-10 test images (Brain-Score's layer selection: LayerPCA, 1,000 components "
+                "fitted on ImageNet validation images)")
+
+
+#: The reduction of Brain-Score's layer selection (LayerPCA, 1,000 components), fitted on local images.
+LAYER_SELECTION = Reduction(components=1000, images=1000)
 
 
 class PCAProjection:
@@ -113,8 +139,8 @@ class PCAProjection:
         X -= self.mean
         gram = torch.zeros(n, n, dtype=torch.float64)
         for start in range(0, dim, chunk):
-            block = X[:, start:start + chunk].double()
-            gram += block @ block.T
+            block = X[:, start:start + chunk]
+            gram += (block @ block.T).double()  # float32 products (4x faster than float64), summed in float64
         eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
         order = torch.argsort(eigenvalues, descending=True)[:components]
         keep = order[eigenvalues[order] > 1e-10 * eigenvalues.max()]
@@ -156,7 +182,9 @@ class StoredActivations:
 
     Brain-Score's own ``ActivationsExtractorHelper`` does the packaging (stimulus metadata,
     neuroid coordinates); its per-batch ``get_activations`` reads the rows of
-    :class:`ActivationTable` objects by image path instead of running a network. Nothing is
+    :class:`ActivationTable` objects by image path instead of running a network. An image at
+    another path (Brain-Score's memory preflight places a copy of a benchmark's first image
+    under its own folder) is found by its content: the sha256 of the file's bytes. Nothing is
     written to Brain-Score's activation cache.
     """
 
@@ -164,6 +192,7 @@ class StoredActivations:
         from brainscore_vision.model_helpers.activations.core import ActivationsExtractorHelper
 
         self._rows = {path: (table, row) for table in tables for row, path in enumerate(table.paths)}
+        self._by_content: dict[str, tuple[ActivationTable, int]] | None = None
         self._extractor = ActivationsExtractorHelper(get_activations=self._get_activations, preprocessing=None,
                                                      identifier=False)
         self.identifier = identifier
@@ -171,13 +200,24 @@ class StoredActivations:
     def __call__(self, *args, **kwargs):
         return self._extractor(*args, **kwargs)
 
+    def _row(self, path: str) -> tuple[ActivationTable, int] | None:
+        if path in self._rows:
+            return self._rows[path]
+        if self._by_content is None:
+            self._by_content = {_file_sha256(p): found for p, found in self._rows.items()}
+        return self._by_content.get(_file_sha256(path)) if os.path.isfile(path) else None
+
     def _get_activations(self, paths, layer_names) -> OrderedDict:
-        missing = [str(p) for p in paths if str(p) not in self._rows]
+        found = [self._row(str(p)) for p in paths]
+        missing = [str(p) for p, row in zip(paths, found) if row is None]
         if missing:
             raise KeyError(f"no stored activations for {len(missing)} images, e.g. {missing[0]}")
-        found = [self._rows[str(p)] for p in paths]
         return OrderedDict((layer, np.stack([table.layers[layer][row] for table, row in found]))
                            for layer in layer_names)
+
+
+def _file_sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def stored_commitment(identifier: str, tables: Sequence[ActivationTable], region_layer_map: dict[str, str],
@@ -263,9 +303,9 @@ def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, i
 
 
 def _cache_dir(loaded: LoadedModel, reduction: Reduction, home: Path | None) -> Path:
-    preprocessing = json.dumps([loaded.image_size, list(loaded.mean), list(loaded.std)])
-    key = f"s{loaded.image_size}-{hashlib.sha256(preprocessing.encode()).hexdigest()[:8]}-{reduction.key}"
-    return zoo_home(home) / "activations" / loaded.identifier / key
+    """``<zoo home>/activations/<identifier: weights>/<preprocessing>-<reduction>``; below it one folder per
+    placed stimulus set, named by its identifier (content-keyed: :func:`analyses.neural.data.make_stimulus_set`)."""
+    return zoo_home(home) / "activations" / loaded.identifier / f"{preprocessing_key(loaded)}-{reduction.key}"
 
 
 def _load_cached(folder: Path, table: ActivationTable, layer: str) -> bool:
@@ -273,10 +313,16 @@ def _load_cached(folder: Path, table: ActivationTable, layer: str) -> bool:
     ids_file, values_file = folder / "stimulus_ids.json", folder / f"{layer}.npy"
     if not (ids_file.is_file() and values_file.is_file()):
         return False
-    stored = json.loads(ids_file.read_text())
-    if stored["stimulus_ids"] != table.stimulus_ids or layer not in stored["features_in"]:
+    try:  # anything unreadable or for other stimuli is recomputed
+        stored = json.loads(ids_file.read_text())
+        if stored["stimulus_ids"] != table.stimulus_ids or layer not in stored["features_in"]:
+            return False
+        values = np.load(values_file)
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    table.layers[layer] = np.load(values_file)
+    if values.ndim != 2 or values.shape[0] != len(table.stimulus_ids):
+        return False
+    table.layers[layer] = values
     table.features_in[layer] = stored["features_in"][layer]
     return True
 
@@ -334,12 +380,13 @@ def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequ
 # --------------------------------------------------------------------------- scores
 
 def resolve_layers(loaded: LoadedModel, layers: Sequence[str]) -> list[str]:
-    """``['all']`` -> the model's named layers; otherwise each name checked against the network."""
-    if list(layers) == ["all"]:
-        return list(loaded.layers)
-    if not layers:
+    """``['all']`` -> the model's named layers; otherwise each name checked against the network.
+    Either way in the network's order (the order of ``named_modules``), each once."""
+    names = list(loaded.layers) if list(layers) == ["all"] else [loaded.layer(layer) for layer in layers]
+    if not names:
         raise ConfigError(f"layers: give 'all' or layer names of {loaded.identifier}: {list(loaded.layers)}")
-    return [loaded.layer(layer) for layer in layers]
+    order = {name: k for k, (name, _) in enumerate(loaded.module.named_modules())}
+    return sorted(dict.fromkeys(names), key=lambda name: order.get(name, len(order)))
 
 
 def peak_rss_gb() -> float:
@@ -347,13 +394,72 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def _settings(loaded: LoadedModel, reduction: Reduction) -> dict:
+    """What a saved row must match to be reused: the weights, the preprocessing and the reduction."""
+    return {"identifier": loaded.identifier, "preprocessing": preprocessing_key(loaded), "reduction": reduction.key}
+
+
+def _row_path(save_dir: Path, benchmark: str, layer: str) -> Path:
+    return Path(save_dir) / "rows" / f"{benchmark}--{layer}.json"
+
+
+def _saved_row(save_dir: Path | None, benchmark: str, layer: str, settings: dict) -> dict | None:
+    """A row saved by an earlier run with the same ``settings`` (None if absent, unreadable or other settings)."""
+    if save_dir is None:
+        return None
+    path = _row_path(save_dir, benchmark, layer)
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("settings") != settings:
+        return None
+    return {k: math.nan if v is None else v for k, v in saved["row"].items()}
+
+
+def _null(value):
+    """NaN -> None (strict JSON: ``null``)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _save_rows(save_dir: Path, rows: list[dict], new: dict, settings: dict) -> None:
+    """Save one finished row and rewrite ``layer_scores.csv`` with every row so far (network order)."""
+    import pandas as pd
+
+    path = _row_path(save_dir, new["benchmark"], new["layer"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, fsync=False) as tmp:
+        Path(tmp).write_text(json.dumps({"settings": settings, "row": {k: _null(v) for k, v in new.items()}}) + "\n")
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["depth", "benchmark"], kind="stable")
+    with atomic_write(Path(save_dir) / "layer_scores.csv", fsync=False) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+
+
 def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[str], layers: Sequence[str] = ("all",),
-                 reduction: Reduction = Reduction(), batch_size: int = 64, home: Path | None = None):
+                 reduction: Reduction = Reduction(), batch_size: int = 64, home: Path | None = None,
+                 save_dir: Path | None = None):
     """Score every layer in ``layers`` of ``model`` on each local benchmark.
 
-    Returns ``(table, stages)``: a pandas DataFrame with :data:`COLUMNS` (``depth``: the layer's
-    position among ``layers``; ``features``: after reduction; ``reduced_from``: before) and
-    ``{'activations'|'scores': {'seconds', 'peak_rss_gb'}}`` (peak so far, this process).
+    Args:
+        model: a catalogue name, checkpoint file or loaded model.
+        benchmarks: local benchmark identifiers (:data:`analyses.neural.LOCAL_BENCHMARKS`, ``Cowley2023-<session>.V4-pls``).
+        layers: ``['all']`` or layer names; scored in the network's order.
+        reduction: how large layers are reduced (:class:`Reduction`; default none, Brain-Score's
+            scoring of a committed layer). ``tong.Coggan2024_fMRI.*`` are never reduced (:data:`UNREDUCED`).
+        batch_size: images per forward pass.
+        home: the zoo home (activation cache).
+        save_dir: when given, each (benchmark, layer) row is saved there as soon as it is scored
+            (``rows/<benchmark>--<layer>.json``, and ``layer_scores.csv`` rewritten with all rows so
+            far), and rows an earlier run saved for the same weights, preprocessing and reduction
+            are taken as they are: a run stopped by a failure or a time limit loses no finished
+            row and resumes where it stopped.
+
+    Returns:
+        ``(table, stages)``: a pandas DataFrame with :data:`COLUMNS`, one row per layer and
+        benchmark (``depth``: the layer's position in the network order among ``layers``;
+        ``features``: after reduction; ``reduced_from``: before; ``reduction``: the
+        :attr:`Reduction.key` actually applied), and ``{'activations'|'scores': {'seconds',
+        'peak_rss_gb'}}`` (peak so far, this process).
 
     Raises:
         ConfigError: an unknown layer or benchmark, or an online benchmark (its stimuli are
@@ -372,48 +478,59 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
                           "(score them with the committed layer: --benchmark without --layers)")
     benches = [load_benchmark(b) for b in benchmarks]
     reductions = {b.identifier: Reduction(0) if b.identifier in UNREDUCED else reduction for b in benches}
-    start = time.perf_counter()
-    tables = {r: activation_tables(loaded, placed_stimulus_sets([b for b in benches if reductions[b.identifier] == r]),
-                                   names, r, batch_size, home)
-              for r in dict.fromkeys(reductions.values())}
-    stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
-    rows = []
-    for depth, layer in enumerate(tqdm(names, desc="layers")):
-        candidates = {r: stored_commitment(f"{loaded.identifier}-{layer}", t, dict.fromkeys(REGIONS, layer))
-                      for r, t in tables.items()}
+    rows, todo = [], []
+    for depth, layer in enumerate(names):
         for bench in benches:
-            reduced = tables[reductions[bench.identifier]][0]
-            result = result_from_score(run_benchmark(bench, candidates[reductions[bench.identifier]]),
-                                       model=loaded.name, identifier=loaded.identifier, benchmark=bench,
-                                       region_layer_map=dict.fromkeys(REGIONS, layer), elapsed_s=0.0)
-            rows.append({"layer": layer, "depth": depth, "benchmark": bench.identifier, "score": result["score"],
-                         "error": result["error"], "ceiling": result["ceiling"], "raw": result["raw"],
-                         "features": int(reduced.layers[layer].shape[1]),
-                         "reduced_from": int(reduced.features_in[layer])})
+            saved = _saved_row(save_dir, bench.identifier, layer, _settings(loaded, reductions[bench.identifier]))
+            if saved is not None:
+                rows.append({**saved, "depth": depth})
+            else:
+                todo.append((depth, layer, bench))
+    start = time.perf_counter()
+    tables = {}
+    for r in dict.fromkeys(reductions[bench.identifier] for _, _, bench in todo):
+        needed = [layer for layer in names if any(l == layer and reductions[b.identifier] == r for _, l, b in todo)]
+        stimuli = placed_stimulus_sets([b for b in benches if reductions[b.identifier] == r])
+        tables[r] = activation_tables(loaded, stimuli, needed, r, batch_size, home)
+    stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
+    for depth, layer, bench in tqdm(todo, desc="layer scores", disable=not todo):
+        r = reductions[bench.identifier]
+        candidate = stored_commitment(f"{loaded.identifier}-{layer}", tables[r], dict.fromkeys(REGIONS, layer))
+        result = result_from_score(run_benchmark(bench, candidate), model=loaded.name, identifier=loaded.identifier,
+                                   benchmark=bench, region_layer_map=dict.fromkeys(REGIONS, layer), elapsed_s=0.0)
+        reduced = tables[r][0]
+        rows.append({"layer": layer, "depth": depth, "benchmark": bench.identifier, "score": result["score"],
+                     "error": result["error"], "ceiling": result["ceiling"], "raw": result["raw"],
+                     "features": int(reduced.layers[layer].shape[1]), "reduced_from": int(reduced.features_in[layer]),
+                     "reduction": r.key})
+        if save_dir is not None:
+            _save_rows(save_dir, rows, rows[-1], _settings(loaded, r))
     stages["scores"] = {"seconds": round(time.perf_counter() - start - stages["activations"]["seconds"], 2),
                         "peak_rss_gb": round(peak_rss_gb(), 3)}
+    order = {bench.identifier: k for k, bench in enumerate(benches)}
+    rows.sort(key=lambda row: (row["depth"], order[row["benchmark"]]))
     return pd.DataFrame(rows, columns=list(COLUMNS)), stages
 
 
 def write_layer_scores(loaded: LoadedModel, benchmarks: Sequence[str], layers: Sequence[str], out: Path,
                        reduction: Reduction = Reduction(), batch_size: int = 64, command: str = "") -> dict:
-    """:func:`score_layers`, written to ``out``: ``layer_scores.csv``, ``layer_scores.png`` and
-    ``run.json`` (settings, time and peak memory per stage, package versions); returns the run record."""
+    """:func:`score_layers`, written to ``out``: ``layer_scores.csv`` (rewritten as each row finishes;
+    rows saved there earlier for the same settings are reused), ``layer_scores.png`` and ``run.json``
+    (settings, time and peak memory per stage, package versions); returns the run record."""
     from neuroequi.io import package_versions
 
     start = time.perf_counter()
-    table, stages = score_layers(loaded, list(benchmarks), list(layers), reduction, batch_size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    table, stages = score_layers(loaded, list(benchmarks), list(layers), reduction, batch_size, save_dir=out)
     files = {"csv": str(out / "layer_scores.csv"), "plot": str(out / "layer_scores.png"), "run": str(out / "run.json")}
     with atomic_write(Path(files["csv"]), fsync=False) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    reduced = (f"layers over {reduction.components} features: {reduction.components} PCs fitted on {reduction.images} "
-               "CIFAR-10 test images" if reduction.components else "no reduction")
-    plot_layer_scores(table, Path(files["plot"]), f"{loaded.identifier} ({reduced})")
+    plot_layer_scores(table, Path(files["plot"]), f"{loaded.identifier} ({reduction.describe()})")
     run = {"model": loaded.name, "identifier": loaded.identifier, "benchmarks": list(benchmarks),
-           "layers": list(layers), "reduction": dataclasses.asdict(reduction), "batch_size": batch_size,
-           "command": command, "stages": stages, "total_seconds": round(time.perf_counter() - start, 2),
+           "layers": list(layers), "reduction": {**dataclasses.asdict(reduction), "key": reduction.key},
+           "batch_size": batch_size, "command": command, "stages": stages,
+           "total_seconds": round(time.perf_counter() - start, 2),
            "peak_rss_gb": round(peak_rss_gb(), 3), "torch_threads": torch.get_num_threads(),
            "versions": package_versions("brainscore_vision"),
            "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}

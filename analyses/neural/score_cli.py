@@ -37,7 +37,9 @@ class ScoreConfig:
         region_layer_map: regions to map to other layers than committed (committed-layer scores),
             e.g. ``region_layer_map={IT: layer2}``.
         recompute: ignore cached committed-layer results.
-        reduction: how per-layer scores reduce large layers (``reduction.components=0``: not at all).
+        reduction: how per-layer scores reduce large layers (default: not at all, as Brain-Score scores a
+            committed layer; ``reduction.components=1000``: the PCA of Brain-Score's layer selection, named
+            in every row). Scores at the committed layers are never reduced.
         batch_size: images per forward pass (per-layer scores).
         out: folder of the per-layer files (default ``<zoo home>/scores/<identifier>/layers``).
     """
@@ -72,7 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.epilog = (parser.epilog or "") + (
         " Keys: model, benchmarks, layers, region_layer_map, recompute, batch_size, out, "
-        "reduction.components (default 1000; 0: no reduction), reduction.images, reduction.max_fit_gb.")
+        "reduction.components (default 0: no reduction; 1000: Brain-Score's layer-selection PCA), "
+        "reduction.images, reduction.max_fit_gb (per-layer scores only).")
 
 
 def config_from_args(args: argparse.Namespace) -> ScoreConfig:
@@ -96,6 +99,9 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
     if not config.model or not config.benchmarks:
         raise ConfigError("score: give a model and at least one benchmark (--model M --benchmark B, "
                           "or model=M benchmarks=[B])")
+    if config.reduction.components and not config.layers:
+        raise ConfigError(f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
+                          "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them")
     return config
 
 
