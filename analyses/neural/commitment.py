@@ -32,7 +32,8 @@ from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
 from model_zoo.download import write_json
-from analyses.neural.layers import LAYER_SELECTION, Reduction, score_layers
+from analyses.neural.layers import score_layers
+from analyses.neural.reduction import LAYER_SELECTION, Reduction
 from neuroequi.errors import ConfigError
 
 #: Held-out benchmark per region (see the module docstring).

@@ -40,18 +40,16 @@ activations at once. Here:
 :func:`plot_layer_scores` draws score against depth.
 """
 
+
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
 import resource
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,11 +57,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from model_zoo import LoadedModel, load, zoo_home
+from analyses.neural.activation_store import activation_tables, placed_stimulus_sets, stored_commitment
+from analyses.neural.reduction import Reduction
+from model_zoo import LoadedModel, load
 from model_zoo.activations import preprocessing_key
-from neuroequi.activations import layer_activations
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
+
 
 #: Regions a per-layer commitment maps to the scored layer.
 REGIONS = ("V1", "V2", "V4", "IT")
@@ -72,309 +72,6 @@ REGIONS = ("V1", "V2", "V4", "IT")
 UNREDUCED = frozenset(f"tong.Coggan2024_fMRI.{region}-rdm" for region in REGIONS)
 #: Columns of the per-layer table, in order.
 COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "features", "reduced_from", "reduction")
-
-
-@dataclass(frozen=True)
-class Reduction:
-    """How large layers are reduced before scoring; every output row names it (:attr:`key`).
-
-    The default is no reduction: what Brain-Score scores at a committed layer
-    (``ModelCommitment`` with a region->layer map hands the layer's full activations to the
-    benchmark's metric), so a per-layer score equals :func:`analyses.neural.scoring.score`'s
-    for the same layer. :data:`LAYER_SELECTION` is the reduction Brain-Score's own layer
-    selection uses (``LayerSelection`` hooks ``LayerPCA`` with 1,000 components), fitted on
-    local images; it bounds the memory and time of large layers (224-px networks) and gives
-    different numbers, which its rows say.
-
-    Attributes:
-        components: principal components kept per layer (Brain-Score's LayerPCA: 1,000); 0 keeps
-            every feature (exact, but a layer's full ``stimuli x features`` matrix is held).
-        images: how many local images the PCA is fitted on (a multiple of 10; Brain-Score: 1,000).
-        max_fit_gb: memory allowed for one group's fit activations (``images x features x 4``
-            bytes summed over the group's layers); a larger layer is fitted alone.
-    """
-
-    components: int = 0
-    images: int = 1000
-    max_fit_gb: float = 4.0
-
-    def __post_init__(self):
-        if self.components < 0 or self.images <= 0 or self.max_fit_gb <= 0:
-            raise ConfigError(f"reduction: components >= 0, images > 0 and max_fit_gb > 0 needed, got {self}")
-        if self.components > self.images:
-            raise ConfigError(f"reduction: {self.components} components need at least as many fit images, "
-                              f"got images={self.images}")
-
-    @property
-    def key(self) -> str:
-        """Folder name of activations reduced this way (``none`` or ``pca1000-cifar10test1000``)."""
-        return f"pca{self.components}-cifar10test{self.images}" if self.components else "none"
-
-    def describe(self) -> str:
-        """One sentence saying what the reduction does."""
-        if not self.components:
-            return "no reduction (every feature, as Brain-Score scores a committed layer)"
-        return (f"layers over {self.components} features: {self.components} principal components fitted on "
-                f"{self.images} CIFAR-10 test images (Brain-Score's layer selection: LayerPCA, 1,000 components "
-                "fitted on ImageNet validation images)")
-
-
-#: The reduction of Brain-Score's layer selection (LayerPCA, 1,000 components), fitted on local images.
-LAYER_SELECTION = Reduction(components=1000, images=1000)
-
-
-class PCAProjection:
-    """PCA of a layer's activations, fitted through the images' Gram matrix.
-
-    ``fit`` activations ``X`` (n, D) are centred in place; with ``G = Xc Xc^T = U diag(lam) U^T``
-    the principal axes are ``v_k = Xc^T u_k / sqrt(lam_k)`` and a response ``y`` (D,) projects to
-    ``(y - mean) . v_k`` -- scikit-learn's ``PCA.transform`` up to the sign of each component,
-    without forming the ``D x k`` axes (memory: ``X`` itself). Components with
-    ``lam_k <= 1e-10 lam_max`` (no variance) are dropped.
-    """
-
-    def __init__(self, X: torch.Tensor, components: int, chunk: int = 1 << 16):
-        n, dim = X.shape
-        self.mean = X.mean(dim=0)
-        X -= self.mean
-        gram = torch.zeros(n, n, dtype=torch.float64)
-        for start in range(0, dim, chunk):
-            block = X[:, start:start + chunk]
-            gram += (block @ block.T).double()  # float32 products (4x faster than float64), summed in float64
-        eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
-        order = torch.argsort(eigenvalues, descending=True)[:components]
-        keep = order[eigenvalues[order] > 1e-10 * eigenvalues.max()]
-        self.basis = X  # (n, D), centred
-        self.coefficients = (eigenvectors[:, keep] / eigenvalues[keep].sqrt()).float()  # (n, k)
-        self.explained_variance = (eigenvalues[keep] / (n - 1)).float()
-
-    @property
-    def components(self) -> int:
-        """Number of components kept."""
-        return self.coefficients.shape[1]
-
-    def __call__(self, Y: torch.Tensor) -> torch.Tensor:
-        """Responses ``(B, D)`` -> component scores ``(B, k)``."""
-        return ((Y - self.mean) @ self.basis.T) @ self.coefficients
-
-
-@dataclass
-class ActivationTable:
-    """A model's (reduced) responses to one placed stimulus set.
-
-    Attributes:
-        identifier: the placed stimulus set's identifier.
-        paths: image path of each row (as Brain-Score's extractor sees it).
-        stimulus_ids: stimulus id of each row.
-        layers: ``{layer: float32 array (rows, features)}``.
-        features_in: ``{layer: features before reduction}``.
-    """
-
-    identifier: str
-    paths: list[str]
-    stimulus_ids: list[str]
-    layers: dict[str, np.ndarray] = field(default_factory=dict)
-    features_in: dict[str, int] = field(default_factory=dict)
-
-
-class StoredActivations:
-    """An activations model (what Brain-Score's ``ModelCommitment`` takes) serving stored rows.
-
-    Brain-Score's own ``ActivationsExtractorHelper`` does the packaging (stimulus metadata,
-    neuroid coordinates); its per-batch ``get_activations`` reads the rows of
-    :class:`ActivationTable` objects by image path instead of running a network. An image at
-    another path (Brain-Score's memory preflight places a copy of a benchmark's first image
-    under its own folder) is found by its content: the sha256 of the file's bytes. Nothing is
-    written to Brain-Score's activation cache.
-    """
-
-    def __init__(self, identifier: str, tables: Sequence[ActivationTable]):
-        from brainscore_vision.model_helpers.activations.core import ActivationsExtractorHelper
-
-        self._rows = {path: (table, row) for table in tables for row, path in enumerate(table.paths)}
-        self._by_content: dict[str, tuple[ActivationTable, int]] | None = None
-        self._extractor = ActivationsExtractorHelper(get_activations=self._get_activations, preprocessing=None,
-                                                     identifier=False)
-        self.identifier = identifier
-
-    def __call__(self, *args, **kwargs):
-        return self._extractor(*args, **kwargs)
-
-    def _row(self, path: str) -> tuple[ActivationTable, int] | None:
-        if path in self._rows:
-            return self._rows[path]
-        if self._by_content is None:
-            self._by_content = {_file_sha256(p): found for p, found in self._rows.items()}
-        return self._by_content.get(_file_sha256(path)) if os.path.isfile(path) else None
-
-    def _get_activations(self, paths, layer_names) -> OrderedDict:
-        found = [self._row(str(p)) for p in paths]
-        missing = [str(p) for p, row in zip(paths, found) if row is None]
-        if missing:
-            raise KeyError(f"no stored activations for {len(missing)} images, e.g. {missing[0]}")
-        return OrderedDict((layer, np.stack([table.layers[layer][row] for table, row in found]))
-                           for layer in layer_names)
-
-
-def _file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def stored_commitment(identifier: str, tables: Sequence[ActivationTable], region_layer_map: dict[str, str],
-                      visual_degrees: float = 8):
-    """Brain-Score ``ModelCommitment`` on stored activations, with an explicit region->layer map."""
-    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
-    return ModelCommitment(identifier=identifier, activations_model=StoredActivations(identifier, tables),
-                           layers=sorted(set(region_layer_map.values())), region_layer_map=dict(region_layer_map),
-                           visual_degrees=visual_degrees)
-
-
-# --------------------------------------------------------------------------- activations
-
-def placed_stimulus_sets(benchmarks: Sequence, visual_degrees: float = 8) -> list:
-    """The placed stimulus sets the local ``benchmarks`` show a model of ``visual_degrees``, each once."""
-    from brainscore_vision.benchmark_helpers.screen import place_on_screen
-
-    from analyses.neural.benchmarks import benchmark_stimuli
-
-    placed = {}
-    for benchmark in benchmarks:
-        for stimulus_set, degrees in benchmark_stimuli(benchmark):
-            screen = place_on_screen(stimulus_set, target_visual_degrees=visual_degrees, source_visual_degrees=degrees)
-            placed.setdefault(screen.identifier, screen)
-    return list(placed.values())
-
-
-def _paths(stimulus_set) -> tuple[list[str], list[str]]:
-    ids = [str(s) for s in stimulus_set["stimulus_id"].values]
-    return [str(stimulus_set.get_stimulus(s)) for s in ids], ids
-
-
-def _batches(loaded: LoadedModel, paths: Sequence[str], batch_size: int):
-    """Preprocessed image batches ``(B, 3, S, S)`` of ``paths`` (the zoo's Brain-Score preprocessing)."""
-    from model_zoo.activations import file_preprocessing
-
-    preprocess = file_preprocessing(loaded)
-    for start in range(0, len(paths), batch_size):
-        yield torch.from_numpy(preprocess(paths[start:start + batch_size]))
-
-
-def feature_counts(loaded: LoadedModel, layers: Sequence[str], image: str) -> dict[str, int]:
-    """Features of each layer (flattened output size) for one image."""
-    outputs = layer_activations(loaded.module, _batches(loaded, [image], 1), list(layers))
-    return {layer: int(values.shape[1]) for layer, values in outputs.items()}
-
-
-def fit_groups(counts: dict[str, int], reduction: Reduction) -> list[list[str]]:
-    """Layers (in the given order) grouped so each group's fit activations fit ``max_fit_gb``."""
-    budget = reduction.max_fit_gb * 2**30
-    groups: list[list[str]] = []
-    used = math.inf
-    for layer, count in counts.items():
-        size = reduction.images * count * 4 if reduction.components and count > reduction.components else 0
-        if used + size > budget:
-            groups.append([])
-            used = 0
-        groups[-1].append(layer)
-        used += size
-    return groups
-
-
-def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, int], reduction: Reduction,
-                     batch_size: int) -> dict[str, PCAProjection | None]:
-    """PCA projections of the ``layers`` with more than ``reduction.components`` features (None for the others)."""
-    from analyses.neural.data import cifar10_pca_stimulus_set
-
-    big = [layer for layer in layers if reduction.components and counts[layer] > reduction.components]
-    if not big:
-        return dict.fromkeys(layers)
-    paths, _ = _paths(cifar10_pca_stimulus_set(reduction.images))
-    fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
-    start = 0
-    for batch in tqdm(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
-                      desc=f"PCA images {','.join(big)}", leave=False):
-        outputs = layer_activations(loaded.module, [batch], big, stop_early=True)
-        for layer in big:
-            fit[layer][start:start + len(batch)] = outputs[layer]
-        start += len(batch)
-    return {layer: PCAProjection(fit.pop(layer), reduction.components) if layer in big else None
-            for layer in layers}
-
-
-def _cache_dir(loaded: LoadedModel, reduction: Reduction, home: Path | None) -> Path:
-    """``<zoo home>/activations/<identifier: weights>/<preprocessing>-<reduction>``; below it one folder per
-    placed stimulus set, named by its identifier (content-keyed: :func:`analyses.neural.data.make_stimulus_set`)."""
-    return zoo_home(home) / "activations" / loaded.identifier / f"{preprocessing_key(loaded)}-{reduction.key}"
-
-
-def _load_cached(folder: Path, table: ActivationTable, layer: str) -> bool:
-    """Fill ``table.layers[layer]`` from ``folder`` if stored for exactly these stimuli."""
-    ids_file, values_file = folder / "stimulus_ids.json", folder / f"{layer}.npy"
-    if not (ids_file.is_file() and values_file.is_file()):
-        return False
-    try:  # anything unreadable or for other stimuli is recomputed
-        stored = json.loads(ids_file.read_text())
-        if stored["stimulus_ids"] != table.stimulus_ids or layer not in stored["features_in"]:
-            return False
-        values = np.load(values_file)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if values.ndim != 2 or values.shape[0] != len(table.stimulus_ids):
-        return False
-    table.layers[layer] = values
-    table.features_in[layer] = stored["features_in"][layer]
-    return True
-
-
-def _store(folder: Path, table: ActivationTable, layer: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_write(folder / f"{layer}.npy", fsync=False) as tmp, open(tmp, "wb") as f:
-        np.save(f, table.layers[layer])
-    ids_file = folder / "stimulus_ids.json"
-    stored = json.loads(ids_file.read_text()) if ids_file.is_file() else {}
-    features = stored.get("features_in", {}) if stored.get("stimulus_ids") == table.stimulus_ids else {}
-    with atomic_write(ids_file, fsync=False) as tmp:
-        Path(tmp).write_text(json.dumps({"stimulus_ids": table.stimulus_ids,
-                                         "features_in": {**features, layer: table.features_in[layer]}}))
-
-
-def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequence[str],
-                      reduction: Reduction = Reduction(), batch_size: int = 64,
-                      home: Path | None = None) -> list[ActivationTable]:
-    """The (reduced) responses of ``layers`` to each placed stimulus set, from the disk cache where
-    stored, else computed group by group (see the module docstring) and stored."""
-    tables = []
-    for stimulus_set in stimulus_sets:
-        paths, ids = _paths(stimulus_set)
-        tables.append(ActivationTable(stimulus_set.identifier, paths, ids))
-    cache = _cache_dir(loaded, reduction, home)
-    missing = {t.identifier: [l for l in layers if not _load_cached(cache / t.identifier, t, l)] for t in tables}
-    needed = [layer for layer in layers if any(layer in m for m in missing.values())]
-    if not needed:
-        return tables
-    counts = feature_counts(loaded, needed, tables[0].paths[0])
-    for group in fit_groups(counts, reduction):
-        projections = _fit_projections(loaded, group, counts, reduction, batch_size)
-        for table in tables:
-            todo = [layer for layer in group if layer in missing[table.identifier]]
-            if not todo:
-                continue
-            out = {l: np.empty((len(table.paths), p.components if p else counts[l]), np.float32)
-                   for l, p in ((l, projections[l]) for l in todo)}
-            start = 0
-            for batch in tqdm(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
-                              desc=f"{table.identifier} {','.join(todo)}", leave=False):
-                outputs = layer_activations(loaded.module, [batch], todo, stop_early=True)
-                for layer in todo:
-                    values = outputs[layer] if projections[layer] is None else projections[layer](outputs[layer])
-                    out[layer][start:start + len(batch)] = values.numpy()
-                start += len(batch)
-            for layer in todo:
-                table.layers[layer], table.features_in[layer] = out[layer], counts[layer]
-                _store(cache / table.identifier, table, layer)
-        del projections
-    return tables
 
 
 # --------------------------------------------------------------------------- scores

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyses.neural.layers import Reduction
+from analyses.neural.reduction import Reduction
 
 
 @dataclass(frozen=True)
