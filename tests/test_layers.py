@@ -254,3 +254,26 @@ def test_a_chosen_map_is_recorded_used_by_score_and_overridable(home):
     own = score(loaded, record["chosen_by"]["IT"]["benchmark"])
     assert own["region_layer_map"]["IT"] == loaded.region_layer_map["IT"] and "kept at the catalogue" in \
         own["layer_map_source"]
+
+
+def test_stimulus_sets_are_keyed_on_their_pixels_under_a_relocatable_folder(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from analyses.neural.data import make_stimulus_set
+
+    def images(value):
+        return [Image.new("RGB", (4, 4), (value, 0, 0)), Image.new("RGB", (4, 4), (0, value, 0))]
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a"))
+    first = make_stimulus_set("toy", images(10), ["s0", "s1"])
+    again = make_stimulus_set("toy", images(10), ["s0", "s1"])
+    other = make_stimulus_set("toy", images(11), ["s0", "s1"])
+    assert first.identifier == again.identifier != other.identifier and first.identifier.startswith("toy-")
+    assert make_stimulus_set("toy", images(10), ["s0", "s1"], content_key=False).identifier == "toy"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
+    moved = make_stimulus_set("toy", images(10), ["s0", "s1"])
+    assert moved.identifier == first.identifier
+    for stimulus_set, root in ((first, "a"), (moved, "b")):
+        path = stimulus_set.get_stimulus("s1")
+        assert path.is_relative_to(tmp_path / root) and ".brainio" in path.parts  # Brain-Score compares from there
+        assert Image.open(path).getpixel((0, 0)) == (0, 10, 0)

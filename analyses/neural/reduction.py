@@ -82,8 +82,8 @@ class PCAProjection:
         X -= self.mean
         gram = torch.zeros(n, n, dtype=torch.float64)
         for start in range(0, dim, chunk):
-            block = X[:, start:start + chunk]
-            gram += (block @ block.T).double()  # float32 products (4x faster than float64), summed in float64
+            block = X[:, start:start + chunk].double()  # float64: float32 products lose the small components
+            gram += block @ block.T
         eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
         order = torch.argsort(eigenvalues, descending=True)[:components]
         keep = order[eigenvalues[order] > 1e-10 * eigenvalues.max()]
