@@ -199,6 +199,16 @@ def test_two_cache_folders_in_turn_score_and_agree(home, tmp_path, monkeypatch):
     assert abs(results[0][0] - results[0][1]) <= 1e-6
 
 
+def test_activations_over_the_memory_limit_are_refused_before_any_image_runs(home):
+    from analyses.neural.reduction import held_bytes
+
+    counts = {"layer1": 802_816, "avgpool": 2048}
+    assert held_bytes(counts, 1000, Reduction()) == 4 * 1000 * (802_816 + 2048)
+    assert held_bytes(counts, 1000, LAYER_SELECTION) == 4 * 1000 * (1000 + 1000)
+    with pytest.raises(ConfigError, match="reduction.components=1000"):  # layer1: 16,384 x 92 x 4 bytes
+        score_layers(MODEL, ["Kiani2007.IT-rdm"], ["layer1"], Reduction(max_held_gb=0.001))
+
+
 def test_a_reduction_without_layers_is_a_one_line_error(home, capsys):
     from neuroequi.cli import main
 

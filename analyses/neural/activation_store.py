@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from analyses.neural.reduction import PCAProjection, Reduction, fit_groups
+from analyses.neural.reduction import PCAProjection, Reduction, check_held, fit_groups
 from model_zoo import LoadedModel, zoo_home
 from model_zoo.activations import preprocessing_key
 from neuroequi.activations import layer_activations
@@ -208,9 +208,11 @@ def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequ
     cache = _cache_dir(loaded, reduction, home)
     missing = {t.identifier: [l for l in layers if not _load_cached(cache / t.identifier, t, l)] for t in tables}
     needed = [layer for layer in layers if any(layer in m for m in missing.values())]
+    counts = feature_counts(loaded, needed, tables[0].paths[0]) if needed else {}
+    check_held({layer: counts.get(layer) or tables[0].features_in[layer] for layer in layers},
+               sum(len(t.paths) for t in tables), reduction)
     if not needed:
         return tables
-    counts = feature_counts(loaded, needed, tables[0].paths[0])
     with _channels_last(loaded.module, bool(reduction.components)):
         _compute(loaded, tables, missing, counts, reduction, batch_size, cache)
     return tables
@@ -233,7 +235,8 @@ def _channels_last(module: torch.nn.Module, on: bool):
 
 def _compute(loaded: LoadedModel, tables: list[ActivationTable], missing: dict[str, list[str]],
              counts: dict[str, int], reduction: Reduction, batch_size: int, cache: Path) -> None:
-    """Fill ``tables`` with the ``missing`` layers, group by group (:func:`fit_groups`), and store them."""
+    """Fill ``tables`` with the ``missing`` layers (``counts``: features of each layer to compute), group by
+    group (:func:`fit_groups`), and store them."""
     for group in fit_groups(counts, reduction):
         projections = _fit_projections(loaded, group, counts, reduction, batch_size)
         for table in tables:

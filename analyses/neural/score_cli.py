@@ -75,7 +75,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (parser.epilog or "") + (
         " Keys: model, benchmarks, layers, region_layer_map, recompute, batch_size, out, "
         "reduction.components (default 0: no reduction; 1000: Brain-Score's layer-selection PCA), "
-        "reduction.images, reduction.max_fit_gb (per-layer scores only).")
+        "reduction.images, reduction.max_fit_gb, reduction.max_held_gb (per-layer scores only).")
 
 
 def config_from_args(args: argparse.Namespace) -> ScoreConfig:
