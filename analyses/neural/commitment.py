@@ -30,8 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analyses.neural.layer_maps import commitment_path
-from analyses.neural.layers import Reduction, score_layers
+from analyses.neural.layers import score_layers
+from analyses.neural.reduction import LAYER_SELECTION, Reduction
 from model_zoo import LoadedModel, load
+from neuroequi.errors import ConfigError
 from neuroequi.io import write_json
 
 #: Held-out benchmark per region (see the module docstring).
@@ -41,7 +43,7 @@ RULE = ("argmax over the model's layers of the raw (signed, unceiled) score on h
         "(PCA-reduced layers, as Brain-Score's LayerSelection)")
 
 
-def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = Reduction(),
+def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = LAYER_SELECTION,
                             home: Path | None = None) -> dict:
     """Choose each region's layer of ``model`` on :data:`SELECTION_BENCHMARKS`, record and return the record.
 

@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyses.neural.layers import Reduction
+from analyses.neural.reduction import Reduction
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,9 @@ class ScoreConfig:
         region_layer_map: regions to map to other layers than committed (committed-layer scores),
             e.g. ``region_layer_map={IT: layer2}``.
         recompute: ignore cached committed-layer results.
-        reduction: how per-layer scores reduce large layers (``reduction.components=0``: not at all).
+        reduction: how per-layer scores reduce large layers (default: not at all, as Brain-Score scores a
+            committed layer; ``reduction.components=1000``: the PCA of Brain-Score's layer selection, named
+            in every row). Scores at the committed layers are never reduced.
         batch_size: images per forward pass (per-layer scores).
     """
 
@@ -84,6 +86,11 @@ def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:
 def run(config: ScoreConfig, args: argparse.Namespace) -> int:
     """Score and print; 0 on success. Unknown models, benchmarks or layers, and weights or data that
     cannot be had, raise ``neuroequi.errors`` errors (one line, exit code 2 from the entry point)."""
+    from neuroequi.errors import ConfigError
+
+    if config.reduction.components and not config.layers:
+        raise ConfigError(f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
+                          "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them")
     if config.layers:
         _per_layer(config, args.out, args.json)
     else:
