@@ -33,7 +33,6 @@ from analyses.neural.layer_maps import commitment_path
 from analyses.neural.layers import score_layers
 from analyses.neural.reduction import LAYER_SELECTION, Reduction
 from model_zoo import LoadedModel, load
-from neuroequi.errors import ConfigError
 from neuroequi.io import write_json
 
 #: Held-out benchmark per region (see the module docstring).
