@@ -17,11 +17,13 @@ A checkpoint is a ``torch.save`` dict::
 Files are written to a temporary file in the target directory and renamed over the target
 (:func:`save_checkpoint`), so a reader never sees a half-written file. Only tensors and plain
 Python containers are stored, so every file loads with ``torch.load(weights_only=True)``.
-Every read checks the weights for non-finite values (:func:`check_finite`).
+Every read checks the archive's CRCs (:func:`check_archive`) and the weights for non-finite
+values (:func:`check_finite`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import zipfile
@@ -70,6 +72,8 @@ def _read(path: Path) -> Any:
             f"checkpoint {str(path)!r} is truncated or corrupt: neither a complete torch.save archive "
             "(a zip file whose directory is at its end) nor a legacy torch file"
         )
+    if zipfile.is_zipfile(path):
+        check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -79,6 +83,31 @@ def _read(path: Path) -> Any:
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt and cannot be read: {err}") from err
+
+
+def check_archive(path: str | os.PathLike) -> None:
+    """CheckpointError unless every record of the zip archive ``path`` matches its CRC-32.
+
+    ``torch.load`` does not check the CRCs, so bytes changed inside a tensor record (a damaged
+    disk, a bad copy) would load as other weights. The check reads the whole file once; it is
+    memoised on (path, size, mtime), like :func:`model_zoo.download.file_sha256`."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    _check_archive(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.cache
+def _check_archive(path: Path, size: int, mtime_ns: int) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:
+        raise CheckpointError(f"checkpoint {str(path)!r} is a damaged archive: {err}") from err
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is damaged: its record {bad!r} fails the archive's CRC-32 check "
+            "(the bytes changed after torch.save wrote them); restore the file or train it again"
+        )
 
 
 def _is_legacy(path: Path) -> bool:
@@ -227,6 +256,7 @@ __all__ = [
     "CheckpointError",
     "FORMAT",
     "VERSION",
+    "check_archive",
     "check_finite",
     "convert_published_state_dict",
     "load_backbone",
