@@ -12,11 +12,12 @@ import struct
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_faults import cache, fails, finished, snapshot, zoo  # noqa: F401  (fixtures)
 
 from neuroequi.cli import main
-from neuroequi.errors import CheckpointError
+from neuroequi.errors import CheckpointError, ConfigError
 from neuroequi.io import sha256_file
 
 # ------------------------------------------------------------------------------------ damaged checkpoints
@@ -60,3 +61,64 @@ def test_archive_check_names_the_damaged_record(tmp_path, finished):  # noqa: F8
     plant(bad, float("nan"))
     with pytest.raises(CheckpointError, match=r"record '.*/data/\d+' fails"):
         load_checkpoint(bad)
+
+
+# ------------------------------------------------------------------------------------ analysis API: no quiet NaN
+
+
+def test_decoding_refuses_a_nan_parameter_instead_of_dropping_it():
+    """Issue 23: one NaN in a parameter dropped it; decoding_r_mean was "over 1 parameters"."""
+    from analyses.measures import augmentation_decoding
+
+    rng = np.random.default_rng(0)
+    params = rng.uniform(size=(6, 4, 2))
+    responses = np.concatenate([params, rng.normal(size=(6, 4, 3))], axis=2)
+    assert augmentation_decoding(responses, params, ["brightness", "contrast"], n_splits=3).parameters == (
+        "brightness", "contrast")
+    params[2, 1, 1] = np.nan
+    with pytest.raises(ConfigError, match=r"augmentation parameter 'contrast' hold 1 NaN.*index \(2, 1\)"):
+        augmentation_decoding(responses, params, ["brightness", "contrast"], n_splits=3)
+    responses[0, 0, 0] = np.inf
+    with pytest.raises(ConfigError, match="responses hold 1 NaN or inf"):
+        augmentation_decoding(responses, params, ["brightness", "contrast"], n_splits=3)
+
+
+def test_hierarchical_interval_refuses_nan_scores():
+    """Issue 23: [[nan, .5, .6, .7, .4]] gave (nan, 0.456, 0.645) from the resamples that missed the NaN."""
+    from analyses.hierarchical import hierarchical_interval
+
+    mean, low, high = hierarchical_interval(np.array([[0.3, 0.5, 0.6, 0.7, 0.4]]), n_boot=200)
+    assert low <= mean <= high and mean == pytest.approx(0.5)
+    for scores in ([[np.nan, 0.5, 0.6, 0.7, 0.4]], [[0.1, 0.5], [np.inf, 0.2]]):
+        with pytest.raises(ConfigError, match="scores hold 1 NaN or inf"):
+            hierarchical_interval(np.array(scores), n_boot=200)
+
+
+def test_r2_score_never_returns_nan():
+    from analyses.augmentation_prediction import r2_score
+
+    y = np.arange(8.0).reshape(4, 2)
+    assert r2_score(y, y)[0] == 1.0
+    with pytest.raises(ConfigError, match="r2_score predictions hold 1 NaN"):
+        r2_score(np.where(y == 3, np.nan, y), y)
+    with pytest.raises(ConfigError, match="r2_score targets hold"):
+        r2_score(y, np.where(y == 3, np.inf, y))
+    with pytest.raises(ConfigError, match="targets do not vary"):
+        r2_score(y, np.ones_like(y))
+    with pytest.raises(ConfigError, match="do not vary .under 1 of 2"):  # a resample of one row
+        r2_score(y, np.array([[0, 1], [2, 2], [4, 5], [6, 7]]), np.array([[1, 1, 1, 1], [0, 4, 0, 0]]))
+
+
+def test_image_measure_row_is_finite_or_an_error():
+    from analyses.measures import ImageMeasure
+
+    pairs = np.array([[np.nan, 0.2, 0.3], [0.2, np.nan, 0.4], [0.3, 0.4, np.nan]])  # the diagonal is unused
+    row = ImageMeasure("shared_variability", "x", pairs, np.arange(3)).row(n_boot=50)
+    assert np.isfinite([row["value"], row["ci_low"], row["ci_high"]]).all()
+    pairs[0, 1] = np.nan
+    with pytest.raises(ConfigError, match="shared_variability values hold 1 NaN"):
+        ImageMeasure("shared_variability", "x", pairs, np.arange(3))
+    with pytest.raises(ConfigError, match="too few"):
+        ImageMeasure("shared_variability", "x", np.zeros((1, 1)), np.arange(1))
+    with pytest.raises(ConfigError, match="per_image values hold 1 NaN"):
+        ImageMeasure("per_image", "x", np.array([0.1, np.nan]), np.arange(2))
