@@ -70,7 +70,7 @@ from neuroequi.augment.families import (
 )
 from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, output_folder
 
 __all__ = ["PredictionConfig", "augmentation_prediction", "configure", "r2_score", "run", "score_probe"]
 
@@ -252,12 +252,12 @@ def run(args: argparse.Namespace) -> int:
     from neuroequi.cli import command_config
 
     config = command_config(PredictionConfig, args, where="augmentation-prediction")
+    path = output_folder(args.out, "--out") / TABLE  # before the work, not after it
     model = model_zoo.load(args.model)
     table = augmentation_prediction(model, config)
-    path = Path(args.out) / TABLE
-    with atomic_write(path) as tmp:
+    print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False), flush=True)
+    with atomic_write(path) as tmp:  # printed first: a failed write (a one-line error) loses nothing
         table.to_csv(tmp, index=False)
-    print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False))
     print(json.dumps({"table": str(path), "model": model.identifier}))
     return 0
 

@@ -24,6 +24,7 @@ values (:func:`check_finite`).
 from __future__ import annotations
 
 import functools
+import io
 import os
 import pickle
 import zipfile
@@ -47,12 +48,17 @@ LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + torch.serialization.MAGIC_NUMBER.to_bytes(1
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``payload`` atomically to ``path`` (:func:`neuroequi.io.atomic_write`: a temporary
-    sibling, fsync'ed, renamed over ``path``); returns ``path``. The same payload gives the same bytes."""
+    sibling, fsync'ed, renamed over ``path``); returns ``path``. The same payload gives the same bytes.
+    No space or no permission: :class:`~neuroequi.errors.WriteError` naming ``path``; ``path`` is unchanged."""
     path = Path(path)
+    # serialised in memory first, to a file object: the archive's records are then named 'archive/...',
+    # not after the random temporary file name, so the same payload gives the same bytes (reproducible
+    # checkpoints); and a full disk is the OSError of a plain write (a WriteError naming ``path``), not
+    # torch's "unexpected pos" from inside its zip writer
+    buffer = io.BytesIO()
+    torch.save(dict(payload), buffer)
     with atomic_write(path) as tmp, open(tmp, "wb") as fh:
-        # to a file object: the archive's records are then named 'archive/...', not after the random
-        # temporary file name, so the same payload gives the same bytes (reproducible checkpoints)
-        torch.save(dict(payload), fh)
+        fh.write(buffer.getbuffer())
     return path
 
 

@@ -135,12 +135,13 @@ def report(err: Exception) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neuroequi`` console script.
 
-    A :class:`~neuroequi.errors.NeuroequiError` (any error the user can fix)
+    A :class:`~neuroequi.errors.NeuroequiError` (any error the user can fix), and an
+    ``OSError`` of a write (no space, no permission: :func:`neuroequi.errors.write_error`),
     is printed as one line on stderr with exit code 2; ``--debug`` (anywhere
     on the line) shows its traceback instead. Other exceptions are bugs and
     keep their traceback.
     """
-    from neuroequi.errors import ConfigError, NeuroequiError
+    from neuroequi.errors import ConfigError, NeuroequiError, write_error
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -157,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return report(err)
+    except OSError as err:  # a write that failed outside neuroequi.io.atomic_write: no space, no permission
+        error = write_error(err)
+        if error is None or debug:
+            raise
+        return report(error)
     except KeyboardInterrupt:
         print("neuroequi: interrupted", file=sys.stderr)
         return 130

@@ -7,17 +7,22 @@ that nothing was lost or changed. The stale-lock race is in ``test_locks.py``.
 
 from __future__ import annotations
 
+import errno
+import importlib
+import os
 import shutil
 import struct
+import tempfile
+import types
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_faults import cache, fails, finished, snapshot, zoo  # noqa: F401  (fixtures)
+from test_faults import cache, fails, finished, one_error_line, snapshot, zoo  # noqa: F401  (fixtures)
 
 from neuroequi.cli import main
-from neuroequi.errors import CheckpointError, ConfigError
+from neuroequi.errors import CheckpointError, ConfigError, WriteError
 from neuroequi.io import sha256_file
 
 # ------------------------------------------------------------------------------------ damaged checkpoints
@@ -122,3 +127,111 @@ def test_image_measure_row_is_finite_or_an_error():
         ImageMeasure("shared_variability", "x", np.zeros((1, 1)), np.arange(1))
     with pytest.raises(ConfigError, match="per_image values hold 1 NaN"):
         ImageMeasure("per_image", "x", np.array([0.1, np.nan]), np.arange(2))
+
+
+# ------------------------------------------------------------------------------------ write failures: one line, nothing lost
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Every file written through :func:`neuroequi.io.atomic_write` lands on ``/dev/full``: ENOSPC, as on a full disk."""
+    import neuroequi.io
+
+    def mkstemp(*args, **kwargs):
+        fd, name = tempfile.mkstemp(*args, **kwargs)
+        os.close(fd)
+        os.unlink(name)
+        os.symlink("/dev/full", name)
+        return os.open(name, os.O_WRONLY), name
+
+    monkeypatch.setattr(neuroequi.io, "tempfile", types.SimpleNamespace(mkstemp=mkstemp))
+
+
+def test_full_disk_during_a_checkpoint_write_names_the_file_and_keeps_the_old_one(tmp_path, finished, full_disk):  # noqa: F811
+    """Issue 23: torch's `RuntimeError: [enforce fail at inline_container.cc:672] unexpected pos` hid ENOSPC."""
+    from neuroequi.checkpoint import load_checkpoint, save_checkpoint
+
+    target = Path(shutil.copyfile(finished / "checkpoints" / "final.pt", tmp_path / "last.pt"))
+    before = snapshot(tmp_path)
+    with pytest.raises(WriteError, match=rf"cannot write '{target}': No space left on device \(ENOSPC\)") as err:
+        save_checkpoint(load_checkpoint(target), target)
+    assert err.value.errno == errno.ENOSPC
+    assert snapshot(tmp_path) == before  # the old checkpoint intact, no temporary left behind
+
+
+def test_read_only_output_is_one_line(tmp_path, monkeypatch, capsys):
+    """Issue 23: read-only output folders gave PermissionError tracebacks (root ignores modes: injected)."""
+    import neuroequi.io
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", kwargs.get("dir"))
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the benchmark ran before its output was checked")
+
+    monkeypatch.setattr(neuroequi.io, "tempfile", types.SimpleNamespace(mkstemp=refuse))
+    monkeypatch.setattr(importlib.import_module("analyses.augmentation_prediction"), "augmentation_prediction", no_work)
+    fails(capsys, ["augmentation-prediction", "--model", "cifar-resnet20-random", "--out", str(tmp_path / "o"),
+                   "n_train=8", "n_test=8", "families=[flip]", "n_boot=10", "progress=false"],
+          "cannot write", str(tmp_path / "o"), "Permission denied (EACCES)")
+
+
+def test_console_turns_a_stray_write_oserror_into_one_line(monkeypatch, capsys):
+    import model_zoo.cli
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/somewhere/file")
+
+    monkeypatch.setattr(model_zoo.cli, "run", full, raising=False)
+    monkeypatch.setattr("neuroequi.cli.build_parser", _parser_running(full))
+    fails(capsys, ["zoo", "list"], "cannot write '/somewhere/file': No space left on device (ENOSPC)")
+
+
+def _parser_running(run):
+    """A parser whose one command runs ``run``."""
+    import argparse
+
+    def build(argv):
+        parser = argparse.ArgumentParser(prog="neuroequi")
+        sub = parser.add_subparsers(dest="command")
+        sub.add_parser("zoo").add_argument("rest", nargs="*")
+        parser.set_defaults(_run=run)
+        return parser
+
+    return build
+
+
+def test_full_disk_while_caching_a_score_prints_the_score(tmp_path, zoo, full_disk, capsys):  # noqa: F811
+    """Issue 23: a full disk while caching a score printed nothing and lost the computed score."""
+    capsys.readouterr()
+    assert main(["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm"]) == 2
+    out, err = capsys.readouterr()
+    score = float(next(line for line in out.splitlines() if line.strip().startswith("score:")).split(":")[1])
+    assert np.isfinite(score) and "not cached" in out
+    one_error_line(err, "score not cached", "Kiani2007.IT-rdm", f"{score:.4f}", "No space left on device (ENOSPC)")
+    assert not (zoo / "scores").exists() or not any((zoo / "scores").rglob("*.json"))
+
+
+def test_layers_naming_no_layer_is_refused(zoo, capsys):  # noqa: F811
+    """Issue 23: `--layers ,` silently scored one (the committed) layer."""
+    for layers in (",", " , ,"):
+        fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm",
+                       "--layers", layers], "--layers", "names no layer")
+    assert not zoo.exists()
+
+
+def test_outputs_are_checked_before_any_work(tmp_path, capsys):
+    """Issue 23: `augmentation-prediction --out <existing file>` failed with a traceback after the work (160 s)."""
+    ap = importlib.import_module("analyses.augmentation_prediction")  # the package exports a function of that name
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the benchmark ran before its output was checked")
+
+    afile = tmp_path / "a_file"
+    afile.write_text("kept")
+    argv = ["augmentation-prediction", "--model", "cifar-resnet20-random", "n_train=8", "n_test=8", "progress=false"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ap, "augmentation_prediction", no_work)
+        fails(capsys, [*argv, "--out", str(afile)], str(afile), "exists and is not a folder")
+        fails(capsys, [*argv, "--out", str(afile / "sub")], str(afile), "is a file")
+    assert afile.read_text() == "kept"

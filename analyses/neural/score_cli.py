@@ -86,8 +86,10 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
         flags["model"] = args.model
     if args.benchmark:
         flags["benchmarks"] = tuple(b.strip() for flag in args.benchmark for b in flag.split(",") if b.strip())
-    if args.layers:
+    if args.layers is not None:
         flags["layers"] = tuple(l.strip() for l in args.layers.split(",") if l.strip())
+        if not flags["layers"]:
+            raise ConfigError(f"--layers {args.layers!r} names no layer; give 'all' or comma-separated layer names")
     if args.out:
         flags["out"] = args.out
     if args.recompute:
@@ -101,10 +103,14 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
 
 def _committed(config: ScoreConfig, as_json: bool) -> None:
     from analyses.neural.scoring import RESULT_KEYS, result_path, score
+    from neuroequi.errors import WriteError
 
+    not_cached = []
     for benchmark in config.benchmarks:
         result = score(config.model, benchmark, recompute=config.recompute,
                        region_layer_map=config.region_layer_map or None)
+        if "not_cached" in result:
+            not_cached.append(f"{benchmark} (score {result['score']:.4f}, printed above): {result['not_cached']}")
         if as_json:
             print(json.dumps(result, indent=2))
             continue
@@ -113,7 +119,10 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
         for key in ("session_scores", "session_errors"):
             if key in result:
                 print(f"{key:>18}: " + ", ".join(f"{s} {v:.4f}" for s, v in result[key].items()))
-        print(f"{'saved':>18}: {result_path(result['identifier'], result['benchmark'])}")
+        saved = "not cached" if "not_cached" in result else result_path(result["identifier"], result["benchmark"])
+        print(f"{'saved':>18}: {saved}", flush=True)
+    if not_cached:  # every score was printed; the cache failure is still an error
+        raise WriteError("score not cached: " + "; ".join(not_cached))
 
 
 def _per_layer(config: ScoreConfig, as_json: bool) -> None:
