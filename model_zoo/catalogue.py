@@ -300,7 +300,7 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
     arch = str(meta["arch"])
     dataset = meta.get("dataset", "unknown")
     dataset = str(dataset.get("name", "unknown") if isinstance(dataset, dict) else dataset)
-    method = "_".join(str(p) for p in (meta.get("equivariance"), meta["method"]) if p)
+    method = "_".join(str(p) for p in (meta.get("equivariance"), meta.get("method", "unknown")) if p)
     norm = meta.get("input_normalization", {"mean": IMAGENET_MEAN, "std": IMAGENET_STD})
     if name is None:
         lam_part = "" if lam is None else f"-lambda{format_lambda(lam)}"

@@ -42,6 +42,8 @@ from neuroequi.registry import build_backbone
 FORMAT = "neuroequi.checkpoint"
 VERSION = 1
 REQUIRED_KEYS = ("format", "version", "model", "backbone", "meta")
+#: Metadata every reader uses: the backbone's architecture and width.
+REQUIRED_META = ("arch", "width")
 #: How a file in torch's legacy (pre-1.6, non-zip) format begins: the pickled magic number.
 LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + torch.serialization.MAGIC_NUMBER.to_bytes(10, "little")
 
@@ -139,7 +141,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         CheckpointError: missing, empty, truncated or corrupt file, or a directory; a file that
             is some other kind of checkpoint (a bare state dict, a Composer or torchvision file:
-            use :func:`convert_published_state_dict`); a newer format version.
+            use :func:`convert_published_state_dict`); a newer format version; a ``model`` or
+            ``backbone`` that is not a state dict of tensors; metadata lacking :data:`REQUIRED_META`.
         IntegrityError: the model or backbone weights hold NaN or inf.
     """
     path = Path(path)
@@ -155,6 +158,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if k not in blob]
     if missing:
         raise CheckpointError(f"{str(path)!r} lacks the keys {missing}")
+    for part in ("model", "backbone"):  # the backbone is what every reader loads: it may not be empty
+        state = blob[part]
+        if (not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values())
+                or (part == "backbone" and not state)):
+            raise CheckpointError(f"{str(path)!r}: {part!r} must be a {'non-empty ' if part == 'backbone' else ''}"
+                                  f"state dict of tensors, got {type(state).__name__}{'' if state else ' (empty)'}")
+    meta = blob["meta"]
+    absent = [k for k in REQUIRED_META if not isinstance(meta, Mapping) or k not in meta]
+    if absent:
+        raise CheckpointError(f"{str(path)!r}: its metadata lacks {absent} (meta holds "
+                              f"{sorted(meta) if isinstance(meta, Mapping) else type(meta).__name__}); "
+                              "not a checkpoint written by neuroequi train")
     for part in ("model", "backbone"):
         check_finite(blob[part], f"checkpoint {str(path)!r} ({part})")
     return blob
@@ -180,6 +195,8 @@ def load_method(path: str | os.PathLike) -> nn.Module:
     from neuroequi.train.model import build_model
 
     blob = load_checkpoint(path)
+    if not isinstance(blob["meta"].get("config"), Mapping):
+        raise CheckpointError(f"{str(path)!r}: its metadata holds no training config, so the method cannot be rebuilt")
     model = build_model(config_from_dict(blob["meta"]["config"]))
     try:
         model.load_state_dict(blob["model"], strict=True)

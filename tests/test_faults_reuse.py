@@ -235,3 +235,40 @@ def test_outputs_are_checked_before_any_work(tmp_path, capsys):
         fails(capsys, [*argv, "--out", str(afile)], str(afile), "exists and is not a folder")
         fails(capsys, [*argv, "--out", str(afile / "sub")], str(afile), "is a file")
     assert afile.read_text() == "kept"
+
+
+# ------------------------------------------------------------------------------------ malformed inputs: one line
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"meta": {}}, "metadata lacks ['arch', 'width']"),
+    ({"model": None}, "'model' must be a state dict of tensors, got NoneType"),
+    ({"backbone": {}}, "'backbone' must be a non-empty state dict of tensors, got dict (empty)"),
+    ({"meta": None}, "metadata lacks"),
+])
+def test_malformed_checkpoint_is_one_line(tmp_path, finished, zoo, capsys, change, named):  # noqa: F811
+    """Issue 23: a checkpoint with meta={} or model=None gave KeyError/AttributeError tracebacks."""
+    from neuroequi.checkpoint import load_checkpoint, save_checkpoint
+
+    bad = save_checkpoint({**load_checkpoint(finished / "checkpoints" / "final.pt"), **change}, tmp_path / "bad.pt")
+    fails(capsys, ["zoo", "add", str(bad)], str(bad), named)
+    fails(capsys, ["analyze", "--model", str(bad), "--out", str(tmp_path / "a"), "probe_train=0"], named)
+    assert not (zoo / "catalogue.json").exists() and not (tmp_path / "a").exists()
+
+
+def test_empty_zip_to_brainscore_check_is_one_line(tmp_path, capsys):
+    """Issue 23: an empty zip gave a FileNotFoundError traceback."""
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    fails(capsys, ["brainscore", "check", str(empty)], str(empty), "expected one folder models/<plugin>/")
+
+
+def test_refused_package_records_no_layer_map(tmp_path, finished, zoo, capsys):  # noqa: F811
+    """Issue 23: a refused `brainscore package` (no public URL) still recorded a held-out layer map,
+    which changed the next `score` of that model (0.069 -> 0.101)."""
+    assert main(["zoo", "add", str(finished / "checkpoints" / "final.pt"), "--name", "mine"]) == 0
+    before = snapshot(zoo)
+    fails(capsys, ["brainscore", "package", "mine", "--out", str(tmp_path / "s.zip")], "no public URL")
+    fails(capsys, ["brainscore", "package", "mine", "--out", str(tmp_path / "s.tar"),
+                   "--weights-url", "https://example.org/w.pt"], "must end in .zip")
+    assert snapshot(zoo) == before and not any(tmp_path.glob("s*"))

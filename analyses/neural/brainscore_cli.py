@@ -72,16 +72,24 @@ def _package(args: argparse.Namespace) -> None:
     from analyses.neural.commitment import choose_region_layer_map, recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
-    from model_zoo.submission import LayerMap, package
+    from model_zoo.submission import LayerMap, package, submission_weights
+    from neuroequi.errors import ConfigError
+    from neuroequi.io import output_folder
     from neuroequi.cli import command_config
 
     config = command_config(PackageConfig, args, where="brainscore package")
     loaded = load(args.name)
+    output = args.output or Path(f"{plugin_dirname(loaded.name)}.zip")
+    # everything package() refuses is checked before a layer map is chosen and recorded
+    if output.suffix != ".zip":
+        raise ConfigError(f"submission path {str(output)!r} must end in .zip")
+    output_folder(output.parent, "folder of the submission")
+    submission_weights(loaded, args.weights_url or config.weights_url or None)
+    region_layer_map(loaded, config.region_layer_map or None)  # unknown regions or layers
     if loaded.entry.family == USER_FAMILY and config.choose_layers and recorded_commitment(loaded.identifier) is None:
         print(f"choosing the region->layer map of {loaded.identifier} on held-out data ...")
         choose_region_layer_map(loaded)
     regions, how = region_layer_map(loaded, config.region_layer_map or None)
-    output = args.output or Path(f"{plugin_dirname(loaded.name)}.zip")
     written = package(loaded, output, weights_url=args.weights_url or config.weights_url or None,
                       layer_map=LayerMap(regions, how))
     print(f"wrote {written} and {written.with_suffix('')}/ (region->layer {regions}: {how})")
