@@ -272,3 +272,26 @@ def test_refused_package_records_no_layer_map(tmp_path, finished, zoo, capsys): 
     fails(capsys, ["brainscore", "package", "mine", "--out", str(tmp_path / "s.tar"),
                    "--weights-url", "https://example.org/w.pt"], "must end in .zip")
     assert snapshot(zoo) == before and not any(tmp_path.glob("s*"))
+
+
+def test_baseline_measured_differently_is_refused_before_any_work(tmp_path, zoo, capsys):  # noqa: F811
+    """Issue 23: `analyze --baseline` measured at another layer (layer2 vs avgpool) or with another K
+    and policy on the same images wrote delta_* rows, exit 0."""
+    import analyses.pipeline as pipeline
+
+    common = ["--model", "cifar-resnet20-random", "probe_train=0", "n_images=10", "K=4", "n_boot=10", "progress=false"]
+    base = tmp_path / "base"
+    assert main(["analyze", *common, "--out", str(base), "layer=layer2"]) == 0
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("responses were extracted before the baseline was checked")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "extract_ensembles", no_work)
+        for setting, named in ((["layer=avgpool"], "layer 'layer2' (baseline) != 'avgpool'"),
+                               (["layer=layer2", "K=5"], "K 4 (baseline) != 5"),
+                               (["layer=layer2", "policy=simclr_cifar"], "policy 'cifar' (baseline) != 'simclr_cifar'"),
+                               (["layer=layer2", "seed=1"], "images: ")):
+            fails(capsys, ["analyze", *common, *setting, "--out", str(tmp_path / "o"), "--baseline", str(base)],
+                  str(base), "measured differently", named)
+    assert not (tmp_path / "o").exists()
