@@ -295,3 +295,27 @@ def test_baseline_measured_differently_is_refused_before_any_work(tmp_path, zoo,
             fails(capsys, ["analyze", *common, *setting, "--out", str(tmp_path / "o"), "--baseline", str(base)],
                   str(base), "measured differently", named)
     assert not (tmp_path / "o").exists()
+
+
+def test_pipeline_outputs_are_checked_before_any_work(tmp_path, zoo, capsys):  # noqa: F811
+    """Issue 23: `figures --readme <missing file>` failed after the whole pipeline (109 s);
+    `equivariance-table name=../../x` trained outside --out before refusing the name."""
+    import figures.figure1.pipeline as figure1
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the pipeline started work before its outputs were checked")
+
+    out = tmp_path / "deep" / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figure1, "run_jobs", no_work)
+        patch.setattr(figure1, "place_stimuli_on_screen", no_work, raising=False)
+        for readme, named in ((tmp_path / "missing.md", "does not exist"), (tmp_path, "is not a file")):
+            fails(capsys, ["figures", "--preset", "smoke", "--results", str(out / "r"), "--out", str(out / "f"),
+                           "--readme", str(readme)], str(readme), named)
+        (tmp_path / "plain.md").write_text("# no block\n")
+        fails(capsys, ["figures", "--preset", "smoke", "--results", str(out / "r"), "--out", str(out / "f"),
+                       "--readme", str(tmp_path / "plain.md")], "has no Figure-1 block")
+    for name in ("../../x", "a/b", "/abs", ".."):
+        fails(capsys, ["equivariance-table", "--preset", "smoke", f"name={name}", "--out", str(out)],
+              f"name {name!r} must be one folder name")
+    assert [p.name for p in tmp_path.rglob("*")] == ["plain.md"]  # nothing trained, written or created

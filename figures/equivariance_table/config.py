@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ def validate(config: EquivarianceTableConfig) -> EquivarianceTableConfig:
     config.families = check_families(config.families, "families")
     known = round(config.known_fraction * config.train_images)
     checks = [
+        (re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", config.name) is not None,
+         f"name {config.name!r} must be one folder name (letters, digits, '_', '.', '-'; no '/'): "
+         "the results go to <out>/<name>, never outside --out"),
         (config.train_images >= config.batch_size, f"train_images ({config.train_images}) must be >= batch_size ({config.batch_size})"),
         (0.0 <= config.known_fraction < 1.0, f"known_fraction must be in [0, 1), got {config.known_fraction}"),
         (config.known_fraction == 0 or known >= config.batch_size,

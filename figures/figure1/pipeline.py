@@ -45,7 +45,7 @@ from figures.configs import train_overrides
 from figures.executors import check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
-from figures.figure1.readme import machine, update_readme
+from figures.figure1.readme import check_readme, machine, update_readme
 from figures.figure1.table import analysis_marker, build_table, replicates_path, run_tag, score_path
 from figures.plot import draw_figure1
 from figures.steps import Job, StepLog, run_jobs, run_step
@@ -285,6 +285,8 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     root = results_root(config, results)
     home = Path(zoo_home).resolve() if zoo_home is not None else default_zoo_home(root)
     log = StepLog()
+    if readme is not None:
+        check_readme(readme)  # before the work, not after it
     if config.mode == "paper":
         paper_preflight(config)
     elif config.images is not None and not Path(config.images).expanduser().is_dir():
