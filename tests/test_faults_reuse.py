@@ -319,3 +319,61 @@ def test_pipeline_outputs_are_checked_before_any_work(tmp_path, zoo, capsys):  #
         fails(capsys, ["equivariance-table", "--preset", "smoke", f"name={name}", "--out", str(out)],
               f"name {name!r} must be one folder name")
     assert [p.name for p in tmp_path.rglob("*")] == ["plain.md"]  # nothing trained, written or created
+
+
+# ------------------------------------------------------------------------------------ shared zoos: models named by content
+
+
+@pytest.fixture(scope="module")
+def other_lr(tmp_path_factory, cache) -> Path:  # noqa: F811
+    """The 4-step run of ``finished`` with another learning rate (other weights, other config)."""
+    from test_faults import tiny
+
+    from neuroequi.train import config_from_dict, train
+
+    root = tmp_path_factory.mktemp("other_lr")
+    return train(config_from_dict(tiny(root, cache, "optim.lr=0.9")))
+
+
+def test_two_pipelines_sharing_a_zoo_read_only_their_own_models(tmp_path, finished, other_lr, zoo):  # noqa: F811
+    """Issue 23: two Figure-1 runs sharing a zoo (the second with lr=0.9) both registered `figure1-smoke-lam0-seed0`;
+    the second analysed and scored the first one's checkpoint."""
+    import model_zoo
+    from figures.figure1.config import preset
+    from figures.figure1.pipeline import final_checkpoint, model_name, register_model
+
+    first, second = preset("smoke", ["seeds=[0]"]), preset("smoke", ["seeds=[0]", "train.optim.lr=0.9"])
+    roots = {}
+    for config, source, root in ((first, finished / "checkpoints" / "final.pt", tmp_path / "a"),
+                                 (second, other_lr, tmp_path / "b")):
+        final = final_checkpoint(config, 0.0, 0, root)
+        final.parent.mkdir(parents=True)
+        shutil.copyfile(source, final)
+        roots[root] = (config, final, register_model(config, 0.0, 0, final, zoo))
+    (config_a, final_a, name_a), (config_b, final_b, name_b) = roots.values()
+    assert name_a != name_b and name_a.startswith("figure1-smoke-lam0-seed0-w")
+    assert model_name(config_a, 0.0, 0, tmp_path / "a") == name_a and model_name(config_b, 0.0, 0, tmp_path / "b") == name_b
+    assert model_zoo.load(name_a, home=zoo).sha256 == sha256_file(final_a)
+    assert model_zoo.load(name_b, home=zoo).sha256 == sha256_file(final_b)
+
+
+def test_content_names_reuse_only_the_same_weights_and_config(tmp_path, finished, other_lr, zoo):  # noqa: F811
+    import json
+
+    import model_zoo
+
+    ckpt = finished / "checkpoints" / "final.pt"
+    entry = model_zoo.register_run(ckpt, "p", home=zoo)
+    assert entry.name == model_zoo.run_name(ckpt, "p") and entry.meta["weights_sha256"]
+    elsewhere = Path(shutil.copytree(finished, tmp_path / "elsewhere")) / "checkpoints" / "final.pt"
+    moved = model_zoo.register_run(elsewhere, "p", home=zoo)  # the same weights and config, another folder
+    assert moved.name == entry.name and moved.source.location == str(elsewhere.resolve())
+    assert model_zoo.register_run(other_lr, "p", home=zoo).name != entry.name
+    catalogue = zoo / "catalogue.json"
+    data = json.loads(catalogue.read_text())
+    data[entry.name]["meta"]["weights_sha256"] = "0" * 64  # an entry of that name recording other weights
+    catalogue.write_text(json.dumps(data))
+    before = snapshot(catalogue)
+    with pytest.raises(ConfigError, match=f"records weights {'0' * 64}.*refusing to reuse a name for other weights"):
+        model_zoo.register_run(ckpt, "p", home=zoo)
+    assert snapshot(catalogue) == before

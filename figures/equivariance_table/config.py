@@ -21,7 +21,7 @@ class EquivarianceTableConfig:
     """Sizes of one run of the poster's CIFAR-10 experiment.
 
     Attributes:
-        name: results go to ``<out>/<name>``; also part of the zoo names (``eqtable-<name>-<run>``).
+        name: results go to ``<out>/<name>``; also part of the zoo names (``eqtable-<name>-<run>-w<weights>-c<config>``).
         families: the table's columns and SIE(all)'s families (the poster's four by default);
             one SIE run per family.
         transforms: parameter ranges of the families, for training and for the benchmark

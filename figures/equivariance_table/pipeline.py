@@ -92,8 +92,9 @@ def final_checkpoint(config: EquivarianceTableConfig, run: Run, root: Path) -> t
     return [sys.executable, "-m", "neuroequi.cli", "train", "--config", base, *overrides, "--resume"], final
 
 
-def zoo_name(config: EquivarianceTableConfig, run: Run) -> str:
-    """Catalogue name of a run's checkpoint."""
+def zoo_prefix(config: EquivarianceTableConfig, run: Run) -> str:
+    """Start of the catalogue name of a run's checkpoint; the name adds its content
+    (:func:`model_zoo.run_name`: weights and training config), so tables sharing a zoo never mix models."""
     return f"eqtable-{config.name}-{run.name}"
 
 
@@ -109,7 +110,8 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
 
     def model() -> model_zoo.LoadedModel:
         if not loaded:
-            loaded.append(model_zoo.load(zoo_name(config, run)))
+            final = final_checkpoint(config, run, root)[1]
+            loaded.append(model_zoo.load(model_zoo.run_name(final, zoo_prefix(config, run))))
         return loaded[0]
 
     def predict(tmp: Path) -> str:
@@ -145,7 +147,7 @@ def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
     for run in table_runs:
         command, final = final_checkpoint(config, run, root)
         jobs.append(Job(f"train {run.name}", command, final.is_file, root / "train" / f"{run.name}.log",
-                        on_done=lambda final=final, run=run: model_zoo.register_checkpoint(final, zoo_name(config, run))))
+                        on_done=lambda final=final, run=run: model_zoo.register_run(final, zoo_prefix(config, run))))
     env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
     run_jobs(jobs, config.parallel, log, env=env)
     for run in table_runs:

@@ -110,20 +110,28 @@ def published_model(lam: float, objective: str = "barlow_twins") -> str:
     return names[0]
 
 
-def model_name(config: Figure1Config, lam: float, seed: int) -> str:
-    """The zoo name of the ``(lam, seed)`` model: the published one (paper) or the run's registered checkpoint."""
+def model_prefix(config: Figure1Config, lam: float, seed: int) -> str:
+    """The start of the zoo name of the run's trained ``(lam, seed)`` model (:func:`model_name`)."""
+    return f"figure1-{config.mode}-{run_tag(lam, seed)}"
+
+
+def model_name(config: Figure1Config, lam: float, seed: int, root: Path) -> str:
+    """The zoo name of the ``(lam, seed)`` model: the published one (paper), or the run's trained
+    checkpoint named by its content (:func:`model_zoo.run_name`: its weights and training config), so
+    runs sharing a zoo never read each other's models."""
+    import model_zoo
+
     if config.trains:
-        return f"figure1-{config.mode}-{run_tag(lam, seed)}"
+        return model_zoo.run_name(final_checkpoint(config, lam, seed, root), model_prefix(config, lam, seed))
     return published_model(lam, config.objective)
 
 
 def register_model(config: Figure1Config, lam: float, seed: int, checkpoint: Path, home: Path) -> str:
-    """Register a trained checkpoint in the zoo at ``home`` (replacing the pipeline's own entry of an
-    earlier run); return its catalogue name."""
+    """Register a trained checkpoint in the zoo at ``home`` under its content name
+    (:func:`model_zoo.register_run`); return that name."""
     import model_zoo
 
-    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam, seed), home=home,
-                                         replace=True).name
+    return model_zoo.register_run(checkpoint, model_prefix(config, lam, seed), home=home).name
 
 
 def evaluated(config: Figure1Config, root: Path, lam: float, seed: int) -> bool:
@@ -140,7 +148,7 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
     from analyses.pipeline import AnalysisConfig, analyze
     from figures.figure1.seeds import model_replicates, save_replicates
 
-    name, tag = model_name(config, lam, seed), run_tag(lam, seed)
+    name, tag = model_name(config, lam, seed, root), run_tag(lam, seed)
     analysis = AnalysisConfig(n_images=config.n_images, K=config.K, seed=config.seed, images=config.images,
                               probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot)
 
@@ -201,7 +209,7 @@ def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model
                                          (lam, seed), register_model(config, lam, seed, final, home))))
                 after = (trainings[-1].name,)
             else:
-                models[lam, seed] = model_name(config, lam, seed)
+                models[lam, seed] = model_name(config, lam, seed, root)
             evaluations.append(job("evaluate", lam, seed, root, home, after=after,
                                    done=lambda lam=lam, seed=seed: evaluated(config, root, lam, seed)))
         jobs += trainings + evaluations
