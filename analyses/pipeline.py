@@ -96,7 +96,8 @@ class AnalysisConfig:
 
 def equimod_method(model: LoadedModel) -> nn.Module | None:
     """The full EquiMod method of a model loaded from a neuroequi checkpoint file; None otherwise."""
-    from neuroequi.checkpoint import load_checkpoint, load_method
+    from neuroequi.checkpoint import load_checkpoint
+    from neuroequi.train import load_method
     from neuroequi.errors import CheckpointError
 
     if model.entry.source.kind != "path":

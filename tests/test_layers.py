@@ -153,7 +153,8 @@ def test_layers_are_chosen_on_data_no_score_uses(home):
 
 @pytest.mark.slow
 def test_a_chosen_map_is_recorded_used_by_score_and_overridable(home):
-    from analyses.neural.commitment import choose_region_layer_map, recorded_commitment
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import recorded_commitment
     from analyses.neural.scoring import score
     from model_zoo import load
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import torch
+from torch import nn
 
 from neuroequi.augment import Policy, two_view_policies
 from neuroequi.augment.families import family_policy
 from neuroequi.methods import EquiMod, SSLMethod, TeSSL
 from neuroequi.methods.equimod import build_encoder
+from neuroequi.checkpoint import load_checkpoint
+from neuroequi.errors import CheckpointError
 from neuroequi.registry import build_backbone, build_method
-from neuroequi.train.config import DataConfig, TrainConfig
+from neuroequi.train.config import DataConfig, TrainConfig, config_from_dict
 
 
 def build_policies(data: DataConfig) -> tuple[Policy, Policy]:
@@ -49,3 +55,18 @@ def build_model(config: TrainConfig) -> SSLMethod:
             encoder = build_encoder(options, build_policies(config.data), config.seed)
         return EquiMod(method, encoder, lam, options)
     return method
+
+
+def load_method(path: str | os.PathLike) -> nn.Module:
+    """The full trained method of a checkpoint (eval mode, CPU): backbone plus every head, e.g. EquiMod's
+    projector ``g'`` and predictor ``u_psi`` (``.equi_projector``, ``.aug_projector``,
+    ``.predictor``, ``.encoder``), rebuilt from the stored config."""
+    blob = load_checkpoint(path)
+    if not isinstance(blob["meta"].get("config"), Mapping):
+        raise CheckpointError(f"{str(path)!r}: its metadata holds no training config, so the method cannot be rebuilt")
+    model = build_model(config_from_dict(blob["meta"]["config"]))
+    try:
+        model.load_state_dict(blob["model"], strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"{str(path)!r}: method weights do not fit the stored config: {err}") from err
+    return model.eval()
