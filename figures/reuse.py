@@ -14,7 +14,11 @@ Otherwise, by the pipeline's ``reuse`` setting (:data:`POLICIES`):
 * ``recompute`` (default): the stale output (and, for a training, its run folder) is removed and
   the step runs again; its log line names the changed keys;
 * ``refuse``: a :class:`~neuroequi.errors.ConfigError` naming the changed keys with their old and
-  new values, before anything is written (the run's saved ``config.yaml`` is left as it was).
+  new values, before anything is written (:func:`refuse_changed_config`: the run's saved
+  ``config.yaml`` is left as it was).
+
+Under ``recompute`` a pipeline saves its new ``config.yaml`` and every step whose key changed runs
+again, so the saved config always describes the saved results.
 
 An output without a key file (written before keys existed) is treated as changed.
 """
@@ -34,7 +38,13 @@ from neuroequi.config import to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
-__all__ = ["KEY_SUFFIX", "POLICIES", "StepKey", "check_policy", "decide", "flatten", "key_path", "stale", "write_key"]
+__all__ = ["KEY_SUFFIX", "POLICIES", "TRAINING_PLACE", "StepKey", "check_policy", "decide", "flatten", "key_path", "refuse_changed_config",
+           "stale", "write_key"]
+
+#: Keys of a training config that only place the run (its folder), not what it computes.
+TRAINING_PLACE = ("output_dir", "name")
+#: Settings of a pipeline that say how it runs, not what it computes (never a reason to refuse).
+OPERATIONAL = ("reuse", "parallel", "executor", "slurm", "zoo_home")
 
 KEY_SUFFIX = ".key.json"
 POLICIES = ("recompute", "refuse")
@@ -68,9 +78,13 @@ class StepKey:
     inputs: dict[str, str]
 
     @classmethod
-    def of(cls, config: Any, inputs: Mapping[str, str | os.PathLike] | None = None) -> StepKey:
-        """The key of a step with settings ``config`` reading the files ``inputs`` (name -> path)."""
-        return cls(flatten(config), {name: _file_sha256(Path(path)) for name, path in sorted((inputs or {}).items())})
+    def of(cls, config: Any, inputs: Mapping[str, str | os.PathLike] | None = None,
+           place: tuple[str, ...] = ()) -> StepKey:
+        """The key of a step with settings ``config`` reading the files ``inputs`` (name -> path);
+        ``place``: settings that only say where the step writes (e.g. a training's ``output_dir``),
+        left out so a moved results folder is still reused."""
+        settings = {k: v for k, v in flatten(config).items() if k not in place}
+        return cls(settings, {name: _file_sha256(Path(path)) for name, path in sorted((inputs or {}).items())})
 
     @property
     def sha256(self) -> str:
@@ -145,3 +159,22 @@ def write_key(output: Path, key: StepKey) -> Path:
         tmp.write_text(json.dumps({"sha256": key.sha256, "config": key.config, "inputs": key.inputs},
                                   indent=1, sort_keys=True))
     return key_path(output)
+
+
+def refuse_changed_config(saved: Path, config: Any, policy: str) -> None:
+    """With ``policy='refuse'``: ConfigError naming every setting of ``config`` (a pipeline's typed
+    config) that differs from the run's saved ``config.yaml`` (``saved``), before the pipeline writes
+    anything, so a refused run leaves the saved config as it was. Settings of :data:`OPERATIONAL`
+    are not compared; a run without a saved config is new. ``'recompute'``: nothing to check here
+    (every step compares its own key)."""
+    import yaml
+
+    if check_policy(policy) != "refuse" or not saved.is_file():
+        return
+    old, new = flatten(yaml.safe_load(saved.read_text()) or {}), flatten(config)
+    changed = [f"{key}: {json.dumps(old.get(key, '<unset>'))} -> {json.dumps(new.get(key, '<unset>'))}"
+               for key in sorted(set(old) | set(new))
+               if key.split(".")[0] not in OPERATIONAL and old.get(key, "<unset>") != new.get(key, "<unset>")]
+    if changed:
+        raise ConfigError(f"the results in {str(saved.parent)!r} were computed with other settings ({'; '.join(changed)}); "
+                          "pass reuse=recompute to recompute what they change, or use another results folder")

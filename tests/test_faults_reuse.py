@@ -366,3 +366,38 @@ def test_content_names_reuse_only_the_same_weights_and_config(tmp_path, finished
     with pytest.raises(ConfigError, match=f"records weights {'0' * 64}.*refusing to reuse a name for other weights"):
         model_zoo.register_run(ckpt, "p", home=zoo)
     assert snapshot(catalogue) == before
+
+
+# ------------------------------------------------------------------------------------ reuse keyed on the computation
+
+
+def _figure1(base: Path, *overrides: str):
+    """A two-model Figure-1 smoke run (λ 0 and 0.5, seed 0, 64 training images, one benchmark) into ``base``."""
+    from figures.figure1.config import preset
+    from figures.figure1.pipeline import run
+
+    config = preset("smoke", ["seeds=[0]", "train.data.subset=64", "benchmarks=[Kiani2007.IT-rdm]",
+                              "n_boot=20", *overrides])
+    return run(config, base / "results", base / "figures", zoo_home=base / "zoo")
+
+
+@pytest.mark.slow
+def test_a_rerun_with_changed_settings_recomputes_or_refuses(tmp_path, capsys):
+    """Issue 23: a rerun with n_images=12 train.optim.lr=0.9 into an existing --results reused all 4 steps
+    (the CSV byte-identical) while config.yaml and the run record claimed the new settings."""
+    first = _figure1(tmp_path)
+    root, table = tmp_path / "results" / "figure1" / "smoke", tmp_path / "figures" / "figure1_smoke.csv"
+    saved, before = root / "config.yaml", sha256_file(table)
+    capsys.readouterr()
+    _figure1(tmp_path)  # the same settings: every step reused
+    assert "recomputed" not in capsys.readouterr().out and sha256_file(table) == before
+
+    with pytest.raises(ConfigError, match=r"n_images: 8 -> 12; train.optim.lr: <unset> -> 0.9.*reuse=recompute"):
+        _figure1(tmp_path, "n_images=12", "train.optim.lr=0.9", "reuse=refuse")
+    assert sha256_file(table) == before and "lr" not in saved.read_text()  # refused: nothing written
+
+    second = _figure1(tmp_path, "n_images=12", "train.optim.lr=0.9")
+    out = capsys.readouterr().out
+    assert "recomputed (input checkpoint" in out and "reused" not in out.split("[figure1] table")[0]
+    assert "lr: 0.9" in saved.read_text() and sha256_file(table) != before
+    assert not first.equals(second)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from analyses.augmentation_prediction import PredictionConfig
 from figures import configs
@@ -39,6 +39,8 @@ class EquivarianceTableConfig:
         probe_train, probe_test, probe_C: the linear classification probe (CIFAR-10 train / test images).
         zoo_home: the model zoo the runs are registered in (None: ``$NEUROEQUI_ZOO_HOME`` when set,
             else ``<out>/<name>/zoo``; :func:`figures.configs.resolve_zoo_home`).
+        reuse: a saved step whose settings or inputs changed (:mod:`figures.reuse`) is
+            ``recompute``-d (default) or ``refuse``-d with one line naming the changed keys.
     """
 
     name: str = "cpu"
@@ -60,6 +62,7 @@ class EquivarianceTableConfig:
     probe_test: int = 2000
     probe_C: float = 1.0
     zoo_home: str | None = None
+    reuse: Literal["recompute", "refuse"] = "recompute"
 
 
 def preset(name: str = "cpu", overrides: tuple[str, ...] | list[str] = ()) -> EquivarianceTableConfig:
