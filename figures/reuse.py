@@ -38,7 +38,7 @@ from neuroequi.config import to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
-__all__ = ["KEY_SUFFIX", "POLICIES", "TRAINING_PLACE", "StepKey", "check_policy", "decide", "flatten", "key_path", "refuse_changed_config",
+__all__ = ["KEY_SUFFIX", "POLICIES", "TRAINING_PLACE", "StepKey", "check_policy", "decide", "differences", "flatten", "key_path", "refuse_changed_config",
            "stale", "write_key"]
 
 #: Keys of a training config that only place the run (its folder), not what it computes.
@@ -94,15 +94,21 @@ class StepKey:
 
     def changes(self, recorded: Mapping[str, Any]) -> list[str]:
         """``key: old -> new`` for every setting or input that differs from a ``recorded`` key file."""
-        lines = []
-        for part in ("config", "inputs"):
-            old, new = recorded.get(part, {}), getattr(self, part)
-            for key in sorted(set(old) | set(new)):
-                if old.get(key, "<unset>") != new.get(key, "<unset>"):
-                    shown = (lambda v: str(v)[:12]) if part == "inputs" else json.dumps
-                    lines.append(f"{'input ' if part == 'inputs' else ''}{key}: "
-                                 f"{shown(old.get(key, '<unset>'))} -> {shown(new.get(key, '<unset>'))}")
-        return lines
+        return (differences(recorded.get("config", {}), self.config)
+                + differences(recorded.get("inputs", {}), self.inputs, label="input ", width=12))
+
+
+def differences(old: Mapping[str, Any], new: Mapping[str, Any], label: str = "", width: int | None = None,
+                skip: tuple[str, ...] = ()) -> list[str]:
+    """``<label><key>: <old> -> <new>`` (JSON values, or their first ``width`` characters; ``<unset>``
+    when absent) for every key whose value differs, in key order; keys under ``skip`` left out."""
+    def shown(values: Mapping[str, Any], key: str) -> str:
+        if key not in values:
+            return "<unset>"
+        return str(values[key])[:width] if width else json.dumps(values[key])
+
+    return [f"{label}{key}: {shown(old, key)} -> {shown(new, key)}" for key in sorted(set(old) | set(new))
+            if key.split(".")[0] not in skip and old.get(key, "<unset>") != new.get(key, "<unset>")]
 
 
 def key_path(output: Path) -> Path:
@@ -171,10 +177,7 @@ def refuse_changed_config(saved: Path, config: Any, policy: str) -> None:
 
     if check_policy(policy) != "refuse" or not saved.is_file():
         return
-    old, new = flatten(yaml.safe_load(saved.read_text()) or {}), flatten(config)
-    changed = [f"{key}: {json.dumps(old.get(key, '<unset>'))} -> {json.dumps(new.get(key, '<unset>'))}"
-               for key in sorted(set(old) | set(new))
-               if key.split(".")[0] not in OPERATIONAL and old.get(key, "<unset>") != new.get(key, "<unset>")]
+    changed = differences(flatten(yaml.safe_load(saved.read_text()) or {}), flatten(config), skip=OPERATIONAL)
     if changed:
         raise ConfigError(f"the results in {str(saved.parent)!r} were computed with other settings ({'; '.join(changed)}); "
                           "pass reuse=recompute to recompute what they change, or use another results folder")

@@ -392,12 +392,37 @@ def test_a_rerun_with_changed_settings_recomputes_or_refuses(tmp_path, capsys):
     _figure1(tmp_path)  # the same settings: every step reused
     assert "recomputed" not in capsys.readouterr().out and sha256_file(table) == before
 
-    with pytest.raises(ConfigError, match=r"n_images: 8 -> 12; train.optim.lr: <unset> -> 0.9.*reuse=recompute"):
+    with pytest.raises(ConfigError, match=r"n_images: 8 -> 12; train.optim.lr: <unset> -> 0.9\); pass reuse=recompute"):
         _figure1(tmp_path, "n_images=12", "train.optim.lr=0.9", "reuse=refuse")
     assert sha256_file(table) == before and "lr" not in saved.read_text()  # refused: nothing written
 
     second = _figure1(tmp_path, "n_images=12", "train.optim.lr=0.9")
-    out = capsys.readouterr().out
-    assert "recomputed (input checkpoint" in out and "reused" not in out.split("[figure1] table")[0]
+    assert "reused" not in capsys.readouterr().out  # every training and evaluation ran again
+    job_log = (root / "analyses" / "lam0-seed0.log").read_text()  # the evaluation job's own step lines
+    assert "recomputed (analysis.n_images: 8 -> 12; input checkpoint: " in job_log
     assert "lr: 0.9" in saved.read_text() and sha256_file(table) != before
     assert not first.equals(second)
+
+
+@pytest.mark.slow
+def test_equivariance_table_rerun_with_changed_settings(tmp_path, capsys, monkeypatch):
+    """Issue 23: `equivariance-table epochs=3 prediction.n_train=40` reused every step; table.md said 3 epochs,
+    table.csv came from 1. Here: the smallest table (one family, no unknown variant, 4 runs)."""
+    from figures.equivariance_table.config import preset
+    from figures.equivariance_table.pipeline import run_table
+
+    monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
+    small = ["families=[rotation]", "known_fraction=0", "train_images=128", "prediction.families=[rotation]",
+             "probe_train=20", "probe_test=10"]
+    first = run_table(preset("smoke", small), tmp_path)
+    saved = tmp_path / "smoke" / "config.yaml"
+    before = snapshot(tmp_path / "smoke")
+    with pytest.raises(ConfigError, match=r"epochs: 1 -> 2; prediction.n_train: 48 -> 40"):
+        run_table(preset("smoke", [*small, "epochs=2", "prediction.n_train=40", "reuse=refuse"]), tmp_path)
+    assert snapshot(tmp_path / "smoke") == before
+    capsys.readouterr()
+    second = run_table(preset("smoke", [*small, "prediction.n_train=40"]), tmp_path)
+    printed = capsys.readouterr().out
+    assert printed.count("reused") == 2 * 4  # the trainings and the probes: their settings did not change
+    assert printed.count("recomputed (prediction.n_train: 48 -> 40)") == 4
+    assert "n_train: 40" in saved.read_text() and not first.equals(second)
