@@ -105,7 +105,7 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
     probing = {"probe_train": config.probe_train, "probe_test": config.probe_test, "probe_C": config.probe_C,
                "seed": config.seed, "n_boot": config.prediction.n_boot}
     run_step(log, f"predict {run.name}", folder / "augmentation_prediction.csv", predict,
-             StepKey.of(prediction, inputs), config.reuse)
+             StepKey.of({"prediction": prediction}, inputs), config.reuse)  # keys named as in the config
     run_step(log, f"probe {run.name}", folder / "probe.json", probe, StepKey.of(probing, inputs), config.reuse)
 
 
