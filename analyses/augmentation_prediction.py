@@ -44,7 +44,6 @@ import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -55,7 +54,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from analyses.measures import ALPHAS, TableRow, bootstrap_counts, interval
+from analyses.measures import ALPHAS, TableRow, bootstrap_counts, interval, require_finite
 from analyses.probe import cifar10_subset
 from analyses.responses import _responses_to_views, view_batches
 from model_zoo import LoadedModel
@@ -70,7 +69,7 @@ from neuroequi.augment.families import (
 )
 from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, output_folder
 
 __all__ = ["PredictionConfig", "PredictionSettings", "augmentation_prediction", "r2_score", "run", "score_probe"]
 
@@ -117,13 +116,22 @@ def r2_score(predictions: np.ndarray, targets: np.ndarray, weights: np.ndarray |
 
     ``predictions``, ``targets``: ``(R, d)``; ``weights``: row weights ``(B, R)`` (bootstrap
     multiplicities) or None (all ones). Returns ``(B,)`` (``(1,)`` without weights).
+
+    Raises:
+        ConfigError: a NaN or inf in an argument (named); targets without variance under some
+            weights (R² is undefined there, never a quiet NaN).
     """
-    y, p = np.asarray(targets, np.float64), np.asarray(predictions, np.float64)
-    w = np.ones((1, len(y))) if weights is None else np.asarray(weights, np.float64)
+    y = require_finite(np.asarray(targets, np.float64), "r2_score targets")
+    p = require_finite(np.asarray(predictions, np.float64), "r2_score predictions")
+    w = np.ones((1, len(y))) if weights is None else require_finite(np.asarray(weights, np.float64), "r2_score weights")
     total = w.sum(axis=1) * y.shape[1]
     grand = (w @ y.sum(axis=1)) / total
     ss_res = w @ ((y - p) ** 2).sum(axis=1)
     ss_tot = w @ (y**2).sum(axis=1) - total * grand**2
+    flat = ss_tot <= 1e-12 * (w @ (y**2).sum(axis=1))  # no variance, up to rounding
+    if flat.any():
+        raise ConfigError(f"r2_score: the targets do not vary (under {int(flat.sum())} of {len(flat)} weightings), "
+                          "so R² is undefined")
     return 1.0 - ss_res / ss_tot
 
 
@@ -241,11 +249,11 @@ def run(config: PredictionSettings, args: argparse.Namespace) -> int:
     import model_zoo
     from neuroequi.config import narrow
 
+    path = output_folder(args.out, "--out") / TABLE  # before the work, not after it
     model = model_zoo.load(config.model)
     table = augmentation_prediction(model, narrow(config, PredictionConfig))
-    path = Path(args.out) / TABLE
-    with atomic_write(path) as tmp:
+    print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False), flush=True)
+    with atomic_write(path) as tmp:  # printed first: a failed write (a one-line error) loses nothing
         table.to_csv(tmp, index=False)
-    print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False))
     print(json.dumps({"table": str(path), "model": model.identifier}))
     return 0

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from analyses.measures import interval
+from analyses.measures import interval, require_finite
 
 __all__ = ["combined_interval", "hierarchical_interval", "image_bootstrap"]
 
@@ -36,7 +36,7 @@ def combined_interval(mean: float, sd_seeds: float, sd_images: float, n_seeds: i
 def image_bootstrap(scores: np.ndarray, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
     """``(n_boot,)`` means of ``scores (S, I)`` over seeds and over images resampled with replacement, the
     same resample for every seed."""
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = require_finite(np.asarray(scores, dtype=np.float64), "scores")
     if scores.ndim != 2 or scores.shape[0] < 1 or scores.shape[1] < 2:
         raise ValueError(f"scores must be (seeds >= 1, images >= 2), got shape {scores.shape}")
     if n_boot < 1:
@@ -51,7 +51,8 @@ def hierarchical_interval(
 ) -> tuple[float, float, float]:
     """``(mean, ci_low, ci_high)`` of ``scores (S, I)`` (module doc): with ``S >= 2`` seeds the
     :func:`combined_interval` of ``SE_seeds = sd(seed means) / sqrt(S)`` and ``SE_images`` = the SD of
-    :func:`image_bootstrap`; with one seed the central ``level`` percentile interval of the image bootstrap."""
+    :func:`image_bootstrap`; with one seed the central ``level`` percentile interval of the image bootstrap.
+    A NaN or inf in ``scores`` is a ConfigError (never an interval of the resamples that missed it)."""
     samples = image_bootstrap(scores, n_boot, seed)
     mean = float(np.mean(scores))
     if scores.shape[0] == 1:

@@ -85,6 +85,7 @@ __all__ = [
     "crop_photometric_factorization",
     "delta",
     "interval",
+    "require_finite",
     "shared_variability",
 ]
 
@@ -164,6 +165,11 @@ class ImageMeasure:
         n = len(self.images)
         if self.values.shape not in ((n,), (n, n)):
             raise ValueError(f"{self.quantity}: values must be ({n},) or ({n}, {n}), got {self.values.shape}")
+        if n < (1 if self.values.ndim == 1 else 2):
+            raise ConfigError(f"{self.quantity}: {n} image(s) is too few for a mean over "
+                              f"{'images' if self.values.ndim == 1 else 'pairs of distinct images'}")
+        off = self.values if self.values.ndim == 1 else self.values[~np.eye(n, dtype=bool)]  # diagonal unused
+        require_finite(off, f"{self.quantity} values")
 
     def resampled(self, counts: np.ndarray) -> np.ndarray:
         """The mean under image multiplicities ``counts`` (B, I) -> (B,)."""
@@ -211,16 +217,28 @@ def delta(measure: ImageMeasure, baseline: ImageMeasure, n_boot: int = 1000, lev
     }
 
 
+def require_finite(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` unchanged when every entry is finite; ConfigError naming ``name``, how many entries
+    are NaN or ±inf and the first one's index otherwise (an analysis never drops or averages them away)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError(f"{name} hold {int(bad.sum())} NaN or inf value(s) of {values.size} (first at index "
+                          f"{first}); the analysis needs finite values")
+    return values
+
+
 def _values_and_images(data: np.ndarray | xr.DataArray, dims: tuple[str, ...], name: str) -> tuple[np.ndarray, np.ndarray]:
     """Float64 values in ``dims`` order and image ids ``(I,)`` from an array or a DataArray."""
     if isinstance(data, xr.DataArray):
         if set(data.dims) != set(dims):
             raise ValueError(f"{name} must have dims {dims}, got {data.dims}")
-        return data.transpose(*dims).values.astype(np.float64), np.asarray(data.coords["image"].values)
+        values = require_finite(data.transpose(*dims).values.astype(np.float64), name)
+        return values, np.asarray(data.coords["image"].values)
     values = np.asarray(data, dtype=np.float64)
     if values.ndim != len(dims):
         raise ValueError(f"{name} must be {dims}, got shape {values.shape}")
-    return values, np.arange(values.shape[0])
+    return require_finite(values, name), np.arange(values.shape[0])
 
 
 def _ensemble(responses: np.ndarray | xr.DataArray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -400,6 +418,8 @@ def augmentation_decoding(
         table, names = np.asarray(params, dtype=np.float64), tuple(columns)
     if table.shape[:2] != values.shape[:2] or table.shape[2] != len(names):
         raise ValueError(f"params shape {table.shape} does not match responses {values.shape} and {len(names)} names")
+    for column, name in enumerate(names):  # a NaN would make its parameter look constant and be dropped
+        require_finite(table[:, :, column], f"augmentation parameter {name!r}")
     if parameters is None:
         candidates = [n for n in DECODED_PARAMETERS if n in names] or list(names)
         chosen = [n for n in candidates if np.ptp(table[:, :, names.index(n)]) > 0]

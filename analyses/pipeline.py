@@ -18,6 +18,7 @@ Files written to ``out_dir``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +37,7 @@ from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write, output_folder
 
-__all__ = ["DECODING", "IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "delta_table",
+__all__ = ["DECODING", "IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "check_baseline", "delta_table",
            "equimod_method", "load_decoding", "load_image_measures", "save_decoding", "save_image_measures"]
 
 TABLE_COLUMNS = ("model", "weights_sha256", "layer", "quantity", "label", "value", "ci_low", "ci_high", "n",
@@ -131,6 +132,31 @@ def check_paths(out_dir: str | Path, baseline_dir: str | Path | None = None) -> 
                           "finished analysis of the baseline (λ=0) model")
 
 
+#: What a baseline must share with the analysis it is subtracted from (columns of its ``measures.csv``).
+BASELINE_KEYS = ("layer", "policy", "K", "seed", "n_images")
+
+
+def check_baseline(baseline_dir: str | Path, images: Sequence, **context) -> None:
+    """ConfigError, before any work, unless the finished analysis in ``baseline_dir`` was measured
+    with the same :data:`BASELINE_KEYS` (``context``: this analysis's values) and on the same images
+    (``images``: their ids); the message names every key that differs with both values."""
+    table_path = Path(baseline_dir) / TABLE
+    if not table_path.is_file():
+        raise ConfigError(f"baseline {str(baseline_dir)!r} holds no {TABLE}: its analysis did not finish")
+    first = pd.read_csv(table_path, nrows=1)
+    if first.empty or not set(BASELINE_KEYS) <= set(first.columns):
+        raise ConfigError(f"baseline table {str(table_path)!r} lacks the columns {list(BASELINE_KEYS)}")
+    theirs = first.iloc[0]
+    differ = [f"{key} {theirs[key]!r} (baseline) != {context[key]!r}" for key in BASELINE_KEYS
+              if str(theirs[key]) != str(context[key])]
+    base_images = next(iter(load_image_measures(Path(baseline_dir) / IMAGE_MEASURES).values())).images
+    if sorted(map(str, base_images)) != sorted(map(str, images)):
+        differ.append(f"images: {len(set(map(str, base_images)) ^ set(map(str, images)))} ids in one set only")
+    if differ:
+        raise ConfigError(f"baseline {str(baseline_dir)!r} was measured differently: {'; '.join(differ)}; "
+                          "ΔD_B compares like with like: analyse the baseline with the same settings")
+
+
 def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
             baseline_dir: str | Path | None = None) -> Path:
     """Responses to every ensemble, then all measures; writes the files listed in the module docstring.
@@ -141,7 +167,8 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
         config: see :class:`AnalysisConfig`.
         out_dir: output folder (created).
         baseline_dir: ``out_dir`` of the baseline model's analysis (λ = 0) on the
-            same images: adds the ``delta_*`` rows.
+            same images, layer, K, policy and seed (:func:`check_baseline`, before any work):
+            adds the ``delta_*`` rows.
 
     Returns:
         The path of the tidy table ``out_dir/measures.csv`` (columns :data:`TABLE_COLUMNS`).
@@ -155,6 +182,9 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     else:
         images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
         check_decoding_size(len(ids), config.K, f"analysis images={config.images!r}:")
+    if baseline_dir is not None:
+        check_baseline(baseline_dir, ids, layer=layer, policy=policy_name, K=config.K, seed=config.seed,
+                       n_images=len(ids))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,

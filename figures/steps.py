@@ -17,6 +17,7 @@ from pathlib import Path
 
 from figures.executors import Executor, LocalProcesses, Running
 from figures.jobs import Job
+from figures.reuse import StepKey, decide, write_key
 from neuroequi.errors import NeuroequiError
 from neuroequi.io import atomic_write
 
@@ -45,19 +46,29 @@ class StepLog:
         return time.perf_counter() - self.started
 
 
-def run_step(log: StepLog, name: str, output: Path, make: Callable[[Path], str | None]) -> Path:
-    """Produce ``output`` with ``make(tmp_path)`` unless it exists already.
+def run_step(log: StepLog, name: str, output: Path, make: Callable[[Path], str | None],
+             key: StepKey | None = None, reuse: str = "recompute") -> Path:
+    """Produce ``output`` with ``make(tmp_path)`` unless it is saved already.
 
     ``make`` writes to the temporary path it is given (:func:`neuroequi.io.atomic_write`)
     and may return a short summary for the log; the file is renamed into place
     only when ``make`` returns, so a killed step leaves no partial output behind.
+    With a ``key`` (:class:`figures.reuse.StepKey`: the step's settings and inputs) the output is
+    reused only when its key file records the same key; otherwise it is recomputed (the log line
+    names the changed keys) or, with ``reuse='refuse'``, refused (:func:`figures.reuse.decide`).
+    Without a key, an existing output is reused.
     """
-    if output.exists():
+    reasons = (None if output.exists() else ["no output"]) if key is None else decide(name, output, key, reuse)
+    if reasons is None:
         log.record(name, 0.0, reused=True)
         return output
     start = time.perf_counter()
     with atomic_write(output) as tmp:
         summary = make(tmp)
+    if key is not None:
+        write_key(output, key)
+    if reasons != ["no output"]:
+        summary = f"recomputed ({'; '.join(reasons)}) {summary or ''}"
     log.record(name, time.perf_counter() - start, reused=False, summary=summary or "")
     return output
 

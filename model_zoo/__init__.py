@@ -8,12 +8,13 @@ from neuroequi.lazy import lazy_exports
 
 __all__ = [
     "Entry", "LoadedModel", "WeightsSource", "entries", "get_entry", "load", "random_entry",
-    "register_checkpoint", "zoo_home",
+    "register_checkpoint", "register_run", "run_name", "zoo_home",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "Entry": "model_zoo.catalogue", "WeightsSource": "model_zoo.catalogue", "entries": "model_zoo.catalogue",
     "get_entry": "model_zoo.catalogue", "random_entry": "model_zoo.catalogue",
-    "register_checkpoint": "model_zoo.catalogue", "zoo_home": "model_zoo.download",
+    "register_checkpoint": "model_zoo.catalogue", "register_run": "model_zoo.catalogue",
+    "run_name": "model_zoo.catalogue", "zoo_home": "model_zoo.download",
     "LoadedModel": "model_zoo.loading", "load": "model_zoo.loading",
 })

@@ -28,12 +28,15 @@ home (None: :func:`model_zoo.download.zoo_home`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from torch import nn
+from torch import Tensor, nn
 
 from model_zoo.download import file_sha256, zoo_home
 from neuroequi.io import read_json_mapping, write_json
@@ -245,10 +248,15 @@ def get_entry(name: str, home: Path | None = None) -> Entry:
 def registered_name(path: str | os.PathLike, home: Path | None = None) -> str | None:
     """The catalogue name of the checkpoint file ``path`` in the user catalogue (None if not registered).
 
-    A file registered under several names gets the first in sorted order.
+    A file registered under several names gets the first in sorted order of those whose recorded
+    sha256 is the file's now (a file retrained in place keeps the entries of its old weights).
     """
-    target = str(Path(path).expanduser().resolve())
-    names = sorted(n for n, e in user_entries(home).items() if e.source.kind == "path" and e.source.location == target)
+    target = Path(path).expanduser().resolve()
+    found = {n: e for n, e in user_entries(home).items() if e.source.kind == "path" and e.source.location == str(target)}
+    names = sorted(found)
+    if len(names) > 1:
+        digest = file_sha256(target)
+        names.sort(key=lambda n: found[n].source.sha256 != digest)  # stable: sorted within each group
     return names[0] if names else None
 
 
@@ -301,7 +309,7 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
     arch = str(meta["arch"])
     dataset = meta.get("dataset", "unknown")
     dataset = str(dataset.get("name", "unknown") if isinstance(dataset, dict) else dataset)
-    method = "_".join(str(p) for p in (meta.get("equivariance"), meta["method"]) if p)
+    method = "_".join(str(p) for p in (meta.get("equivariance"), meta.get("method", "unknown")) if p)
     norm = meta.get("input_normalization", {"mean": IMAGENET_MEAN, "std": IMAGENET_STD})
     if name is None:
         lam_part = "" if lam is None else f"-lambda{format_lambda(lam)}"
@@ -314,6 +322,72 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
         notes=f"registered with sha256 {digest}",
         meta={k: meta[k] for k in ("epoch", "step", "git_commit") if k in meta},
     )
+
+
+#: Keys of a training config that say where a run is written, not what it computes.
+_PLACE_KEYS = ("name", "output_dir")
+
+
+def tensors_sha256(state: Mapping[str, Tensor]) -> str:
+    """sha256 over every (key, tensor bytes) of a state dict, in its key order."""
+    digest = hashlib.sha256()
+    for key, tensor in state.items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def content_hashes(backbone: Mapping[str, Tensor], meta: dict) -> dict[str, str]:
+    """``{"weights_sha256", "config_sha256"}`` of a checkpoint's backbone state dict and metadata: the
+    :func:`tensors_sha256` of the weights and the sha256 of the training config (``meta["config"]``) as
+    key-sorted JSON without the keys that only place the run (:data:`_PLACE_KEYS`)."""
+    config = {k: v for k, v in (meta.get("config") or {}).items() if k not in _PLACE_KEYS}
+    text = json.dumps(config, sort_keys=True, default=str)
+    return {"weights_sha256": tensors_sha256(backbone), "config_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def content_name(prefix: str, hashes: dict[str, str]) -> str:
+    """``<prefix>-w<8 hex of the weights' sha256>-c<8 hex of the config's>`` (:func:`content_hashes`)."""
+    return f"{prefix}-w{hashes['weights_sha256'][:8]}-c{hashes['config_sha256'][:8]}"
+
+
+def run_name(path: str | os.PathLike, prefix: str) -> str:
+    """The content name (:func:`content_name`) of the checkpoint file ``path`` under ``prefix``."""
+    from neuroequi.checkpoint import load_backbone
+
+    backbone, meta = load_backbone(path)
+    return content_name(prefix, content_hashes(backbone.state_dict(), meta))
+
+
+def register_run(path: str | os.PathLike, prefix: str, home: Path | None = None) -> Entry:
+    """Register a pipeline's checkpoint under its content name (:func:`run_name`), so pipelines that
+    share a zoo never read each other's models: the name changes with the weights or the config.
+
+    The entry records both hashes (``meta``). An entry of that name is replaced only when it records
+    the same hashes (the same weights and config, e.g. a rerun to another results folder); one that
+    records other hashes is a ConfigError naming both, never a silent reuse."""
+    from neuroequi.checkpoint import load_backbone
+
+    path = Path(path).expanduser().resolve()
+    backbone, meta = load_backbone(path)
+    hashes = content_hashes(backbone.state_dict(), meta)
+    name = content_name(prefix, hashes)
+    entry = checkpoint_entry(path, backbone, meta, name=name)
+    entry = replace(entry, meta={**entry.meta, **hashes})
+    catalogue_path = _user_catalogue_path(home)
+    with file_lock(catalogue_path):
+        catalogue = read_catalogue(catalogue_path)
+        old = catalogue.get(name)
+        if old is not None and any(old.meta.get(k) != v for k, v in hashes.items()):
+            raise ConfigError(
+                f"model {name!r} in {str(catalogue_path)!r} records weights {old.meta.get('weights_sha256')} and config "
+                f"{old.meta.get('config_sha256')}, but {str(path)!r} has weights {hashes['weights_sha256']} and config "
+                f"{hashes['config_sha256']}; refusing to reuse a name for other weights"
+            )
+        if old != entry:
+            catalogue[name] = entry
+            write_json(catalogue_path, {n: e.to_json() for n, e in catalogue.items()})
+    return entry
 
 
 def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: str | None = None,

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from model_zoo.catalogue import Entry, checkpoint_entry, get_entry, registered_name
+from model_zoo.catalogue import Entry, checkpoint_entry, get_entry, registered_name, tensors_sha256
 from model_zoo.cifar_resnet import CifarResNet, load_akamaster_checkpoint
 from model_zoo.download import download, file_sha256, zoo_home
 from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError, IntegrityError
@@ -103,12 +102,8 @@ class LoadedModel:
 
 
 def state_dict_sha256(module: nn.Module) -> str:
-    """sha256 over every (key, tensor bytes) of ``module.state_dict()`` in key order."""
-    digest = sha256()
-    for key, tensor in module.state_dict().items():
-        digest.update(key.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    """sha256 over every (key, tensor bytes) of ``module.state_dict()`` in key order (:func:`tensors_sha256`)."""
+    return tensors_sha256(module.state_dict())
 
 
 def identifier(entry: Entry, weights_sha256: str) -> str:

@@ -17,11 +17,14 @@ A checkpoint is a ``torch.save`` dict::
 Files are written to a temporary file in the target directory and renamed over the target
 (:func:`save_checkpoint`), so a reader never sees a half-written file. Only tensors and plain
 Python containers are stored, so every file loads with ``torch.load(weights_only=True)``.
-Every read checks the weights for non-finite values (:func:`check_finite`).
+Every read checks the archive's CRCs (:func:`check_archive`) and the weights for non-finite
+values (:func:`check_finite`).
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import pickle
 import zipfile
@@ -39,18 +42,25 @@ from neuroequi.registry import build_backbone
 FORMAT = "neuroequi.checkpoint"
 VERSION = 1
 REQUIRED_KEYS = ("format", "version", "model", "backbone", "meta")
+#: Metadata every reader uses: the backbone's architecture and width.
+REQUIRED_META = ("arch", "width")
 #: How a file in torch's legacy (pre-1.6, non-zip) format begins: the pickled magic number.
 LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + torch.serialization.MAGIC_NUMBER.to_bytes(10, "little")
 
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``payload`` atomically to ``path`` (:func:`neuroequi.io.atomic_write`: a temporary
-    sibling, fsync'ed, renamed over ``path``); returns ``path``. The same payload gives the same bytes."""
+    sibling, fsync'ed, renamed over ``path``); returns ``path``. The same payload gives the same bytes.
+    No space or no permission: :class:`~neuroequi.errors.WriteError` naming ``path``; ``path`` is unchanged."""
     path = Path(path)
+    # serialised in memory first, to a file object: the archive's records are then named 'archive/...',
+    # not after the random temporary file name, so the same payload gives the same bytes (reproducible
+    # checkpoints); and a full disk is the OSError of a plain write (a WriteError naming ``path``), not
+    # torch's "unexpected pos" from inside its zip writer
+    buffer = io.BytesIO()
+    torch.save(dict(payload), buffer)
     with atomic_write(path) as tmp, open(tmp, "wb") as fh:
-        # to a file object: the archive's records are then named 'archive/...', not after the random
-        # temporary file name, so the same payload gives the same bytes (reproducible checkpoints)
-        torch.save(dict(payload), fh)
+        fh.write(buffer.getbuffer())
     return path
 
 
@@ -70,6 +80,8 @@ def _read(path: Path) -> Any:
             f"checkpoint {str(path)!r} is truncated or corrupt: neither a complete torch.save archive "
             "(a zip file whose directory is at its end) nor a legacy torch file"
         )
+    if zipfile.is_zipfile(path):
+        check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -79,6 +91,31 @@ def _read(path: Path) -> Any:
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt and cannot be read: {err}") from err
+
+
+def check_archive(path: str | os.PathLike) -> None:
+    """CheckpointError unless every record of the zip archive ``path`` matches its CRC-32.
+
+    ``torch.load`` does not check the CRCs, so bytes changed inside a tensor record (a damaged
+    disk, a bad copy) would load as other weights. The check reads the whole file once; it is
+    memoised on (path, size, mtime), like :func:`model_zoo.download.file_sha256`."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    _check_archive(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.cache
+def _check_archive(path: Path, size: int, mtime_ns: int) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:
+        raise CheckpointError(f"checkpoint {str(path)!r} is a damaged archive: {err}") from err
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is damaged: its record {bad!r} fails the archive's CRC-32 check "
+            "(the bytes changed after torch.save wrote them); restore the file or train it again"
+        )
 
 
 def _is_legacy(path: Path) -> bool:
@@ -104,7 +141,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     Raises:
         CheckpointError: missing, empty, truncated or corrupt file, or a directory; a file that
             is some other kind of checkpoint (a bare state dict, a Composer or torchvision file:
-            use :func:`convert_published_state_dict`); a newer format version.
+            use :func:`convert_published_state_dict`); a newer format version; a ``model`` or
+            ``backbone`` that is not a state dict of tensors; metadata lacking :data:`REQUIRED_META`.
         IntegrityError: the model or backbone weights hold NaN or inf.
     """
     path = Path(path)
@@ -120,6 +158,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if k not in blob]
     if missing:
         raise CheckpointError(f"{str(path)!r} lacks the keys {missing}")
+    for part in ("model", "backbone"):  # the backbone is what every reader loads: it may not be empty
+        state = blob[part]
+        if (not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values())
+                or (part == "backbone" and not state)):
+            raise CheckpointError(f"{str(path)!r}: {part!r} must be a {'non-empty ' if part == 'backbone' else ''}"
+                                  f"state dict of tensors, got {type(state).__name__}{'' if state else ' (empty)'}")
+    meta = blob["meta"]
+    absent = [k for k in REQUIRED_META if not isinstance(meta, Mapping) or k not in meta]
+    if absent:
+        raise CheckpointError(f"{str(path)!r}: its metadata lacks {absent} (meta holds "
+                              f"{sorted(meta) if isinstance(meta, Mapping) else type(meta).__name__}); "
+                              "not a checkpoint written by neuroequi train")
     for part in ("model", "backbone"):
         check_finite(blob[part], f"checkpoint {str(path)!r} ({part})")
     return blob
@@ -211,6 +261,7 @@ __all__ = [
     "CheckpointError",
     "FORMAT",
     "VERSION",
+    "check_archive",
     "check_finite",
     "convert_published_state_dict",
     "load_backbone",

@@ -409,19 +409,23 @@ def split_overrides(argv: Sequence[str], parser: argparse.ArgumentParser | None 
 def alias_overrides(command: Command, args: argparse.Namespace) -> list[str]:
     """The subject and the alias flags on the line as ``key=value`` overrides (they win over the others)."""
     cls = resolve(command.config)
-    given: list[tuple[str, Any]] = []
+    given: list[tuple[str, str, Any]] = []
     if command.subject and getattr(args, "subject", None) not in (None, []):
-        given.append((command.subject, args.subject))
+        given.append((command.subject, command.subject, args.subject))
     for flag, key in command.aliases.items():
         value = getattr(args, _dest(flag), None)
         if value is not None:
-            given.append((key, value))
+            given.append((flag, key, value))
     overrides = []
-    for key, value in given:
+    for flag, key, value in given:
         kind = _alias_kind(cls, key)
         if kind == "list":
             items = value if isinstance(value, list) else [value]
-            value = json.dumps([part.strip() for item in items for part in str(item).split(",") if part.strip()])
+            parts = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+            if not parts:  # e.g. `--layers ,`: never silently the default
+                raise ConfigError(f"{flag} {', '.join(map(str, items))!r} names nothing; give one or more "
+                                  f"comma-separated values of {key}")
+            value = json.dumps(parts)
         elif kind == "text":
             value = json.dumps(value)
         elif kind == "switch":
@@ -478,12 +482,13 @@ def report(err: Exception) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neuroequi`` console script.
 
-    A :class:`~neuroequi.errors.NeuroequiError` (any error the user can fix)
+    A :class:`~neuroequi.errors.NeuroequiError` (any error the user can fix), and an
+    ``OSError`` of a write (no space, no permission: :func:`neuroequi.errors.write_error`),
     is printed as one line on stderr with exit code 2; ``--debug`` (anywhere
     on the line) shows its traceback instead. Other exceptions are bugs and
     keep their traceback.
     """
-    from neuroequi.errors import NeuroequiError
+    from neuroequi.errors import NeuroequiError, write_error
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -496,6 +501,11 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return report(err)
+    except OSError as err:  # a write that failed outside neuroequi.io.atomic_write: no space, no permission
+        error = write_error(err)
+        if error is None or debug:
+            raise
+        return report(error)
     except KeyboardInterrupt:
         print("neuroequi: interrupted", file=sys.stderr)
         return 130

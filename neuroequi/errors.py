@@ -17,7 +17,14 @@ __all__ = [
     "LockedError",
     "NeuroequiError",
     "OfflineError",
+    "WriteError",
+    "write_error",
 ]
+
+import errno
+
+#: OS errors of a write the user can fix: no space or quota, no permission, a read-only file system.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 class NeuroequiError(Exception):
@@ -48,3 +55,23 @@ class CheckpointError(NeuroequiError, ValueError):
 
 class LockedError(NeuroequiError, RuntimeError):
     """A run directory or catalogue is held by another live process."""
+
+
+class WriteError(NeuroequiError, OSError):
+    """An output could not be written: no space left, no permission, a read-only file system.
+
+    ``errno`` and ``filename`` are the OS error's; the message is the one line built by :func:`write_error`."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def write_error(err: OSError, path: object = None) -> WriteError | None:
+    """The :class:`WriteError` naming ``path`` (None: the file the OS error names) and the OS error
+    of ``err`` when its errno is one of :data:`WRITE_ERRNOS`; None for any other error."""
+    if isinstance(err, NeuroequiError) or err.errno not in WRITE_ERRNOS:
+        return None
+    where = path if path is not None else err.filename
+    error = WriteError(f"cannot write {str(where)!r}: {err.strerror or err} ({errno.errorcode.get(err.errno)})")
+    error.errno, error.filename = err.errno, str(where)
+    return error

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from neuroequi.errors import ConfigError
+from neuroequi.errors import ConfigError, write_error
 
 __all__ = ["atomic_write", "format_lambda", "output_folder", "package_versions", "read_json_mapping", "sha256_file",
            "write_json"]
@@ -31,10 +31,17 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
     temporary path with any writer (``torch.save``, ``to_netcdf``, ``to_csv``,
     ``PIL.Image.save``); the suffix of ``path`` is kept so format sniffing by
     extension still works. With ``fsync`` the data reach the disk before the rename.
+
+    A write that fails for want of space or permission (:data:`neuroequi.errors.WRITE_ERRNOS`),
+    in the block or around it, is a :class:`~neuroequi.errors.WriteError` naming ``path`` and
+    the OS error; ``path`` is left as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as err:
+        raise write_error(err, path) or err from err
     os.close(fd)
     tmp = Path(name)
     try:
@@ -43,16 +50,34 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        error = write_error(err, path)
+        if error is None:
+            raise
+        raise error from err
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
-    """``path`` as a folder to write into (it need not exist yet); ConfigError naming ``what``
-    and the path when something other than a folder is there."""
+    """``path`` as a folder to write into, checked before any work (it need not exist yet).
+
+    ConfigError naming ``what`` and the path when something other than a folder is there (or
+    at a parent); :class:`~neuroequi.errors.WriteError` when its nearest existing folder cannot
+    be written (no permission, read-only, no space: a file is created there and removed)."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{what} {str(path)!r} exists and is not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{what} {str(path)!r} exists and is not a folder" if existing == path else
+                          f"{what} {str(path)!r} cannot be a folder: {str(existing)!r} is a file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".neuroequi-write-check.", dir=existing)
+    except OSError as err:
+        raise write_error(err, path) or err from err
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 

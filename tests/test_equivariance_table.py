@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from figures.equivariance_table.config import EquivarianceTableConfig, preset, runs
-from figures.equivariance_table.pipeline import run_table, zoo_name
+from figures.equivariance_table.pipeline import final_checkpoint, run_table, zoo_prefix
 from neuroequi.errors import ConfigError
 
 
@@ -55,11 +55,12 @@ def test_the_checkpoints_are_zoo_models_that_analyze_and_score_run_on(table_run,
     from analyses.neural.scoring import score
     from analyses.pipeline import AnalysisConfig, analyze
 
-    _, zoo, _ = table_run
+    out, zoo, _ = table_run
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(zoo))
     by_name = {r.name: r for r in runs(smoke())}
     for run, method in (("sie_all", "none_sie"), ("recon_equi", "none_recon_equi")):
-        loaded = model_zoo.load(zoo_name(smoke(), by_name[run]))
+        final = final_checkpoint(smoke(), by_name[run], out / "smoke")
+        loaded = model_zoo.load(model_zoo.run_name(final, zoo_prefix(smoke(), by_name[run])))
         assert loaded.entry.method == method and loaded.layer() == "avgpool"
         table = analyze(loaded, AnalysisConfig(n_images=5, K=6, probe_train=0, n_boot=20, progress=False), tmp_path / run)
         measures = pd.read_csv(table)

@@ -219,26 +219,24 @@ def test_a_moved_run_directory_resumes(tmp_path, cache, interrupted):
 
 _KILLER = textwrap.dedent("""
     # Runs `neuroequi train`, then SIGKILLs itself at an injected point (argv: config, point).
-    import os, signal, sys
-    import torch
+    import contextlib, os, signal, sys
+    import neuroequi.checkpoint as checkpoint
     import neuroequi.train.metrics as metrics
     from neuroequi.cli import main
 
     point = sys.argv[2]
     if point == "checkpoint-write":  # the 2nd checkpoint: half of it on disk, then killed
-        real_save, saves = torch.save, []
-        def save(obj, f, *args, **kwargs):
-            real_save(obj, f, *args, **kwargs)
-            name = getattr(f, "name", f)  # save_checkpoint writes through an open file
-            if "checkpoints" in str(name):
-                saves.append(name)
-            if len(saves) == 2:
-                if hasattr(f, "flush"):
-                    f.flush()
-                data = open(name, "rb").read()
-                open(name, "wb").write(data[: len(data) // 2])
-                os.kill(os.getpid(), signal.SIGKILL)
-        torch.save = save
+        real_atomic_write, saves = checkpoint.atomic_write, []
+        @contextlib.contextmanager
+        def atomic_write(path, **kwargs):
+            with real_atomic_write(path, **kwargs) as tmp:
+                yield tmp  # save_checkpoint writes the whole file here
+                saves.append(path)
+                if len(saves) == 2:
+                    data = open(tmp, "rb").read()
+                    open(tmp, "wb").write(data[: len(data) // 2])
+                    os.kill(os.getpid(), signal.SIGKILL)
+        checkpoint.atomic_write = atomic_write
     else:  # "after-logging": killed once log.csv holds the row of step 3 (checkpoints at even steps)
         real_write = metrics.CsvSink.write
         def write(self, row):

@@ -139,7 +139,7 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
     _, out, table = smoke_figure1
     caption = (out / "figure1_smoke_caption.md").read_text()
     assert "smoke mode" in caption and "2 training seeds per λ (0, 1)" in caption and "wall time" in caption
-    assert "λ=0.5, seed 1: `figure1-smoke-lam0.5-seed1`" in caption
+    assert re.search(r"λ=0.5, seed 1: `figure1-smoke-lam0.5-seed1-w[0-9a-f]{8}-c[0-9a-f]{8}`", caption)  # by content
     assert "1. Neural predictivity: Kiani2007.IT-rdm, tong.Coggan2024_fMRI.IT-rdm (ceiled)." in caption
     assert "(r / ceiling)²" in caption and "tong.Coggan2024_fMRI.IT-rdm:raw" in caption
     decoding = table[table["quantity"].str.startswith("decoding_r[")]["quantity"].unique()

@@ -86,15 +86,18 @@ def run_package(config: PackageConfig, args: argparse.Namespace) -> int:
     from analyses.neural.layer_maps import recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
-    from model_zoo.submission import LayerMap, package
+    from model_zoo.submission import LayerMap, package, submission_weights
     from neuroequi.io import output_folder
 
     loaded = load(config.model)
+    # everything package() refuses is checked before a layer map is chosen and recorded
+    output = output_folder(args.out, "--out") / f"{plugin_dirname(loaded.name)}.zip"
+    submission_weights(loaded, config.weights_url or None)
+    region_layer_map(loaded, config.region_layer_map or None)  # unknown regions or layers
     if loaded.entry.family == USER_FAMILY and config.choose_layers and recorded_commitment(loaded.identifier) is None:
         print(f"choosing the region->layer map of {loaded.identifier} on held-out data ...")
         choose_region_layer_map(loaded)
     regions, how = region_layer_map(loaded, config.region_layer_map or None)
-    output = output_folder(args.out, "--out") / f"{plugin_dirname(loaded.name)}.zip"
     written = package(loaded, output, weights_url=config.weights_url or None, layer_map=LayerMap(regions, how))
     print(f"wrote {written} and {written.with_suffix('')}/ (region->layer {regions}: {how})")
     return 0

@@ -52,10 +52,14 @@ class ScoreConfig:
 
 def _committed(config: ScoreConfig, as_json: bool) -> None:
     from analyses.neural.scoring import RESULT_KEYS, result_path, score
+    from neuroequi.errors import WriteError
 
+    not_cached = []
     for benchmark in config.benchmarks:
         result = score(config.model, benchmark, recompute=config.recompute,
                        region_layer_map=config.region_layer_map or None)
+        if "not_cached" in result:
+            not_cached.append(f"{benchmark} (score {result['score']:.4f}, printed above): {result['not_cached']}")
         if as_json:
             print(json.dumps(result, indent=2))
             continue
@@ -64,7 +68,10 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
         for key in ("session_scores", "session_errors"):
             if key in result:
                 print(f"{key:>18}: " + ", ".join(f"{s} {v:.4f}" for s, v in result[key].items()))
-        print(f"{'saved':>18}: {result_path(result['identifier'], result['benchmark'])}")
+        saved = "not cached" if "not_cached" in result else result_path(result["identifier"], result["benchmark"])
+        print(f"{'saved':>18}: {saved}", flush=True)
+    if not_cached:  # every score was printed; the cache failure is still an error
+        raise WriteError("score not cached: " + "; ".join(not_cached))
 
 
 def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:

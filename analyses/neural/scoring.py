@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
+from neuroequi.errors import IntegrityError, WriteError
 from neuroequi.io import write_json
-from neuroequi.errors import IntegrityError
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
 RESULT_KEYS = ("model", "identifier", "benchmark", "score", "raw", "ceiling", "error", "ceiling_formula",
@@ -72,7 +72,9 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     for that layer). Raises ``ConfigError`` for an
     unknown model, benchmark, region or layer, ``DataUnavailableError`` when the weights cannot
     be had, ``OfflineError`` when an online benchmark's data cannot, and ``IntegrityError``
-    when the score is NaN (never cached; a cached NaN is recomputed).
+    when the score is NaN (never cached; a cached NaN is recomputed). A cache that cannot be
+    written (no space, no permission) does not lose the score: the result is returned with
+    ``not_cached``, the one-line reason.
     """
     from analyses.neural import load_benchmark, run_benchmark
     from analyses.neural.layer_maps import region_layer_map as committed_map
@@ -98,7 +100,10 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
             f"{loaded.identifier} on {benchmark}: the score is {result['score']} (not cached); "
             "the model's responses are not usable (non-finite or constant activations)"
         )
-    write_json(path, result)
+    try:
+        write_json(path, result)
+    except WriteError as err:  # the score is computed: return it, saying it was not cached
+        result["not_cached"] = str(err)
     return result
 
 

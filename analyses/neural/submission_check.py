@@ -128,6 +128,7 @@ def unpack(zip_path: Path, work: Path) -> tuple[Path, str]:
     if not zipfile.is_zipfile(zip_path):
         raise ConfigError(f"{zip_path} is not a Brain-Score plugin: not a zip file")
     target = work / "submission"
+    target.mkdir(parents=True, exist_ok=True)  # an empty zip extracts nothing
     with zipfile.ZipFile(zip_path) as zf:
         names = [n for n in zf.namelist() if not n.startswith("__MACOSX/")]
         bad = [n for n in names if n.startswith("/") or ".." in Path(n).parts]

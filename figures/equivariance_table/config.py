@@ -3,9 +3,10 @@ training runs it asks for (:class:`Run`, :func:`runs`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from analyses.augmentation_prediction import PredictionConfig
 from figures import configs
@@ -21,7 +22,7 @@ class EquivarianceTableConfig:
     """Sizes of one run of the poster's CIFAR-10 experiment.
 
     Attributes:
-        name: results go to ``<out>/<name>``; also part of the zoo names (``eqtable-<name>-<run>``).
+        name: results go to ``<out>/<name>``; also part of the zoo names (``eqtable-<name>-<run>-w<weights>-c<config>``).
         families: the table's columns and SIE(all)'s families (the poster's four by default);
             one SIE run per family.
         transforms: parameter ranges of the families, for training and for the benchmark
@@ -38,6 +39,8 @@ class EquivarianceTableConfig:
         probe_train, probe_test, probe_C: the linear classification probe (CIFAR-10 train / test images).
         zoo_home: the model zoo the runs are registered in (None: ``$NEUROEQUI_ZOO_HOME`` when set,
             else ``<out>/<name>/zoo``; :func:`figures.configs.resolve_zoo_home`).
+        reuse: a saved step whose settings or inputs changed (:mod:`figures.reuse`) is
+            ``recompute``-d (default) or ``refuse``-d with one line naming the changed keys.
     """
 
     name: str = "cpu"
@@ -59,6 +62,7 @@ class EquivarianceTableConfig:
     probe_test: int = 2000
     probe_C: float = 1.0
     zoo_home: str | None = None
+    reuse: Literal["recompute", "refuse"] = "recompute"
 
 
 def preset(name: str = "cpu", overrides: tuple[str, ...] | list[str] = ()) -> EquivarianceTableConfig:
@@ -71,6 +75,9 @@ def validate(config: EquivarianceTableConfig) -> EquivarianceTableConfig:
     config.families = check_families(config.families, "families")
     known = round(config.known_fraction * config.train_images)
     checks = [
+        (re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", config.name) is not None,
+         f"name {config.name!r} must be one folder name (letters, digits, '_', '.', '-'; no '/'): "
+         "the results go to <out>/<name>, never outside --out"),
         (config.train_images >= config.batch_size, f"train_images ({config.train_images}) must be >= batch_size ({config.batch_size})"),
         (0.0 <= config.known_fraction < 1.0, f"known_fraction must be in [0, 1), got {config.known_fraction}"),
         (config.known_fraction == 0 or known >= config.batch_size,

@@ -1,7 +1,9 @@
 """The equivariance table, end to end: train every run → register in the zoo → benchmark → probe → table.
 
-Every step writes one file under ``<out>/<name>/`` and is skipped when that file exists, so an
-interrupted run continues where it stopped (trainings resume from their last checkpoint).
+Every step writes one file under ``<out>/<name>/`` with a reuse key beside it (:mod:`figures.reuse`)
+and is skipped when that file exists with the same key, so an interrupted run continues where it
+stopped (trainings resume from their last checkpoint) and a run with other settings recomputes what
+they change (or, with ``reuse=refuse``, stops naming them). The table is rebuilt every run.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from figures.configs import resolve_zoo_home, train_overrides
 from figures.equivariance_table.config import EquivarianceTableConfig, Run, runs, validate
 from figures.equivariance_table.table import build_table, write_outputs
 from figures.jobs import Job
+from figures.reuse import TRAINING_PLACE, StepKey, decide, refuse_changed_config, write_key
 from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.config import to_plain
 
@@ -61,8 +64,9 @@ def train(config: EquivarianceTableConfig, root: str, run: str) -> Path:
     return train_run(train_config(config, item, Path(root)), resume=True)
 
 
-def zoo_name(config: EquivarianceTableConfig, run: Run) -> str:
-    """Catalogue name of a run's checkpoint."""
+def zoo_prefix(config: EquivarianceTableConfig, run: Run) -> str:
+    """Start of the catalogue name of a run's checkpoint; the name adds its content
+    (:func:`model_zoo.run_name`: weights and training config), so tables sharing a zoo never mix models."""
     return f"eqtable-{config.name}-{run.name}"
 
 
@@ -78,7 +82,8 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
 
     def model() -> model_zoo.LoadedModel:
         if not loaded:
-            loaded.append(model_zoo.load(zoo_name(config, run), home=Path(config.zoo_home)))
+            final = final_checkpoint(config, run, root)
+            loaded.append(model_zoo.load(model_zoo.run_name(final, zoo_prefix(config, run)), home=Path(config.zoo_home)))
         return loaded[0]
 
     def predict(tmp: Path) -> str:
@@ -95,8 +100,13 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
         tmp.write_text(json.dumps(row, indent=1))
         return f"accuracy {row['value']:.3f}"
 
-    run_step(log, f"predict {run.name}", folder / "augmentation_prediction.csv", predict)
-    run_step(log, f"probe {run.name}", folder / "probe.json", probe)
+    inputs = {"checkpoint": final_checkpoint(config, run, root)}
+    prediction = replace(config.prediction, transforms=config.transforms, seed=config.seed)
+    probing = {"probe_train": config.probe_train, "probe_test": config.probe_test, "probe_C": config.probe_C,
+               "seed": config.seed, "n_boot": config.prediction.n_boot}
+    run_step(log, f"predict {run.name}", folder / "augmentation_prediction.csv", predict,
+             StepKey.of({"prediction": prediction}, inputs), config.reuse)  # keys named as in the config
+    run_step(log, f"probe {run.name}", folder / "probe.json", probe, StepKey.of(probing, inputs), config.reuse)
 
 
 def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
@@ -109,18 +119,25 @@ def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
     config = validate(config)
     root = Path(out) / config.name
     config = replace(config, zoo_home=str(resolve_zoo_home(config.zoo_home, root)))
+    refuse_changed_config(root / CONFIG_FILE, config, config.reuse)  # reuse=refuse: before anything is written
     configs.save(config, root / CONFIG_FILE)
     home = Path(config.zoo_home)
     log = StepLog(prefix="equivariance-table")
     table_runs = runs(config)
     jobs = []
     for run in table_runs:
-        final = final_checkpoint(config, run, root)
+        final, key = final_checkpoint(config, run, root), StepKey.of(train_config(config, run, root), place=TRAINING_PLACE)
+        # a training saved with other settings is removed (or refused) before anything runs
+        decide(f"train {run.name}", final, key, config.reuse, remove=final.parent.parent)
+
+        def trained(final=final, key=key, run=run) -> None:
+            write_key(final, key)
+            model_zoo.register_run(final, zoo_prefix(config, run), home=home)
+
         jobs.append(Job(f"train {run.name}", "figures.equivariance_table.pipeline:train",
                         "figures.equivariance_table.config:EquivarianceTableConfig", root / CONFIG_FILE,
-                        {"root": str(root), "run": run.name}, final.is_file, root / "train" / f"{run.name}.log",
-                        on_done=lambda final=final, run=run: model_zoo.register_checkpoint(
-                            final, zoo_name(config, run), home=home)))
+                        {"root": str(root), "run": run.name}, final.is_file,  # after decide(): this training's
+                        root / "train" / f"{run.name}.log", on_done=trained))
     env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
     run_jobs(jobs, config.parallel, log, env=env)
     for run in table_runs:

@@ -67,6 +67,8 @@ class Figure1Config:
         zoo_home: the model zoo the run registers and loads its models in (None:
             ``$NEUROEQUI_ZOO_HOME`` when set, else ``<results>/figure1/<mode>/zoo``;
             :func:`figures.configs.resolve_zoo_home`).
+        reuse: a saved step whose settings or inputs changed (:mod:`figures.reuse`) is
+            ``recompute``-d (default) or ``refuse``-d with one line naming the changed keys.
     """
 
     mode: Mode
@@ -88,6 +90,7 @@ class Figure1Config:
     executor: ExecutorKind = "local"
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     zoo_home: str | None = None
+    reuse: Literal["recompute", "refuse"] = "recompute"
 
     def __post_init__(self) -> None:
         if not self.lambdas or self.lambdas[0] != 0.0:

@@ -18,8 +18,10 @@ Presets (``neuroequi figures figure1 --preset NAME``; ``make figures FIGURE1=NAM
 * ``imagenet``: trains the paper's recipe (ResNet-50 on ImageNet) for every λ and seed,
   meant for a cluster (``executor: slurm``, :mod:`figures.executors`).
 
-Every step writes one file under ``<results>/figure1/<mode>/`` and is skipped when
-that file exists, so an interrupted run continues where it stopped. Training and
+Every step writes one file under ``<results>/figure1/<mode>/`` with a reuse key beside it
+(:mod:`figures.reuse`: the step's settings and inputs) and is skipped when that file exists
+with the same key, so an interrupted run continues where it stopped and a run with other
+settings recomputes what they change (or, with ``reuse=refuse``, stops naming them). Training and
 evaluation of each (λ, seed) model are jobs (:mod:`figures.figure1.jobs`) run side by
 side by an executor: local one-thread processes, or SLURM jobs through submitit.
 Outputs: ``figure1[_<mode>].{pdf,png}``, the table ``figure1[_<mode>].csv``
@@ -44,10 +46,11 @@ from figures.configs import resolve_zoo_home, train_overrides
 from figures.executors import check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
-from figures.figure1.readme import machine, update_readme
+from figures.figure1.readme import check_readme, machine, update_readme
 from figures.figure1.table import analysis_marker, build_table, replicates_path, run_tag, score_path
 from figures.plot import draw_figure1
 from figures.jobs import Job
+from figures.reuse import TRAINING_PLACE, StepKey, decide, refuse_changed_config, stale, write_key
 from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
 from neuroequi.io import atomic_write, format_lambda
@@ -105,26 +108,68 @@ def published_model(lam: float, objective: str = "barlow_twins") -> str:
     return names[0]
 
 
-def model_name(config: Figure1Config, lam: float, seed: int) -> str:
-    """The zoo name of the ``(lam, seed)`` model: the published one (paper) or the run's registered checkpoint."""
+def model_prefix(config: Figure1Config, lam: float, seed: int) -> str:
+    """The start of the zoo name of the run's trained ``(lam, seed)`` model (:func:`model_name`)."""
+    return f"figure1-{config.mode}-{run_tag(lam, seed)}"
+
+
+def model_name(config: Figure1Config, lam: float, seed: int, root: Path) -> str:
+    """The zoo name of the ``(lam, seed)`` model: the published one (paper), or the run's trained
+    checkpoint named by its content (:func:`model_zoo.run_name`: its weights and training config), so
+    runs sharing a zoo never read each other's models."""
+    import model_zoo
+
     if config.trains:
-        return f"figure1-{config.mode}-{run_tag(lam, seed)}"
+        return model_zoo.run_name(final_checkpoint(config, lam, seed, root), model_prefix(config, lam, seed))
     return published_model(lam, config.objective)
 
 
 def register_model(config: Figure1Config, lam: float, seed: int, checkpoint: Path, home: Path) -> str:
-    """Register a trained checkpoint in the zoo at ``home`` (replacing the pipeline's own entry of an
-    earlier run); return its catalogue name."""
+    """Register a trained checkpoint in the zoo at ``home`` under its content name
+    (:func:`model_zoo.register_run`); return that name."""
     import model_zoo
 
-    return model_zoo.register_checkpoint(checkpoint, name=model_name(config, lam, seed), home=home,
-                                         replace=True).name
+    return model_zoo.register_run(checkpoint, model_prefix(config, lam, seed), home=home).name
+
+
+def train_key(config: Figure1Config, lam: float, seed: int, root: Path) -> StepKey:
+    """The reuse key of the ``(lam, seed)`` training (:mod:`figures.reuse`): its complete training config
+    (but where it is written: a moved results folder is reused)."""
+    return StepKey.of(train_config(config, lam, seed, root), place=TRAINING_PLACE)
+
+
+def analysis_settings(config: Figure1Config):
+    """The :class:`analyses.pipeline.AnalysisConfig` every model of the run is analysed with."""
+    from analyses.pipeline import AnalysisConfig
+
+    return AnalysisConfig(n_images=config.n_images, K=config.K, seed=config.seed, images=config.images,
+                          probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot)
+
+
+def evaluation_keys(config: Figure1Config, root: Path, lam: float, seed: int,
+                    benchmarks: tuple[str, ...] | None = None) -> dict[Path, StepKey]:
+    """The reuse key of every output of the ``(lam, seed)`` evaluation (analysis marker, replicates,
+    one score per benchmark; default the local ``config.benchmarks``): its settings, and the model it
+    reads (the trained checkpoint's sha256, or the published model's name, pinned by its sha256)."""
+    if config.trains:
+        model, inputs = "trained", {"checkpoint": final_checkpoint(config, lam, seed, root)}
+    else:
+        model, inputs = published_model(lam, config.objective), {}
+    analysis = {"model": model, "analysis": analysis_settings(config)}
+    keys = {analysis_marker(root, lam, seed): StepKey.of(analysis, inputs),
+            replicates_path(root, lam, seed): StepKey.of({**analysis, "replicates_n_boot": config.n_boot,
+                                                          "replicates_seed": config.seed}, inputs)}
+    for bench in config.benchmarks if benchmarks is None else benchmarks:
+        keys[score_path(root, lam, seed, bench)] = StepKey.of({"model": model, "benchmark": bench}, inputs)
+    return keys
 
 
 def evaluated(config: Figure1Config, root: Path, lam: float, seed: int) -> bool:
-    """True when the analysis, its replicates and every local score of ``(lam, seed)`` are on disk."""
-    return (analysis_marker(root, lam, seed).is_file() and replicates_path(root, lam, seed).is_file()
-            and all(score_path(root, lam, seed, b).is_file() for b in config.benchmarks))
+    """True when the analysis, its replicates and every local score of ``(lam, seed)`` are saved with
+    the reuse keys of this run's settings and checkpoint (:func:`evaluation_keys`)."""
+    if config.trains and not final_checkpoint(config, lam, seed, root).is_file():
+        return False
+    return all(stale(output, key) is None for output, key in evaluation_keys(config, root, lam, seed).items())
 
 
 def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Path, log: StepLog) -> None:
@@ -132,12 +177,12 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
     bootstrap replicates (:func:`figures.figure1.seeds.model_replicates`) and score it on the
     local benchmarks."""
     import model_zoo
-    from analyses.pipeline import AnalysisConfig, analyze
+    from analyses.pipeline import analyze
     from figures.figure1.seeds import model_replicates, save_replicates
 
-    name, tag = model_name(config, lam, seed), run_tag(lam, seed)
-    analysis = AnalysisConfig(n_images=config.n_images, K=config.K, seed=config.seed, images=config.images,
-                              probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot)
+    name, tag = model_name(config, lam, seed, root), run_tag(lam, seed)
+    analysis = analysis_settings(config)
+    keys = evaluation_keys(config, root, lam, seed)
 
     def analyse(tmp: Path) -> str:
         measures = analyze(model_zoo.load(name, home=home), analysis, tmp.parent)
@@ -149,14 +194,17 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
         save_replicates(data, tmp)
         return f"{len(data.data_vars)} quantities x {config.n_boot} resamples"
 
-    run_step(log, f"analyse {tag}", analysis_marker(root, lam, seed), analyse)
-    run_step(log, f"replicates {tag}", replicates_path(root, lam, seed), replicates)
+    marker, saved = analysis_marker(root, lam, seed), replicates_path(root, lam, seed)
+    run_step(log, f"analyse {tag}", marker, analyse, keys[marker], config.reuse)
+    run_step(log, f"replicates {tag}", saved, replicates, keys[saved], config.reuse)
     for bench in config.benchmarks:
-        score_model(name, lam, seed, bench, root, home, log)
+        score_model(config, name, lam, seed, bench, root, home, log)
 
 
-def score_model(name: str, lam: float, seed: int, benchmark: str, root: Path, home: Path, log: StepLog) -> Path:
-    """One neural benchmark score of one model (:func:`analyses.neural.scoring.score`), saved as JSON."""
+def score_model(config: Figure1Config, name: str, lam: float, seed: int, benchmark: str, root: Path, home: Path,
+                log: StepLog) -> Path:
+    """One neural benchmark score of one model (:func:`analyses.neural.scoring.score`), saved as JSON
+    with its reuse key (:func:`evaluation_keys`)."""
     from analyses.neural.scoring import score
 
     def make(tmp: Path) -> str:
@@ -164,7 +212,9 @@ def score_model(name: str, lam: float, seed: int, benchmark: str, root: Path, ho
         tmp.write_text(json.dumps(result, indent=1))
         return f"score {result['score']:.3f}"
 
-    return run_step(log, f"score {run_tag(lam, seed)} {benchmark}", score_path(root, lam, seed, benchmark), make)
+    output = score_path(root, lam, seed, benchmark)
+    key = evaluation_keys(config, root, lam, seed, (benchmark,))[output]
+    return run_step(log, f"score {run_tag(lam, seed)} {benchmark}", output, make, key, config.reuse)
 
 
 def job(action: str, lam: float, seed: int, root: Path, **kwargs) -> Job:
@@ -191,13 +241,19 @@ def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model
         for lam in config.lambdas:
             after: tuple[str, ...] = ()
             if config.trains:
-                final = final_checkpoint(config, lam, seed, root)
-                trainings.append(job("train", lam, seed, root, done=final.is_file,
-                                     on_done=lambda lam=lam, seed=seed, final=final: models.__setitem__(
-                                         (lam, seed), register_model(config, lam, seed, final, home))))
+                final, key = final_checkpoint(config, lam, seed, root), train_key(config, lam, seed, root)
+                # a training saved with other settings is removed (or refused) before anything runs
+                decide(f"train {run_tag(lam, seed)}", final, key, config.reuse, remove=final.parent.parent)
+
+                def trained(lam=lam, seed=seed, final=final, key=key) -> None:
+                    write_key(final, key)
+                    models[lam, seed] = register_model(config, lam, seed, final, home)
+
+                # after decide(), an existing final checkpoint is this training's (done; its key written on_done)
+                trainings.append(job("train", lam, seed, root, done=final.is_file, on_done=trained))
                 after = (trainings[-1].name,)
             else:
-                models[lam, seed] = model_name(config, lam, seed)
+                models[lam, seed] = model_name(config, lam, seed, root)
             evaluations.append(job("evaluate", lam, seed, root, after=after,
                                    done=lambda lam=lam, seed=seed: evaluated(config, root, lam, seed)))
         jobs += trainings + evaluations
@@ -212,14 +268,14 @@ def reachable_online(config: Figure1Config, root: Path, home: Path, models: dict
     (lam, seed), first = next(iter(models.items()))
     for bench in config.online_benchmarks:
         try:
-            score_model(first, lam, seed, bench, root, home, log)
+            score_model(config, first, lam, seed, bench, root, home, log)
             usable.append(bench)
         except OfflineError as exc:
             missing[bench] = str(exc).splitlines()[0]
             log.record(f"score {run_tag(lam, seed)} {bench}", 0.0, reused=False, summary="unavailable offline")
     for (lam, seed), name in models.items():
         for bench in usable:
-            score_model(name, lam, seed, bench, root, home, log)
+            score_model(config, name, lam, seed, bench, root, home, log)
     return tuple(usable), missing
 
 
@@ -282,10 +338,13 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     home = resolve_zoo_home(str(zoo_home) if zoo_home is not None else config.zoo_home, root)
     config = replace(config, zoo_home=str(home))  # the jobs read the resolved zoo from the saved config
     log = StepLog()
+    if readme is not None:
+        check_readme(readme)  # before the work, not after it
     if config.mode == "paper":
         paper_preflight(config)
     elif config.images is not None and not Path(config.images).expanduser().is_dir():
         raise ConfigError(f"figure1 images {config.images!r} is not a folder (an ImageFolder: <root>/<class>/<images>)")
+    refuse_changed_config(root / CONFIG_FILE, config, config.reuse)  # reuse=refuse: before anything is written
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
 

@@ -118,11 +118,18 @@ def committed_table(readme: Path) -> Path:
     return (readme.resolve().parent / match["table"]).resolve()
 
 
+def check_readme(readme: Path) -> None:
+    """ConfigError unless ``readme`` is a file holding a Figure-1 block (checked before a pipeline's work)."""
+    if not readme.is_file():
+        raise ConfigError(f"--readme {str(readme)!r} " + ("is not a file" if readme.exists() else "does not exist"))
+    if _BLOCK.search(readme.read_text()) is None:
+        raise ConfigError(f"{readme} has no Figure-1 block ({BEGIN} <table> --> ... {END}) to rewrite")
+
+
 def update_readme(readme: Path, table_path: Path) -> Path:
     """Replace the Figure-1 block of ``readme`` by the one generated from ``table_path`` (atomic write)."""
+    check_readme(readme)
     text = readme.read_text()
-    if _BLOCK.search(text) is None:
-        raise ConfigError(f"{readme} has no Figure-1 block ({BEGIN} <table> --> ... {END}) to rewrite")
     block = block_for(table_path, readme)
     with atomic_write(readme) as tmp:
         tmp.write_text(_BLOCK.sub(lambda _: block, text, count=1))

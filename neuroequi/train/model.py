@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -61,6 +62,8 @@ def load_method(path: str | os.PathLike) -> nn.Module:
     projector ``g'`` and predictor ``u_psi`` (``.equi_projector``, ``.aug_projector``,
     ``.predictor``, ``.encoder``), rebuilt from the stored config."""
     blob = load_checkpoint(path)
+    if not isinstance(blob["meta"].get("config"), Mapping):
+        raise CheckpointError(f"{str(path)!r}: its metadata holds no training config, so the method cannot be rebuilt")
     model = build_model(config_from_dict(blob["meta"]["config"]))
     try:
         model.load_state_dict(blob["model"], strict=True)
