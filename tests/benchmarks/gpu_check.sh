@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 PY=${1:-${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" BS_INSTALL_DEPENDENCIES=no PYTHONHASHSEED=0
 "$PY" -c "from analyses.linalg import resolve_device; resolve_device('cuda')" 2>/dev/null || {
-    "$PY" -c "import torch; print(f'gpu_check: no CUDA device (torch {torch.__version__}, cuda {torch.version.cuda})')" >&2
+    "$PY" -c "import torch; print(f'gpu_check: no CUDA device (torch {torch.__version__}, cuda {torch.version.cuda})')" >&2 || true
     exit 2
 }
 CPUS=$(nproc)
