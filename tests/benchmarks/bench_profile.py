@@ -139,7 +139,6 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the preset")
     args = parser.parse_args()
 
-    import model_zoo
     from figures.figure1 import pipeline
     from figures.figure1.config import preset
     from figures.steps import StepLog

@@ -29,6 +29,7 @@ from figures.figure1.table import read_table  # noqa: E402
 REFERENCES = {"committed run (seeds 0-2)": ROOT / "figures" / "figure1.csv",
               "committed rerun (seeds 3-5)": ROOT / "figures" / "figure1_rerun" / "figure1.csv"}
 KEYS = ["quantity", "lambda_"]
+FEWER = "; fewer than the references' 3, so its intervals are wider"
 
 
 def overlap(low_a: float, high_a: float, low_b: float, high_b: float) -> bool:
@@ -75,7 +76,7 @@ def report(new_path: Path) -> str:
     lines = ["# Figure 1: the faster pipeline against the committed runs", "",
              f"Written by `python tests/benchmarks/speed_check.py {new_path.name} --out ...`. New run: the current code's "
              f"offline preset at λ ∈ {{{', '.join(f'{x:g}' for x in lambdas)}}}, seeds {', '.join(seeds)} "
-             f"({len(seeds)} seeds{'; fewer than the references' 3, so its intervals are wider' if len(seeds) < 3 else ''}). "
+             f"({len(seeds)} seeds{FEWER if len(seeds) < 3 else ''}). "
              "An interval pair that overlaps is consistent with seed and image noise.", ""]
     for name, path in REFERENCES.items():
         ref = read_table(path)
