@@ -10,12 +10,13 @@ lambdas=[0.0,0.5] seeds=[0,1] --out DIR``) with the committed tables ``figures/f
 
 Writes a Markdown report (``figures/figure1_speed_check.md``)::
 
-    python tests/benchmarks/speed_check.py NEW.csv --out figures/figure1_speed_check.md
+    python tests/benchmarks/speed_check.py NEW.csv --run-record NEW_run.json --out figures/figure1_speed_check.md
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -69,7 +70,23 @@ def same_seeds(new: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"new": a.loc[both], "ref": b.loc[both], "abs_diff": (a.loc[both] - b.loc[both]).abs()})
 
 
-def report(new_path: Path) -> str:
+def job_lines(run_record: Path) -> list[str]:
+    """The new run's settings and per-kind job times, from its run record (``figure1_run.json``)."""
+    record = json.loads(run_record.read_text())
+    lines = [f"New run's training overrides: `{' '.join(record['train_overrides'])}`; machine: {record['machine']['cpu']}, "
+             f"native bf16: {record['machine'].get('native_bf16')}; {record['parallel']} jobs side by side, "
+             f"{record['elapsed_s'] / 60:.1f} min wall on a shared, loaded machine (other work ran beside it, so wall "
+             "times are not the preset's; CPU times are closer to it)."]
+    for kind in ("train", "evaluate"):
+        jobs = [t for name, t in record["jobs"].items() if name.startswith(kind + " ")]
+        cpu = [t["cpu_s"] for t in jobs if t.get("cpu_s") is not None]
+        if cpu:
+            lines.append(f"- {kind} jobs: {len(jobs)}, CPU time mean {sum(cpu) / len(cpu):.1f} s "
+                         f"(range {min(cpu):.1f}-{max(cpu):.1f}), wall mean {sum(t['wall_s'] for t in jobs) / len(jobs):.0f} s")
+    return [*lines, ""]
+
+
+def report(new_path: Path, run_record: Path | None = None) -> str:
     new = read_table(new_path)
     seeds = sorted(set(new.loc[new["seed"] != "all", "seed"]), key=int)
     lambdas = sorted(set(new["lambda_"]))
@@ -78,6 +95,8 @@ def report(new_path: Path) -> str:
              f"offline preset at λ ∈ {{{', '.join(f'{x:g}' for x in lambdas)}}}, seeds {', '.join(seeds)} "
              f"({len(seeds)} seeds{FEWER if len(seeds) < 3 else ''}). "
              "An interval pair that overlaps is consistent with seed and image noise.", ""]
+    if run_record is not None:
+        lines += job_lines(run_record)
     for name, path in REFERENCES.items():
         ref = read_table(path)
         table = compare(new, ref)
@@ -105,8 +124,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("new", type=Path, help="the new run's Figure-1 table (figure1.csv)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--run-record", type=Path, default=None, help="the new run's figure1_run.json (job times)")
     args = parser.parse_args()
-    args.out.write_text(report(args.new))
+    args.out.write_text(report(args.new, args.run_record))
     print(f"wrote {args.out}")
 
 
