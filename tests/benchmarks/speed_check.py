@@ -8,9 +8,9 @@ lambdas=[0.0,0.5] seeds=[0,1] --out DIR``) with the committed tables ``figures/f
 * each λ > 0 effect (vs λ=0) and its interval: do they overlap?
 * each seed both runs trained: the difference of the single-seed values (same seed, same recipe).
 
-Writes a Markdown report (``figures/figure1_speed_check.md``)::
+Writes a Markdown report (``figures/figure1_speed_check/report.md``)::
 
-    python tests/benchmarks/speed_check.py NEW.csv --run-record NEW_run.json --out figures/figure1_speed_check.md
+    python tests/benchmarks/speed_check.py NEW.csv --run-record NEW_run.json --out figures/figure1_speed_check/report.md
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def report(new_path: Path, run_record: Path | None = None) -> str:
     new = read_table(new_path)
     seeds = sorted(set(new.loc[new["seed"] != "all", "seed"]), key=int)
     lambdas = sorted(set(new["lambda_"]))
-    lines = ["# Figure 1: the faster pipeline against the committed runs", "",
+    lines = ["# Figure 1: the current pipeline (precision: auto, monitors off) against the committed runs", "",
              f"Written by `python tests/benchmarks/speed_check.py {new_path.name} --out ...`. New run: the current code's "
              f"offline preset at λ ∈ {{{', '.join(f'{x:g}' for x in lambdas)}}}, seeds {', '.join(seeds)} "
              f"({len(seeds)} seeds{FEWER if len(seeds) < 3 else ''}). "
