@@ -373,8 +373,8 @@ def test_presets_are_yaml_beside_the_code():
         "offline", (0.0, 0.001, 0.1, 0.2, 0.5), (0, 1, 2), 128, 0)
     assert "Kriegeskorte2008.hIT-rdm" in offline.benchmarks and "tong.Coggan2024_fMRI.IT-rdm" in offline.benchmarks
     assert configs.train_overrides(offline.train) == [
-        "epochs=1", "precision=bf16", "model.width=0.125", "batch_size=256", "threads=1", "checkpoint_every=20",
-        "monitor.knn_train_samples=2000", "monitor.knn_test_samples=500"]
+        "epochs=1", "precision=auto", "model.width=0.125", "batch_size=256", "threads=1", "checkpoint_every=20",
+        "monitor.probe=false", "monitor.knn=false"]
     assert preset("paper", ["images=/val"]).seeds == (0,)
     assert preset("smoke", ["train.model.width=0.25"]).train["model"] == {"width": 0.25}
     imagenet = preset("imagenet", ["images=/val"])

@@ -23,6 +23,7 @@ import pandas as pd
 from figures.figure1.caption import effects_markdown, means_markdown, verdict
 from figures.figure1.table import read_table
 from neuroequi.errors import ConfigError
+from neuroequi.hardware import describe
 from neuroequi.io import atomic_write, format_lambda
 
 BEGIN, END = "<!-- figure1:begin", "<!-- figure1:end -->"
@@ -30,7 +31,8 @@ _BLOCK = re.compile(re.escape(BEGIN) + r" (?P<table>\S+) -->\n.*?" + re.escape(E
 
 
 def machine() -> dict[str, object]:
-    """The machine a run computed on: CPU model, CPU count, torch and its BLAS, numpy's BLAS."""
+    """The machine a run computed on: CPU model, CPU count, torch and its BLAS, numpy's BLAS, native bf16
+    (:func:`neuroequi.hardware.describe`: what ``precision: auto`` chose)."""
     import torch
     from threadpoolctl import threadpool_info
 
@@ -43,7 +45,7 @@ def machine() -> dict[str, object]:
     blas = sorted({f"{p['internal_api']} {p.get('version') or ''}".strip() for p in threadpool_info()
                    if p.get("user_api") == "blas"})
     return {"cpu": cpu, "cpus": os.cpu_count(), "torch": torch.__version__,
-            "torch_mkldnn": bool(torch.backends.mkldnn.is_available()), "numpy_blas": blas}
+            "torch_mkldnn": bool(torch.backends.mkldnn.is_available()), "numpy_blas": blas, **describe("cpu")}
 
 
 def run_record_path(table_path: Path) -> Path:

@@ -156,7 +156,7 @@ class TrainConfig:
         epochs: 1
         batch_size: 256
         max_steps: null
-        precision: fp32          # fp32 | bf16 | fp16
+        precision: fp32          # fp32 | bf16 | fp16 | auto
         channels_last: true
         device: auto             # auto | cpu | cuda
         checkpoint_every: 0
@@ -189,7 +189,9 @@ class TrainConfig:
     Attributes:
         batch_size: global batch (split evenly over ranks).
         max_steps: stop after this many optimiser steps (the schedule still spans ``epochs``).
-        precision: ``fp32``, ``bf16`` (autocast on CPU and CUDA) or ``fp16`` (CUDA, GradScaler).
+        precision: ``fp32``, ``bf16`` (autocast on CPU and CUDA), ``fp16`` (CUDA, GradScaler) or ``auto``
+            (``bf16`` where the device computes it natively, else ``fp32``: :mod:`neuroequi.hardware`;
+            resolved when the run starts, and its ``config.yaml`` holds the choice).
         checkpoint_every: also checkpoint every this many steps (0: only at epoch ends).
         threads: ``torch.set_num_threads`` (CPU runs); None leaves torch's default.
     """
@@ -200,7 +202,7 @@ class TrainConfig:
     epochs: int = 1
     batch_size: int = 256
     max_steps: int | None = None
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
     channels_last: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
     checkpoint_every: int = 0

@@ -28,6 +28,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext, suppress
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ import torch
 import neuroequi
 from neuroequi.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from neuroequi.errors import ConfigError
+from neuroequi.hardware import describe, resolve_precision
 from neuroequi.io import atomic_write, package_versions
 from neuroequi.locks import owner_lock
 from neuroequi.methods import IMAGENET_MEAN, IMAGENET_STD, SSLMethod
@@ -236,7 +238,7 @@ class Trainer:
             "epoch": epoch, "step": self.step, "total_steps": self.total_steps, "final": final,
             "versions": package_versions(), "git_commit": git_commit(),
             "input_normalization": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-            "image_size": self.policies[0].size,
+            "image_size": self.policies[0].size, "hardware": describe(self.device),
         }
 
     def save(self, name: str, epoch: int, final: bool = False) -> Path:
@@ -401,6 +403,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     """
     validate(config)
     info = D.setup(config.device)
+    config = replace(config, precision=resolve_precision(config.precision, info.device))
     new = [p for p in (config.run_dir, *config.run_dir.parents) if not p.exists()]  # deepest first
     try:
         with owner_lock(config.run_dir) if info.is_main else nullcontext():

@@ -65,8 +65,14 @@ def environment() -> list[str]:
     libraries = [f"{pool['internal_api']} {pool.get('version')} ({Path(pool['filepath']).name}): kernel "
                  f"{pool.get('architecture', 'n/a')}, {pool['num_threads']} threads"
                  for pool in threadpool_info() if pool["user_api"] == "blas"]
+    from neuroequi.hardware import cpu_flags, describe
+
+    flags = cpu_flags()
+    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
     return [
         f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; GPU: {gpu}",
+        f"CPU flags: {', '.join(isa) or 'none of avx2/avx512/amx'}; native bf16 (precision: auto -> bf16): "
+        f"{'yes' if describe('cpu')['native_bf16'] else 'no'}",
         "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"torch BLAS/LAPACK: {blas.group(1) if blas else '?'}/{lapack.group(1) if lapack else '?'} "
         f"(MKL available: {torch.backends.mkl.is_available()}), CPU kernels {capability.group(1) if capability else '?'}; "

@@ -1,0 +1,176 @@
+"""Where a Figure-1 job spends its time: one training job and one evaluation job of a preset, profiled by stage.
+
+Runs, in this process and on the preset's threads (one per job), the (λ, seed) training job
+(:func:`neuroequi.train.train` on :func:`figures.figure1.pipeline.train_config`, ``--steps`` of
+its steps) and then the evaluation job of the model it wrote (:func:`figures.figure1.pipeline.evaluate`:
+responses, every measure, the bootstrap replicates, every local benchmark), timing each stage with
+wrappers around the functions that do it. A stage's time is *exclusive* (a stage called inside
+another is not counted twice); ``other`` is the job's wall time no stage covers (Python glue, the
+loop itself). Shares (fractions of the job's wall time) survive a loaded machine better than seconds.
+
+    python tests/benchmarks/bench_profile.py                 # offline preset, 40 training steps
+    python tests/benchmarks/bench_profile.py --steps 0       # the whole epoch (195 steps)
+    python tests/benchmarks/bench_profile.py --preset smoke  # toy sizes (the test suite)
+
+Real CIFAR-10 images and recordings (NEUROEQUI_DATA). ``--device cuda`` trains and evaluates on the GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import torch  # noqa: E402
+
+#: (stage, "module:attribute" to wrap); a class method as "module:Class.method".
+TRAIN_STAGES = (
+    ("setup: decoded CIFAR-10 (cache read or decode)", "neuroequi.train.loop:cifar10_tensor"),
+    ("setup: model, optimiser", "neuroequi.train.loop:build_model"),
+    ("data: image gather", "neuroequi.train.data:TensorImages.load"),
+    ("data: augmentation (sample + apply)", "neuroequi.train.data:ViewMaker.__call__"),
+    ("forward (method + probe)", "neuroequi.train.monitor:ProbedMethod.forward"),
+    ("backward", "torch:Tensor.backward"),
+    ("optimiser step", "neuroequi.train.optim:LARS.step"),
+    ("monitor: kNN / probe test", "neuroequi.train.loop:Trainer.evaluate"),
+    ("checkpoint writes", "neuroequi.train.loop:Trainer.save"),
+    ("metrics / logs", "neuroequi.train.metrics:StepMetrics.flush"),
+)
+EVAL_STAGES = (
+    ("model loads", "model_zoo:load"),
+    ("model loads", "analyses.neural.scoring:load"),
+    ("analysis images", "analyses.pipeline:cifar10_subset"),
+    ("responses: augmentation (views)", "neuroequi.augment.policy:Policy.apply"),
+    ("responses: network forward", "analyses.responses:layer_activations"),
+    ("responses: NetCDF writes", "analyses.responses:save_responses"),
+    ("measure: shared variability", "analyses.pipeline:shared_variability"),
+    ("measure: content/augmentation factorization", "analyses.pipeline:content_augmentation_factorization"),
+    ("measure: crop/photometric factorization", "analyses.pipeline:crop_photometric_factorization"),
+    ("measure: augmentation decoding", "analyses.pipeline:augmentation_decoding"),
+    ("measure: bootstrap intervals", "analyses.measures:ImageMeasure.row"),
+    ("measure: bootstrap intervals", "analyses.measures:DecodingResult.rows"),
+    ("measure files (image_measures, decoding)", "analyses.pipeline:save_image_measures"),
+    ("measure files (image_measures, decoding)", "analyses.pipeline:save_decoding"),
+    ("replicates (image bootstrap)", "figures.figure1.seeds:model_replicates"),
+)
+
+
+class Stages:
+    """Exclusive wall time per stage, per thread (a stage inside another is charged to the inner one)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.local = threading.local()
+
+    def wrap(self, stage: str | Callable[..., str], fn: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            name = stage(*args, **kwargs) if callable(stage) else stage
+            if threading.current_thread() is not threading.main_thread():
+                name = f"{name} [background thread, overlaps]"
+            stack = self.local.__dict__.setdefault("stack", [])
+            stack.append(0.0)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                inclusive = time.perf_counter() - start
+                children = stack.pop()
+                self.seconds[name] += inclusive - children
+                self.calls[name] += 1
+                if stack:
+                    stack[-1] += inclusive
+        timed.__wrapped__ = fn
+        return timed
+
+    @contextmanager
+    def patched(self, targets: tuple[tuple[str | Callable[..., str], str], ...]) -> Iterator[None]:
+        undo = []
+        for stage, target in targets:
+            module_name, attr = target.split(":")
+            owner = importlib.import_module(module_name)
+            *path, name = attr.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            setattr(owner, name, self.wrap(stage, original))
+            undo.append((owner, name, original))
+        try:
+            yield
+        finally:
+            for owner, name, original in reversed(undo):
+                setattr(owner, name, original)
+
+    def report(self, title: str, wall: float) -> list[str]:
+        lines = [f"[{title}] wall {wall:.1f} s; exclusive time per stage (share of the wall time)"]
+        main = {k: v for k, v in self.seconds.items() if "background" not in k}
+        for name, sec in sorted(main.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {name:<52} {sec:8.2f} s  {sec / wall:6.1%}  ({self.calls[name]} calls)")
+        other = wall - sum(main.values())
+        lines.append(f"  {'other (glue, loop, imports)':<52} {other:8.2f} s  {other / wall:6.1%}")
+        for name, sec in sorted(self.seconds.items()):
+            if "background" in name:
+                lines.append(f"  {name:<52} {sec:8.2f} s  {sec / wall:6.1%}  ({self.calls[name]} calls)")
+        return lines
+
+
+def score_stage(model, benchmark, *args, **kwargs) -> str:  # noqa: ANN001
+    return f"benchmark: {benchmark}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="offline", help="Figure-1 preset (offline, smoke)")
+    parser.add_argument("--lam", type=float, default=0.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=40, help="training steps profiled (0: the whole schedule)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of both jobs (the preset's: 1)")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides of the preset")
+    args = parser.parse_args()
+
+    from figures.figure1 import pipeline
+    from figures.figure1.config import preset
+    from figures.steps import StepLog
+    from neuroequi.train import train
+
+    torch.set_num_threads(args.threads)
+    overrides = [*args.overrides, f"train.device={args.device}"]
+    if args.steps:
+        overrides.append(f"train.max_steps={args.steps}")
+    config = preset(args.preset, overrides)
+    print(f"preset {args.preset} ({' '.join(overrides)}); λ={args.lam}, seed {args.seed}; device {args.device}; "
+          f"torch threads {torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root, home = Path(tmp) / "figure1", Path(tmp) / "zoo"
+        train_cfg = pipeline.train_config(config, args.lam, args.seed, root)
+        print(f"training: {train_cfg.epochs} epoch(s) of {train_cfg.batch_size}-image steps, precision "
+              f"{train_cfg.precision}, channels_last {train_cfg.channels_last}, width {train_cfg.model.width}, "
+              f"kNN monitor {train_cfg.monitor.knn}, probe {train_cfg.monitor.probe}")
+        stages = Stages()
+        with stages.patched(TRAIN_STAGES):
+            start = time.perf_counter()
+            final = train(train_cfg)
+            wall = time.perf_counter() - start
+        print("\n".join(stages.report("training job", wall)))
+        pipeline.register_model(config, args.lam, args.seed, final, home)
+        stages = Stages()
+        with stages.patched((*EVAL_STAGES, (score_stage, "analyses.neural.scoring:score"))):
+            start = time.perf_counter()
+            pipeline.evaluate(config, root, args.lam, args.seed, home, StepLog(prefix="profile"))
+            wall = time.perf_counter() - start
+        print("\n".join(stages.report("evaluation job", wall)))
+
+
+if __name__ == "__main__":
+    main()
