@@ -41,7 +41,6 @@ Where this differs from SIE's evaluation scripts (``eval_angle_prediction.py``,
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +69,7 @@ from neuroequi.augment.families import (
 )
 from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, to_json
 
 __all__ = ["PredictionConfig", "augmentation_prediction", "configure", "r2_score", "run", "score_probe"]
 
@@ -249,6 +248,6 @@ def run(args: argparse.Namespace) -> int:
     with atomic_write(path) as tmp:
         table.to_csv(tmp, index=False)
     print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False))
-    print(json.dumps({"table": str(path), "model": model.identifier}))
+    print(to_json({"table": str(path), "model": model.identifier}))
     return 0
 

@@ -12,7 +12,6 @@ read from ``--config FILE`` and/or ``key=value`` overrides anywhere on the line.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -32,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, run :func:`~analyses.pipeline.analyze`, print where the table went (JSON)."""
+    from neuroequi.io import to_json
     import pandas as pd
 
     import model_zoo
@@ -42,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     check_paths(args.out, args.baseline)
     model = model_zoo.load(args.model)
     table = analyze(model, config, args.out, baseline_dir=args.baseline)
-    print(json.dumps({"table": str(table), "rows": len(pd.read_csv(table)), "model": model.identifier}))
+    print(to_json({"table": str(table), "rows": len(pd.read_csv(table)), "model": model.identifier}))
     return 0

@@ -35,9 +35,9 @@ from pathlib import Path
 
 from torch import nn
 
-from model_zoo.download import file_sha256, read_json_mapping, write_json, zoo_home
+from model_zoo.download import file_sha256, read_json_mapping, zoo_home
 from neuroequi.errors import CheckpointError, ConfigError
-from neuroequi.io import format_lambda
+from neuroequi.io import format_lambda, write_json
 from neuroequi.locks import file_lock
 from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
@@ -356,5 +356,5 @@ def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: s
                 f"sha256 {old.source.sha256}); pass --replace (replace=True) to replace it, or choose another --name"
             )
         catalogue[entry.name] = entry
-        write_json(catalogue_path, {n: e.to_json() for n, e in catalogue.items()})
+        write_json(catalogue_path, {n: e.to_json() for n, e in catalogue.items()}, sort_keys=True)
     return entry

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +26,7 @@ def _lam(lam: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen sub-command; 0 on success (user errors raise ``neuroequi.errors`` errors)."""
+    from neuroequi.io import to_json
     from model_zoo.catalogue import builtin_entries, get_entry, register_checkpoint, user_entries
     from neuroequi.errors import NeuroequiError
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise problem
         return 0
     if args.zoo_command == "show":
-        print(json.dumps(get_entry(args.name).to_json(), indent=2))
+        print(to_json(get_entry(args.name).to_json(), indent=2))
         return 0
     entry = register_checkpoint(args.path, name=args.name, url=args.url, replace=args.replace)
     print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "

@@ -9,7 +9,7 @@ A URL whose sha256 is known is verified against it. A URL whose sha256 is not
 published (the CE-SSL/TeSSL checkpoints) is hashed on first download and the
 hash is *pinned* in ``pins.json``; every later use verifies against the pin
 (trust on first use). Downloads stream to a temporary sibling of the file (:func:`neuroequi.io.atomic_write`)
-with a tqdm progress bar, are hashed while streaming and are renamed into place only when complete
+with a progress bar (on a terminal only), are hashed while streaming and are renamed into place only when complete
 and verified, so an interrupted or corrupt transfer never leaves a file that
 looks valid. With ``NEUROEQUI_OFFLINE=1`` no connection is attempted: a file that
 is not already there is an :class:`~neuroequi.errors.OfflineError` naming the URL
@@ -29,11 +29,10 @@ from hashlib import sha256
 from pathlib import Path
 
 import pooch
-from tqdm.auto import tqdm
 
 from neuroequi.data.registry import offline
 from neuroequi.errors import ConfigError, DataUnavailableError, IntegrityError, OfflineError
-from neuroequi.io import atomic_write, sha256_file
+from neuroequi.io import atomic_write, progress, sha256_file, write_json
 from neuroequi.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -73,18 +72,12 @@ def read_json_mapping(path: Path, what: str, fix: str) -> dict:
     return data
 
 
-def write_json(path: Path, data: object) -> None:
-    """Write ``data`` as indented, key-sorted JSON to ``path`` atomically."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-
-
 def pin(url: str, digest: str, home: Path | None = None) -> None:
     """Record ``digest`` as the trusted sha256 of ``url`` (read–modify–write under a file lock)."""
     with file_lock(_pins_path(home)):
         pins = read_pins(home)
         pins[url] = digest
-        write_json(_pins_path(home), pins)
+        write_json(_pins_path(home), pins, sort_keys=True)
 
 
 def expected_sha256(url: str, published: str | None, home: Path | None = None) -> str | None:
@@ -96,7 +89,7 @@ def _stream(response, part: Path, total: int | None, desc: str) -> str:
     """Copy ``response`` to ``part`` with a progress bar; return the sha256 of what was read."""
     digest = sha256()
     received = 0
-    with open(part, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc=desc) as bar:
+    with open(part, "wb") as out, progress(total=total, unit="B", unit_scale=True, desc=desc) as bar:
         while block := response.read(_CHUNK):
             out.write(block)
             digest.update(block)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         return _check(args)
     from analyses.neural.commitment import choose_region_layer_map, commitment_path
 
+    from neuroequi.io import to_json
+
     record = choose_region_layer_map(args.name)
-    print(json.dumps(record, indent=2))
+    print(to_json(record, indent=2))
     print(f"recorded in {commitment_path(record['identifier'])}")
     return 0

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,13 +99,14 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
 
 
 def _committed(config: ScoreConfig, as_json: bool) -> None:
+    from neuroequi.io import to_json
     from analyses.neural.scoring import RESULT_KEYS, result_path, score
 
     for benchmark in config.benchmarks:
         result = score(config.model, benchmark, recompute=config.recompute,
                        region_layer_map=config.region_layer_map or None)
         if as_json:
-            print(json.dumps(result, indent=2))
+            print(to_json(result, indent=2))
             continue
         for key in (*RESULT_KEYS, "layer_map_source"):
             print(f"{key:>18}: {result.get(key)}")
@@ -117,6 +117,7 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
 
 
 def _per_layer(config: ScoreConfig, as_json: bool) -> None:
+    from neuroequi.io import to_json
     from model_zoo import load, zoo_home
     from analyses.neural.layers import write_layer_scores
 
@@ -125,7 +126,7 @@ def _per_layer(config: ScoreConfig, as_json: bool) -> None:
     run = write_layer_scores(loaded, config.benchmarks, config.layers, out, config.reduction, config.batch_size,
                              command="neuroequi " + " ".join(sys.argv[1:]))
     if as_json:
-        print(json.dumps(run, indent=2))
+        print(to_json(run, indent=2))
     else:
         print(Path(run["files"]["csv"]).read_text())
         print(f"wrote {', '.join(run['files'].values())} ({run['total_seconds']:.0f} s, "

@@ -6,7 +6,6 @@ interrupted run continues where it stopped (trainings resume from their last che
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ from figures.equivariance_table.config import EquivarianceTableConfig, validate
 from figures.equivariance_table.table import build_table, write_outputs
 from figures.steps import Job, StepLog, run_jobs, run_step
 from neuroequi.config import to_plain
+from neuroequi.io import to_json
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 SIE_CONFIG = "cifar10_sie_cpu.yaml"
@@ -123,7 +123,7 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
         result = linear_probe(m, get_policy("cifar", size=m.image_size), config.probe_train, config.probe_test,
                               C=config.probe_C, seed=config.seed, progress=False)
         row = result.row(n_boot=config.prediction.n_boot, seed=config.seed)
-        tmp.write_text(json.dumps(row, indent=1))
+        tmp.write_text(to_json(row, indent=1))
         return f"accuracy {row['value']:.3f}"
 
     run_step(log, f"predict {run.name}", folder / "augmentation_prediction.csv", predict)

@@ -31,7 +31,6 @@ CPU time of every job, the machine) and, when asked, the README's Figure-1 block
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -50,7 +49,7 @@ from figures.figure1.table import analysis_marker, build_table, replicates_path,
 from figures.plot import draw_figure1
 from figures.steps import Job, StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
-from neuroequi.io import atomic_write, format_lambda
+from neuroequi.io import atomic_write, format_lambda, to_json
 
 #: The resolved config of a run, saved in its results folder for the job processes.
 CONFIG_FILE = "config.yaml"
@@ -166,7 +165,7 @@ def score_model(name: str, lam: float, seed: int, benchmark: str, root: Path, ho
 
     def make(tmp: Path) -> str:
         result = score(name, benchmark, home=home)
-        tmp.write_text(json.dumps(result, indent=1))
+        tmp.write_text(to_json(result, indent=1))
         return f"score {result['score']:.3f}"
 
     return run_step(log, f"score {run_tag(lam, seed)} {benchmark}", score_path(root, lam, seed, benchmark), make)
@@ -311,7 +310,7 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
         tmp.write_text(caption(config, table, {k: models[k] for k in sorted(models)}, missing, log.elapsed))
     with atomic_write(stem.with_name(stem.name + "_run.json")) as tmp:
-        tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        tmp.write_text(to_json(record, indent=1, ensure_ascii=False) + "\n")
     log.record("figure", 0.0, reused=False, summary=", ".join(str(p) for p in paths))
     if readme is not None:
         update_readme(readme, stem.with_suffix(".csv"))

@@ -37,7 +37,7 @@ import torch
 import neuroequi
 from neuroequi.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write, package_versions
+from neuroequi.io import atomic_write, package_versions, to_json
 from neuroequi.locks import owner_lock
 from neuroequi.methods import IMAGENET_MEAN, IMAGENET_STD, SSLMethod
 from neuroequi.train import distributed as D
@@ -375,7 +375,7 @@ class Trainer:
                        "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
-                    fh.write(json.dumps(summary) + "\n")
+                    fh.write(to_json(summary) + "\n")
                 log.info("epoch summary: %s", summary)
             if epoch_done:
                 self.epoch_sums, self.epoch_count = {}, 0
