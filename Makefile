@@ -25,6 +25,8 @@ $(STAMP): setup.cfg pyproject.toml
 	# torch first and exactly: a floating torch would pull CUDA wheels.
 	$(PY) -m pip install --quiet torch==2.13.0 torchvision==0.28.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	# `import torchvision` on its own works too (neuroequi/_compat.py: a .pth file in site-packages)
+	$(PY) -m neuroequi._compat
 	@touch $(STAMP)
 
 env: $(STAMP)  ## build or refresh .venv from setup.cfg (done by test/figures too)
