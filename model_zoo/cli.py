@@ -11,9 +11,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="list every model (built-in and registered)")
     show = sub.add_parser("show", help="print one model's catalogue entry")
     show.add_argument("name")
-    add = sub.add_parser("add", help="register one of the project's checkpoints (neuroequi.checkpoint format)")
-    add.add_argument("path", help="checkpoint file")
-    add.add_argument("--name", help="catalogue name (default: <method>-lambda<l>-<arch>-<dataset>-<sha8>)")
+    add = sub.add_parser("add", help="register a model: a state dict of any architecture (--arch), or a "
+                                     "checkpoint of this project",
+                         description="Register a model in the zoo. With --arch: a state dict file (plain, under "
+                                     "'state_dict', or with a 'module.' prefix) of torchvision:<name>, timm:<name> or "
+                                     "module:<package.module>:<callable>; whole pickled networks are refused. "
+                                     "Without: a neuroequi checkpoint.")
+    add.add_argument("path", help="weights file")
+    add.add_argument("--arch", help="torchvision:<name> | timm:<name> | module:<package.module>:<callable>")
+    add.add_argument("--name", help="catalogue name (default: <arch name>-<sha8>, or for a project checkpoint "
+                                    "<method>-lambda<l>-<arch>-<dataset>-<sha8>)")
+    add.add_argument("--layers", help="comma-separated modules to record (default: the architecture's stages)")
+    add.add_argument("--image-size", type=int, help="input side in px (default: the model's own, else 224)")
+    add.add_argument("--mean", help="3 comma-separated values (default: the model's own, else ImageNet's)")
+    add.add_argument("--std", help="3 comma-separated values (default: the model's own, else ImageNet's)")
     add.add_argument("--url", help="public download address of the same file (needed to package a submission)")
     add.add_argument("--replace", action="store_true", help="replace an entry of the same name")
 
@@ -24,11 +35,23 @@ def _lam(lam: float | None) -> str:
     return "-" if lam is None else format_lambda(lam)
 
 
+def _values(text: str | None, kind: type, flag: str) -> list | None:
+    """``'a,b'`` -> ``[kind('a'), kind('b')]`` (None stays None); ConfigError naming ``flag`` otherwise."""
+    from neuroequi.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return [kind(part.strip()) for part in text.split(",") if part.strip()]
+    except ValueError as err:
+        raise ConfigError(f"{flag} {text!r}: comma-separated {kind.__name__} values expected ({err})") from err
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen sub-command; 0 on success (user errors raise ``neuroequi.errors`` errors)."""
     from neuroequi.io import to_json
-    from model_zoo.catalogue import builtin_entries, get_entry, register_checkpoint, user_entries
-    from neuroequi.errors import NeuroequiError
+    from model_zoo.catalogue import builtin_entries, get_entry, register_checkpoint, register_weights, user_entries
+    from neuroequi.errors import ConfigError, NeuroequiError
 
     if args.zoo_command == "list":
         problem = None
@@ -48,8 +71,20 @@ def run(args: argparse.Namespace) -> int:
     if args.zoo_command == "show":
         print(to_json(get_entry(args.name).to_json(), indent=2))
         return 0
-    entry = register_checkpoint(args.path, name=args.name, url=args.url, replace=args.replace)
-    print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
-          f"-> {entry.source.location}")
+    if args.arch:
+        entry = register_weights(args.path, args.arch, args.name, replace=args.replace, url=args.url,
+                                 layers=_values(args.layers, str, "--layers"), image_size=args.image_size,
+                                 mean=_values(args.mean, float, "--mean"), std=_values(args.std, float, "--std"))
+        print(f"registered {entry.name} ({entry.arch}; {entry.image_size} px, mean {list(entry.mean)}, "
+              f"std {list(entry.std)} from {entry.meta['preprocessing']}; layers {', '.join(entry.layers)}) "
+              f"-> {entry.source.location}")
+    else:
+        options = [flag for flag, value in (("--layers", args.layers), ("--image-size", args.image_size),
+                                            ("--mean", args.mean), ("--std", args.std)) if value is not None]
+        if options:
+            raise ConfigError(f"zoo add: {', '.join(options)} need --arch (a project checkpoint records its own)")
+        entry = register_checkpoint(args.path, name=args.name, url=args.url, replace=args.replace)
+        print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
+              f"-> {entry.source.location}")
     print("run `neuroequi brainscore install` to make it visible to brainscore_vision.load_model")
     return 0
