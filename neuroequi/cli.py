@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
     "augmentation-prediction": ("analyses.augmentation_prediction", "predict each transformation's parameters from [h(x) ; h(t(x))]"),
+    "report": ("figures.report.cli", "every local benchmark, layer and measure of one or several models: CSV, figure, markdown"),
     "figures": ("figures.figure1.cli", "Figure 1: --preset offline (default), smoke, paper (published checkpoints) or imagenet"),
     "equivariance-table": ("figures.equivariance_table.cli", "SIE vs the reconstruction method vs VICReg on CIFAR-10 (poster layout)"),
 }

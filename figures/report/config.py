@@ -1,0 +1,99 @@
+"""Settings of ``neuroequi report``: :class:`ReportConfig` (defaults sized for a CIFAR ResNet on 2 cores).
+
+Every key can be set with ``key=value`` on the command line or in ``--config FILE``
+(``measures.n_images=64 augmentation.n_train=2000 reduction.components=1000 parallel=2``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyses.measures import check_decoding_size
+from analyses.neural.layers import Reduction
+from figures.executors import ExecutorKind, SlurmSettings
+from neuroequi.errors import ConfigError
+
+#: What a report can hold (``pieces``): neural benchmarks, Figure-1 measures, augmentation prediction.
+PIECES = ("benchmarks", "measures", "augmentation")
+#: Benchmarks a report scores by default: every local benchmark of :data:`analyses.neural.LOCAL_BENCHMARKS`
+#: except the held-out V4 sessions kept for choosing layers (never for scores).
+HELD_OUT = ("Cowley2023-selection.V4-pls",)
+
+
+def default_benchmarks() -> tuple[str, ...]:
+    """Every local benchmark except :data:`HELD_OUT`."""
+    from analyses.neural import LOCAL_BENCHMARKS
+
+    return tuple(name for name in LOCAL_BENCHMARKS if name not in HELD_OUT)
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """Figure-1 measures per layer (:class:`analyses.pipeline.AnalysisConfig`): ``n_images`` CIFAR-10 test
+    images (or the ImageFolder ``images``), ``K`` augmentations each, ``n_boot`` bootstrap resamples."""
+
+    n_images: int = 16
+    K: int = 8
+    n_boot: int = 200
+    images: str | None = None
+
+    def __post_init__(self) -> None:
+        check_decoding_size(self.n_images, self.K, "report measures:")
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    """Augmentation prediction per layer (:class:`analyses.augmentation_prediction.PredictionConfig`):
+    probes fitted on ``n_train`` CIFAR-10 training images, scored on ``n_test`` test images."""
+
+    n_train: int = 200
+    n_test: int = 100
+    per_image: int = 1
+    n_boot: int = 200
+    families: tuple[str, ...] = ("rotation", "color", "blur", "translation", "crop", "flip")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Settings of one report.
+
+    Attributes:
+        models: catalogue names or checkpoint files (``--model``, repeatable).
+        benchmarks: neural benchmarks (default: every local one, :func:`default_benchmarks`).
+        layers: modules scored and analysed (empty: each model's own layers, its stages).
+        pieces: which parts to compute (:data:`PIECES`).
+        reduction: how large layers are reduced before the benchmarks (written in every row).
+        measures, augmentation: sizes of the Figure-1 measures and the augmentation prediction.
+        batch_size: images per forward pass.
+        seed: image subsets, augmentations, bootstraps.
+        parallel: models computed side by side (one job each).
+        executor: ``local`` processes, ``slurm`` or ``submitit-local`` (:mod:`figures.executors`);
+            one local model runs in this process.
+        slurm: the jobs' resources with ``executor: slurm``.
+    """
+
+    models: tuple[str, ...] = ()
+    benchmarks: tuple[str, ...] = field(default_factory=default_benchmarks)
+    layers: tuple[str, ...] = ()
+    pieces: tuple[str, ...] = PIECES
+    reduction: Reduction = Reduction(components=200, images=400)
+    measures: MeasureSettings = MeasureSettings()
+    augmentation: AugmentationSettings = AugmentationSettings()
+    batch_size: int = 64
+    seed: int = 0
+    parallel: int = 1
+    executor: ExecutorKind = "local"
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.pieces if p not in PIECES]
+        if unknown or not self.pieces:
+            raise ConfigError(f"report pieces {list(self.pieces)}: choose from {list(PIECES)}")
+        if self.parallel < 1 or self.batch_size < 1:
+            raise ConfigError(f"report parallel and batch_size must be >= 1, got {self.parallel} and {self.batch_size}")
+        from analyses.neural import is_online
+
+        online = [b for b in self.benchmarks if is_online(b)]
+        if online:
+            raise ConfigError(f"report benchmarks {online} are Brain-Score's online ones; a report scores every "
+                              "layer on local benchmarks (score online ones with `neuroequi score`)")
