@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hssl": ("figures.hssl.cli", "the H-SSL vs A-SSL experiment (CPU-sized): probe accuracy table"),
     "zoo": ("model_zoo.cli", "list, show and add models in the model zoo"),
     "brainscore": ("analyses.neural.brainscore_cli", "Brain-Score: install zoo plugins; package, check and commit a submission"),
+    "benchmarks": ("analyses.neural.benchmarks_cli", "list every benchmark: region, species, data, metric, ceiling, images, source"),
     "score": ("analyses.neural.score_cli", "score a zoo model on a neural benchmark"),
     "analyze": ("analyses.cli", "responses to augmentation ensembles and every Figure-1 measure"),
     "augmentation-prediction": ("analyses.augmentation_prediction", "predict each transformation's parameters from [h(x) ; h(t(x))]"),
