@@ -28,22 +28,25 @@ from pathlib import Path
 class PackageConfig:
     """Settings of ``brainscore package``: ``weights_url`` (a mirror of the weights; default the
     entry's URL), ``region_layer_map`` (regions to map to other layers), ``choose_layers`` (own
-    checkpoints without a recorded map: choose one on held-out data first)."""
+    checkpoints without a recorded map: choose one on held-out data first), ``allow_private_url``
+    (accept a loopback or private weights URL: a local test mirror only)."""
 
     weights_url: str = ""
     region_layer_map: dict[str, str] = field(default_factory=dict)
     choose_layers: bool = True
+    allow_private_url: bool = False
 
 
 @dataclass(frozen=True)
 class CheckConfig:
-    """Settings of ``brainscore check``: ``benchmark`` (local), ``phases``, ``timeout`` (s) and ``keep``
-    (a folder to work in and keep)."""
+    """Settings of ``brainscore check``: ``benchmark`` (local), ``phases``, ``timeout`` (s), ``keep``
+    (a folder to work in and keep) and ``allow_private_url`` (accept a loopback or private weights URL)."""
 
     benchmark: str = "Kiani2007.IT-rdm"
     phases: tuple[str, ...] = ("check_base_models", "generic_tests", "plugin_tests", "record")
     timeout: float = 1800.0
     keep: str = ""
+    allow_private_url: bool = False
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -71,18 +74,20 @@ def _package(args: argparse.Namespace) -> None:
     from analyses.neural.commitment import choose_region_layer_map, recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
-    from model_zoo.submission import LayerMap, package
+    from model_zoo.submission import LayerMap, package, preflight
     from neuroequi.cli import command_config
 
     config = command_config(PackageConfig, args, where="brainscore package")
     loaded = load(args.name)
+    url = args.weights_url or config.weights_url or None
+    preflight(loaded, url, config.allow_private_url)  # the cheap checks, before layers are chosen
     if loaded.entry.family == USER_FAMILY and config.choose_layers and recorded_commitment(loaded.identifier) is None:
         print(f"choosing the region->layer map of {loaded.identifier} on held-out data ...")
         choose_region_layer_map(loaded)
     regions, how = region_layer_map(loaded, config.region_layer_map or None)
     output = args.output or Path(f"{plugin_dirname(loaded.name)}.zip")
-    written = package(loaded, output, weights_url=args.weights_url or config.weights_url or None,
-                      layer_map=LayerMap(regions, how))
+    written = package(loaded, output, weights_url=url, layer_map=LayerMap(regions, how),
+                      allow_private_url=config.allow_private_url)
     print(f"wrote {written} and {written.with_suffix('')}/ (region->layer {regions}: {how})")
 
 
@@ -93,7 +98,7 @@ def _check(args: argparse.Namespace) -> int:
     config = command_config(CheckConfig, args, where="brainscore check")
     config = dataclasses.replace(config, **{k: v for k, v in (("benchmark", args.benchmark), ("keep", args.keep)) if v})
     report = check_submission(args.zip, config.benchmark, tuple(config.phases), config.timeout,
-                              Path(config.keep) if config.keep else None)
+                              Path(config.keep) if config.keep else None, allow_private_url=config.allow_private_url)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 
