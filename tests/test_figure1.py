@@ -495,3 +495,9 @@ def test_paper_preset_without_network_stops_at_once(tmp_path, capsys):
     assert "unreachable" in str(err.value)
     assert main(["figures", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
     assert "cannot run here" in capsys.readouterr().err
+
+
+def test_the_smoke_preset_registers_its_toy_models_in_a_zoo_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "user"))
+    assert pipeline.default_zoo_home(tmp_path / "run", "smoke") == (tmp_path / "run" / "zoo").resolve()
+    assert pipeline.default_zoo_home(tmp_path / "run", "offline") == (tmp_path / "user").resolve()

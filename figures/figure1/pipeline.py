@@ -62,8 +62,11 @@ def results_root(config: Figure1Config, results: Path) -> Path:
     return results / "figure1" / config.mode
 
 
-def default_zoo_home(root: Path) -> Path:
-    """The zoo a run registers its models in: ``$NEUROEQUI_ZOO_HOME`` when set, else ``<root>/zoo``."""
+def default_zoo_home(root: Path, mode: str = "offline") -> Path:
+    """The zoo a run registers its models in: ``<root>/zoo`` for the smoke preset (a zoo of its own:
+    its toy models never enter the user's), else ``$NEUROEQUI_ZOO_HOME`` when set, else ``<root>/zoo``."""
+    if mode == "smoke":
+        return (root / "zoo").resolve()
     return Path(os.environ.get("NEUROEQUI_ZOO_HOME") or root / "zoo").expanduser().resolve()
 
 
@@ -282,7 +285,7 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     """
     check_executor(config.executor)
     root = results_root(config, results)
-    home = Path(zoo_home).resolve() if zoo_home is not None else default_zoo_home(root)
+    home = Path(zoo_home).resolve() if zoo_home is not None else default_zoo_home(root, config.mode)
     log = StepLog()
     if config.mode == "paper":
         paper_preflight(config)
