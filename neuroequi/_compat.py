@@ -10,13 +10,13 @@ two schemas torchvision needs at import time. ``torchvision.models`` and
 compiled ops, and ``torchvision.io`` image decoding, stay unavailable (use PIL
 for image files). On a CUDA install or a matching CPU build this does nothing.
 
-``import neuroequi`` runs the step. So that a plain ``import torchvision`` works too
-(a user's own script, a Brain-Score plugin), ``make env`` runs ``python -m neuroequi._compat``,
-which writes a ``.pth`` file into the environment's site-packages (:func:`write_pth`): at
-interpreter start it loads this file on its own (not the ``neuroequi`` package, and not torch)
-and puts :class:`TorchvisionFinder` first on ``sys.meta_path``, which runs
-:func:`ensure_torchvision` the first time ``torchvision`` is imported and then steps aside.
-Only the standard library is imported at module level; torch when the step runs.
+``import neuroequi`` installs the step (:func:`install_import_steps`). So that a plain
+``import torchvision`` works too (a user's own script, a notebook), ``make env`` runs
+``python -m neuroequi._compat``, which writes a ``.pth`` file into the environment's
+site-packages (:func:`write_pth`): at interpreter start it loads this file on its own (not the
+``neuroequi`` package, and not torch; only the standard library is imported here) and
+installs the same step. Every copy of this module shares one state (:func:`_state`), so the
+step acts once per process however many copies are loaded.
 """
 
 from __future__ import annotations
@@ -25,19 +25,32 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import logging
+import os
 import sys
 import sysconfig
+import types
 from pathlib import Path
+from typing import Any
 
 # Schemas of the ops that torchvision's ``_meta_registrations`` touches at import.
 _SCHEMAS = (
     "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 )
-_LIBRARY = None  # the torch.library.Library holding the schemas, when this module defined them
-_STATE: dict[str, bool] = {}
+#: ``sys.modules`` key of the state every copy of this module shares (the .pth loads its own copy).
+_STATE_MODULE = "_neuroequi_compat_state"
 #: Name of the file :func:`write_pth` puts into site-packages.
 PTH_NAME = "neuroequi-torchvision-compat.pth"
+
+
+def _state() -> dict[str, Any]:
+    """The process-wide state: ``patched`` (the step's outcome) and ``library`` (the schemas' holder)."""
+    holder = sys.modules.get(_STATE_MODULE)
+    if holder is None:
+        holder = types.ModuleType(_STATE_MODULE, "state of neuroequi._compat, shared by its copies")
+        holder.state = {}
+        sys.modules[_STATE_MODULE] = holder
+    return holder.state
 
 
 def _extension_path() -> str | None:
@@ -56,12 +69,11 @@ def _extension_path() -> str | None:
 def ensure_torchvision() -> bool:
     """Make ``import torchvision`` work; return True if the shim had to act.
 
-    Must run before torchvision is first imported. Idempotent, also across copies of this
-    module (the import hook loads one of its own): schemas that exist are not defined again.
+    Must run before torchvision is first imported. Idempotent (in every copy of this module).
     """
-    global _LIBRARY
-    if "patched" in _STATE:
-        return _STATE["patched"]
+    state = _state()
+    if "patched" in state:
+        return state["patched"]
     patched = False
     if "torchvision" not in sys.modules:
         path = _extension_path()
@@ -71,49 +83,59 @@ def ensure_torchvision() -> bool:
             try:
                 torch.ops.load_library(path)
             except (OSError, RuntimeError):
-                if not hasattr(torch.ops.torchvision, "nms"):
-                    _LIBRARY = torch.library.Library("torchvision", "DEF")
-                    for schema in _SCHEMAS:
-                        _LIBRARY.define(schema)
-                    patched = True
-                    logging.getLogger(__name__).info(
-                        "torchvision's compiled ops cannot load with this torch build; "
-                        "registered their schemas so torchvision.models and transforms work "
-                        "(torchvision.ops.nms and torchvision.io decoding are unavailable)."
-                    )
-    _STATE["patched"] = patched
+                state["library"] = torch.library.Library("torchvision", "DEF")
+                for schema in _SCHEMAS:
+                    state["library"].define(schema)
+                patched = True
+                logging.getLogger(__name__).info(
+                    "torchvision's compiled ops cannot load with this torch build; "
+                    "registered their schemas so torchvision.models and transforms work "
+                    "(torchvision.ops.nms and torchvision.io decoding are unavailable)."
+                )
+    state["patched"] = patched
     return patched
 
 
-class TorchvisionFinder(importlib.abc.MetaPathFinder):
-    """Runs :func:`ensure_torchvision` when ``torchvision`` is first imported, then leaves
-    ``sys.meta_path`` (it finds nothing itself: the import goes on as usual)."""
+class _BeforeFirstImport(importlib.abc.MetaPathFinder):
+    """Runs a package's compatibility step just before it is first imported, then lets the
+    ordinary finders import it: torchvision (:func:`ensure_torchvision`) and brainscore_vision
+    (``BS_INSTALL_DEPENDENCIES=no``: it never runs ``pip`` for a plugin's requirements behind the
+    user's back)."""
 
-    def find_spec(self, name, path=None, target=None):
-        if name == "torchvision":
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
-            ensure_torchvision()
+    busy = False
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if self.busy or name not in ("torchvision", "brainscore_vision"):
+            return None
+        self.busy = True
+        try:
+            if name == "torchvision":
+                ensure_torchvision()
+            else:
+                os.environ["BS_INSTALL_DEPENDENCIES"] = "no"
+        finally:
+            self.busy = False
         return None
 
 
-def install_hook() -> None:
-    """Put a :class:`TorchvisionFinder` first on ``sys.meta_path`` (once; not after torchvision is imported)."""
-    if "torchvision" not in sys.modules and not any(type(f).__name__ == "TorchvisionFinder" for f in sys.meta_path):
-        sys.meta_path.insert(0, TorchvisionFinder())
+def install_import_steps() -> None:
+    """Put :class:`_BeforeFirstImport` first on ``sys.meta_path`` (once, whichever copy of this module
+    installed it); imports nothing heavy."""
+    if not any(type(finder).__name__ == _BeforeFirstImport.__name__ for finder in sys.meta_path):
+        sys.meta_path.insert(0, _BeforeFirstImport())
 
 
 def pth_line(source: str | Path | None = None) -> str:
-    """The one line of the ``.pth`` file: load ``source`` (this file) as a module of its own and
-    call its :func:`install_hook`; any failure (the file moved) is silent, as if no hook were there."""
+    """The one line of the ``.pth`` file: load ``source`` (this file) as a module of its own and call
+    its :func:`install_import_steps`; any failure (the file moved) is silent, as if there were no hook."""
     source = str(Path(source or __file__).resolve())
     body = (
         "try:\n"
         "    import importlib.util as u\n"
-        f"    s = u.spec_from_file_location('_neuroequi_torchvision_hook', {source!r})\n"
+        f"    s = u.spec_from_file_location('_neuroequi_compat_hook', {source!r})\n"
         "    m = u.module_from_spec(s)\n"
         "    s.loader.exec_module(m)\n"
-        "    m.install_hook()\n"
+        "    m.install_import_steps()\n"
         "except Exception:\n"
         "    pass\n"
     )

@@ -446,7 +446,7 @@ def test_damaged_catalogue_is_named_and_builtins_still_work(zoo, capsys):
         out, err = capsys.readouterr()
         one_error_line(err, str(catalogue))
         assert "cifar-resnet20-supervised" in out and "tessl-mmcr-lambda0.2-resnet50" in out
-        assert main(["zoo", "show", "cifar-resnet20-supervised"]) == 0
+        assert main(["zoo", "show", "--model", "cifar-resnet20-supervised"]) == 0
         assert model_zoo.load("cifar-resnet20-random").name == "cifar-resnet20-random"
         fails(capsys, ["zoo", "show", "mine"], str(catalogue))
         assert snapshot(catalogue) == before

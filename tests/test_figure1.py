@@ -271,7 +271,7 @@ def test_slurm_without_a_cluster_or_submitit_fails_fast(tmp_path, monkeypatch, c
     with pytest.raises(ConfigError, match="needs a SLURM cluster, but sbatch and srun are not on PATH"):
         pipeline.run(preset("smoke", ["executor=slurm"]), tmp_path / "results", tmp_path / "figures")
     assert not (tmp_path / "results").exists()  # before any work
-    assert main(["figures", "--preset", "smoke", "executor=slurm", "--results", str(tmp_path / "r")]) == 2
+    assert main(["figures", "figure1", "--preset", "smoke", "executor=slurm", "--results", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("neuroequi: error:") and "sbatch" in err and "\n" not in err
     import importlib.util
@@ -405,27 +405,27 @@ def pipeline_calls(monkeypatch):
 
 
 def test_cli_reads_the_preset_and_overrides(pipeline_calls, tmp_path):
-    assert main(["figures", "--preset", "smoke", "n_images=16", "--results", str(tmp_path), "train.epochs=2",
+    assert main(["figures", "figure1", "--preset", "smoke", "n_images=16", "--results", str(tmp_path), "train.epochs=2",
                  "seeds=[3, 4, 5]"]) == 0
     ((config, results, out, doc),) = pipeline_calls
     assert (config.mode, config.n_images, config.train["epochs"], config.seeds, results, out, doc) == (
         "smoke", 16, 2, (3, 4, 5), tmp_path, Path("figures"), None)
     assert main(["figures"]) == 0 and pipeline_calls[-1][0] == preset("offline")  # the default preset
     images = tmp_path / "val 1"  # a folder; the same as images=DIR
-    assert main(["figures", "--preset", "paper", "--images", str(images), "--readme", "R.md"]) == 0
+    assert main(["figures", "figure1", "--preset", "paper", "--images", str(images), "--readme", "R.md"]) == 0
     assert pipeline_calls[-1][0] == preset("paper", [f"images={images}"]) and pipeline_calls[-1][3] == Path("R.md")
 
 
 def test_cli_has_no_hidden_evaluate_flag(pipeline_calls, capsys):
     """``neuroequi figures --evaluate 0.1`` once ran the whole pipeline; now it is refused."""
     with pytest.raises(SystemExit) as exit_:
-        main(["figures", "--evaluate", "0.1"])
+        main(["figures", "figure1", "--evaluate", "0.1"])
     assert exit_.value.code == 2 and "unrecognized arguments: --evaluate" in capsys.readouterr().err
     assert pipeline_calls == []
 
 
 def test_cli_errors_are_one_line(pipeline_calls, capsys):
-    assert main(["figures", "--preset", "smoke", "K=1"]) == 2
+    assert main(["figures", "figure1", "--preset", "smoke", "K=1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("neuroequi: error:") and "K >= 2" in err and "\n" not in err
     assert pipeline_calls == []
@@ -437,8 +437,8 @@ def test_make_figures_selects_the_preset_and_rewrites_the_readme_offline():
                               check=True).stdout.strip().splitlines()[-1]
 
     assert command("FIGURE1=paper", "FIGURE1_ARGS=--images /val").endswith(
-        "-m neuroequi.cli figures --preset paper --images /val")
-    assert command().endswith("-m neuroequi.cli figures --preset offline  --readme README.md")
+        "-m neuroequi.cli figures figure1 --preset paper --images /val")
+    assert command().endswith("-m neuroequi.cli figures figure1 --preset offline  --readme README.md")
 
 
 def test_job_entry_point_runs_one_evaluation(tmp_path, monkeypatch):
@@ -493,7 +493,7 @@ def test_paper_preset_without_network_stops_at_once(tmp_path, capsys):
     with pytest.raises(OfflineError, match="cannot run here") as err:
         pipeline.run(preset("paper", [f"images={images}"]), tmp_path / "results", tmp_path / "figures")
     assert "unreachable" in str(err.value)
-    assert main(["figures", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
+    assert main(["figures", "figure1", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
     assert "cannot run here" in capsys.readouterr().err
 
 

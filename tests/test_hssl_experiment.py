@@ -48,14 +48,14 @@ def test_run_options_carry_the_group_settings_and_the_papers_scale_augmentation(
 def test_bad_settings_are_one_line_config_errors(override, match, capsys):
     with pytest.raises(ConfigError, match=match):
         preset("cpu", [override])
-    assert main(["hssl", override, "--out", "/nonexistent/never-written"]) == 2
+    assert main(["figures", "hssl", override, "--out", "/nonexistent/never-written"]) == 2
     assert "neuroequi: error:" in capsys.readouterr().err
 
 
 def test_set_flag_is_gone_overrides_are_plain(capsys):
     """One grammar: ``--set k=v`` is refused; ``train.k=v`` overrides the training config."""
     with pytest.raises(SystemExit) as exit_:
-        main(["hssl", "--set", "batch_size=32"])
+        main(["figures", "hssl", "--set", "batch_size=32"])
     assert exit_.value.code == 2 and "unrecognized arguments: --set" in capsys.readouterr().err
 
 

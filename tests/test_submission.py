@@ -171,10 +171,10 @@ def test_a_weights_url_brainscore_cannot_reach_is_refused_in_one_line_before_lay
 
     monkeypatch.setattr(commitment, "choose_region_layer_map", never)
     register_checkpoint(_save_project_checkpoint(isolated / "run.pt", seed=0), name="mirrored", url=url)
-    assert main(["brainscore", "package", "mirrored", "--out", str(isolated / "x.zip")]) == 2
+    assert main(["brainscore", "package", "--model", "mirrored", "--out", str(isolated / "x")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neuroequi: error: ") and url in err and err.count("\n") == 1
-    assert ("is not public" in err) != url.startswith("file:") and not (isolated / "x.zip").exists()
+    assert ("is not public" in err) != url.startswith("file:") and not (isolated / "x").exists()
     with pytest.raises(ConfigError, match="weights URL of 'mirrored'"):
         package("mirrored", isolated / "x.zip", weights_url=url)
 
@@ -297,9 +297,9 @@ def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
 
     from neuroequi.cli import main
 
-    assert main(["brainscore", "package", "tiny-tessl", "--out", str(isolated / "cli.zip"), "choose_layers=false",
+    assert main(["brainscore", "package", "--model", "tiny-tessl", "--out", str(isolated / "cli"), "choose_layers=false",
                  "allow_private_url=true",
                  "region_layer_map={IT: layer3}"]) == 0
-    folder = isolated / "cli" / "models" / "neuroequi_tiny_tessl"
+    folder = isolated / "cli" / "neuroequi_tiny_tessl" / "models" / "neuroequi_tiny_tessl"
     assert json.loads((folder / "region_layer_map" / "tiny-tessl.json").read_text())["IT"] == "layer3"
     assert "overridden by the user: {'IT': 'layer3'}" in (folder / "__init__.py").read_text()

@@ -6,17 +6,8 @@ from __future__ import annotations
 import argparse
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Sub-command ``list`` (``--json``, ``--no-count``)."""
-    sub = parser.add_subparsers(dest="benchmarks_command", metavar="SUBCOMMAND", required=True)
-    listing = sub.add_parser("list", help="every benchmark: region, species, data, metric, ceiling, images, source")
-    listing.add_argument("--json", action="store_true", help="print JSON (one object per benchmark)")
-    listing.add_argument("--no-count", action="store_true",
-                         help="do not count images (no data is loaded; the column is empty)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Print the listing; 0."""
+def run_list(config: None, args: argparse.Namespace) -> int:
+    """Print the listing (``--json``: strict JSON; ``--no-count``: no data loaded, images empty); 0."""
     from analyses.neural.listing import COLUMNS, benchmark_rows
     from neuroequi.io import to_json
 

@@ -12,33 +12,11 @@ Settings are the keys of :class:`figures.report.config.ReportConfig` (``benchmar
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Flags ``--model`` (repeatable) and ``--out``; settings via ``--config FILE`` / ``key=value``."""
-    from neuroequi.cli import add_config_arguments
-
-    parser.add_argument("--model", action="append", default=[],
-                        help="catalogue name (`neuroequi zoo list`) or checkpoint file; repeat for several models")
-    parser.add_argument("--out", type=Path, default=Path("report"), help="report folder (default ./report)")
-    add_config_arguments(parser)
-    parser.epilog = (parser.epilog or "") + (
-        " Keys: benchmarks, layers, pieces (benchmarks, measures, augmentation), reduction.components, "
-        "reduction.images, measures.{n_images,K,n_boot,images}, augmentation.{n_train,n_test,per_image,n_boot,"
-        "families}, batch_size, seed, parallel, executor (local|slurm|submitit-local), slurm.*. "
-        "Finished pieces are reused on the next run.")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Make the report; print where its files are."""
-    import dataclasses
-
-    from figures.report.config import ReportConfig
+def run(config, args: argparse.Namespace) -> int:
+    """Make the report in ``--out``; print where its files are."""
     from figures.report.pipeline import report
-    from neuroequi.cli import command_config
 
-    config = command_config(ReportConfig, args, where="report")
-    models = tuple(args.model) or config.models
-    report(models, dataclasses.replace(config, models=tuple(models)), args.out)
+    report(config.models, config, args.out)
     return 0
