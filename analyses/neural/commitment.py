@@ -32,7 +32,8 @@ from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
 from model_zoo.download import write_json
-from analyses.neural.layers import Reduction, score_layers
+from analyses.neural.layers import score_layers
+from analyses.neural.reduction import LAYER_SELECTION, Reduction
 from neuroequi.errors import ConfigError
 
 #: Held-out benchmark per region (see the module docstring).
@@ -47,7 +48,7 @@ def commitment_path(identifier: str, home: Path | None = None) -> Path:
     return zoo_home(home) / "commitments" / f"{identifier}.json"
 
 
-def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = Reduction(),
+def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = LAYER_SELECTION,
                             home: Path | None = None) -> dict:
     """Choose each region's layer of ``model`` on :data:`SELECTION_BENCHMARKS`, record and return the record.
 

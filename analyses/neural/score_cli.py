@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyses.neural.layers import Reduction
+from analyses.neural.reduction import Reduction
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class ScoreConfig:
         region_layer_map: regions to map to other layers than committed (committed-layer scores),
             e.g. ``region_layer_map={IT: layer2}``.
         recompute: ignore cached committed-layer results.
-        reduction: how per-layer scores reduce large layers (``reduction.components=0``: not at all).
+        reduction: how per-layer scores reduce large layers (default: not at all, as Brain-Score scores a
+            committed layer; ``reduction.components=1000``: the PCA of Brain-Score's layer selection, named
+            in every row). Scores at the committed layers are never reduced.
         batch_size: images per forward pass (per-layer scores).
     """
 
@@ -53,6 +55,9 @@ def _check(config: ScoreConfig) -> ScoreConfig:
     if not config.model or not config.benchmarks:
         raise ConfigError("score: give a model and at least one benchmark (--model M --benchmark B, "
                           "or model=M benchmarks=[B]); see `neuroequi score --help`")
+    if config.reduction.components and not config.layers:
+        raise ConfigError(f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
+                          "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them")
     return config
 
 

@@ -366,7 +366,7 @@ def _recording_spec(benchmark, work: Path) -> dict:
 def score_recorded(benchmark, record: dict, out: Path) -> float:
     """The benchmark's score of a ``ModelCommitment`` serving the activations the plugin recorded."""
     from analyses.neural import run_benchmark
-    from analyses.neural.layers import ActivationTable, placed_stimulus_sets, stored_commitment
+    from analyses.neural.activation_store import ActivationTable, placed_stimulus_sets, stored_commitment
 
     tables = []
     for placed in placed_stimulus_sets([benchmark], record["visual_degrees"]):

@@ -6,10 +6,10 @@ Every key can be set with ``key=value`` on the command line or in ``--config FIL
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
-from analyses.measures import check_decoding_size
-from analyses.neural.layers import Reduction
+from analyses.neural.reduction import LAYER_SELECTION, Reduction
 from figures.executors import ExecutorKind, SlurmSettings
 from neuroequi.errors import ConfigError
 
@@ -21,7 +21,7 @@ HELD_OUT = ("Cowley2023-selection.V4-pls",)
 
 
 def default_benchmarks() -> tuple[str, ...]:
-    """Every local benchmark except :data:`HELD_OUT`."""
+    """Every local benchmark except :data:`HELD_OUT` (imports the benchmarks: call it when a report runs)."""
     from analyses.neural import LOCAL_BENCHMARKS
 
     return tuple(name for name in LOCAL_BENCHMARKS if name not in HELD_OUT)
@@ -36,9 +36,6 @@ class MeasureSettings:
     K: int = 8
     n_boot: int = 200
     images: str | None = None
-
-    def __post_init__(self) -> None:
-        check_decoding_size(self.n_images, self.K, "report measures:")
 
 
 @dataclass(frozen=True)
@@ -59,10 +56,13 @@ class ReportConfig:
 
     Attributes:
         models: catalogue names or checkpoint files (``--model``, repeatable).
-        benchmarks: neural benchmarks (default: every local one, :func:`default_benchmarks`).
+        benchmarks: neural benchmarks (empty: every local one but the held-out V4 sessions,
+            :func:`default_benchmarks`).
         layers: modules scored and analysed (empty: each model's own layers, its stages).
         pieces: which parts to compute (:data:`PIECES`).
-        reduction: how large layers are reduced before the benchmarks (written in every row).
+        reduction: how large layers are reduced before the benchmarks, named in every row (default: the
+            PCA of Brain-Score's layer selection, 1,000 components, for speed; ``reduction.components=0``:
+            none, the numbers ``neuroequi score`` gives at a committed layer).
         measures, augmentation: sizes of the Figure-1 measures and the augmentation prediction.
         batch_size: images per forward pass.
         seed: image subsets, augmentations, bootstraps.
@@ -73,10 +73,10 @@ class ReportConfig:
     """
 
     models: tuple[str, ...] = ()
-    benchmarks: tuple[str, ...] = field(default_factory=default_benchmarks)
+    benchmarks: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
     pieces: tuple[str, ...] = PIECES
-    reduction: Reduction = Reduction(components=200, images=400)
+    reduction: Reduction = LAYER_SELECTION
     measures: MeasureSettings = MeasureSettings()
     augmentation: AugmentationSettings = AugmentationSettings()
     batch_size: int = 64
@@ -91,9 +91,19 @@ class ReportConfig:
             raise ConfigError(f"report pieces {list(self.pieces)}: choose from {list(PIECES)}")
         if self.parallel < 1 or self.batch_size < 1:
             raise ConfigError(f"report parallel and batch_size must be >= 1, got {self.parallel} and {self.batch_size}")
-        from analyses.neural import is_online
 
-        online = [b for b in self.benchmarks if is_online(b)]
+    def resolved(self) -> ReportConfig:
+        """This config with its benchmarks named (:func:`default_benchmarks` when empty) and checked:
+        known, local (a report scores every layer, which only local benchmarks allow), and measure
+        sizes the augmentation decoding accepts. Imports the benchmarks: call it when a report runs."""
+        from analyses.measures import check_decoding_size
+        from analyses.neural import check_benchmark, is_online
+
+        benchmarks = self.benchmarks or default_benchmarks()
+        online = [check_benchmark(b) for b in benchmarks if is_online(check_benchmark(b))]
         if online:
             raise ConfigError(f"report benchmarks {online} are Brain-Score's online ones; a report scores every "
                               "layer on local benchmarks (score online ones with `neuroequi score`)")
+        if "measures" in self.pieces:
+            check_decoding_size(self.measures.n_images, self.measures.K, "report measures:")
+        return dataclasses.replace(self, benchmarks=tuple(benchmarks))

@@ -108,12 +108,13 @@ def _tidy(loaded: LoadedModel, rows: list[dict], layers: Sequence[str]) -> pd.Da
 
 
 def benchmark_rows(loaded: LoadedModel, benchmark: str, layers: Sequence[str], config: ReportConfig,
-                   home: Path | None) -> pd.DataFrame:
-    """Every layer of ``loaded`` on ``benchmark``: ceiled and raw rows where it is ceiled, raw otherwise."""
-    from analyses.neural.layers import UNREDUCED, score_layers
+                   home: Path | None, save_dir: Path | None = None) -> pd.DataFrame:
+    """Every layer of ``loaded`` on ``benchmark``: ceiled and raw rows where it is ceiled, raw otherwise.
+    ``save_dir``: where each layer's score is saved as it finishes (a stopped piece resumes by layer)."""
+    from analyses.neural.layers import score_layers
 
-    table, _ = score_layers(loaded, [benchmark], list(layers), config.reduction, config.batch_size, home)
-    reduction = "none" if benchmark in UNREDUCED or not config.reduction.components else config.reduction.key
+    table, _ = score_layers(loaded, [benchmark], list(layers), config.reduction, config.batch_size, home,
+                            save_dir=save_dir)
     rows = []
     for r in table.itertuples():
         ceiled = r.ceiling is not None and math.isfinite(r.ceiling)
@@ -123,7 +124,7 @@ def benchmark_rows(loaded: LoadedModel, benchmark: str, layers: Sequence[str], c
             rows.append({"layer": r.layer, "kind": "benchmark", "name": benchmark, "statistic": statistic,
                          "value": value, "ci_low": value - half, "ci_high": value + half,
                          "ceiling": r.ceiling if ceiled else math.nan,
-                         "reduction": f"{reduction} ({r.reduced_from} -> {r.features} features)"})
+                         "reduction": f"{r.reduction} ({r.reduced_from} -> {r.features} features)"})
     return _tidy(loaded, rows, layers)
 
 
@@ -166,8 +167,9 @@ def pieces(loaded: LoadedModel, config: ReportConfig, out: Path, home: Path | No
     if "benchmarks" in config.pieces:
         key = settings_key({"layers": layers, "reduction": config.reduction, "batch_size": config.batch_size})
         for bench in config.benchmarks:
+            work = out / "work" / _safe(loaded.identifier) / f"benchmark-{_safe(bench)}-{key}"
             result.append(Piece("benchmark", bench, folder / f"benchmark-{_safe(bench)}-{key}.csv",
-                                lambda b=bench: benchmark_rows(loaded, b, layers, config, home)))
+                                lambda b=bench, w=work: benchmark_rows(loaded, b, layers, config, home, w)))
     if "measures" in config.pieces:
         key = settings_key({"measures": config.measures, "seed": config.seed})
         for layer in layers:
@@ -230,14 +232,13 @@ def report(models: Sequence[str | os.PathLike | LoadedModel], config: ReportConf
             or a loaded in-memory model with several models on another executor.
     """
     import model_zoo
-    from analyses.neural import check_benchmark, place_stimuli_on_screen
+    from analyses.neural import place_stimuli_on_screen
 
     if not models:
         raise ConfigError("report: name at least one model (--model M)")
     check_executor(config.executor)
     out = output_folder(out, "report --out")
-    for bench in config.benchmarks:  # unknown names fail now, before any model is loaded
-        check_benchmark(bench)
+    config = config.resolved()  # unknown or online benchmarks, bad sizes: fail now, before any model is loaded
     loaded = [m if isinstance(m, LoadedModel) else model_zoo.load(m, home) for m in models]
     for m in loaded:
         model_layers(m, config)
