@@ -9,7 +9,9 @@ atomically under ``<out>/pieces/<identifier>/`` as soon as it finishes:
 * ``benchmark-<benchmark>-<key>.csv``: every layer on one benchmark
   (:func:`analyses.neural.layers.score_layers`): the ceiled score and the raw one where the
   benchmark has a ceiling, the raw score otherwise; interval ``value ± 1.96 × error`` (Brain-Score's
-  standard error over cross-validation splits; none for the RDM benchmarks, which have no error);
+  standard error over cross-validation splits; none for the RDM benchmarks, which have no error); a
+  layer the metric cannot take (fewer features than PLS components) keeps its row, empty, with a
+  ``note`` saying why;
 * ``measures-<layer>-<key>.csv``: the Figure-1 measures of one layer (:func:`analyses.pipeline.analyze`:
   shared variability, the two factorizations, augmentation decoding) with their bootstrap intervals
   over images;
@@ -59,7 +61,7 @@ from neuroequi.io import atomic_write, output_folder, to_json, write_json
 
 #: Columns of every piece and of ``report.csv``.
 COLUMNS = ("model", "identifier", "layer", "depth", "kind", "name", "statistic", "value", "ci_low", "ci_high",
-           "ceiling", "reduction", "n")
+           "ceiling", "reduction", "n", "note")
 CONFIG_FILE = "config.yaml"
 TIMINGS_FILE = "timings.json"
 #: 1.96: the normal quantile of a 95% interval from a standard error.
@@ -97,7 +99,7 @@ def model_layers(loaded: LoadedModel, config: ReportConfig) -> list[str]:
 
 
 def _tidy(loaded: LoadedModel, rows: list[dict], layers: Sequence[str]) -> pd.DataFrame:
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).sort_values("layer", key=lambda c: c.map(list(layers).index), kind="stable")
     table.insert(0, "model", loaded.name)
     table.insert(1, "identifier", loaded.identifier)
     table["depth"] = [list(layers).index(layer) for layer in table["layer"]]
@@ -113,9 +115,22 @@ def benchmark_rows(loaded: LoadedModel, benchmark: str, layers: Sequence[str], c
     ``save_dir``: where each layer's score is saved as it finishes (a stopped piece resumes by layer)."""
     from analyses.neural.layers import score_layers
 
-    table, _ = score_layers(loaded, [benchmark], list(layers), config.reduction, config.batch_size, home,
-                            save_dir=save_dir)
+    def scored(names: list[str]) -> pd.DataFrame:
+        return score_layers(loaded, [benchmark], names, config.reduction, config.batch_size, home,
+                            save_dir=save_dir)[0]
+
     rows = []
+    try:
+        table = scored(list(layers))
+    except (ValueError, np.linalg.LinAlgError):  # a layer the metric cannot take: score the others one by one
+        tables = []
+        for layer in layers:
+            try:
+                tables.append(scored([layer]))
+            except (ValueError, np.linalg.LinAlgError) as err:
+                rows.append({"layer": layer, "kind": "benchmark", "name": benchmark, "statistic": "raw",
+                             "value": math.nan, "note": f"not scored: {' '.join(str(err).split())}"})
+        table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["layer"])
     for r in table.itertuples():
         ceiled = r.ceiling is not None and math.isfinite(r.ceiling)
         values = [("ceiled", r.score, r.error), ("raw", r.raw, math.nan)] if ceiled else [("raw", r.score, r.error)]

@@ -80,7 +80,7 @@ def _interval(low: float, high: float) -> str:
 
 def best_layers(table: pd.DataFrame) -> pd.DataFrame:
     """Per model and benchmark: the layer with the highest score (ceiled where ceiled), its value and interval."""
-    bench = table[table["kind"] == "benchmark"]
+    bench = table[(table["kind"] == "benchmark") & table["value"].notna()]
     main = bench[(bench["statistic"] == "ceiled") | ~bench["name"].isin(bench.loc[bench["statistic"] == "ceiled", "name"])]
     return main.loc[main.groupby(["model", "name"], sort=False)["value"].idxmax()]
 

@@ -285,9 +285,9 @@ class Trainer:
         self.plan.set_epoch(epoch, self.step - epoch * self.steps_per_epoch)
         batches = iter(self.loader)
         if self.info.is_main and self.config.monitor.progress:
-            from tqdm.auto import tqdm
+            from neuroequi.io import progress
 
-            bar = tqdm(batches, total=len(self.plan), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False)
+            bar = progress(batches, total=len(self.plan), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False)
             self._bar = bar
             return iter(bar)
         self._bar = None
