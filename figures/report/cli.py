@@ -15,7 +15,14 @@ import argparse
 
 
 def run(config, args: argparse.Namespace) -> int:
-    """Make the report in ``--out``; print where its files are."""
+    """Make the report in ``--out``; print where its files are. Progress bars (Brain-Score's too) are
+    drawn on a terminal only: with stderr redirected to a log, ``TQDM_DISABLE=1`` is set before tqdm loads,
+    and the log gets one line per piece."""
+    import os
+    import sys
+
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
     from figures.report.pipeline import report
 
     report(config.models, config, args.out)

@@ -101,18 +101,23 @@ def markdown(table: pd.DataFrame, config, loaded: Sequence[LoadedModel]) -> str:
             lines.append(f"| {r.model} | {r.name} ({r.statistic}) | {r.layer} | {_fmt(r.value)} | "
                          f"{_interval(r.ci_low, r.ci_high)} | {_fmt(r.ceiling)} |")
         lines.append("")
-    reductions = sorted(set(table.loc[table["kind"] == "benchmark", "reduction"].str.split(" ").str[0]))
+    reductions = sorted(set(table.loc[table["kind"] == "benchmark", "reduction"].dropna().str.split(" ").str[0]))
+    unscored = table[table["note"].notna()]
     m, a = config.measures, config.augmentation
     lines += [
         "## How", "",
-        f"- Benchmarks: {', '.join(config.benchmarks)}; every layer scored with Brain-Score's own metric and "
+        *([f"- Benchmarks: {', '.join(config.benchmarks)}; every layer scored with Brain-Score's own metric and "
         f"ceiling; large layers reduced as named in each row ({', '.join(reductions) or 'none'}). Interval: "
         "score ± 1.96 × Brain-Score's standard error over cross-validation splits (none where a benchmark has no "
-        "error, the RDM benchmarks).",
-        f"- Figure-1 measures: {m.n_images} images × {m.K} augmentations per layer, bootstrap intervals over "
-        f"images ({m.n_boot} resamples).",
-        f"- Augmentation prediction: probes fitted on {a.n_train} CIFAR-10 training images, scored on {a.n_test} "
-        f"test images ({', '.join(a.families)}), bootstrap intervals over test images ({a.n_boot} resamples).",
+        "error, the RDM benchmarks)."] if "benchmarks" in config.pieces else []),
+        *([f"- Figure-1 measures: {m.n_images} images × {m.K} augmentations per layer, bootstrap intervals over "
+           f"images ({m.n_boot} resamples)."] if "measures" in config.pieces else []),
+        *([f"- Augmentation prediction: probes fitted on {a.n_train} CIFAR-10 training images, scored on "
+           f"{a.n_test} test images ({', '.join(a.families)}), bootstrap intervals over test images "
+           f"({a.n_boot} resamples)."] if "augmentation" in config.pieces else []),
         "- Larger settings: `neuroequi report --help` (e.g. `measures.n_images=64 augmentation.n_train=2000`).",
     ]
+    if len(unscored):
+        lines += ["", "Not scored (empty rows in `report.csv`, the reason in `note`): " + "; ".join(
+            f"{r.model} {r.layer} on {r.name}" for r in unscored.itertuples()) + "."]
     return "\n".join(lines) + "\n"
