@@ -90,6 +90,7 @@ def test_a_torchvision_state_dict_gets_every_benchmark_layer_and_measure(isolate
     json.loads((out / "timings.json").read_text(), parse_constant=lambda token: 1 / 0)
 
 
+@pytest.mark.slow
 def test_module_architectures_run_side_by_side_through_the_executor(isolated, capsys):
     """Two state dicts of a CNN defined in a module (``--arch module:tiny_cnn:build``), one report, two
     job processes (the executor of the figure pipelines)."""
