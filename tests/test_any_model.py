@@ -213,3 +213,10 @@ def test_commands_print_strict_json(isolated, capsys):
     register_weights(isolated / "r18.pt", "torchvision:resnet18", "r18")
     assert main(["zoo", "show", "--model", "r18"]) == 0
     assert _strict(capsys.readouterr().out)["arch"] == "torchvision:resnet18"
+
+
+def test_packaging_another_architecture_says_so_in_one_line(isolated, capsys):
+    _resnet18_file(isolated / "r18.pt")
+    register_weights(isolated / "r18.pt", "torchvision:resnet18", "r18", url="https://example.org/r18.pt")
+    assert main(["brainscore", "package", "--model", "r18", "--out", str(isolated / "sub")]) == 2
+    _one_line(capsys, "torchvision:resnet18 is not one of this project's architectures")
