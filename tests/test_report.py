@@ -135,3 +135,13 @@ def test_report_settings_fail_before_any_work(isolated, capsys):
     assert main(["report", "--out", str(isolated / "r")]) == 2
     assert "--model" in capsys.readouterr().err
     assert not (isolated / "r").exists()
+
+
+def test_a_section_default_other_than_its_class_keeps_its_values_when_one_key_is_set(capsys):
+    from analyses.neural.reduction import LAYER_SELECTION
+
+    assert load_typed(ReportConfig, None, []).reduction == LAYER_SELECTION
+    assert load_typed(ReportConfig, None, ["reduction.images=2000"]).reduction.components == LAYER_SELECTION.components
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert f"reduction.components : int = {LAYER_SELECTION.components}" in capsys.readouterr().out

@@ -29,8 +29,14 @@ def default_benchmarks() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    """Figure-1 measures per layer (:class:`analyses.pipeline.AnalysisConfig`): ``n_images`` CIFAR-10 test
-    images (or the ImageFolder ``images``), ``K`` augmentations each, ``n_boot`` bootstrap resamples."""
+    """Figure-1 measures per layer (:class:`analyses.pipeline.AnalysisConfig`).
+
+    Attributes:
+        n_images: CIFAR-10 test images (or images of ``images``) per layer.
+        K: augmentations per image in every ensemble.
+        n_boot: bootstrap resamples of the images for every interval.
+        images: an ImageFolder of analysis images instead of CIFAR-10 test (e.g. ImageNet validation).
+    """
 
     n_images: int = 16
     K: int = 8
@@ -40,8 +46,15 @@ class MeasureSettings:
 
 @dataclass(frozen=True)
 class AugmentationSettings:
-    """Augmentation prediction per layer (:class:`analyses.augmentation_prediction.PredictionConfig`):
-    probes fitted on ``n_train`` CIFAR-10 training images, scored on ``n_test`` test images."""
+    """Augmentation prediction per layer (:class:`analyses.augmentation_prediction.PredictionConfig`).
+
+    Attributes:
+        n_train: CIFAR-10 training images the probes are fitted on.
+        n_test: CIFAR-10 test images they are scored on.
+        per_image: transformations per image.
+        n_boot: bootstrap resamples of the test images.
+        families: transformation families, each predicted alone.
+    """
 
     n_train: int = 200
     n_test: int = 100
