@@ -240,8 +240,6 @@ def run(config: PredictionSettings, args: argparse.Namespace) -> int:
     import model_zoo
     from neuroequi.config import narrow
 
-    if not config.model:
-        raise ConfigError("augmentation-prediction: give the model (--model NAME_OR_CHECKPOINT)")
     model = model_zoo.load(config.model)
     table = augmentation_prediction(model, narrow(config, PredictionConfig))
     path = Path(args.out) / TABLE

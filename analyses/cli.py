@@ -4,7 +4,7 @@
 
     neuroequi analyze --model NAME_OR_CHECKPOINT --out DIR [--baseline DIR] [--config FILE] [KEY=VALUE ...]
 
-Every setting is a key of :class:`AnalyzeSettings` (those of :class:`~analyses.pipeline.AnalysisConfig`
+Every setting is a key of :class:`AnalyzeSettings` (those of :class:`~analyses.config.AnalysisConfig`
 and the model, ``n_images=64 K=16 policy=cifar images=FOLDER layer=avgpool probe_train=0 ...``).
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from analyses.pipeline import AnalysisConfig
+from analyses.config import AnalysisConfig
 
 
 @dataclass(frozen=True)
 class AnalyzeSettings(AnalysisConfig):
-    """Settings of ``neuroequi analyze``: the analysis (:class:`~analyses.pipeline.AnalysisConfig`) and its model.
+    """Settings of ``neuroequi analyze``: the analysis (:class:`~analyses.config.AnalysisConfig`) and its model.
 
     Attributes:
         model: model_zoo catalogue name, or a neuroequi checkpoint file.
@@ -36,10 +36,7 @@ def run(config: AnalyzeSettings, args: argparse.Namespace) -> int:
     import model_zoo
     from analyses.pipeline import analyze, check_paths
     from neuroequi.config import narrow
-    from neuroequi.errors import ConfigError
 
-    if not config.model:
-        raise ConfigError("analyze: give the model (--model NAME_OR_CHECKPOINT)")
     check_paths(args.out, args.baseline)
     model = model_zoo.load(config.model)
     table = analyze(model, narrow(config, AnalysisConfig), args.out, baseline_dir=args.baseline)

@@ -31,7 +31,7 @@ EQUIVARIANCE_TABLE = Command(
 REPORT = Command(
     "report", "every local benchmark, layer and measure of one or several models: CSV, figure, markdown",
     run="figures.report.cli:run", config="figures.report.config:ReportConfig",
-    aliases={"--model": "models", "--benchmark": "benchmarks", "--layers": "layers"},
+    aliases={"--model": "models", "--benchmark": "benchmarks", "--layers": "layers"}, required=("models",),
     options=(Option("--out", "report folder (finished pieces are reused)", default="report"),))
 
 COMMANDS: tuple[Command, ...] = (

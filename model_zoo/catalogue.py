@@ -35,9 +35,9 @@ from pathlib import Path
 
 from torch import nn
 
-from model_zoo.download import file_sha256, read_json_mapping, zoo_home
+from model_zoo.download import file_sha256, zoo_home
 from neuroequi.errors import CheckpointError, ConfigError
-from neuroequi.io import format_lambda, write_json
+from neuroequi.io import format_lambda, read_json_mapping, write_json
 from neuroequi.locks import file_lock
 from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 

@@ -78,10 +78,7 @@ def run_show(config: ShowConfig, args: argparse.Namespace) -> int:
     from neuroequi.io import to_json
 
     from model_zoo.catalogue import get_entry
-    from neuroequi.errors import ConfigError
 
-    if not config.model:
-        raise ConfigError("zoo show: give the model (--model NAME)")
     print(to_json(get_entry(config.model).to_json(), indent=2))
     return 0
 
@@ -91,8 +88,6 @@ def run_add(config: AddConfig, args: argparse.Namespace) -> int:
     from model_zoo.catalogue import register_checkpoint, register_weights
     from neuroequi.errors import ConfigError
 
-    if not config.path:
-        raise ConfigError("zoo add: give the weights file (neuroequi zoo add FILE [--arch ARCH])")
     if config.arch:
         entry = register_weights(config.path, config.arch, config.name, replace=config.replace, url=config.url,
                                  layers=config.layers or None, image_size=config.image_size, mean=config.mean,

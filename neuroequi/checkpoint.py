@@ -149,22 +149,6 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     return backbone.eval(), meta
 
 
-def load_method(path: str | os.PathLike) -> nn.Module:
-    """The full trained method (eval mode, CPU): backbone plus every head, e.g. EquiMod's
-    projector ``g'`` and predictor ``u_psi`` (``.equi_projector``, ``.aug_projector``,
-    ``.predictor``, ``.encoder``), rebuilt from the stored config."""
-    from neuroequi.train.config import config_from_dict
-    from neuroequi.train.model import build_model
-
-    blob = load_checkpoint(path)
-    model = build_model(config_from_dict(blob["meta"]["config"]))
-    try:
-        model.load_state_dict(blob["model"], strict=True)
-    except RuntimeError as err:
-        raise CheckpointError(f"{str(path)!r}: method weights do not fit the stored config: {err}") from err
-    return model.eval()
-
-
 def load_state_dict_file(path: str | os.PathLike) -> dict[str, Tensor]:
     """The state dict in ``path``: a plain ``{key: tensor}`` file, one under a ``state_dict``,
     ``model`` or ``state`` key, or a neuroequi checkpoint (its backbone); a ``module.`` prefix on
@@ -270,7 +254,6 @@ __all__ = [
     "convert_published_state_dict",
     "load_backbone",
     "load_checkpoint",
-    "load_method",
     "load_published_backbone",
     "load_state_dict_file",
     "save_checkpoint",

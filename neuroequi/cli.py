@@ -78,6 +78,7 @@ class Command:
         load: ``"module:function"`` building the config instead of the default reader,
             ``function(args, overrides) -> config`` (``train``: a recipe's rules).
         commands: sub-commands (a group); ``default``: the one run when none is named.
+        required: keys that must be set (not empty): a ConfigError naming the key and its flag otherwise.
         renamed: old flag -> new flag, accepted with a one-line notice (one release).
         alias_of: an old spelling of another command (e.g. ``("figures", "hssl")``), run with a notice.
     """
@@ -94,6 +95,7 @@ class Command:
     load: str = ""
     commands: tuple[Command, ...] = ()
     default: str | None = None
+    required: tuple[str, ...] = ()
     renamed: Mapping[str, str] = field(default_factory=dict)
     alias_of: tuple[str, ...] = ()
 
@@ -110,8 +112,7 @@ def layers() -> list[str]:
         listed = (importlib.metadata.distribution(DISTRIBUTION).read_text("top_level.txt") or "").split()
     except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
         listed = []
-    base = DISTRIBUTION
-    return [base, *sorted(set(listed) - {base})]
+    return [DISTRIBUTION, *sorted(set(listed) - {DISTRIBUTION})]
 
 
 def registered() -> dict[str, Command]:
@@ -145,12 +146,13 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+_PROSE = re.compile(r"(?P<names>``\w+``(?:\s*/\s*``\w+``)*):\s(?P<doc>.+?)(?=\s``\w+``(?:\s*/\s*``\w+``)*:\s|$)")
 _ATTRIBUTE = re.compile(r"^(?P<names>[A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*:\s*(?P<doc>.*)$")
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """Each field's documentation on one line: ``field(metadata={"doc": ...})`` or the
-    class docstring's ``Attributes:`` section (``name: text`` or ``a, b: text`` lines)."""
+    """Each field's documentation on one line: ``field(metadata={"doc": ...})``, the class docstring's
+    ``Attributes:`` section (``name: text`` or ``a, b: text`` lines), or its prose (````name````: text)."""
     docs: dict[str, str] = {}
     text = (cls.__doc__ or "").expandtabs()
     lines = text.splitlines()
@@ -174,6 +176,10 @@ def field_docs(cls: type) -> dict[str, str]:
             else:
                 for name in names:
                     docs[name] += " " + line.strip()
+    flat = " ".join((text if start is None else "\n".join(lines[:start])).split())
+    for match in _PROSE.finditer(flat):  # prose style: "``a``: text. ``b`` / ``c``: text."
+        for name in re.findall(r"``(\w+)``", match["names"]):
+            docs.setdefault(name, re.split(r"(?<=\.)\s(?=``)", match["doc"].strip())[0])  # its own sentences
     for f in dataclasses.fields(cls):
         if "doc" in f.metadata:
             docs[f.name] = f.metadata["doc"]
@@ -428,12 +434,6 @@ def alias_overrides(command: Command, args: argparse.Namespace) -> list[str]:
     return overrides
 
 
-def load_config(cls: type, base: Mapping[str, Any], config_file: Path | None, overrides: Sequence[str],
-                where: str) -> Any:
-    """The default config reader: ``cls`` from ``base`` (the preset), ``config_file``, ``overrides``."""
-    return load_typed(cls, config_file, overrides, where, base=base)
-
-
 def command_config(command: Command, args: argparse.Namespace) -> Any:
     """The typed config of ``command``: defaults, ``--preset``, ``--config``, ``key=value``, then flags."""
     overrides = [*args.overrides, *alias_overrides(command, args)]
@@ -444,7 +444,7 @@ def command_config(command: Command, args: argparse.Namespace) -> Any:
     if preset and preset not in presets(command):
         raise ConfigError(f"neuroequi {args.command_line}: unknown preset {preset!r}; valid: {presets(command)}")
     base = read_yaml(command.presets / f"{preset}.yaml", "preset") if preset and command.presets else {}
-    return load_config(cls, base, args.config, overrides, where=f"neuroequi {args.command_line}")
+    return load_typed(cls, args.config, overrides, f"neuroequi {args.command_line}", base=base)
 
 
 def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace, Any]:
@@ -461,7 +461,14 @@ def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace, Any]:
     if overrides and not command.config:
         raise ConfigError(f"neuroequi {args.command_line} takes no KEY=VALUE settings, got {overrides}")
     args.overrides = overrides
-    return command, args, command_config(command, args) if command.config else None
+    config = command_config(command, args) if command.config else None
+    missing = [key for key in command.required if not getattr(config, key)]
+    if missing:
+        spelled = [" or ".join([f"{key}=...", *(f for f, k in command.aliases.items() if k == key),
+                                *([f"a positional {key.upper()}"] if key == command.subject else [])])
+                   for key in missing]
+        raise ConfigError(f"neuroequi {args.command_line}: give {'; '.join(spelled)}")
+    return command, args, config
 
 
 def report(err: Exception) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 from neuroequi.errors import ConfigError
 
 __all__ = ["atomic_write", "finite_or_none", "format_lambda", "json_float", "output_folder", "package_versions", "progress",
-           "sha256_file", "to_json", "write_json"]
+           "read_json_mapping", "sha256_file", "to_json", "write_json"]
 
 
 @contextlib.contextmanager
@@ -140,3 +140,18 @@ def progress(iterable: Iterable | None = None, *, enabled: bool | None = None, *
 def json_float(value: Any) -> float:
     """A number read from strict JSON as a float: ``null`` (a non-finite value, :func:`to_json`) is NaN."""
     return math.nan if value is None else float(value)
+
+
+def read_json_mapping(path: Path, what: str, fix: str) -> dict:
+    """The JSON object in ``path`` (``{}`` when there is no file); ConfigError naming ``what``, the
+    file and ``fix`` when it is not JSON (e.g. truncated) or not an object."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what} {str(path)!r} is not valid JSON ({err}); {fix}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
+    return data
+

@@ -207,7 +207,10 @@ def test_json_is_strict_non_finite_numbers_are_null(tmp_path):
 def test_commands_print_strict_json(isolated, capsys):
     assert main(["benchmarks", "list", "--json", "--no-count"]) == 0
     rows = _strict(capsys.readouterr().out)
-    assert [r["identifier"] for r in rows][:2] == ["Cowley2023.V4-pls", "Cowley2023-210325.V4-pls"]
+    from analyses.neural import ONLINE_BENCHMARKS, local_benchmarks
+
+    assert [r["identifier"] for r in rows] == [*local_benchmarks(), *ONLINE_BENCHMARKS]  # local (folders) first
+    assert {"Cowley2023.V4-pls", "Kiani2007.IT-rdm"} <= {r["identifier"] for r in rows}
     assert all(r["images"] is None for r in rows)
     _resnet18_file(isolated / "r18.pt")
     register_weights(isolated / "r18.pt", "torchvision:resnet18", "r18")

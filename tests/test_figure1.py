@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +17,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import job_entries  # tests/job_entries.py: entry points of the executor tests' jobs
+
 from figures import configs
 from figures.executors import SlurmSettings, SubmititExecutor, check_executor, job_parameters, make_executor
-from figures.figure1 import jobs, pipeline, readme
+from figures import jobs
+from figures.figure1 import pipeline, readme
 from figures.figure1.caption import number, verdict
 from figures.figure1.config import Figure1Config, preset
 from figures.figure1.seeds import Draws, percentile_interval, seed_interval
 from figures.figure1.table import analysis_dir, analysis_marker, read_table, run_tag, score_path
 from figures.plot import TABLE_COLUMNS
-from figures.steps import Job, StepLog, run_jobs
+from figures.jobs import Job
+from figures.steps import StepLog, run_jobs
 from neuroequi.cli import main
 from neuroequi.errors import ConfigError, NeuroequiError, OfflineError
 
@@ -234,7 +237,8 @@ def test_evaluation_job_through_submitits_local_executor(smoke_figure1, tmp_path
     assert analysis_marker(root, 0.0, 1).is_file()
     records = list((root / "submitit" / "jobs").glob("*.json"))
     assert [r.name for r in records] == ["evaluate_lam0-seed1.json"]  # one job, submitted through submitit
-    assert json.loads(records[0].read_text())["command"][3:5] == ["evaluate", str(root)]
+    spec = json.loads(json.loads(records[0].read_text())["command"][-1])  # python -m figures.jobs SPEC
+    assert (spec["entry"], spec["params"]["root"]) == ("figures.figure1.jobs:evaluate", str(root))
     pd.testing.assert_frame_equal(again, table, atol=1e-9)
 
 
@@ -255,7 +259,8 @@ def test_restarted_pipeline_attaches_to_its_running_slurm_job(tmp_path, monkeypa
     monkeypatch.setattr(submitit, "SlurmJob", FakeSlurmJob)
     executor = SubmititExecutor("local", SlurmSettings(), tmp_path, env={})
     executor.cluster = "slurm"  # the attach logic only (no cluster here to submit to)
-    job = Job("train lam0-seed0", [sys.executable, "-c", "pass"], lambda: False, tmp_path / "t.log", distributed=True)
+    job = Job("train lam0-seed0", "m:f", "m:C", tmp_path / "c.yaml", {}, lambda: False, tmp_path / "t.log",
+              distributed=True)
     record = tmp_path / "jobs" / "train_lam0-seed0.json"
     record.parent.mkdir()
     record.write_text(json.dumps({"job_id": "41", "command": job.command}))
@@ -289,8 +294,8 @@ def test_slurm_parameters_give_training_jobs_every_gpu():
     import submitit
 
     settings = SlurmSettings(partition="gpu", gpus=8, cpus=10, time=2880, mem=400, additional={"qos": "high"})
-    train = Job("train lam0-seed0", ["x"], lambda: False, Path("l"), distributed=True)
-    evaluate = Job("evaluate lam0-seed0", ["x"], lambda: False, Path("l"))
+    train = Job("train lam0-seed0", "m:f", "m:C", Path("c"), {}, lambda: False, Path("l"), distributed=True)
+    evaluate = Job("evaluate lam0-seed0", "m:f", "m:C", Path("c"), {}, lambda: False, Path("l"))
     params = job_parameters("slurm", settings, train)
     assert params == {"name": "train_lam0-seed0", "timeout_min": 2880, "gpus_per_node": 8, "tasks_per_node": 8,
                       "cpus_per_task": 10, "mem_gb": 400, "slurm_partition": "gpu",
@@ -327,15 +332,22 @@ def test_interrupted_analysis_leaves_no_partial_result(smoke_figure1, tmp_path, 
     assert marker.is_file() and len(table[table["lambda_"] == 0.5]) > 0
 
 
-def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
-    """A job that appends its name to ``out`` (after some CPU work) and is done once it has."""
-    script = "import sys; sum(range(3_000_000)); open(sys.argv[1], 'a').write(sys.argv[2] + '\\n')"
-    return Job(name, [sys.executable, "-c", script, str(out), name],
+def entry_job(out: Path, name: str, entry: str, params: dict, after: tuple[str, ...] = ()) -> Job:
+    """A job running ``tests/job_entries.py:<entry>`` on a saved config whose ``out`` is ``out``."""
+    config = configs.save(job_entries.Order(str(out)), out.parent / "order.yaml")
+    return Job(name, f"job_entries:{entry}", "job_entries:Order", config, params,
                lambda: out.is_file() and name in out.read_text().split(), out.parent / f"{name}.log", after=after)
 
 
+def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
+    """A job that appends its name to ``out`` (after some CPU work) and is done once it has."""
+    return entry_job(out, name, "append", {"name": name}, after)
+
+
 @pytest.mark.parametrize("kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 3, submitit job")])
-def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure):
+def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                                   os.environ.get("PYTHONPATH")])))
     executor = make_executor(kind, SlurmSettings(), tmp_path / "submitit", threads=1)
     out, log = tmp_path / "order.txt", StepLog()
     jobs_ = [ordered_job(out, "second", after=("first",)), ordered_job(out, "first"),
@@ -344,16 +356,14 @@ def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, k
     assert out.read_text().split() == ["first", "second", "third"] and set(log.jobs) == {"first", "second", "third"}
     if kind == "local":  # CPU time measured by os.wait4
         assert all(0 < t["cpu_s"] <= t["wall_s"] + 0.5 for t in log.jobs.values()), log.jobs
-    bad = Job("fail", [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], lambda: False,
-              tmp_path / "fail.log")
+    bad = entry_job(out, "fail", "fail", {"code": 3})
     with pytest.raises(RuntimeError, match=f"(?s)fail failed \\({failure} .*boom"):
         run_jobs([bad], 2, StepLog(), executor=executor)
-    known = Job("known", [sys.executable, "-c", "import sys; print('neuroequi: error: no such file x'); sys.exit(2)"],
-                lambda: False, tmp_path / "known.log")
+    known = entry_job(out, "known", "fail", {"code": 2})
     with pytest.raises(NeuroequiError, match="^known failed: neuroequi: error: no such file x \\(log: "):
         run_jobs([known], 2, StepLog(), executor=executor)  # a known error: its one line, not a traceback
     with pytest.raises(ValueError, match="unknown jobs"):
-        run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log, executor=executor)
+        run_jobs([entry_job(out, "a", "append", {"name": "a"}, after=("b",))], 1, log, executor=executor)
 
 
 def test_presets_are_yaml_beside_the_code():
@@ -444,13 +454,15 @@ def test_make_figures_selects_the_preset_and_rewrites_the_readme_offline():
 
 def test_job_entry_point_runs_one_evaluation(tmp_path, monkeypatch):
     root, home = tmp_path / "figure1" / "smoke", tmp_path / "zoo"
-    configs.save(SMOKE, root / pipeline.CONFIG_FILE)
+    saved = preset("smoke", [f"zoo_home={home}"])  # the zoo is a field of the saved config
+    configs.save(saved, root / pipeline.CONFIG_FILE)
     calls = []
     monkeypatch.setattr(pipeline, "evaluate", lambda *args: calls.append(args))
     monkeypatch.setattr(pipeline, "run", lambda *args: pytest.fail("a job must not run the pipeline"))
-    assert jobs.main(["evaluate", str(root), repr(0.5), "2", "--zoo-home", str(home)]) == 0
+    spec = pipeline.job("evaluate", 0.5, 2, root, done=lambda: False).spec
+    assert jobs.main([json.dumps(spec)]) == 0
     ((config, at, lam, seed, zoo, _),) = calls
-    assert (config, at, lam, seed, zoo) == (SMOKE, root, 0.5, 2, home)
+    assert (config, at, lam, seed, zoo) == (saved, root, 0.5, 2, home)
 
 
 def test_job_entry_point_trains_the_configured_run(tmp_path, monkeypatch):
@@ -461,7 +473,7 @@ def test_job_entry_point_trains_the_configured_run(tmp_path, monkeypatch):
     configs.save(config, root / pipeline.CONFIG_FILE)
     trained = []
     monkeypatch.setattr(neuroequi.train, "train", lambda cfg, resume: trained.append((cfg, resume)) or Path("x"))
-    assert jobs.main(["train", str(root), "0.5", "3", "--zoo-home", str(tmp_path / "zoo")]) == 0
+    assert jobs.main([json.dumps(pipeline.job("train", 0.5, 3, root, done=lambda: False).spec)]) == 0
     ((cfg, resume),) = trained
     assert resume and cfg.run_dir == root / "train" / run_tag(0.5, 3)
     assert (cfg.method.lam, cfg.seed, cfg.model.width, cfg.batch_size, cfg.data.subset) == (0.5, 3, 0.25, 64, 256)

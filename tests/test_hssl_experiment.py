@@ -1,4 +1,4 @@
-"""The A-SSL vs H-SSL experiment (``figures.hssl``, ``neuroequi hssl``): config, rows, table, reuse."""
+"""The A-SSL vs H-SSL experiment (``figures.hssl``, ``neuroequi figures hssl``): config, rows, table, reuse."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_the_experiment_is_not_part_of_the_base_library():
 
 @pytest.mark.slow
 def test_toy_experiment_writes_tables_and_sweep_plots_and_reuses_finished_runs(tmp_path, data_root, capsys):
-    """``neuroequi hssl --preset toy``: all three groups, two seeds, the sweeps; a second call reuses every run."""
+    """``neuroequi figures hssl --preset toy``: all three groups, two seeds, the sweeps; a second call reuses every run."""
     argv = ["hssl", "--preset", "toy", "--out", str(tmp_path), "methods=[frozen, hssl]", f"train.data.cache_dir={tmp_path / 'cache'}"]
     assert main(argv) == 0
     assert f"{tmp_path / 'figure3_distance.png'}" in capsys.readouterr().out

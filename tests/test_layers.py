@@ -199,6 +199,16 @@ def test_two_cache_folders_in_turn_score_and_agree(home, tmp_path, monkeypatch):
     assert abs(results[0][0] - results[0][1]) <= 1e-6
 
 
+def test_activations_over_the_memory_limit_are_refused_before_any_image_runs(home):
+    from analyses.neural.reduction import held_bytes
+
+    counts = {"layer1": 802_816, "avgpool": 2048}
+    assert held_bytes(counts, 1000, Reduction()) == 4 * 1000 * (802_816 + 2048)
+    assert held_bytes(counts, 1000, LAYER_SELECTION) == 4 * 1000 * (1000 + 1000)
+    with pytest.raises(ConfigError, match="reduction.components=1000"):  # layer1: 16,384 x 92 x 4 bytes
+        score_layers(MODEL, ["Kiani2007.IT-rdm"], ["layer1"], Reduction(max_held_gb=0.001))
+
+
 def test_a_reduction_without_layers_is_a_one_line_error(home, capsys):
     from neuroequi.cli import main
 
@@ -234,7 +244,8 @@ def test_layers_are_chosen_on_data_no_score_uses(home):
 
 @pytest.mark.slow
 def test_a_chosen_map_is_recorded_used_by_score_and_overridable(home):
-    from analyses.neural.commitment import choose_region_layer_map, recorded_commitment
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import recorded_commitment
     from analyses.neural.scoring import score
     from model_zoo import load
 
@@ -254,3 +265,26 @@ def test_a_chosen_map_is_recorded_used_by_score_and_overridable(home):
     own = score(loaded, record["chosen_by"]["IT"]["benchmark"])
     assert own["region_layer_map"]["IT"] == loaded.region_layer_map["IT"] and "kept at the catalogue" in \
         own["layer_map_source"]
+
+
+def test_stimulus_sets_are_keyed_on_their_pixels_under_a_relocatable_folder(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from analyses.neural.data import make_stimulus_set
+
+    def images(value):
+        return [Image.new("RGB", (4, 4), (value, 0, 0)), Image.new("RGB", (4, 4), (0, value, 0))]
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a"))
+    first = make_stimulus_set("toy", images(10), ["s0", "s1"])
+    again = make_stimulus_set("toy", images(10), ["s0", "s1"])
+    other = make_stimulus_set("toy", images(11), ["s0", "s1"])
+    assert first.identifier == again.identifier != other.identifier and first.identifier.startswith("toy-")
+    assert make_stimulus_set("toy", images(10), ["s0", "s1"], content_key=False).identifier == "toy"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
+    moved = make_stimulus_set("toy", images(10), ["s0", "s1"])
+    assert moved.identifier == first.identifier
+    for stimulus_set, root in ((first, "a"), (moved, "b")):
+        path = stimulus_set.get_stimulus("s1")
+        assert path.is_relative_to(tmp_path / root) and ".brainio" in path.parts  # Brain-Score compares from there
+        assert Image.open(path).getpixel((0, 0)) == (0, 10, 0)

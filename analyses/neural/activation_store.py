@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from analyses.neural.reduction import PCAProjection, Reduction, fit_groups
+from analyses.neural.reduction import PCAProjection, Reduction, check_held, fit_groups
 from model_zoo import LoadedModel, zoo_home
 from model_zoo.activations import preprocessing_key
 from neuroequi.activations import layer_activations
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, progress
 
 
 @dataclass
@@ -149,7 +148,7 @@ def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, i
     paths, _ = _paths(cifar10_pca_stimulus_set(reduction.images))
     fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
     start = 0
-    for batch in tqdm(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
+    for batch in progress(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
                       desc=f"PCA images {','.join(big)}", leave=False):
         outputs = layer_activations(loaded.module, [batch], big, stop_early=True)
         for layer in big:
@@ -208,9 +207,11 @@ def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequ
     cache = _cache_dir(loaded, reduction, home)
     missing = {t.identifier: [l for l in layers if not _load_cached(cache / t.identifier, t, l)] for t in tables}
     needed = [layer for layer in layers if any(layer in m for m in missing.values())]
+    counts = feature_counts(loaded, needed, tables[0].paths[0]) if needed else {}
+    check_held({layer: counts.get(layer) or tables[0].features_in[layer] for layer in layers},
+               sum(len(t.paths) for t in tables), reduction)
     if not needed:
         return tables
-    counts = feature_counts(loaded, needed, tables[0].paths[0])
     with _channels_last(loaded.module, bool(reduction.components)):
         _compute(loaded, tables, missing, counts, reduction, batch_size, cache)
     return tables
@@ -233,7 +234,8 @@ def _channels_last(module: torch.nn.Module, on: bool):
 
 def _compute(loaded: LoadedModel, tables: list[ActivationTable], missing: dict[str, list[str]],
              counts: dict[str, int], reduction: Reduction, batch_size: int, cache: Path) -> None:
-    """Fill ``tables`` with the ``missing`` layers, group by group (:func:`fit_groups`), and store them."""
+    """Fill ``tables`` with the ``missing`` layers (``counts``: features of each layer to compute), group by
+    group (:func:`fit_groups`), and store them."""
     for group in fit_groups(counts, reduction):
         projections = _fit_projections(loaded, group, counts, reduction, batch_size)
         for table in tables:
@@ -243,7 +245,7 @@ def _compute(loaded: LoadedModel, tables: list[ActivationTable], missing: dict[s
             out = {l: np.empty((len(table.paths), p.components if p else counts[l]), np.float32)
                    for l, p in ((l, projections[l]) for l in todo)}
             start = 0
-            for batch in tqdm(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
+            for batch in progress(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
                               desc=f"{table.identifier} {','.join(todo)}", leave=False):
                 outputs = layer_activations(loaded.module, [batch], todo, stop_early=True)
                 for layer in todo:

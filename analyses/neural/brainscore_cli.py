@@ -75,14 +75,6 @@ class CommitConfig:
     model: str = ""
 
 
-def _required(value: str, what: str, flag: str) -> str:
-    from neuroequi.errors import ConfigError
-
-    if not value:
-        raise ConfigError(f"{what}: give {flag}")
-    return value
-
-
 def run_install(config: None, args: argparse.Namespace) -> int:
     """Link (or with ``--remove`` unlink) the model plugins and local benchmarks into brainscore_vision."""
     from analyses.neural import install_plugins, uninstall_plugins
@@ -94,13 +86,14 @@ def run_install(config: None, args: argparse.Namespace) -> int:
 
 def run_package(config: PackageConfig, args: argparse.Namespace) -> int:
     """Write ``<out>/<plugin>.zip`` and its folder for one model."""
-    from analyses.neural.commitment import choose_region_layer_map, recorded_commitment, region_layer_map
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
     from model_zoo.submission import LayerMap, package, preflight
     from neuroequi.io import output_folder
 
-    loaded = load(_required(config.model, "brainscore package", "--model NAME"))
+    loaded = load(config.model)
     output = output_folder(args.out, "--out") / f"{plugin_dirname(loaded.name)}.zip"
     preflight(loaded, config.weights_url or None, config.allow_private_url)  # cheap checks before choosing layers
     if loaded.entry.family == USER_FAMILY and config.choose_layers and recorded_commitment(loaded.identifier) is None:
@@ -118,10 +111,9 @@ def run_check(config: CheckConfig, args: argparse.Namespace) -> int:
     from analyses.neural.submission_check import check_submission
     from neuroequi.errors import ConfigError
 
-    submission = _required(config.submission, "brainscore check", "the submission zip (neuroequi brainscore check ZIP)")
     if len(config.benchmarks) != 1:
         raise ConfigError(f"brainscore check: benchmarks must name one local benchmark, got {list(config.benchmarks)}")
-    report = check_submission(Path(submission), config.benchmarks[0], tuple(config.phases), config.timeout,
+    report = check_submission(Path(config.submission), config.benchmarks[0], tuple(config.phases), config.timeout,
                               Path(config.keep) if config.keep else None, allow_private_url=config.allow_private_url)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
@@ -131,9 +123,10 @@ def run_commit(config: CommitConfig, args: argparse.Namespace) -> int:
     """Choose a model's region->layer map on held-out data and record it."""
     from neuroequi.io import to_json
 
-    from analyses.neural.commitment import choose_region_layer_map, commitment_path
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import commitment_path
 
-    record = choose_region_layer_map(_required(config.model, "brainscore commit", "--model NAME"))
+    record = choose_region_layer_map(config.model)
     print(to_json(record, indent=2))
     print(f"recorded in {commitment_path(record['identifier'])}")
     return 0

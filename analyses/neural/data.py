@@ -2,7 +2,8 @@
 
 Brain-Score models look at image *files*, so each stimulus set's images are
 written once (PNG, lossless with respect to the decoded pixels) under
-``<zoo home>/neural/stimuli/<stimulus set identifier>/``.
+``<user cache>/neuroequi/.brainio/stimuli/<stimulus set identifier>/`` (:func:`stimuli_dir`),
+the identifier carrying a hash of the pixels (:func:`make_stimulus_set`).
 
 * Cowley et al. (2023) V4: one session = 1,200 (test sessions) or 640 (210325)
   natural images; spike counts in a 100 ms window. Assemblies are

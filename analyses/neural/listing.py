@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from analyses.neural import LOCAL_BENCHMARKS, ONLINE_BENCHMARKS, load_benchmark
+from analyses.neural import ONLINE_BENCHMARKS, load_benchmark, local_benchmarks
 
 #: Columns of the listing, in order.
 COLUMNS = ("identifier", "region", "species", "data", "metric", "ceiling", "images", "source")
@@ -71,9 +71,9 @@ def count_images(identifier: str) -> int:
 def benchmark_rows(count: bool = True) -> list[dict]:
     """One dict per named benchmark (local first), keys :data:`COLUMNS`; ``count``: count the local
     benchmarks' images (loads their data, seconds), else ``images`` is None."""
-    rows = []
-    for identifier in (*LOCAL_BENCHMARKS, *ONLINE_BENCHMARKS):
-        images = count_images(identifier) if count and identifier in LOCAL_BENCHMARKS else None
+    rows, local = [], local_benchmarks()
+    for identifier in (*local, *ONLINE_BENCHMARKS):
+        images = count_images(identifier) if count and identifier in local else None
         rows.append(asdict(BenchmarkInfo(identifier, *DESCRIPTIONS[identifier][:5], images,
                                          DESCRIPTIONS[identifier][5])))
     return rows

@@ -33,15 +33,20 @@ class Reduction:
         images: how many local images the PCA is fitted on (a multiple of 10; Brain-Score: 1,000).
         max_fit_gb: memory allowed for one group's fit activations (``images x features x 4``
             bytes summed over the group's layers); a larger layer is fitted alone.
+        max_held_gb: memory allowed for the activations held for scoring (``stimuli x features x 4``
+            bytes over every layer and stimulus set, after reduction); more is refused before any
+            image is run, naming a reduction that fits (:func:`held_bytes`).
     """
 
     components: int = 0
     images: int = 1000
     max_fit_gb: float = 4.0
+    max_held_gb: float = 8.0
 
     def __post_init__(self):
-        if self.components < 0 or self.images <= 0 or self.max_fit_gb <= 0:
-            raise ConfigError(f"reduction: components >= 0, images > 0 and max_fit_gb > 0 needed, got {self}")
+        if self.components < 0 or self.images <= 0 or self.max_fit_gb <= 0 or self.max_held_gb <= 0:
+            raise ConfigError(f"reduction: components >= 0, images > 0, max_fit_gb > 0 and max_held_gb > 0 needed, "
+                              f"got {self}")
         if self.components > self.images:
             raise ConfigError(f"reduction: {self.components} components need at least as many fit images, "
                               f"got images={self.images}")
@@ -82,8 +87,8 @@ class PCAProjection:
         X -= self.mean
         gram = torch.zeros(n, n, dtype=torch.float64)
         for start in range(0, dim, chunk):
-            block = X[:, start:start + chunk]
-            gram += (block @ block.T).double()  # float32 products (4x faster than float64), summed in float64
+            block = X[:, start:start + chunk].double()  # float64: float32 products lose the small components
+            gram += block @ block.T
         eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
         order = torch.argsort(eigenvalues, descending=True)[:components]
         keep = order[eigenvalues[order] > 1e-10 * eigenvalues.max()]
@@ -114,3 +119,22 @@ def fit_groups(counts: dict[str, int], reduction: Reduction) -> list[list[str]]:
         groups[-1].append(layer)
         used += size
     return groups
+
+
+def held_bytes(counts: dict[str, int], stimuli: int, reduction: Reduction) -> int:
+    """Bytes of float32 activations of ``stimuli`` images over the layers of ``counts`` (features
+    each) after ``reduction``."""
+    kept = (min(c, reduction.components) if reduction.components else c for c in counts.values())
+    return 4 * stimuli * sum(kept)
+
+
+def check_held(counts: dict[str, int], stimuli: int, reduction: Reduction) -> None:
+    """Refuse (ConfigError) activations over ``reduction.max_held_gb``, before any image is run."""
+    size = held_bytes(counts, stimuli, reduction) / 2**30
+    if size > reduction.max_held_gb:
+        largest = max(counts, key=counts.get)
+        raise ConfigError(
+            f"per-layer scores would hold {size:.1f} GiB of activations ({stimuli} images; {largest}: "
+            f"{counts[largest]} features), over reduction.max_held_gb={reduction.max_held_gb}: set "
+            "reduction.components=1000 (Brain-Score's layer-selection PCA, named in every row), score fewer "
+            "layers or benchmarks, or raise reduction.max_held_gb")

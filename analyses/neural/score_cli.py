@@ -49,18 +49,6 @@ class ScoreConfig:
     batch_size: int = 64
 
 
-def _check(config: ScoreConfig) -> ScoreConfig:
-    from neuroequi.errors import ConfigError
-
-    if not config.model or not config.benchmarks:
-        raise ConfigError("score: give a model and at least one benchmark (--model M --benchmark B, "
-                          "or model=M benchmarks=[B]); see `neuroequi score --help`")
-    if config.reduction.components and not config.layers:
-        raise ConfigError(f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
-                          "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them")
-    return config
-
-
 def _committed(config: ScoreConfig, as_json: bool) -> None:
     from neuroequi.io import to_json
 
@@ -101,7 +89,11 @@ def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:
 def run(config: ScoreConfig, args: argparse.Namespace) -> int:
     """Score and print; 0 on success. Unknown models, benchmarks or layers, and weights or data that
     cannot be had, raise ``neuroequi.errors`` errors (one line, exit code 2 from the entry point)."""
-    config = _check(config)
+    from neuroequi.errors import ConfigError
+
+    if config.reduction.components and not config.layers:
+        raise ConfigError(f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
+                          "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them")
     if config.layers:
         _per_layer(config, args.out, args.json)
     else:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
-from model_zoo.download import write_json
+from neuroequi.io import write_json
 from neuroequi.errors import IntegrityError
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
@@ -62,7 +62,8 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     (local or online; see :mod:`analyses.neural`).
 
     The region->layer map is the catalogue's, or the one recorded for this identifier by
-    :func:`analyses.neural.commitment.choose_region_layer_map` (chosen on held-out data), with
+    :func:`analyses.neural.commitment.choose_region_layer_map` (chosen on held-out data,
+    :mod:`analyses.neural.layer_maps`), with
     the regions in ``region_layer_map`` overridden; the result says which (``layer_map_source``).
     Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the zoo home ``home``
     unless ``recompute`` or the cached result used another map or preprocessing. The committed
@@ -74,7 +75,7 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     when the score is NaN (never cached; a cached NaN is recomputed).
     """
     from analyses.neural import load_benchmark, run_benchmark
-    from analyses.neural.commitment import region_layer_map as committed_map
+    from analyses.neural.layer_maps import region_layer_map as committed_map
     from model_zoo.activations import preprocessing_key
     from model_zoo.brainscore import commitment
 

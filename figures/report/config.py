@@ -15,16 +15,16 @@ from neuroequi.errors import ConfigError
 
 #: What a report can hold (``pieces``): neural benchmarks, Figure-1 measures, augmentation prediction.
 PIECES = ("benchmarks", "measures", "augmentation")
-#: Benchmarks a report scores by default: every local benchmark of :data:`analyses.neural.LOCAL_BENCHMARKS`
+#: Benchmarks a report scores by default: every local benchmark of :func:`analyses.neural.local_benchmarks`
 #: except the held-out V4 sessions kept for choosing layers (never for scores).
 HELD_OUT = ("Cowley2023-selection.V4-pls",)
 
 
 def default_benchmarks() -> tuple[str, ...]:
     """Every local benchmark except :data:`HELD_OUT` (imports the benchmarks: call it when a report runs)."""
-    from analyses.neural import LOCAL_BENCHMARKS
+    from analyses.neural import local_benchmarks
 
-    return tuple(name for name in LOCAL_BENCHMARKS if name not in HELD_OUT)
+    return tuple(name for name in local_benchmarks() if name not in HELD_OUT)
 
 
 @dataclass(frozen=True)

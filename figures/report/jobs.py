@@ -1,23 +1,17 @@
-"""One model of a report as its own process: ``python -m figures.report.jobs OUT MODEL --zoo-home HOME``.
+"""The library entry point of the jobs a report runs side by side (:mod:`figures.jobs`).
 
-The library's entry point for one job, not a user command: :func:`figures.report.pipeline.report`
-writes ``OUT/config.yaml``, starts one such job per model through an executor
-(:mod:`figures.executors`) and collects the pieces they write. :func:`run_model` is the work
-itself, ``function(config, **params)`` as a job protocol that calls library functions expects.
+:func:`figures.report.pipeline.report` writes ``OUT/config.yaml``, starts one job per model through
+an executor (:mod:`figures.executors`) and collects the pieces they write; each job runs
+:func:`run_model` on the saved config.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from pathlib import Path
 
-from figures import configs
 from figures.report.config import ReportConfig
-from figures.report.pipeline import CONFIG_FILE, run_pieces
-from neuroequi.cli import report as report_error
-from neuroequi.errors import NeuroequiError
+from figures.report.pipeline import run_pieces
 
 
 def run_model(config: ReportConfig, out: str, model: str, zoo_home: str) -> None:
@@ -29,21 +23,3 @@ def run_model(config: ReportConfig, out: str, model: str, zoo_home: str) -> None
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     run_pieces(model_zoo.load(model, Path(zoo_home)), config, Path(out), Path(zoo_home))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m figures.report.jobs``; exit code 2 with one line for a known error."""
-    parser = argparse.ArgumentParser(prog="figures.report.jobs", description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="the report folder (holds config.yaml)")
-    parser.add_argument("model", help="catalogue name or checkpoint file")
-    parser.add_argument("--zoo-home", type=Path, required=True, help="the zoo the model is in")
-    args = parser.parse_args(argv)
-    try:
-        run_model(configs.load(ReportConfig, args.out / CONFIG_FILE), str(args.out), args.model, str(args.zoo_home))
-    except NeuroequiError as err:
-        return report_error(err)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

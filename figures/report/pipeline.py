@@ -22,8 +22,9 @@ atomically under ``<out>/pieces/<identifier>/`` as soon as it finishes:
 identifier (weights and preprocessing, :mod:`model_zoo.loading`), so a piece is reused on the next
 run exactly when neither changed; an interrupted report continues from the first missing piece.
 
-Several models run side by side as jobs (``python -m figures.report.jobs``) through the executors
-of the figure pipelines (:mod:`figures.executors`: local processes, SLURM); that is why the report
+Several models run side by side as jobs (:mod:`figures.jobs`: the saved config and the entry point
+:func:`figures.report.jobs.run_model`) through the executors of the figure pipelines
+(:mod:`figures.executors`: local processes, SLURM); that is why the report
 lives in ``figures`` (the layer that may start jobs), not in ``analyses`` (whose functions it calls).
 A single model on the local executor, or a network that exists only in memory
 (:func:`model_zoo.from_module`), runs in this process.
@@ -52,12 +53,12 @@ import pandas as pd
 from figures import configs
 from figures.executors import check_executor, make_executor
 from figures.report.config import ReportConfig
-from figures.steps import Job, StepLog, run_jobs
+from figures.jobs import Job
+from figures.steps import StepLog, run_jobs
 from model_zoo import LoadedModel
 from neuroequi.config import to_plain
 from neuroequi.errors import ConfigError
-from model_zoo.download import read_json_mapping
-from neuroequi.io import atomic_write, output_folder, to_json, write_json
+from neuroequi.io import atomic_write, output_folder, read_json_mapping, to_json, write_json
 
 #: Columns of every piece and of ``report.csv``.
 COLUMNS = ("model", "identifier", "layer", "depth", "kind", "name", "statistic", "value", "ci_low", "ci_high",
@@ -232,8 +233,11 @@ def run_pieces(loaded: LoadedModel, config: ReportConfig, out: Path, home: Path 
 
 
 def _job(out: Path, model: str, home: Path, done: Callable[[], bool]) -> Job:
-    command = [sys.executable, "-m", "figures.report.jobs", str(out), model, "--zoo-home", str(home)]
-    return Job(f"report {model}", command, done=done, log_path=out / "logs" / f"{_safe(model)}.log")
+    """The job that makes ``model``'s missing pieces (:func:`figures.report.jobs.run_model`) from the
+    report's saved config ``out/config.yaml``."""
+    return Job(f"report {model}", "figures.report.jobs:run_model", "figures.report.config:ReportConfig",
+               out / CONFIG_FILE, {"out": str(out), "model": model, "zoo_home": str(home)},
+               done=done, log_path=out / "logs" / f"{_safe(model)}.log")
 
 
 def report(models: Sequence[str | os.PathLike | LoadedModel], config: ReportConfig, out: str | os.PathLike,
