@@ -25,6 +25,8 @@ $(STAMP): setup.cfg pyproject.toml
 	# torch first and exactly: a floating torch would pull CUDA wheels.
 	$(PY) -m pip install --quiet torch==2.13.0 torchvision==0.28.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	# `import torchvision` on its own works too (neuroequi/_compat.py: a .pth file in site-packages)
+	$(PY) -m neuroequi._compat
 	@touch $(STAMP)
 
 env: $(STAMP)  ## build or refresh .venv from setup.cfg (done by test/figures too)
@@ -32,8 +34,8 @@ env: $(STAMP)  ## build or refresh .venv from setup.cfg (done by test/figures to
 test: $(STAMP)  ## run the test suite (NEUROEQUI_DATA names the real data)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-figures: $(STAMP)  ## Figure 1: FIGURE1=offline (default; rewrites README's block), smoke, paper or imagenet
-	$(PY) -m neuroequi.cli figures figure1 --preset $(FIGURE1) $(FIGURE1_ARGS)$(if $(filter offline,$(FIGURE1)), --readme README.md)
+figures: $(STAMP)  ## Figure 1: FIGURE1=offline (default; rewrites the Figure-1 block of docs/reproduction.md), smoke, paper or imagenet
+	$(PY) -m neuroequi.cli figures figure1 --preset $(FIGURE1) $(FIGURE1_ARGS)$(if $(filter offline,$(FIGURE1)), --readme docs/reproduction.md)
 
 bench: $(STAMP)  ## run every benchmark, writing tests/benchmarks/RESULTS.md (+ gpu_check.sh on a GPU)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) tests/benchmarks/record.py $$b || exit 1; done

@@ -41,7 +41,6 @@ Where this differs from SIE's evaluation scripts (``eval_angle_prediction.py``,
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -69,7 +68,7 @@ from neuroequi.augment.families import (
 )
 from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write, output_folder
+from neuroequi.io import atomic_write, output_folder, to_json
 
 __all__ = ["PredictionConfig", "PredictionSettings", "augmentation_prediction", "r2_score", "run", "score_probe"]
 
@@ -255,5 +254,5 @@ def run(config: PredictionSettings, args: argparse.Namespace) -> int:
     print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False), flush=True)
     with atomic_write(path) as tmp:  # printed first: a failed write (a one-line error) loses nothing
         table.to_csv(tmp, index=False)
-    print(json.dumps({"table": str(path), "model": model.identifier}))
+    print(to_json({"table": str(path), "model": model.identifier}))
     return 0

@@ -11,7 +11,6 @@ and the model, ``n_images=64 K=16 policy=cifar images=FOLDER layer=avgpool probe
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 
 from analyses.config import AnalysisConfig
@@ -30,6 +29,8 @@ class AnalyzeSettings(AnalysisConfig):
 
 def run(config: AnalyzeSettings, args: argparse.Namespace) -> int:
     """Load the model, run :func:`~analyses.pipeline.analyze`, print where the table went (JSON)."""
+    from neuroequi.io import to_json
+
     import pandas as pd
 
     import model_zoo
@@ -39,5 +40,5 @@ def run(config: AnalyzeSettings, args: argparse.Namespace) -> int:
     check_paths(args.out, args.baseline)
     model = model_zoo.load(config.model)
     table = analyze(model, narrow(config, AnalysisConfig), args.out, baseline_dir=args.baseline)
-    print(json.dumps({"table": str(table), "rows": len(pd.read_csv(table)), "model": model.identifier}))
+    print(to_json({"table": str(table), "rows": len(pd.read_csv(table)), "model": model.identifier}))
     return 0

@@ -24,6 +24,12 @@ COMMANDS: tuple[Command, ...] = (
             options=(Option("--out", "folder of the per-layer files layer_scores.csv/.png and run.json "
                             "(default <zoo home>/scores/<identifier>/layers)"),
                      Option("--json", "print the result as JSON", "switch"))),
+    Command("benchmarks", "the neural benchmarks", commands=(
+        Command("list", "every benchmark: region, species, data, metric, ceiling, number of images, source",
+                run="analyses.neural.benchmarks_cli:run_list",
+                options=(Option("--json", "print JSON, one object per benchmark", "switch"),
+                         Option("--no-count", "do not count images (no data is loaded)", "switch"))),
+    ), default="list"),
     Command("brainscore", "Brain-Score: install zoo plugins; package, check and commit a submission", commands=(
         Command("install", "link the model plugins and local benchmarks into brainscore_vision",
                 run=f"{_BS}:run_install", options=(Option("--remove", "remove the links instead", "switch"),)),

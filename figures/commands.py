@@ -28,7 +28,14 @@ EQUIVARIANCE_TABLE = Command(
     options=(Option("--out", "results folder (resumable); the tables go to <out>/<name>/table.{csv,md}",
                     default="results/equivariance_table"),))
 
+REPORT = Command(
+    "report", "every local benchmark, layer and measure of one or several models: CSV, figure, markdown",
+    run="figures.report.cli:run", config="figures.report.config:ReportConfig",
+    aliases={"--model": "models", "--benchmark": "benchmarks", "--layers": "layers"}, required=("models",),
+    options=(Option("--out", "report folder (finished pieces are reused)", default="report"),))
+
 COMMANDS: tuple[Command, ...] = (
+    REPORT,
     Command("figures", "the experiment pipelines: figure1, hssl, equivariance-table",
             commands=(FIGURE1, HSSL, EQUIVARIANCE_TABLE), default="figure1"),
     Command("hssl", HSSL.help, alias_of=("figures", "hssl")),

@@ -39,9 +39,8 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from model_zoo.download import file_sha256, zoo_home
-from neuroequi.io import read_json_mapping, write_json
 from neuroequi.errors import CheckpointError, ConfigError
-from neuroequi.io import format_lambda
+from neuroequi.io import format_lambda, read_json_mapping, write_json
 from neuroequi.locks import file_lock
 from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
@@ -81,8 +80,9 @@ class WeightsSource:
     """Where the weights come from.
 
     ``kind``: ``'data'`` (a file of the data registry, ``location`` its relative
-    path), ``'url'`` (``location`` a URL), ``'path'`` (a local file) or ``'init'``
-    (random initialisation, ``location`` the seed). ``sha256``: the published hash
+    path), ``'url'`` (``location`` a URL), ``'path'`` (a local file), ``'init'``
+    (random initialisation, ``location`` the seed) or ``'memory'`` (a network that exists
+    only in this process, :func:`model_zoo.from_module`; never in a catalogue file). ``sha256``: the published hash
     (None where unpublished: pinned on first download). ``url``: a public download
     address for local files, when one exists (needed to package a submission).
     """
@@ -93,8 +93,8 @@ class WeightsSource:
     url: str | None = None
 
     def __post_init__(self):
-        if self.kind not in ("data", "url", "path", "init"):
-            raise ConfigError(f"source kind must be data/url/path/init, got {self.kind!r}")
+        if self.kind not in ("data", "url", "path", "init", "memory"):
+            raise ConfigError(f"source kind must be data/url/path/init/memory, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,9 @@ class Entry:
     """One catalogue entry (see the module docstring).
 
     ``arch``: ``cifar_resnet20``/``cifar_resnet32`` (akamaster), ``resnet50_composer``
-    (published CE-SSL), or a :func:`neuroequi.registry.build_backbone` arch for
-    the project's checkpoints. ``lam``: the TeSSL/EquiMod weight lambda (None when
+    (published CE-SSL), a :func:`neuroequi.registry.build_backbone` arch for
+    the project's checkpoints, or ``torchvision:<name>``, ``timm:<name>``,
+    ``module:<package.module>:<callable>`` for other networks (:mod:`model_zoo.architectures`). ``lam``: the TeSSL/EquiMod weight lambda (None when
     not applicable). ``image_size``, ``mean``, ``std``: the preprocessing (resize
     to ``image_size`` squared, scale to [0, 1], normalise).
     """
@@ -265,20 +266,21 @@ _BACKBONE_REGION_MAP = {"V1": "layer1", "V2": "layer2", "V4": "layer3", "IT": "l
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def backbone_entry(name: str, backbone: nn.Module, source: WeightsSource, **fields) -> Entry:
+def backbone_entry(name: str, backbone: nn.Module | None, source: WeightsSource, **fields) -> Entry:
     """Entry of one of the project's backbones (``neuroequi.backbones``): layers and region map read
     from the network (``layer_names``, ``region_layer_map`` or layer1..layer4 for V1, V2, V4, IT);
-    ``fields`` set the other :class:`Entry` fields (``arch``, ``method``, ``image_size`` ...)."""
+    ``fields`` set the other :class:`Entry` fields (``arch``, ``method``, ``image_size`` ...;
+    ``layers`` and ``region_layer_map`` too, when ``backbone`` is None)."""
     if not _NAME_RE.match(name):
         raise ConfigError(f"model name {name!r} must match {_NAME_RE.pattern}")
     if name in builtin_entries():
         raise ConfigError(f"model name {name!r} is a built-in entry; choose another")
-    layers = tuple(backbone.layer_names)
-    region_layer_map = getattr(backbone, "region_layer_map", None) or {
-        r: l for r, l in _BACKBONE_REGION_MAP.items() if l in layers}
+    if backbone is not None:
+        layers = tuple(backbone.layer_names)
+        fields = {"layers": layers, "region_layer_map": getattr(backbone, "region_layer_map", None) or {
+            r: l for r, l in _BACKBONE_REGION_MAP.items() if l in layers}, **fields}
     defaults = {"family": "neuroequi_user", "dataset": "unknown", "lam": None, "citation": ""}
-    return Entry(name=name, source=source, layers=layers, region_layer_map=region_layer_map,
-                 **{**defaults, **fields})
+    return Entry(name=name, source=source, **{**defaults, **fields})
 
 
 def random_entry(arch: str, seed: int = 0, width: float = 1.0, image_size: int = 32,
@@ -415,12 +417,67 @@ def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: s
     """
     from neuroequi.checkpoint import load_backbone
 
+    path = _weights_path(path)
+    return add_entry(checkpoint_entry(path, *load_backbone(path), name=name, url=url), home, replace)
+
+
+def _weights_path(path: str | os.PathLike) -> Path:
+    """``path`` resolved; CheckpointError when it is missing or a directory."""
     path = Path(path).expanduser().resolve()
     if path.is_dir():
         raise CheckpointError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
-    entry = checkpoint_entry(path, *load_backbone(path), name=name, url=url)
+    return path
+
+
+def external_entry(path: str | os.PathLike, arch: str, name: str | None = None, *,
+                   layers: tuple[str, ...] | list[str] | None = None, image_size: int | None = None,
+                   mean: tuple[float, ...] | list[float] | None = None,
+                   std: tuple[float, ...] | list[float] | None = None,
+                   region_layer_map: dict[str, str] | None = None, url: str | None = None) -> Entry:
+    """Entry of a state dict file for another architecture (:mod:`model_zoo.architectures`): the
+    network is built and the weights loaded once here, so a file that does not fit fails now.
+
+    Default name ``<arch name>-<sha8>``; layers, region map and preprocessing default to the
+    architecture's (:func:`~model_zoo.architectures.default_layers`, ...). The entry records the
+    file's sha256 and where its preprocessing came from (``meta['preprocessing']``).
+    """
+    from model_zoo import architectures as archs
+    from neuroequi.checkpoint import load_state_dict_file
+
+    path = _weights_path(path)
+    archs.parse_arch(arch)
+    digest = file_sha256(path)
+    module = archs.load_weights(archs.build(arch), load_state_dict_file(path), f"{str(path)!r} as {arch}")
+    name = name or f"{arch.rsplit(':', 1)[-1]}-{digest[:8]}"
+    chosen = archs.check_layers(module, tuple(layers) if layers else archs.default_layers(module), f"model {name!r}")
+    regions = dict(region_layer_map or archs.default_region_layer_map(chosen))
+    archs.check_layers(module, tuple(regions.values()), f"model {name!r} region_layer_map")
+    prep = archs.preprocessing(arch, module, image_size, mean, std)
+    return backbone_entry(name, None, WeightsSource("path", str(path), digest, url), layers=chosen,
+                          region_layer_map=regions, arch=arch, method="external", image_size=prep.image_size,
+                          mean=prep.mean, std=prep.std, notes=f"state dict registered with sha256 {digest}",
+                          meta={"preprocessing": prep.source})
+
+
+def register_weights(path: str | os.PathLike, arch: str, name: str | None = None, *, replace: bool = False,
+                     home: Path | None = None, **fields) -> Entry:
+    """Register a state dict file for another architecture (:func:`external_entry`; ``fields``: its
+    keyword arguments) in the user catalogue of ``home``; the new entry. ``neuroequi zoo add FILE --arch ARCH``.
+
+    Raises:
+        CheckpointError: a missing file, a pickled network instead of a state dict, or weights that do
+            not fit ``arch``.
+        ConfigError: an unknown ``arch`` (or timm missing), layers that are not modules of the network,
+            bad preprocessing, or a name taken (without ``replace``), built-in or invalid.
+    """
+    return add_entry(external_entry(path, arch, name, **fields), home, replace)
+
+
+def add_entry(entry: Entry, home: Path | None = None, replace: bool = False) -> Entry:
+    """Write ``entry`` into the user catalogue of ``home`` (under its file lock); ConfigError when its
+    name holds another entry and not ``replace``."""
     catalogue_path = _user_catalogue_path(home)
     with file_lock(catalogue_path):
         catalogue = read_catalogue(catalogue_path)
@@ -431,5 +488,5 @@ def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: s
                 f"sha256 {old.source.sha256}); pass --replace (replace=True) to replace it, or choose another --name"
             )
         catalogue[entry.name] = entry
-        write_json(catalogue_path, {n: e.to_json() for n, e in catalogue.items()})
+        write_json(catalogue_path, {n: e.to_json() for n, e in catalogue.items()}, sort_keys=True)
     return entry

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 
 
@@ -23,14 +22,26 @@ class AddConfig:
     """Settings of ``neuroequi zoo add``.
 
     Attributes:
-        path: the checkpoint file (neuroequi.checkpoint format).
-        name: catalogue name (default: <method>-lambda<l>-<arch>-<dataset>-<sha8>).
+        path: the weights file: a state dict (plain, under 'state_dict', or with a 'module.' prefix) with
+            ``arch``; a neuroequi checkpoint without. Whole pickled networks are refused.
+        arch: torchvision:<name>, timm:<name> or module:<package.module>:<callable> (empty: a neuroequi
+            checkpoint, which records its own architecture and preprocessing).
+        name: catalogue name (default: <arch name>-<sha8>, or <method>-lambda<l>-<arch>-<dataset>-<sha8>).
+        layers: modules to record (default: the architecture's stages, e.g. layer1..layer4, avgpool).
+        image_size: input side in pixels (default: the model's own, else 224).
+        mean: per-channel mean, 3 values (default: the model's own, else ImageNet's).
+        std: per-channel standard deviation, 3 values (default: the model's own, else ImageNet's).
         url: public download address of the same file (needed to package a submission).
         replace: replace an entry of the same name.
     """
 
     path: str = ""
+    arch: str = ""
     name: str | None = None
+    layers: tuple[str, ...] = ()
+    image_size: int | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
     url: str | None = None
     replace: bool = False
 
@@ -64,18 +75,32 @@ def run_list(config: None, args: argparse.Namespace) -> int:
 
 def run_show(config: ShowConfig, args: argparse.Namespace) -> int:
     """Print one model's catalogue entry as JSON."""
+    from neuroequi.io import to_json
+
     from model_zoo.catalogue import get_entry
 
-    print(json.dumps(get_entry(config.model).to_json(), indent=2))
+    print(to_json(get_entry(config.model).to_json(), indent=2))
     return 0
 
 
 def run_add(config: AddConfig, args: argparse.Namespace) -> int:
     """Register one of the project's checkpoints."""
-    from model_zoo.catalogue import register_checkpoint
+    from model_zoo.catalogue import register_checkpoint, register_weights
+    from neuroequi.errors import ConfigError
 
-    entry = register_checkpoint(config.path, name=config.name, url=config.url, replace=config.replace)
-    print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
-          f"-> {entry.source.location}")
+    if config.arch:
+        entry = register_weights(config.path, config.arch, config.name, replace=config.replace, url=config.url,
+                                 layers=config.layers or None, image_size=config.image_size, mean=config.mean,
+                                 std=config.std)
+        print(f"registered {entry.name} ({entry.arch}; {entry.image_size} px, mean {list(entry.mean)}, "
+              f"std {list(entry.std)} from {entry.meta['preprocessing']}; layers {', '.join(entry.layers)}) "
+              f"-> {entry.source.location}")
+    else:
+        given = [key for key in ("layers", "image_size", "mean", "std") if getattr(config, key)]
+        if given:
+            raise ConfigError(f"zoo add: {', '.join(given)} need --arch (a neuroequi checkpoint records its own)")
+        entry = register_checkpoint(config.path, name=config.name, url=config.url, replace=config.replace)
+        print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
+              f"-> {entry.source.location}")
     print("run `neuroequi brainscore install` to make it visible to brainscore_vision.load_model")
     return 0

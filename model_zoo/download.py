@@ -9,7 +9,7 @@ A URL whose sha256 is known is verified against it. A URL whose sha256 is not
 published (the CE-SSL/TeSSL checkpoints) is hashed on first download and the
 hash is *pinned* in ``pins.json``; every later use verifies against the pin
 (trust on first use). Downloads stream to a temporary sibling of the file (:func:`neuroequi.io.atomic_write`)
-with a tqdm progress bar, are hashed while streaming and are renamed into place only when complete
+with a progress bar (on a terminal only), are hashed while streaming and are renamed into place only when complete
 and verified, so an interrupted or corrupt transfer never leaves a file that
 looks valid. With ``NEUROEQUI_OFFLINE=1`` no connection is attempted: a file that
 is not already there is an :class:`~neuroequi.errors.OfflineError` naming the URL
@@ -28,11 +28,10 @@ from hashlib import sha256
 from pathlib import Path
 
 import pooch
-from tqdm.auto import tqdm
 
 from neuroequi.data.registry import offline
 from neuroequi.errors import DataUnavailableError, IntegrityError, OfflineError
-from neuroequi.io import atomic_write, read_json_mapping, sha256_file, write_json
+from neuroequi.io import atomic_write, progress, read_json_mapping, sha256_file, write_json
 from neuroequi.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ def pin(url: str, digest: str, home: Path | None = None) -> None:
     with file_lock(_pins_path(home)):
         pins = read_pins(home)
         pins[url] = digest
-        write_json(_pins_path(home), pins)
+        write_json(_pins_path(home), pins, sort_keys=True)
 
 
 def expected_sha256(url: str, published: str | None, home: Path | None = None) -> str | None:
@@ -75,7 +74,7 @@ def _stream(response, part: Path, total: int | None, desc: str) -> str:
     """Copy ``response`` to ``part`` with a progress bar; return the sha256 of what was read."""
     digest = sha256()
     received = 0
-    with open(part, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc=desc) as bar:
+    with open(part, "wb") as out, progress(total=total, unit="B", unit_scale=True, desc=desc) as bar:
         while block := response.read(_CHUNK):
             out.write(block)
             digest.update(block)

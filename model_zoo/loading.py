@@ -6,6 +6,11 @@ A loaded set of weights is identified as ``<name>-<sha8>``: ``name`` is its
 catalogue name and ``sha8`` the first 8 hex digits of the sha256 of the
 checkpoint *file* (for a random initialisation: of the initialised weights,
 every tensor of the state dict in key order, :func:`state_dict_sha256`).
+Where the preprocessing is chosen when the model is added rather than fixed by
+the file or the code (other architectures, ``zoo add FILE --arch``, and networks
+in memory, :func:`from_module`), ``sha8`` hashes the weights' sha256 together
+with the architecture and the preprocessing (:func:`content_sha256`), so the same
+weights seen at another image size or normalisation get another identifier.
 
 * A checkpoint loaded **by path** takes the name under which that file is
   registered in the zoo (:func:`model_zoo.catalogue.registered_name`), so it
@@ -29,14 +34,20 @@ catalogue entry (a hand-edited entry is caught).
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from model_zoo.catalogue import Entry, checkpoint_entry, get_entry, registered_name, tensors_sha256
+from model_zoo.architectures import build, check_layers, default_layers, default_region_layer_map, is_external
+from model_zoo.architectures import load_weights, preprocessing
+from model_zoo.catalogue import Entry, WeightsSource, backbone_entry, checkpoint_entry, get_entry, registered_name
+from model_zoo.catalogue import tensors_sha256
 from model_zoo.cifar_resnet import CifarResNet, load_akamaster_checkpoint
 from model_zoo.download import download, file_sha256, zoo_home
 from neuroequi.errors import CheckpointError, ConfigError, DataUnavailableError, IntegrityError
@@ -106,9 +117,16 @@ def state_dict_sha256(module: nn.Module) -> str:
     return tensors_sha256(module.state_dict())
 
 
+def content_sha256(entry: Entry, weights_sha256: str) -> str:
+    """sha256 of the weights' sha256, the architecture and the preprocessing (image size, mean, std)."""
+    key = json.dumps([weights_sha256, entry.arch, entry.image_size, list(entry.mean), list(entry.std)])
+    return sha256(key.encode()).hexdigest()
+
+
 def identifier(entry: Entry, weights_sha256: str) -> str:
-    """``<name>-<first 8 hex digits of the weights' sha256>`` (the rule of the module docstring)."""
-    return f"{entry.name}-{weights_sha256[:8]}"
+    """``<name>-<sha8>`` (the rule of the module docstring)."""
+    chosen = is_external(entry.arch) or entry.source.kind == "memory"
+    return f"{entry.name}-{(content_sha256(entry, weights_sha256) if chosen else weights_sha256)[:8]}"
 
 
 def weights_file(entry: Entry, home: Path | None = None) -> Path:
@@ -147,6 +165,9 @@ def weights_file(entry: Entry, home: Path | None = None) -> Path:
 
 def _build(entry: Entry, home: Path | None) -> tuple[nn.Module, str]:
     """(module, sha256 of its weights) for an entry."""
+    if entry.source.kind == "memory":
+        raise ConfigError(f"model {entry.name!r} exists only in the process that made it (model_zoo.from_module); "
+                          "pass that LoadedModel, or save its state dict and `neuroequi zoo add FILE --arch ...`")
     if entry.source.kind == "init":
         with torch.random.fork_rng():
             torch.manual_seed(int(entry.source.location))
@@ -156,7 +177,11 @@ def _build(entry: Entry, home: Path | None) -> tuple[nn.Module, str]:
     digest = entry.source.sha256 if entry.source.kind == "data" else file_sha256(path)
     from neuroequi.checkpoint import check_finite, load_backbone, load_published_backbone
 
-    if entry.arch.startswith("cifar_resnet"):
+    if is_external(entry.arch):
+        from neuroequi.checkpoint import load_state_dict_file
+
+        module = load_weights(build(entry.arch), load_state_dict_file(path), f"model {entry.name!r} ({path})")
+    elif entry.arch.startswith("cifar_resnet"):
         module = load_akamaster_checkpoint(path, int(entry.arch.removeprefix("cifar_resnet")))
     elif entry.arch == "resnet50_composer":
         # Composer files pickle more than tensors; full unpickling is acceptable because the
@@ -186,6 +211,8 @@ def check_metadata(entry: Entry, meta: dict, path: Path) -> None:
 
 def _fresh(entry: Entry) -> nn.Module:
     """A randomly initialised network of the entry's architecture."""
+    if is_external(entry.arch):
+        return build(entry.arch)
     if entry.arch.startswith("cifar_resnet"):
         return CifarResNet(int(entry.arch.removeprefix("cifar_resnet")))
     from neuroequi.registry import build_backbone
@@ -236,3 +263,37 @@ def load(model: str | os.PathLike | Entry, home: Path | None = None) -> LoadedMo
     if missing:
         raise CheckpointError(f"model {entry.name!r}: layers {missing} not found in the network")
     return LoadedModel(module, identifier(entry, digest), digest, entry)
+
+
+def from_module(module: nn.Module, name: str, layers: Sequence[str] | None = None, image_size: int | None = None,
+                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                region_layer_map: dict[str, str] | None = None) -> LoadedModel:
+    """A network that exists only in memory as a :class:`LoadedModel`, ready for every analysis and
+    benchmark of the project (not registered: nothing is written).
+
+    ``layers``: the modules to record (default: the network's stages,
+    :func:`model_zoo.architectures.default_layers`); ``image_size``, ``mean``, ``std``: the
+    preprocessing (default 224 px, ImageNet statistics); ``region_layer_map``: V1/V2/V4/IT -> layer
+    (default: spread over the stages). The identifier hashes the current weights and the
+    preprocessing (:func:`identifier`); the module is put in eval mode and is not copied, so
+    changing its weights afterwards needs a new ``from_module``.
+
+    Raises:
+        ConfigError: ``module`` is not an ``nn.Module``; layers that are not modules of it; bad
+            preprocessing; an invalid or built-in name.
+    """
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"from_module needs a torch.nn.Module, got {type(module).__name__}")
+    chosen = check_layers(module, tuple(layers) if layers else default_layers(module), f"model {name!r}")
+    regions = dict(region_layer_map or default_region_layer_map(chosen))
+    check_layers(module, tuple(regions.values()), f"model {name!r} region_layer_map")
+    prep = preprocessing(None, module, image_size, mean, std)
+    kind = f"{type(module).__module__}.{type(module).__qualname__}"
+    entry = backbone_entry(name, None, WeightsSource("memory", kind), arch=f"memory:{kind}", method="external",
+                           layers=chosen, region_layer_map=regions, image_size=prep.image_size, mean=prep.mean,
+                           std=prep.std, meta={"preprocessing": prep.source})
+    from neuroequi.checkpoint import check_finite
+
+    check_finite(module.state_dict(), f"weights of model {name!r}")
+    digest = state_dict_sha256(module)
+    return LoadedModel(module.eval(), identifier(entry, digest), digest, entry)

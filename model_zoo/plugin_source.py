@@ -210,15 +210,21 @@ def architecture(entry: Entry) -> Architecture:
 
     Raises:
         ConfigError: an architecture that has no source in this project (the published
-            CE-SSL ResNet-50s are on Brain-Score already, as ``CE-*`` plugins).
+            CE-SSL ResNet-50s are on Brain-Score already, as ``CE-*`` plugins; torchvision, timm and
+            ``module:`` networks added with ``zoo add --arch``).
     """
     if entry.arch.startswith("cifar_resnet"):
         from model_zoo.cifar_resnet import CifarResNet
 
         return Architecture((f"{CifarResNet.__module__}:{CifarResNet.__name__}",),
                             f"{CifarResNet.__name__}({int(entry.arch.removeprefix('cifar_resnet'))})")
+    from model_zoo.architectures import is_external
     from neuroequi.registry import BACKBONE_REGISTRY
 
+    if is_external(entry.arch):
+        raise ConfigError(f"model {entry.name!r}: {entry.arch} is not one of this project's architectures, whose "
+                          "source a submission carries; packaging other networks is not supported (scores and "
+                          "reports work: `neuroequi score`, `neuroequi report`)")
     spec = BACKBONE_REGISTRY.get(entry.arch)
     if spec is None:
         raise ConfigError(f"model {entry.name!r}: architecture {entry.arch!r} has no source in this project to "

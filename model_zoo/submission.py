@@ -28,6 +28,7 @@ stays far below Brain-Score's 50 MB limit; a larger one is refused.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import textwrap
@@ -71,15 +72,46 @@ class LayerMap:
     chosen_by: str
 
 
-def submission_weights(loaded: LoadedModel, url: str | None = None) -> Weights:
+def check_public_url(url: str, what: str, allow_private: bool = False) -> str:
+    """``url`` when Brain-Score's servers could download it: ``http(s)://`` with a host that is not
+    ``localhost`` nor a loopback, private, link-local, reserved, multicast or unspecified IP address
+    (names are not resolved: no network is used). ``allow_private``: accept such hosts too (a local
+    mirror for a test; the submission will not load on Brain-Score). ConfigError naming ``what``, the
+    URL and the reason otherwise."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{what} {url!r} must be http(s):// with a public host (Brain-Score downloads it)")
+    if allow_private:
+        return url
+    host = parsed.hostname.rstrip(".").lower()
+    problem = None
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        problem = "a local host name"
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is not None:
+            kinds = ("loopback", "private", "link_local", "reserved", "multicast", "unspecified")
+            found = [kind.replace("_", "-") for kind in kinds if getattr(address, f"is_{kind}")]
+            problem = f"a {'/'.join(found)} address" if found else None
+    if problem:
+        raise ConfigError(f"{what} {url!r} is not public ({problem}): Brain-Score's servers could not download it; "
+                          "upload the file somewhere public (allow_private_url=true only for a local test)")
+    return url
+
+
+def submission_weights(loaded: LoadedModel, url: str | None = None, allow_private_url: bool = False) -> Weights:
     """The public URL and sha256 of ``loaded``'s checkpoint file.
 
     ``url`` overrides the entry's own address (a mirror; the sha256 stays the file's, computed
-    when it was loaded).
+    when it was loaded). ``allow_private_url``: see :func:`check_public_url`.
 
     Raises:
-        ConfigError: no public http(s) URL (a local checkpoint registered without ``--url``),
-            weights that are not a file (random init), or weights Brain-Score hosts already.
+        ConfigError: no public http(s) URL (a local checkpoint registered without ``--url``, a
+            loopback or private address, ``file:``), weights that are not a file (random init), or
+            weights Brain-Score hosts already.
     """
     entry = loaded.entry
     if entry.source.kind == "init":
@@ -93,9 +125,17 @@ def submission_weights(loaded: LoadedModel, url: str | None = None) -> Weights:
             f"model {entry.name!r} is a local checkpoint ({entry.source.location}) with no public URL; Brain-Score "
             "could not load its weights. Re-register it with `neuroequi zoo add PATH --url URL` or pass "
             "--weights-url URL.")
-    if urlparse(url).scheme not in ("http", "https"):
-        raise ConfigError(f"weights URL {url!r} of {entry.name!r} must be http(s):// (Brain-Score downloads it)")
+    check_public_url(url, f"weights URL of {entry.name!r}", allow_private_url)
     return Weights(url, loaded.sha256)
+
+
+def preflight(loaded: LoadedModel, url: str | None = None, allow_private_url: bool = False) -> Weights:
+    """Everything :func:`package` needs that is cheap to check, checked before any slow step (choosing
+    layers): the weights' public URL and sha256 (:func:`submission_weights`) and an architecture whose
+    source can be rendered (:func:`model_zoo.plugin_source.architecture`). Returns the weights."""
+    weights = submission_weights(loaded, url, allow_private_url)
+    architecture(loaded.entry)
+    return weights
 
 
 def _import_lines(lines: tuple[str, ...]) -> str:
@@ -170,19 +210,20 @@ def render_submission(loaded: LoadedModel, weights: Weights, layer_map: LayerMap
 
 
 def package(model: str | LoadedModel, output: Path, *, weights_url: str | None = None,
-            layer_map: LayerMap | None = None, home: Path | None = None) -> Path:
+            layer_map: LayerMap | None = None, home: Path | None = None, allow_private_url: bool = False) -> Path:
     """Write the submission of ``model`` as ``output`` (a zip) and ``output`` without ``.zip`` (the folder).
 
     Layout: ``models/<plugin>/{__init__.py, model.py, test.py, requirements.txt, metadata.yaml,
     region_layer_map/<name>.json}``. ``layer_map``: the region->layer map to commit (default: the
-    catalogue entry's). Returns the zip's path.
+    catalogue entry's). ``allow_private_url``: accept a loopback or private weights URL (a local
+    test mirror, :func:`check_public_url`). Returns the zip's path.
 
     Raises:
         ConfigError: no public URL or sha256 for the weights (:func:`submission_weights`), an
             architecture without source here, a bad layer map, or a zip over 50 MB.
     """
     loaded = model if isinstance(model, LoadedModel) else load(get_entry(model, home), home)
-    weights = submission_weights(loaded, weights_url)
+    weights = preflight(loaded, weights_url, allow_private_url)
     layer_map = layer_map or LayerMap(dict(loaded.region_layer_map), "the catalogue entry's default map")
     files = render_submission(loaded, weights, layer_map)
     output = Path(output)

@@ -9,6 +9,14 @@ two schemas torchvision needs at import time. ``torchvision.models`` and
 ``torchvision.transforms.v2`` then work; ``torchvision.ops.nms`` and the other
 compiled ops, and ``torchvision.io`` image decoding, stay unavailable (use PIL
 for image files). On a CUDA install or a matching CPU build this does nothing.
+
+``import neuroequi`` installs the step (:func:`install_import_steps`). So that a plain
+``import torchvision`` works too (a user's own script, a notebook), ``make env`` runs
+``python -m neuroequi._compat``, which writes a ``.pth`` file into the environment's
+site-packages (:func:`write_pth`): at interpreter start it loads this file on its own (not the
+``neuroequi`` package, and not torch; only the standard library is imported here) and
+installs the same step. Every copy of this module shares one state (:func:`_state`), so the
+step acts once per process however many copies are loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ import importlib.util
 import logging
 import os
 import sys
+import sysconfig
+import types
+from pathlib import Path
 from typing import Any
 
 # Schemas of the ops that torchvision's ``_meta_registrations`` touches at import.
@@ -26,8 +37,20 @@ _SCHEMAS = (
     "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 )
-_LIBRARY: Any = None  # the torch.library.Library holding the schemas, once defined
-_STATE: dict[str, bool] = {}
+#: ``sys.modules`` key of the state every copy of this module shares (the .pth loads its own copy).
+_STATE_MODULE = "_neuroequi_compat_state"
+#: Name of the file :func:`write_pth` puts into site-packages.
+PTH_NAME = "neuroequi-torchvision-compat.pth"
+
+
+def _state() -> dict[str, Any]:
+    """The process-wide state: ``patched`` (the step's outcome) and ``library`` (the schemas' holder)."""
+    holder = sys.modules.get(_STATE_MODULE)
+    if holder is None:
+        holder = types.ModuleType(_STATE_MODULE, "state of neuroequi._compat, shared by its copies")
+        holder.state = {}
+        sys.modules[_STATE_MODULE] = holder
+    return holder.state
 
 
 def _extension_path() -> str | None:
@@ -46,30 +69,30 @@ def _extension_path() -> str | None:
 def ensure_torchvision() -> bool:
     """Make ``import torchvision`` work; return True if the shim had to act.
 
-    Must run before torchvision is first imported. Idempotent.
+    Must run before torchvision is first imported. Idempotent (in every copy of this module).
     """
-    global _LIBRARY
-    import torch
-
-    if "patched" in _STATE:
-        return _STATE["patched"]
+    state = _state()
+    if "patched" in state:
+        return state["patched"]
     patched = False
     if "torchvision" not in sys.modules:
         path = _extension_path()
         if path is not None:
+            import torch
+
             try:
                 torch.ops.load_library(path)
             except (OSError, RuntimeError):
-                _LIBRARY = torch.library.Library("torchvision", "DEF")
+                state["library"] = torch.library.Library("torchvision", "DEF")
                 for schema in _SCHEMAS:
-                    _LIBRARY.define(schema)
+                    state["library"].define(schema)
                 patched = True
                 logging.getLogger(__name__).info(
                     "torchvision's compiled ops cannot load with this torch build; "
                     "registered their schemas so torchvision.models and transforms work "
                     "(torchvision.ops.nms and torchvision.io decoding are unavailable)."
                 )
-    _STATE["patched"] = patched
+    state["patched"] = patched
     return patched
 
 
@@ -96,6 +119,35 @@ class _BeforeFirstImport(importlib.abc.MetaPathFinder):
 
 
 def install_import_steps() -> None:
-    """Put :class:`_BeforeFirstImport` first on ``sys.meta_path`` (once); imports nothing heavy."""
-    if not any(isinstance(finder, _BeforeFirstImport) for finder in sys.meta_path):
+    """Put :class:`_BeforeFirstImport` first on ``sys.meta_path`` (once, whichever copy of this module
+    installed it); imports nothing heavy."""
+    if not any(type(finder).__name__ == _BeforeFirstImport.__name__ for finder in sys.meta_path):
         sys.meta_path.insert(0, _BeforeFirstImport())
+
+
+def pth_line(source: str | Path | None = None) -> str:
+    """The one line of the ``.pth`` file: load ``source`` (this file) as a module of its own and call
+    its :func:`install_import_steps`; any failure (the file moved) is silent, as if there were no hook."""
+    source = str(Path(source or __file__).resolve())
+    body = (
+        "try:\n"
+        "    import importlib.util as u\n"
+        f"    s = u.spec_from_file_location('_neuroequi_compat_hook', {source!r})\n"
+        "    m = u.module_from_spec(s)\n"
+        "    s.loader.exec_module(m)\n"
+        "    m.install_import_steps()\n"
+        "except Exception:\n"
+        "    pass\n"
+    )
+    return f"import sys; exec({body!r})\n"
+
+
+def write_pth(site_dir: str | Path | None = None) -> Path:
+    """Write :data:`PTH_NAME` into ``site_dir`` (default: this interpreter's site-packages); its path."""
+    target = Path(site_dir or sysconfig.get_paths()["purelib"]) / PTH_NAME
+    target.write_text(pth_line())
+    return target
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_pth(sys.argv[1] if len(sys.argv) > 1 else None)}")

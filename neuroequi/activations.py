@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from neuroequi.errors import ConfigError, IntegrityError
+from neuroequi.io import progress as progress_bar
 
 __all__ = ["layer_activations"]
 
@@ -44,7 +44,7 @@ def layer_activations(
         layers: names of ``module.get_submodule`` (``""``: the module itself, i.e.
             its forward output). When a layer runs more than once in a forward
             pass, its last output is kept.
-        total, desc, progress: a tqdm bar over ``total`` inputs named ``desc``.
+        total, desc, progress: a progress bar over ``total`` inputs named ``desc`` (on a terminal only).
         stop_early: end each forward pass as soon as every layer in ``layers`` has produced
             an output (the rest of the network does not run; a layer's *first* output is kept).
 
@@ -79,7 +79,8 @@ def layer_activations(
     handles = [named[layer].register_forward_hook(hook(layer)) for layer in layers]
     chunks: dict[str, list[Tensor]] = {layer: [] for layer in layers}
     try:
-        with torch.no_grad(), tqdm(total=total, unit="img", desc=desc, disable=not progress, leave=False) as bar:
+        with torch.no_grad(), progress_bar(total=total, unit="img", desc=desc, leave=False,
+                                           enabled=None if progress else False) as bar:
             for batch in batches:
                 current.clear()
                 try:

@@ -27,6 +27,7 @@ import functools
 import io
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,11 +65,20 @@ def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path
     return path
 
 
-def _read(path: Path) -> Any:
+#: Why :func:`_read` refuses a file that pickles Python objects (a project checkpoint never does).
+NOT_A_CHECKPOINT = "so it is not a neuroequi checkpoint (refusing to unpickle arbitrary objects)"
+#: The same, for a file registered as the weights of another architecture (``neuroequi zoo add FILE --arch``).
+NOT_A_STATE_DICT = ("not a state dict: a whole pickled network (torch.save(model)) or other Python objects; "
+                    "refusing to unpickle it, which could run arbitrary code. Save model.state_dict() instead "
+                    "(torch.save(model.state_dict(), FILE)) and add that file")
+
+
+def _read(path: Path, refused: str = NOT_A_CHECKPOINT) -> Any:
     """``torch.load(weights_only=True)`` with the failure modes turned into CheckpointError.
 
     Reads torch's zip format and its legacy (pre-1.6) format, e.g. the ``.th`` files of the
-    pretrained CIFAR ResNets in the data registry."""
+    pretrained CIFAR ResNets in the data registry. ``refused``: what the error says of a file
+    that pickles other objects than tensors and plain containers."""
     if path.is_dir():
         raise CheckpointError(f"checkpoint {str(path)!r} is a directory, not a checkpoint file")
     if not path.is_file():
@@ -86,8 +96,8 @@ def _read(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
-            f"{str(path)!r} holds objects other than tensors and plain containers, so it is not a "
-            f"neuroequi checkpoint (refusing to unpickle arbitrary objects): {err}"
+            f"{str(path)!r} holds objects other than tensors and plain containers, {refused}"
+            + "".join(f" (it pickles {name})" for name in re.findall(r"GLOBAL ([\w.]+)", str(err))[:1])
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt and cannot be read: {err}") from err
@@ -151,7 +161,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         keys = sorted(blob)[:8] if isinstance(blob, dict) else type(blob).__name__
         raise CheckpointError(
             f"{str(path)!r} is not a neuroequi checkpoint (no format={FORMAT!r}; top level: {keys}). "
-            "Published CE-SSL/TeSSL weights load with neuroequi.checkpoint.load_published_backbone."
+            "Published CE-SSL/TeSSL weights load with neuroequi.checkpoint.load_published_backbone; the "
+            "state dict of another network is added with `neuroequi zoo add FILE --arch torchvision:<name>` "
+            "(or timm:<name>, module:<package.module>:<callable>)."
         )
     if blob.get("version") != VERSION:
         raise CheckpointError(f"{str(path)!r} has checkpoint version {blob.get('version')!r}; this code reads version {VERSION}")
@@ -185,6 +197,33 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     except RuntimeError as err:
         raise CheckpointError(f"{str(path)!r}: backbone weights do not fit {meta['arch']} width {meta['width']}: {err}") from err
     return backbone.eval(), meta
+
+
+def load_state_dict_file(path: str | os.PathLike) -> dict[str, Tensor]:
+    """The state dict in ``path``: a plain ``{key: tensor}`` file, one under a ``state_dict``,
+    ``model`` or ``state`` key, or a neuroequi checkpoint (its backbone); a ``module.`` prefix on
+    every key (``DataParallel``/DDP) is removed. Read with ``weights_only=True``.
+
+    Raises:
+        CheckpointError: an unreadable file, a pickled network or other objects
+            (:data:`NOT_A_STATE_DICT`), or no mapping of names to tensors.
+        IntegrityError: NaN or inf weights.
+    """
+    path = Path(path)
+    state = _read(path, NOT_A_STATE_DICT)
+    if isinstance(state, Mapping) and state.get("format") == FORMAT:
+        state = state["backbone"]
+    for key in ("state_dict", "model", "state"):
+        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+            state = state[key]
+    if not isinstance(state, Mapping) or not state or not all(isinstance(v, Tensor) for v in state.values()):
+        found = sorted(map(str, state))[:8] if isinstance(state, Mapping) else type(state).__name__
+        raise CheckpointError(f"{str(path)!r} holds no state dict (a mapping of parameter names to tensors, "
+                              f"optionally under 'state_dict'); found {found}")
+    if all(str(k).startswith("module.") for k in state):
+        state = {str(k).removeprefix("module."): v for k, v in state.items()}
+    check_finite(state, f"state dict {str(path)!r}")
+    return dict(state)
 
 
 # ------------------------------------------------------------------------------ published weights
@@ -267,5 +306,6 @@ __all__ = [
     "load_backbone",
     "load_checkpoint",
     "load_published_backbone",
+    "load_state_dict_file",
     "save_checkpoint",
 ]

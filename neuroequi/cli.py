@@ -196,8 +196,9 @@ class Setting:
     doc: str
 
 
-def settings(cls: type, prefix: str = "") -> list[Setting]:
-    """Every key of dataclass ``cls``, nested dataclass sections flattened to ``section.key``."""
+def settings(cls: type, prefix: str = "", instance: Any = None) -> list[Setting]:
+    """Every key of dataclass ``cls``, nested dataclass sections flattened to ``section.key``; defaults
+    read from ``instance`` (a section's default value) when given."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     out: list[Setting] = []
@@ -205,14 +206,17 @@ def settings(cls: type, prefix: str = "") -> list[Setting]:
         if not f.init:
             continue
         tp = hints[f.name]
-        if f.default is not dataclasses.MISSING:
+        if instance is not None:
+            default = getattr(instance, f.name)
+        elif f.default is not dataclasses.MISSING:
             default = f.default
         elif f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
         else:
             default = dataclasses.MISSING
         if dataclasses.is_dataclass(tp):
-            out.extend(settings(tp, f"{prefix}{f.name}."))  # type: ignore[arg-type]
+            section = default if dataclasses.is_dataclass(default) else None
+            out.extend(settings(tp, f"{prefix}{f.name}.", section))  # type: ignore[arg-type]
             continue
         out.append(Setting(f"{prefix}{f.name}", tp, default, docs.get(f.name, "")))
     return out

@@ -58,7 +58,9 @@ def dataclass_from_mapping(cls: type[T], values: Mapping[str, Any], where: str) 
     """Build dataclass ``cls`` from a plain mapping (e.g. parsed YAML), checking every value.
 
     Supported field types: bool, int, float (ints accepted), str, ``X | None``, ``Literal``,
-    ``tuple[X, ...]`` / ``list[X]`` (from YAML lists), ``dict[str, Any]`` and nested dataclasses.
+    ``tuple[X, ...]`` / ``list[X]`` (from YAML lists), ``dict[str, Any]`` and nested dataclasses (a
+    mapping sets keys of the field's default section, so a default that is not the section class's own
+    keeps its other values).
     Raises ConfigError naming ``where`` and the key for unknown keys and wrong types.
     """
     if not isinstance(values, Mapping):
@@ -68,8 +70,22 @@ def dataclass_from_mapping(cls: type[T], values: Mapping[str, Any], where: str) 
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid: {sorted(fields)}")
-    kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in values.items()}
+    kwargs = {}
+    for key, value in values.items():
+        default = _default(fields[key])
+        if dataclasses.is_dataclass(default) and isinstance(value, Mapping):  # keys of a section set on its default
+            value = {**to_plain(default), **value}
+        kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
     return cls(**kwargs)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """The default value of a dataclass field (None when it has none)."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
 
 
 _SCALARS: dict[type, tuple[tuple[type, ...], str]] = {

@@ -1,7 +1,12 @@
-"""Small file utilities every layer uses: atomic writes, JSON files, sha256, output folders, package versions, λ labels.
+"""Small file utilities every layer uses: atomic writes, strict JSON, sha256, output folders, package
+versions, λ labels, progress bars.
 
-Only the standard library, torch, numpy and :mod:`neuroequi.errors` are imported
-here, so any module of any layer may import this one.
+Only the standard library and :mod:`neuroequi.errors` are imported at module level (tqdm when a
+bar is made), so any module of any layer may import this one.
+
+JSON is written strictly (:func:`to_json`, :func:`write_json`): a non-finite float (NaN, ±inf,
+numpy's too) becomes ``null``, never the ``NaN`` token that strict parsers reject, and anything
+else that is not JSON raises.
 """
 
 from __future__ import annotations
@@ -9,16 +14,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import platform
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from neuroequi.errors import ConfigError, write_error
 
-__all__ = ["atomic_write", "format_lambda", "output_folder", "package_versions", "read_json_mapping", "sha256_file",
-           "write_json"]
+__all__ = ["atomic_write", "finite_or_none", "format_lambda", "json_float", "output_folder", "package_versions", "progress",
+           "read_json_mapping", "sha256_file", "to_json", "write_json"]
 
 
 @contextlib.contextmanager
@@ -113,6 +121,52 @@ def format_lambda(lam: float) -> str:
     return f"{float(lam):g}"
 
 
+def finite_or_none(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, ±inf; numpy scalars too) replaced by None, recursively
+    through mappings, lists and tuples (tuples become lists); numpy scalars and arrays become Python
+    numbers and lists."""
+    if isinstance(data, Mapping):
+        return {key: finite_or_none(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_or_none(value) for value in data]
+    if hasattr(data, "tolist") and type(data).__module__ == "numpy":  # numpy scalar or array
+        return finite_or_none(data.tolist())
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
+def to_json(data: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that writes strict JSON: non-finite numbers as ``null`` (:func:`finite_or_none`),
+    ``allow_nan=False`` so nothing else can slip through. ``kwargs``: ``indent``, ``sort_keys``, ..."""
+    return json.dumps(finite_or_none(data), allow_nan=False, **kwargs)
+
+
+def write_json(path: str | os.PathLike, data: Any, *, indent: int | None = 2, sort_keys: bool = False,
+               fsync: bool = True) -> Path:
+    """Write ``data`` to ``path`` as strict JSON (:func:`to_json`), atomically, with a final newline."""
+    path = Path(path)
+    with atomic_write(path, fsync=fsync) as tmp:
+        tmp.write_text(to_json(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False) + "\n")
+    return path
+
+
+def progress(iterable: Iterable | None = None, *, enabled: bool | None = None, **kwargs: Any):
+    """A tqdm bar that draws only on a terminal: ``enabled`` None means "stderr is a terminal", so a
+    log file gets no ``\\r`` lines (the caller logs one summary line per step instead).
+    ``kwargs`` go to tqdm (``total``, ``desc``, ``unit``, ``leave``)."""
+    from tqdm.auto import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(iterable, disable=not enabled, **kwargs)
+
+
+def json_float(value: Any) -> float:
+    """A number read from strict JSON as a float: ``null`` (a non-finite value, :func:`to_json`) is NaN."""
+    return math.nan if value is None else float(value)
+
+
 def read_json_mapping(path: Path, what: str, fix: str) -> dict:
     """The JSON object in ``path`` (``{}`` when there is no file); ConfigError naming ``what``, the
     file and ``fix`` when it is not JSON (e.g. truncated) or not an object."""
@@ -126,8 +180,3 @@ def read_json_mapping(path: Path, what: str, fix: str) -> dict:
         raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
     return data
 
-
-def write_json(path: Path, data: object) -> None:
-    """Write ``data`` as indented, key-sorted JSON to ``path`` atomically."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))

@@ -171,11 +171,12 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
 
 
 def test_committed_readme_block_is_generated_from_the_committed_table():
-    text = (REPO / "README.md").read_text()
-    table_path = readme.committed_table(REPO / "README.md")
+    page = REPO / "docs" / "reproduction.md"
+    text = page.read_text()
+    table_path = readme.committed_table(page)
     assert table_path.is_file() and readme.run_record_path(table_path).is_file()
-    block = readme.block_for(table_path, REPO / "README.md")
-    assert block in text, "README's Figure-1 block is stale: run `python -m figures.figure1.readme`"
+    block = readme.block_for(table_path, page)
+    assert block in text, "the Figure-1 block of docs/reproduction.md is stale: run `python -m figures.figure1.readme`"
 
 
 def test_same_seed_code_and_threads_give_bit_identical_checkpoints_and_tables(smoke_figure1, tmp_path):
@@ -448,7 +449,7 @@ def test_make_figures_selects_the_preset_and_rewrites_the_readme_offline():
 
     assert command("FIGURE1=paper", "FIGURE1_ARGS=--images /val").endswith(
         "-m neuroequi.cli figures figure1 --preset paper --images /val")
-    assert command().endswith("-m neuroequi.cli figures figure1 --preset offline  --readme README.md")
+    assert command().endswith("-m neuroequi.cli figures figure1 --preset offline  --readme docs/reproduction.md")
 
 
 def test_job_entry_point_runs_one_evaluation(tmp_path, monkeypatch):
@@ -507,3 +508,9 @@ def test_paper_preset_without_network_stops_at_once(tmp_path, capsys):
     assert "unreachable" in str(err.value)
     assert main(["figures", "figure1", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
     assert "cannot run here" in capsys.readouterr().err
+
+
+def test_the_smoke_preset_registers_its_toy_models_in_a_zoo_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "user"))
+    assert pipeline.default_zoo_home(tmp_path / "run", "smoke") == (tmp_path / "run" / "zoo").resolve()
+    assert pipeline.default_zoo_home(tmp_path / "run", "offline") == (tmp_path / "user").resolve()

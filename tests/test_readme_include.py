@@ -13,9 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_include_block_of_the_readmes_equals_its_result_file():
-    blocks = {md: included(md) for md in [ROOT / "README.md", *ROOT.glob("*/**/README.md")] if ".venv" not in md.parts}
-    reported = {"figures/hssl/cpu/report.md", "figures/equivariance_table/cpu/table.md", "figures/figure1_rerun/agreement.md"}
-    assert reported <= set(blocks[ROOT / "README.md"]), "the README must report these results through include blocks"
+    pages = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("*/**/README.md")]
+    blocks = {md: included(md) for md in pages if ".venv" not in md.parts}
+    reported = {"../figures/hssl/cpu/report.md", "../figures/equivariance_table/cpu/table.md",
+                "../figures/figure1_rerun/agreement.md"}
+    assert reported <= set(blocks[ROOT / "docs" / "reproduction.md"]), \
+        "docs/reproduction.md must report these results through include blocks"
+    assert {"../tests/benchmarks/RESULTS.md", "../analyses/neural/RESULTS_rdm.md"} <= set(blocks[ROOT / "docs" / "benchmarks.md"])
     for markdown, bodies in blocks.items():
         for path, body in bodies.items():
             assert body == source(markdown, path).read_text(), f"{markdown}: block {path} differs from the file (python -m figures.readme_include {markdown.relative_to(ROOT)})"
@@ -37,3 +41,18 @@ def test_a_block_naming_a_missing_file_is_a_one_line_error(tmp_path, capsys):
         refresh(readme)
     assert main([str(readme)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_readme_is_a_first_page_and_every_link_of_it_and_the_docs_leads_somewhere():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    first_screen = "\n".join(readme.splitlines()[:60])
+    for command in ("make figures", "make test", "neuroequi zoo add", "neuroequi report"):
+        assert command in first_screen, command
+    assert not re.search(r"\bissues? \d+|DESIGN\.md|design note", readme, re.I)
+    for page in [ROOT / "README.md", *ROOT.glob("docs/*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if not target.startswith(("http://", "https://")):
+                assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to {target}, which is missing"

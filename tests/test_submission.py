@@ -155,6 +155,30 @@ def test_packaging_refuses_what_brainscore_could_not_load(isolated):
         package("cifar-resnet20-supervised", isolated / "x.zip", layer_map=LayerMap({"IT": "fc"}, "test"))
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/w.pt", "https://localhost/w.pt", "http://10.1.2.3/w.pt",
+                                 "http://192.168.0.5/w.pt", "http://169.254.169.254/w.pt", "http://[::1]/w.pt",
+                                 "file:///tmp/w.pt"])
+def test_a_weights_url_brainscore_cannot_reach_is_refused_in_one_line_before_layers_are_chosen(
+        isolated, capsys, monkeypatch, url):
+    import analyses.neural.commitment as commitment
+    from test_model_zoo import _save_project_checkpoint
+
+    from model_zoo.catalogue import register_checkpoint
+    from neuroequi.cli import main
+
+    def never(*args, **kwargs):
+        raise AssertionError("layers were chosen before the weights URL was checked")
+
+    monkeypatch.setattr(commitment, "choose_region_layer_map", never)
+    register_checkpoint(_save_project_checkpoint(isolated / "run.pt", seed=0), name="mirrored", url=url)
+    assert main(["brainscore", "package", "--model", "mirrored", "--out", str(isolated / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neuroequi: error: ") and url in err and err.count("\n") == 1
+    assert ("is not public" in err) != url.startswith("file:") and not (isolated / "x").exists()
+    with pytest.raises(ConfigError, match="weights URL of 'mirrored'"):
+        package("mirrored", isolated / "x.zip", weights_url=url)
+
+
 # --------------------------------------------------------------------------- the check: bad input, fast
 
 def test_check_refuses_what_is_not_a_plugin(tmp_path, capsys):
@@ -176,14 +200,17 @@ def test_check_names_an_unreachable_weights_url_at_once(isolated, capsys):
     from neuroequi.cli import main
 
     url = f"http://127.0.0.1:{_closed_port()}/resnet20.th"
-    out = package("cifar-resnet20-supervised", isolated / "sub.zip", weights_url=url)
+    out = package("cifar-resnet20-supervised", isolated / "sub.zip", weights_url=url, allow_private_url=True)
     start = time.perf_counter()
     with pytest.raises(OfflineError, match=r"models/neuroequi_cifar_resnet20_supervised/model.py:\d+: weights URL"):
-        check_submission(out)
-    assert main(["brainscore", "check", str(out)]) == 2
+        check_submission(out, allow_private_url=True)
+    assert main(["brainscore", "check", str(out), "allow_private_url=true"]) == 2
     assert time.perf_counter() - start < 30
     err = capsys.readouterr().err
     assert url in err and err.count("\n") == 1
+    assert main(["brainscore", "check", str(out)]) == 2  # a loopback URL is refused before it is tried
+    err = capsys.readouterr().err
+    assert "is not public (a loopback" in err and err.count("\n") == 1
 
 
 def test_static_checks_name_file_and_line(isolated):
@@ -231,8 +258,9 @@ def test_packaged_resnet20_passes_brainscores_checks_and_scores_as_the_zoo_model
 
     roots, base = weights_server
     roots["akamaster"] = data_root / "pretrained_cifar_resnet"
-    out = package("cifar-resnet20-supervised", isolated / "sub.zip", weights_url=f"{base}/akamaster/resnet20-12fca82f.th")
-    report = check_submission(out)
+    out = package("cifar-resnet20-supervised", isolated / "sub.zip", weights_url=f"{base}/akamaster/resnet20-12fca82f.th",
+                  allow_private_url=True)
+    report = check_submission(out, allow_private_url=True)
     print("\n".join(report.lines()))
     assert report.ok, report.lines()
     assert [p["phase"] for p in report.phases] == ["import", "check_base_models", "generic_tests", "plugin_tests",
@@ -259,9 +287,10 @@ def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
     roots, base = weights_server
     roots["runs"] = trained_checkpoint.parent
     entry = register_checkpoint(trained_checkpoint, name="tiny-tessl", url=f"{base}/runs/{trained_checkpoint.name}")
-    out = package("tiny-tessl", isolated / "sub.zip", layer_map=LayerMap(dict(entry.region_layer_map), "test"))
+    out = package("tiny-tessl", isolated / "sub.zip", layer_map=LayerMap(dict(entry.region_layer_map), "test"),
+                  allow_private_url=True)
     assert "class Backbone(ResNet)" in (isolated / "sub" / "models" / "neuroequi_tiny_tessl" / "model.py").read_text()
-    report = check_submission(out, phases=("generic_tests", "plugin_tests", "record"))
+    report = check_submission(out, phases=("generic_tests", "plugin_tests", "record"), allow_private_url=True)
     print("\n".join(report.lines()))
     assert report.ok, report.lines()
     assert report.zoo_score is not None and abs(report.score - report.zoo_score) <= 1e-6
@@ -269,6 +298,7 @@ def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
     from neuroequi.cli import main
 
     assert main(["brainscore", "package", "--model", "tiny-tessl", "--out", str(isolated / "cli"), "choose_layers=false",
+                 "allow_private_url=true",
                  "region_layer_map={IT: layer3}"]) == 0
     folder = isolated / "cli" / "neuroequi_tiny_tessl" / "models" / "neuroequi_tiny_tessl"
     assert json.loads((folder / "region_layer_map" / "tiny-tessl.json").read_text())["IT"] == "layer3"

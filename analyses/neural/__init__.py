@@ -42,6 +42,15 @@ def is_online(identifier: str) -> bool:
     return identifier in ONLINE_BENCHMARKS
 
 
+def check_benchmark(identifier: str) -> str:
+    """``identifier`` when :func:`load_benchmark` knows it (checked without loading any data); ConfigError
+    listing the known ones otherwise."""
+    if identifier in local_benchmarks() or _SESSION_RE.match(identifier) or is_online(identifier):
+        return identifier
+    raise ConfigError(f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
+                      "and Cowley2023-<session>.V4-pls for any session in the data directory")
+
+
 def load_benchmark(identifier: str):
     """The Brain-Score benchmark object for ``identifier`` (see the module docstring).
 
@@ -119,5 +128,5 @@ def uninstall_plugins() -> list[Path]:
 
 
 __all__ = ["BENCHMARK_PLUGIN_DIR", "ONLINE_BENCHMARKS", "local_benchmarks",
-           "benchmark_names", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
+           "benchmark_names", "check_benchmark", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
            "run_benchmark", "uninstall_plugins"]

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from analyses.neural.reduction import PCAProjection, Reduction, check_held, fit_groups
 from model_zoo import LoadedModel, zoo_home
 from model_zoo.activations import preprocessing_key
 from neuroequi.activations import layer_activations
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, progress
 
 
 @dataclass
@@ -149,7 +148,7 @@ def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, i
     paths, _ = _paths(cifar10_pca_stimulus_set(reduction.images))
     fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
     start = 0
-    for batch in tqdm(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
+    for batch in progress(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
                       desc=f"PCA images {','.join(big)}", leave=False):
         outputs = layer_activations(loaded.module, [batch], big, stop_early=True)
         for layer in big:
@@ -246,7 +245,7 @@ def _compute(loaded: LoadedModel, tables: list[ActivationTable], missing: dict[s
             out = {l: np.empty((len(table.paths), p.components if p else counts[l]), np.float32)
                    for l, p in ((l, projections[l]) for l in todo)}
             start = 0
-            for batch in tqdm(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
+            for batch in progress(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
                               desc=f"{table.identifier} {','.join(todo)}", leave=False):
                 outputs = layer_activations(loaded.module, [batch], todo, stop_early=True)
                 for layer in todo:

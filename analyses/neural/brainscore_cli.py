@@ -19,7 +19,6 @@ and records a model's map on held-out data.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +32,15 @@ class PackageConfig:
         weights_url: a public mirror of the weights (default: the entry's URL).
         region_layer_map: regions to map to other layers than committed, e.g. ``{IT: layer3}``.
         choose_layers: own checkpoints without a recorded map: choose one on held-out data first.
+        allow_private_url: accept a loopback or private weights URL (a local test mirror only: Brain-Score's
+            servers cannot download from it).
     """
 
     model: str = ""
     weights_url: str = ""
     region_layer_map: dict[str, str] = field(default_factory=dict)
     choose_layers: bool = True
+    allow_private_url: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class CheckConfig:
         phases: the checks to run.
         timeout: seconds each phase may take.
         keep: a folder to work in and keep (default: a temporary one).
+        allow_private_url: accept a loopback or private weights URL (a local test mirror).
     """
 
     submission: str = ""
@@ -58,6 +61,7 @@ class CheckConfig:
     phases: tuple[str, ...] = ("check_base_models", "generic_tests", "plugin_tests", "record")
     timeout: float = 1800.0
     keep: str = ""
+    allow_private_url: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,19 +90,20 @@ def run_package(config: PackageConfig, args: argparse.Namespace) -> int:
     from analyses.neural.layer_maps import recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
-    from model_zoo.submission import LayerMap, package, submission_weights
+    from model_zoo.submission import LayerMap, package, preflight
     from neuroequi.io import output_folder
 
     loaded = load(config.model)
     # everything package() refuses is checked before a layer map is chosen and recorded
     output = output_folder(args.out, "--out") / f"{plugin_dirname(loaded.name)}.zip"
-    submission_weights(loaded, config.weights_url or None)
+    preflight(loaded, config.weights_url or None, config.allow_private_url)
     region_layer_map(loaded, config.region_layer_map or None)  # unknown regions or layers
     if loaded.entry.family == USER_FAMILY and config.choose_layers and recorded_commitment(loaded.identifier) is None:
         print(f"choosing the region->layer map of {loaded.identifier} on held-out data ...")
         choose_region_layer_map(loaded)
     regions, how = region_layer_map(loaded, config.region_layer_map or None)
-    written = package(loaded, output, weights_url=config.weights_url or None, layer_map=LayerMap(regions, how))
+    written = package(loaded, output, weights_url=config.weights_url or None, layer_map=LayerMap(regions, how),
+                      allow_private_url=config.allow_private_url)
     print(f"wrote {written} and {written.with_suffix('')}/ (region->layer {regions}: {how})")
     return 0
 
@@ -111,17 +116,19 @@ def run_check(config: CheckConfig, args: argparse.Namespace) -> int:
     if len(config.benchmarks) != 1:
         raise ConfigError(f"brainscore check: benchmarks must name one local benchmark, got {list(config.benchmarks)}")
     report = check_submission(Path(config.submission), config.benchmarks[0], tuple(config.phases), config.timeout,
-                              Path(config.keep) if config.keep else None)
+                              Path(config.keep) if config.keep else None, allow_private_url=config.allow_private_url)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 
 
 def run_commit(config: CommitConfig, args: argparse.Namespace) -> int:
     """Choose a model's region->layer map on held-out data and record it."""
+    from neuroequi.io import to_json
+
     from analyses.neural.commitment import choose_region_layer_map
     from analyses.neural.layer_maps import commitment_path
 
     record = choose_region_layer_map(config.model)
-    print(json.dumps(record, indent=2))
+    print(to_json(record, indent=2))
     print(f"recorded in {commitment_path(record['identifier'])}")
     return 0

@@ -55,14 +55,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from analyses.neural.activation_store import activation_tables, placed_stimulus_sets, stored_commitment
 from analyses.neural.reduction import Reduction
 from model_zoo import LoadedModel, load
 from model_zoo.activations import preprocessing_key
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, progress, write_json
 
 
 #: Regions a per-layer commitment maps to the scored layer.
@@ -111,12 +110,7 @@ def _saved_row(save_dir: Path | None, benchmark: str, layer: str, settings: dict
         return None
     if saved.get("settings") != settings:
         return None
-    return {k: math.nan if v is None else v for k, v in saved["row"].items()}
-
-
-def _null(value):
-    """NaN -> None (strict JSON: ``null``)."""
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+    return {k: math.nan if v is None else v for k, v in saved["row"].items()}  # null: a non-finite score
 
 
 def _save_rows(save_dir: Path, rows: list[dict], new: dict, settings: dict) -> None:
@@ -125,8 +119,7 @@ def _save_rows(save_dir: Path, rows: list[dict], new: dict, settings: dict) -> N
 
     path = _row_path(save_dir, new["benchmark"], new["layer"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, fsync=False) as tmp:
-        Path(tmp).write_text(json.dumps({"settings": settings, "row": {k: _null(v) for k, v in new.items()}}) + "\n")
+    write_json(path, {"settings": settings, "row": new}, indent=None, fsync=False)
     table = pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["depth", "benchmark"], kind="stable")
     with atomic_write(Path(save_dir) / "layer_scores.csv", fsync=False) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
@@ -139,7 +132,7 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
 
     Args:
         model: a catalogue name, checkpoint file or loaded model.
-        benchmarks: local benchmark identifiers (:data:`analyses.neural.LOCAL_BENCHMARKS`, ``Cowley2023-<session>.V4-pls``).
+        benchmarks: local benchmark identifiers (:func:`analyses.neural.local_benchmarks`, ``Cowley2023-<session>.V4-pls``).
         layers: ``['all']`` or layer names; scored in the network's order.
         reduction: how large layers are reduced (:class:`Reduction`; default none, Brain-Score's
             scoring of a committed layer). ``tong.Coggan2024_fMRI.*`` are never reduced (:data:`UNREDUCED`).
@@ -190,7 +183,7 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
         stimuli = placed_stimulus_sets([b for b in benches if reductions[b.identifier] == r])
         tables[r] = activation_tables(loaded, stimuli, needed, r, batch_size, home)
     stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
-    for depth, layer, bench in tqdm(todo, desc="layer scores", disable=not todo):
+    for depth, layer, bench in progress(todo, desc="layer scores", enabled=None if todo else False):
         r = reductions[bench.identifier]
         candidate = stored_commitment(f"{loaded.identifier}-{layer}", tables[r], dict.fromkeys(REGIONS, layer))
         result = result_from_score(run_benchmark(bench, candidate), model=loaded.name, identifier=loaded.identifier,
@@ -231,8 +224,7 @@ def write_layer_scores(loaded: LoadedModel, benchmarks: Sequence[str], layers: S
            "peak_rss_gb": round(peak_rss_gb(), 3), "torch_threads": torch.get_num_threads(),
            "versions": package_versions("brainscore_vision"),
            "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
-    with atomic_write(Path(files["run"]), fsync=False) as tmp:
-        Path(tmp).write_text(json.dumps(run, indent=2) + "\n")
+    write_json(files["run"], run, fsync=False)
     return run
 
 

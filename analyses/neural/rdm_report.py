@@ -95,7 +95,8 @@ def score_rows(entry, weights: str, seed: int | None, benchmarks: tuple[str, ...
 def report(config: RDMReportConfig) -> pd.DataFrame:
     """The table of :data:`COLUMNS`: ``trained`` once, ``random`` once per seed, on every benchmark."""
     import torch
-    from tqdm import tqdm
+
+    from neuroequi.io import progress
 
     from analyses.neural import place_stimuli_on_screen
     from model_zoo.catalogue import get_entry
@@ -109,7 +110,7 @@ def report(config: RDMReportConfig) -> pd.DataFrame:
     torch.set_num_threads(config.threads)
     place_stimuli_on_screen(config.benchmarks)
     rows = []
-    for entry, weights, seed in tqdm(models, desc="models", unit="model"):
+    for entry, weights, seed in progress(models, desc="models", unit="model"):
         rows += score_rows(entry, weights, seed, config.benchmarks)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     table["seed"] = table["seed"].astype("Int64")  # empty for the trained model

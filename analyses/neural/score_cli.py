@@ -16,7 +16,6 @@ depth) and ``run.json`` (settings, time and peak memory per stage, package versi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,8 @@ class ScoreConfig:
 
 
 def _committed(config: ScoreConfig, as_json: bool) -> None:
+    from neuroequi.io import to_json
+
     from analyses.neural.scoring import RESULT_KEYS, result_path, score
     from neuroequi.errors import WriteError
 
@@ -61,7 +62,7 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
         if "not_cached" in result:
             not_cached.append(f"{benchmark} (score {result['score']:.4f}, printed above): {result['not_cached']}")
         if as_json:
-            print(json.dumps(result, indent=2))
+            print(to_json(result, indent=2))
             continue
         for key in (*RESULT_KEYS, "layer_map_source"):
             print(f"{key:>18}: {result.get(key)}")
@@ -75,6 +76,8 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
 
 
 def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:
+    from neuroequi.io import to_json
+
     from model_zoo import load, zoo_home
     from analyses.neural.layers import write_layer_scores
 
@@ -83,7 +86,7 @@ def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:
     run = write_layer_scores(loaded, config.benchmarks, config.layers, out, config.reduction, config.batch_size,
                              command="neuroequi " + " ".join(sys.argv[1:]))
     if as_json:
-        print(json.dumps(run, indent=2))
+        print(to_json(run, indent=2))
     else:
         print(Path(run["files"]["csv"]).read_text())
         print(f"wrote {', '.join(run['files'].values())} ({run['total_seconds']:.0f} s, "

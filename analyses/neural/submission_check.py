@@ -198,12 +198,17 @@ def weights_url(plugin: Path) -> tuple[str, int] | None:
     return None
 
 
-def check_weights_url(plugin: Path, timeout: float = 10.0) -> None:
-    """Raise OfflineError at once when the plugin's weights URL does not answer (names file and line)."""
+def check_weights_url(plugin: Path, timeout: float = 10.0, allow_private_url: bool = False) -> None:
+    """Raise ConfigError when the plugin's weights URL is not public (loopback, private, ``file:``;
+    :func:`model_zoo.submission.check_public_url`) and OfflineError at once when it does not answer
+    (both name file and line)."""
+    from model_zoo.submission import check_public_url
+
     found = weights_url(plugin)
     if found is None:
         return
     url, line = found
+    check_public_url(url, f"models/{plugin.name}/model.py:{line}: weights URL", allow_private_url)
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
             return
@@ -353,14 +358,16 @@ def score_recorded(benchmark, record: dict, out: Path) -> float:
 
 def check_submission(zip_path: str | os.PathLike, benchmark: str = "Kiani2007.IT-rdm",
                      phases: tuple[str, ...] = PHASES, timeout: float = 1800.0, keep: Path | None = None,
-                     home: Path | None = None) -> CheckReport:
+                     home: Path | None = None, allow_private_url: bool = False) -> CheckReport:
     """Run the checks of the module docstring on a submission zip; the report.
 
     ``phases``: a subset of :data:`PHASES`. ``keep``: a folder to work in and keep (default: a
-    temporary one, removed). ``home``: the zoo home for the comparison score.
+    temporary one, removed). ``home``: the zoo home for the comparison score. ``allow_private_url``:
+    accept a loopback or private weights URL (a local test mirror).
 
     Raises:
-        ConfigError: the zip is not a Brain-Score plugin, or an unknown phase or non-local benchmark.
+        ConfigError: the zip is not a Brain-Score plugin, its weights URL is not public, or an unknown
+            phase or non-local benchmark.
         OfflineError: the plugin's weights URL does not answer.
     """
     from analyses.neural import is_online, load_benchmark
@@ -375,7 +382,7 @@ def check_submission(zip_path: str | os.PathLike, benchmark: str = "Kiani2007.IT
     try:
         plugin, name = unpack(Path(zip_path), work)
         report = CheckReport(str(zip_path), plugin.name, name, failures=static_failures(plugin))
-        check_weights_url(plugin)
+        check_weights_url(plugin, allow_private_url=allow_private_url)
         plugin_dir = build_overlay(plugin, work)
         bench = load_benchmark(benchmark) if "record" in phases else None
         spec = {"plugin_dir": str(plugin_dir), "plugin": plugin.name, "model": name, "phases": list(phases),

@@ -8,7 +8,6 @@ they change (or, with ``reuse=refuse``, stops naming them). The table is rebuilt
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import replace
@@ -25,6 +24,7 @@ from figures.jobs import Job
 from figures.reuse import TRAINING_PLACE, StepKey, decide, refuse_changed_config, write_key
 from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.config import to_plain
+from neuroequi.io import to_json
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: The resolved config of a run, saved in ``<out>/<name>`` for the training jobs.
@@ -97,7 +97,7 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
         result = linear_probe(m, get_policy("cifar", size=m.image_size), config.probe_train, config.probe_test,
                               C=config.probe_C, seed=config.seed, progress=False)
         row = result.row(n_boot=config.prediction.n_boot, seed=config.seed)
-        tmp.write_text(json.dumps(row, indent=1))
+        tmp.write_text(to_json(row, indent=1))
         return f"accuracy {row['value']:.3f}"
 
     inputs = {"checkpoint": final_checkpoint(config, run, root)}

@@ -1,8 +1,8 @@
 """``neuroequi figures figure1``: Figure 1 (see :mod:`figures.figure1.pipeline`).
 
 ``neuroequi figures figure1 [--preset offline|smoke|paper|imagenet] [--config FILE] [KEY=VALUE ...] [--images DIR]
-[--results DIR] [--out DIR] [--readme README.md]``; ``make figures FIGURE1=<preset> FIGURE1_ARGS=...`` runs
-the same (with ``--readme README.md`` for the offline preset).
+[--results DIR] [--out DIR] [--readme docs/reproduction.md]``; ``make figures FIGURE1=<preset> FIGURE1_ARGS=...`` runs
+the same (with ``--readme docs/reproduction.md`` for the offline preset).
 """
 
 from __future__ import annotations

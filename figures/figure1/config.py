@@ -64,9 +64,9 @@ class Figure1Config:
         executor: where the jobs run (:mod:`figures.executors`): ``local`` processes (default),
             ``slurm`` (a cluster, through submitit) or ``submitit-local`` (submitit's local executor).
         slurm: the jobs' resources with ``executor: slurm`` (partition, gpus, cpus, time, mem, ...).
-        zoo_home: the model zoo the run registers and loads its models in (None:
-            ``$NEUROEQUI_ZOO_HOME`` when set, else ``<results>/figure1/<mode>/zoo``;
-            :func:`figures.configs.resolve_zoo_home`).
+        zoo_home: the model zoo the run registers and loads its models in (None: the smoke preset's
+            own ``<results>/figure1/smoke/zoo``, else ``$NEUROEQUI_ZOO_HOME`` when set, else
+            ``<results>/figure1/<mode>/zoo``; :func:`figures.figure1.pipeline.default_zoo_home`).
         reuse: a saved step whose settings or inputs changed (:mod:`figures.reuse`) is
             ``recompute``-d (default) or ``refuse``-d with one line naming the changed keys.
     """

@@ -33,7 +33,6 @@ CPU time of every job, the machine) and, when asked, the README's Figure-1 block
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import replace
 from importlib import resources
@@ -53,7 +52,7 @@ from figures.jobs import Job
 from figures.reuse import TRAINING_PLACE, StepKey, decide, refuse_changed_config, stale, write_key
 from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
-from neuroequi.io import atomic_write, format_lambda
+from neuroequi.io import atomic_write, format_lambda, to_json
 
 #: The resolved config of a run, saved in its results folder for the job processes.
 CONFIG_FILE = "config.yaml"
@@ -64,6 +63,13 @@ Model = tuple[float, int]
 def results_root(config: Figure1Config, results: Path) -> Path:
     """The folder of one run's intermediate results: ``<results>/figure1/<mode>``."""
     return results / "figure1" / config.mode
+
+
+def default_zoo_home(root: Path, mode: str = "offline") -> Path:
+    """The zoo a run registers its models in when neither the call nor the config names one: ``<root>/zoo``
+    for the smoke preset (a zoo of its own: its toy models never enter the user's), else
+    :func:`figures.configs.resolve_zoo_home` (``$NEUROEQUI_ZOO_HOME`` when set, else ``<root>/zoo``)."""
+    return (root / "zoo").resolve() if mode == "smoke" else resolve_zoo_home(None, root)
 
 
 def recipe_path(base_config: str) -> Path:
@@ -209,7 +215,7 @@ def score_model(config: Figure1Config, name: str, lam: float, seed: int, benchma
 
     def make(tmp: Path) -> str:
         result = score(name, benchmark, home=home)
-        tmp.write_text(json.dumps(result, indent=1))
+        tmp.write_text(to_json(result, indent=1))
         return f"score {result['score']:.3f}"
 
     output = score_path(root, lam, seed, benchmark)
@@ -329,13 +335,14 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
         results: folder of the intermediate results (``<results>/figure1/<mode>/``, resumable).
         out_dir: where the figure, its table, its caption and the run record go.
         zoo_home: the model zoo the run registers and loads its models in (replaces
-            ``config.zoo_home``; :func:`figures.configs.resolve_zoo_home`).
+            ``config.zoo_home``; neither: :func:`default_zoo_home`).
         readme: a README whose Figure-1 block (between ``<!-- figure1:begin -->`` and
             ``<!-- figure1:end -->``) is rewritten from the table (:mod:`figures.figure1.readme`).
     """
     check_executor(config.executor)
     root = results_root(config, results)
-    home = resolve_zoo_home(str(zoo_home) if zoo_home is not None else config.zoo_home, root)
+    given = str(zoo_home) if zoo_home is not None else config.zoo_home
+    home = resolve_zoo_home(given, root) if given else default_zoo_home(root, config.mode)
     config = replace(config, zoo_home=str(home))  # the jobs read the resolved zoo from the saved config
     log = StepLog()
     if readme is not None:
@@ -367,7 +374,7 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
         tmp.write_text(caption(config, table, {k: models[k] for k in sorted(models)}, missing, log.elapsed))
     with atomic_write(stem.with_name(stem.name + "_run.json")) as tmp:
-        tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        tmp.write_text(to_json(record, indent=1, ensure_ascii=False) + "\n")
     log.record("figure", 0.0, reused=False, summary=", ".join(str(p) for p in paths))
     if readme is not None:
         update_readme(readme, stem.with_suffix(".csv"))

@@ -141,7 +141,7 @@ def update_readme(readme: Path, table_path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """``python -m figures.figure1.readme``: rewrite the README's Figure-1 block from a saved table."""
     parser = argparse.ArgumentParser(prog="python -m figures.figure1.readme", description=main.__doc__)
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("--readme", type=Path, default=Path("docs/reproduction.md"))
     parser.add_argument("--table", type=Path, default=None,
                         help="the saved table (default: the one the block names now)")
     args = parser.parse_args(argv)

@@ -34,7 +34,7 @@ import xarray as xr
 from figures.figure1.config import Figure1Config
 from figures.figure1.seeds import Draws, percentile_interval, score_replicates, seed_interval
 from figures.plot import TABLE_COLUMNS
-from neuroequi.io import format_lambda
+from neuroequi.io import format_lambda, json_float
 
 #: Panel 2-5 quantities of the table: id -> (panel, the per-model quantity it is made from, is a ΔD_B).
 MEASURE_QUANTITIES = {
@@ -156,7 +156,7 @@ def score_rows(config: Figure1Config, root: Path, benchmarks: tuple[str, ...], d
         values: ReplicateSet = {}
         for i, ((lam, s), result) in enumerate(results.items()):
             value = float(result["score"])
-            values[lam, s] = value, score_replicates(value, float(result["error"]), config.n_boot,
+            values[lam, s] = value, score_replicates(value, json_float(result["error"]), config.n_boot,
                                                      seed=(config.seed, b, i))
         label = f"{bench} (ceiled)" if ceiled else bench
         rows += aggregate(bench, 1, label, values, config, draws)

@@ -41,7 +41,7 @@ from figures.hssl.config import BACKBONES, HsslConfig, Run, plan
 from figures.jobs import Job
 from figures.steps import StepLog, run_jobs
 from neuroequi.errors import ConfigError
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, to_json
 
 CONFIG = Path(neuroequi.__file__).parent / "configs" / "cifar10_hssl_p4_cpu.yaml"
 #: The probed layer: the group-pooled features ``h``.
@@ -117,7 +117,7 @@ def evaluate(run: Run, config: HsslConfig, out: Path) -> Path:
         "checkpoint": checkpoint, "weights_sha256": model.sha256,
     }
     with atomic_write(folder / "run.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=1))
+        tmp.write_text(to_json(meta, indent=1))
     return folder
 
 
@@ -138,7 +138,7 @@ def check_settings(config: HsslConfig, out: Path) -> None:
         return
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(current, indent=1))
+        tmp.write_text(to_json(current, indent=1))
 
 
 def jobs(config: HsslConfig, out: Path) -> list[Job]:

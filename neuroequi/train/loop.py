@@ -39,7 +39,7 @@ import neuroequi
 from neuroequi.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from neuroequi.errors import ConfigError
 from neuroequi.hardware import describe, resolve_precision
-from neuroequi.io import atomic_write, package_versions
+from neuroequi.io import atomic_write, package_versions, to_json
 from neuroequi.locks import owner_lock
 from neuroequi.methods import IMAGENET_MEAN, IMAGENET_STD, SSLMethod
 from neuroequi.train import distributed as D
@@ -287,9 +287,9 @@ class Trainer:
         self.plan.set_epoch(epoch, self.step - epoch * self.steps_per_epoch)
         batches = iter(self.loader)
         if self.info.is_main and self.config.monitor.progress:
-            from tqdm.auto import tqdm
+            from neuroequi.io import progress
 
-            bar = tqdm(batches, total=len(self.plan), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False)
+            bar = progress(batches, total=len(self.plan), desc=f"epoch {epoch + 1}/{self.config.epochs}", leave=False)
             self._bar = bar
             return iter(bar)
         self._bar = None
@@ -377,7 +377,7 @@ class Trainer:
                        "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
-                    fh.write(json.dumps(summary) + "\n")
+                    fh.write(to_json(summary) + "\n")
                 log.info("epoch summary: %s", summary)
             if epoch_done:
                 self.epoch_sums, self.epoch_count = {}, 0
