@@ -4,7 +4,8 @@
 
 * local (offline, data directory): ``Cowley2023.V4-pls``, ``Cowley2023-<session>.V4-pls``
   (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``,
-  ``Kriegeskorte2008.hIT-rdm`` (definitions in :mod:`analyses.neural.benchmarks`), and
+  ``Kriegeskorte2008.hIT-rdm`` (definitions in :mod:`analyses.neural.benchmarks`),
+  ``Kriegeskorte2008.hIT-subjects-rdm`` (:mod:`analyses.neural.kriegeskorte_subjects`), and
   Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm`` on their packaged files
   (:mod:`analyses.neural.coggan2024`);
 * online, through ``brainscore_vision`` (:mod:`analyses.neural.online`):
@@ -50,6 +51,12 @@ def _kriegeskorte(identifier: str):
     return KriegeskorteRDM(identifier)
 
 
+def _kriegeskorte_subjects():
+    from analyses.neural.kriegeskorte_subjects import KriegeskorteSubjectsRDM
+
+    return KriegeskorteSubjectsRDM()
+
+
 def _cowley_selection():
     from analyses.neural.benchmarks import COWLEY_SELECTION_SESSIONS, UnceiledPLS
 
@@ -62,6 +69,7 @@ LOCAL_BENCHMARKS = {
     "Cowley2023-210325.V4-pls": _cowley_210325,
     "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
     "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
+    "Kriegeskorte2008.hIT-subjects-rdm": _kriegeskorte_subjects,
     **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
     # held-out data for choosing a model's V4 layer (analyses.neural.commitment), never for its scores
     "Cowley2023-selection.V4-pls": _cowley_selection,

@@ -13,6 +13,7 @@ from neuroequi.data.loaders import (
     cowley2023_session,
     cowley2023_sessions,
     kriegeskorte92,
+    kriegeskorte92_subject_rdms,
     pretrained_cifar_resnet,
 )
 from neuroequi.data.registry import (
@@ -30,5 +31,5 @@ __all__ = [
     "CIFAR10_CLASSES", "COGGAN2024_REGIONS", "COWLEY2023_RELEASE", "COWLEY2023_TEST_SESSIONS",
     "SOURCES", "Coggan2024", "CowleySession", "DataFile", "DataUnavailableError", "Kriegeskorte92",
     "cifar10", "coggan2024", "cowley2023_session", "cowley2023_sessions", "data_dir", "dataset_files",
-    "fetch", "kriegeskorte92", "pretrained_cifar_resnet", "registered_files", "verify",
+    "fetch", "kriegeskorte92", "kriegeskorte92_subject_rdms", "pretrained_cifar_resnet", "registered_files", "verify",
 ]
