@@ -204,7 +204,7 @@ def test_stimulus_bootstrap_recomputes_both_rdms_and_widens_with_fewer_images(ne
     copy left out); the error grows as the image set shrinks (about as 1/sqrt(images))."""
     from scipy.stats import spearmanr
 
-    from analyses.neural.rdm_bootstrap import pattern_resamples, rdm_bootstrap, stimulus_error
+    from analyses.neural.rdm_bootstrap import pattern_resamples, rdm_bootstrap, stimulus_replicates
 
     monkey, human = kriegeskorte_stimulus_set("monkey_it")[1], kriegeskorte_stimulus_set("human_it")[1]
     resamples = pattern_resamples(92, 5, seed=3)
@@ -217,5 +217,5 @@ def test_stimulus_bootstrap_recomputes_both_rdms_and_widens_with_fewer_images(ne
         assert value == pytest.approx(spearmanr(monkey[a, b][keep], human[a, b][keep])[0], abs=1e-12)
     assert rdm_bootstrap(monkey, human, np.arange(92)[None])[0] == pytest.approx(
         spearmanr(monkey[rows, cols], human[rows, cols])[0], abs=1e-12)
-    errors = [stimulus_error(monkey[:n, :n], human[:n, :n], n_boot=300) for n in (92, 46, 23)]
+    errors = [np.std(stimulus_replicates(monkey[:n, :n], human[:n, :n], n_boot=300)) for n in (92, 46, 23)]
     assert errors[0] < errors[1] < errors[2], errors

@@ -41,7 +41,7 @@ from brainscore_core.metrics import Score
 from brainscore_vision.benchmarks import BenchmarkBase
 
 from analyses.neural.data import COWLEY_TIME_BIN, cowley_assembly, kriegeskorte_stimulus_set
-from analyses.neural.rdm_bootstrap import stimulus_error
+from analyses.neural.rdm_bootstrap import stimulus_replicates, with_replicates
 from neuroequi.errors import ConfigError
 
 COWLEY_VISUAL_DEGREES = 11.2
@@ -188,8 +188,7 @@ class KriegeskorteRDM(BenchmarkBase):
         score = Score(rho)
         score.attrs["raw"] = Score(rho)
         score.attrs["ceiling"] = Score(np.nan)
-        score.attrs["error"] = stimulus_error(model_rdm.values, target.values)
-        return score
+        return with_replicates(score, stimulus_replicates(model_rdm.values, target.values))
 
 
 def benchmark_stimuli(benchmark) -> list[tuple[object, float]]:

@@ -29,7 +29,7 @@ from scipy.stats import rankdata
 
 from analyses.neural.benchmarks import BIBTEX_KRIEGESKORTE, KIANI_VISUAL_DEGREES, KriegeskorteRDM, record
 from analyses.neural.data import kriegeskorte_stimulus_set
-from analyses.neural.rdm_bootstrap import N_BOOT, SEED, pattern_resamples, rdm_bootstrap
+from analyses.neural.rdm_bootstrap import N_BOOT, SEED, pattern_resamples, rdm_bootstrap, with_replicates
 
 IDENTIFIER = "Kriegeskorte2008.hIT-subjects-rdm"
 CEILING_FORMULA = (
@@ -114,5 +114,4 @@ class KriegeskorteSubjectsRDM(KriegeskorteRDM):
         score.attrs["ceiling_upper"] = upper
         score.attrs["subject_se"] = float(per_subject.std(ddof=1) / np.sqrt(len(per_subject)))
         score.attrs["subject_scores"] = dict(zip(self.subject_names, map(float, per_subject)))
-        score.attrs["error"] = float(np.std(bootstrap_ceiled(model_rdm.values, subjects, lower), ddof=1))
-        return score
+        return with_replicates(score, bootstrap_ceiled(model_rdm.values, subjects, lower))

@@ -10,7 +10,9 @@ pairs are left out, as rsatoolbox does (it sets them to NaN before comparing).
 
 :func:`rdm_bootstrap` returns the score on every resample; its SD is the ``error`` the RDM
 benchmarks report (:data:`N_BOOT` resamples, seed :data:`SEED`), which the Figure-1 table
-combines with the seeds like every other within-seed error (``figures.figure1.seeds``).
+combines with the seeds like every other within-seed error (``figures.figure1.seeds``). The
+resamples are the same for every model (fixed :data:`SEED`), and the benchmarks save them
+(``replicates``), so the difference of two models' scores is bootstrapped paired by stimuli.
 """
 
 from __future__ import annotations
@@ -78,8 +80,16 @@ def rdm_bootstrap(model_rdm: np.ndarray, neural_rdms: np.ndarray, resamples: np.
     return out[:, 0] if single else out
 
 
-def stimulus_error(model_rdm: np.ndarray, neural_rdm: np.ndarray, method: str = "spearman",
-                   n_boot: int = N_BOOT, seed: int = SEED) -> float:
-    """The SD over :func:`pattern_resamples` of the similarity of ``model_rdm`` to one ``neural_rdm`` ``(n, n)``."""
-    return float(np.std(rdm_bootstrap(model_rdm, neural_rdm, pattern_resamples(len(model_rdm), n_boot, seed),
-                                      method), ddof=1))
+def stimulus_replicates(model_rdm: np.ndarray, neural_rdm: np.ndarray, method: str = "spearman",
+                        n_boot: int = N_BOOT, seed: int = SEED) -> np.ndarray:
+    """``(n_boot,)`` similarities of ``model_rdm`` to one ``neural_rdm`` ``(n, n)`` on :func:`pattern_resamples`
+    (the same resamples for every model, so two models' replicates are paired by stimulus resample)."""
+    return rdm_bootstrap(model_rdm, neural_rdm, pattern_resamples(len(model_rdm), n_boot, seed), method)
+
+
+def with_replicates(score, replicates: np.ndarray):
+    """Set a Brain-Score ``score``'s ``error`` (the SD of the stimulus ``replicates``) and ``replicates`` (a list,
+    which :func:`analyses.neural.scoring.score` saves, so a table can pair models by resample); return it."""
+    score.attrs["error"] = float(np.std(replicates, ddof=1))
+    score.attrs["replicates"] = [float(v) for v in replicates]
+    return score

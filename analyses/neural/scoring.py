@@ -50,9 +50,14 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
         "region_layer_map": dict(region_layer_map), "brainscore_version": version("brainscore_vision"),
         "elapsed_s": round(elapsed_s, 2), "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    for key in ("session_scores", "session_errors", "subject_scores", "subject_se", "ceiling_upper"):
+    for key in ("session_scores", "session_errors", "subject_scores"):
         if key in attrs:
-            result[key] = dict(attrs[key]) if isinstance(attrs[key], dict) else float(attrs[key])
+            result[key] = dict(attrs[key])
+    for key in ("subject_se", "ceiling_upper"):
+        if key in attrs:
+            result[key] = float(attrs[key])
+    if "replicates" in attrs:  # the stimulus bootstrap of an RDM benchmark (analyses.neural.rdm_bootstrap)
+        result["replicates"] = list(attrs["replicates"])
     return result
 
 
