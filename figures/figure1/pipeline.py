@@ -46,7 +46,16 @@ from figures.executors import check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
 from figures.figure1.readme import machine, update_readme
-from figures.figure1.table import analysis_marker, build_table, replicates_path, run_tag, score_path
+from figures.figure1.inference import claims
+from figures.figure1.table import (
+    analysis_marker,
+    build_table,
+    claims_path,
+    complete_seeds,
+    replicates_path,
+    run_tag,
+    score_path,
+)
 from figures.plot import draw_figure1
 from figures.steps import Job, StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
@@ -253,6 +262,36 @@ def paper_preflight(config: Figure1Config) -> None:
         raise OfflineError("figure1 paper preset cannot run here: " + "; ".join(problems))
 
 
+#: Settings that may differ between runs whose seeds are pooled in one results folder.
+POOL_FREE = ("seeds", "parallel", "executor", "slurm", "online_benchmarks")
+
+
+def check_pool(config: Figure1Config, root: Path) -> None:
+    """ConfigError when ``root`` holds an earlier run whose settings (other than :data:`POOL_FREE`) differ:
+    its seeds would join this run's pool (:func:`figures.figure1.table.complete_seeds`)."""
+    from dataclasses import fields, replace
+
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return
+    earlier = configs.load(Figure1Config, path)
+    free = {name: getattr(config, name) for name in POOL_FREE}
+    if replace(earlier, **free) != config:
+        keys = [f.name for f in fields(config) if getattr(earlier, f.name) != getattr(config, f.name)
+                and f.name not in POOL_FREE]
+        raise ConfigError(f"figure1 results folder {root} holds a run with other settings ({', '.join(keys)}); its "
+                          "seeds would be pooled with this run's: use another --results folder or remove that one")
+
+
+def halves(seeds: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The pool split into two independent halves (first and second half in seed order) of at least 2 seeds
+    each, for :func:`figures.figure1.inference.claims`; None with fewer than 4 seeds."""
+    if len(seeds) < 4:
+        return None
+    middle = len(seeds) // 2
+    return tuple(seeds[:middle]), tuple(seeds[middle:])
+
+
 def output_stem(config: Figure1Config, out_dir: Path) -> Path:
     """``<out_dir>/figure1`` (offline mode) or ``<out_dir>/figure1_<mode>``: the outputs' common stem."""
     return out_dir / ("figure1" if config.mode == "offline" else f"figure1_{config.mode}")
@@ -289,8 +328,10 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
         paper_preflight(config)
     elif config.images is not None and not Path(config.images).expanduser().is_dir():
         raise ConfigError(f"figure1 images {config.images!r} is not a folder (an ImageFolder: <root>/<class>/<images>)")
+    check_pool(config, root)
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
+    from analyses.neural.reliability import not_separating
 
     place_stimuli_on_screen(config.benchmarks)  # once here: the jobs score side by side
     models: dict[Model, str] = {}
@@ -302,14 +343,24 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     if config.online_benchmarks:
         usable, missing = reachable_online(config, root, home, models, log)
         benchmarks += usable
-    table = build_table(config, root, tuple(benchmarks))
+    excluded = {b: f"does not separate trained from random networks (analyses/neural/RESULTS_reliability.md: {why})"
+                for b, why in not_separating().items() if b in benchmarks}
+    pool = complete_seeds(config, root, tuple(benchmarks))
+    table = build_table(config, root, tuple(benchmarks), pool, excluded)
+    split = halves(pool)
+    tests = claims(table, None if split is None else tuple(
+        build_table(config, root, tuple(benchmarks), half, excluded) for half in split))
     stem = output_stem(config, out_dir)
     with atomic_write(stem.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)
+    with atomic_write(claims_path(stem)) as tmp:
+        tests.to_csv(tmp, index=False)
     paths = draw_figure1(table, stem, title=f"TeSSL ({config.objective}) λ sweep — {config.mode} mode")
-    record = run_record(config, log, missing)
+    record = run_record(config, log, missing) | {"seeds": list(pool), "not_separating": excluded}
+    names = {(lam, seed): models.get((lam, seed)) or model_name(config, lam, seed)
+             for lam in config.lambdas for seed in pool}
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
-        tmp.write_text(caption(config, table, {k: models[k] for k in sorted(models)}, missing, log.elapsed))
+        tmp.write_text(caption(config, table, dict(sorted(names.items())), missing, log.elapsed, tests, excluded))
     with atomic_write(stem.with_name(stem.name + "_run.json")) as tmp:
         tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     log.record("figure", 0.0, reused=False, summary=", ".join(str(p) for p in paths))
