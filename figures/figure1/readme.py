@@ -88,7 +88,10 @@ def readme_block(table: pd.DataFrame, run: dict, table_path: str, tests: pd.Data
         f"The run: {run['mode']} mode, TeSSL ({run['objective']}) for λ ∈ {{{lambdas}}}, "
         f"{len(run['seeds'])} training seeds per λ ({', '.join(map(str, run['seeds']))}), "
         f"{run['n_images']} analysis images × K={run['K']} augmentations (the same for every model), "
-        f"{run['n_boot']} bootstrap resamples. Wall time **{run['elapsed_s'] / 60:.1f} min** on "
+        f"{run['n_boot']} bootstrap resamples. "
+        + (f"Pooled from {len(run['pooled_from'])} runs ({', '.join(f'`{p}`' for p in run['pooled_from'])}) by "
+           "`python -m figures.figure1.combine`; their wall times add up to " if run.get("pooled_from") else "Wall time ")
+        + f"**{run['elapsed_s'] / 60:.1f} min** on "
         f"{machine_['cpus']} CPUs ({machine_['cpu']}), executor `{run['executor']}` with {run['parallel']} jobs "
         f"side by side; training jobs: {job_times(run['jobs'], 'train')}; evaluation jobs (analysis, replicates, "
         f"local scores): {job_times(run['jobs'], 'evaluate')}.",
