@@ -85,7 +85,8 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     path = result_path(loaded.identifier, benchmark, home)
     if path.is_file() and not recompute:
         cached = _read_cached(path)
-        if cached is not None and cached.get("region_layer_map") == regions:
+        stale = benchmark.endswith("-rdm") and "replicates" not in (cached or {})  # before the stimulus bootstrap
+        if cached is not None and cached.get("region_layer_map") == regions and not stale:
             return cached
     bench = load_benchmark(benchmark)
     raw_score = run_benchmark(bench, commitment(loaded, regions))

@@ -46,12 +46,14 @@ from figures.executors import check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
 from figures.figure1.readme import machine, update_readme
+from figures.figure1.combine import untestable
 from figures.figure1.inference import claims
 from figures.figure1.table import (
     analysis_marker,
     build_table,
     claims_path,
     complete_seeds,
+    finish_table,
     replicates_path,
     run_tag,
     score_path,
@@ -347,6 +349,9 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
                 for b, why in not_separating().items() if b in benchmarks}
     pool = complete_seeds(config, root, tuple(benchmarks))
     table = build_table(config, root, tuple(benchmarks), pool, excluded)
+    if untestable(table):  # scores saved before the stimulus bootstrap (an old results folder): drawn, not tested
+        excluded |= untestable(table)
+        table = finish_table(table, excluded)
     split = halves(pool)
     tests = claims(table, None if split is None else tuple(
         build_table(config, root, tuple(benchmarks), half, excluded) for half in split))
