@@ -168,6 +168,13 @@ def measure_rows(config: Figure1Config, root: Path, seeds: tuple[int, ...]) -> l
     return rows
 
 
+def ceiling_text(result: dict) -> str:
+    """``, noise ceiling 0.372–0.666`` (lower–upper bound) of a saved score with both bounds (the subject-level
+    benchmarks, :mod:`analyses.neural.kriegeskorte_subjects`); empty otherwise."""
+    ceiling, upper = float(result.get("ceiling", np.nan)), float(result.get("ceiling_upper", np.nan))
+    return f", noise ceiling {ceiling:.3f}–{upper:.3f}" if np.isfinite(ceiling) and np.isfinite(upper) else ""
+
+
 def within_seed(result: dict, n_boot: int, seed: tuple[int, ...]) -> np.ndarray:
     """Within-seed replicates of a saved score: its stimulus-bootstrap ``replicates`` (RDM benchmarks; the same
     stimulus resamples for every model, so paired), else draws from Brain-Score's error (:func:`score_replicates`)."""
@@ -185,7 +192,7 @@ def score_rows(config: Figure1Config, root: Path, benchmarks: tuple[str, ...], s
         ceiled = not str(next(iter(results.values()))["ceiling_formula"]).startswith("none")
         values: ReplicateSet = {(lam, s): (float(r["score"]), within_seed(r, config.n_boot, (
             config.seed, b, s, config.lambdas.index(lam)))) for (lam, s), r in results.items()}
-        label = f"{bench} (ceiled)" if ceiled else bench
+        label = f"{bench} (ceiled{ceiling_text(next(iter(results.values())))})" if ceiled else bench
         rows += aggregate(bench, 1, label, values, config.lambdas, seeds)
         if ceiled:
             raw: ReplicateSet = {key: (float(r["raw"]), np.full(config.n_boot, float(r["raw"])))
