@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from figures.figure1.compare import agreement, flag_summary, load, main
@@ -66,3 +68,33 @@ def test_expected_agreement_is_computed_from_the_rule(tmp_path):
     assert table["value_expected"].mean() > 0.9
     assert main([str(first), str(rerun), "--out", str(tmp_path / "r.md")]) == 0
     assert f"The rule expects about {table['value_expected'].sum():.1f}" in (tmp_path / "r.md").read_text()
+
+
+def test_committed_pooled_table_is_the_combine_of_the_two_runs(tmp_path):
+    """figures/figure1.csv (and its tests) = `python -m figures.figure1.combine` of the first run and the rerun:
+    the seed rows of both, means over all six seeds; RDM rows of these runs (no stimulus term) are not tested."""
+    from figures.figure1.combine import main as combine_main
+    from figures.figure1.readme import read_claims
+
+    first, rerun = FIGURES / "figure1_first" / "figure1.csv", FIGURES / "figure1_rerun" / "figure1.csv"
+    assert combine_main([str(first), str(rerun), "--out", str(tmp_path)]) == 0
+    pooled, committed = read_table(tmp_path / "figure1.csv"), read_table(FIGURES / "figure1.csv")
+    pd.testing.assert_frame_equal(pooled, committed, check_exact=True)
+    pd.testing.assert_frame_equal(read_claims(tmp_path / "figure1_claims.csv"), read_claims(FIGURES / "figure1_claims.csv"))
+    written = (tmp_path / "figure1_caption.md").read_text().replace(f"{FIGURES.parent}/", "")  # paths as given
+    assert written == (FIGURES / "figure1_caption.md").read_text()
+    seeds = pooled[pooled["seed"] != "all"]
+    assert sorted(seeds["seed"].unique(), key=int) == ["0", "1", "2", "3", "4", "5"]
+    means = pooled[pooled["seed"] == "all"].set_index(["quantity", "lambda_"])
+    assert (means["n_seeds"] == 6).all()
+    np.testing.assert_allclose(means["value"], seeds.groupby(["quantity", "lambda_"])["value"].mean()
+                               .reindex(means.index), rtol=0, atol=1e-12)
+    assert set(pooled.loc[pooled["quantity"] == "Kiani2007.IT-rdm", "tested"]) == {"no"}
+
+
+def test_tables_that_share_a_seed_are_not_pooled(tmp_path, capsys):
+    from figures.figure1.combine import main as combine_main
+
+    first = FIGURES / "figure1_first" / "figure1.csv"
+    assert combine_main([str(first), str(first), "--out", str(tmp_path)]) == 2
+    assert "is in more than one table" in capsys.readouterr().err
