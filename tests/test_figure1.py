@@ -565,3 +565,27 @@ def test_paper_preset_without_network_stops_at_once(tmp_path, capsys):
     assert "unreachable" in str(err.value)
     assert main(["figures", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
     assert "cannot run here" in capsys.readouterr().err
+
+
+def test_a_results_folder_pools_complete_seeds_of_the_same_settings_only(tmp_path):
+    """An earlier run's seeds in the results folder join the pool when all their files are there; a folder that
+    holds a run with other settings (not just other seeds) is refused, naming the setting."""
+    from dataclasses import replace
+
+    from figures.figure1.table import complete_seeds, replicates_path
+
+    benchmarks = ("Kiani2007.IT-rdm",)
+    for seed, complete in ((7, True), (8, False)):
+        for lam in SMOKE.lambdas:
+            replicates_path(tmp_path, lam, seed).parent.mkdir(parents=True)
+            replicates_path(tmp_path, lam, seed).touch()
+            if complete or lam == SMOKE.lambdas[0]:
+                score_path(tmp_path, lam, seed, benchmarks[0]).parent.mkdir(parents=True)
+                score_path(tmp_path, lam, seed, benchmarks[0]).touch()
+    assert complete_seeds(SMOKE, tmp_path, benchmarks) == (*SMOKE.seeds, 7)
+    configs.save(replace(SMOKE, seeds=(7,)), tmp_path / pipeline.CONFIG_FILE)
+    pipeline.check_pool(SMOKE, tmp_path)  # other seeds: pooled
+    configs.save(replace(SMOKE, n_images=16), tmp_path / pipeline.CONFIG_FILE)
+    with pytest.raises(ConfigError, match="other settings \\(n_images\\)"):
+        pipeline.check_pool(SMOKE, tmp_path)
+    assert pipeline.halves((0, 1, 2)) is None and pipeline.halves((0, 1, 2, 3, 4)) == ((0, 1), (2, 3, 4))
