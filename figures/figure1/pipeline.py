@@ -23,7 +23,10 @@ that file exists, so an interrupted run continues where it stopped. Training and
 evaluation of each (λ, seed) model are jobs (:mod:`figures.figure1.jobs`) run side by
 side by an executor: local one-thread processes, or SLURM jobs through submitit.
 Outputs: ``figure1[_<mode>].{pdf,png}``, the table ``figure1[_<mode>].csv``
-(:mod:`figures.figure1.table`), ``figure1[_<mode>]_caption.md``
+(:mod:`figures.figure1.table`; it pools this run's seeds with every complete seed an earlier
+run of the same settings left in the results folder), its family of tests
+``figure1[_<mode>]_claims.csv`` (:mod:`figures.figure1.inference`: Holm's correction, trends,
+replication in two halves of the pooled seeds), ``figure1[_<mode>]_caption.md``
 (:mod:`figures.figure1.caption`), ``figure1[_<mode>]_run.json`` (settings, wall and
 CPU time of every job, the machine) and, when asked, the README's Figure-1 block
 (:mod:`figures.figure1.readme`).
