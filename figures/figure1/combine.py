@@ -19,7 +19,8 @@ the seed term from all pooled seeds, the image term from the runs' image terms, 
 Tables written before the image terms were columns of the table give them back exactly from their
 aggregated intervals (:func:`upgrade`: the interval minus the seed term of the seed bootstrap those
 runs used). A benchmark whose seed rows carry no within-seed interval (RDM benchmarks scored before
-the stimulus bootstrap existed) is kept in the table but out of the tests, with that reason. The runs
+the stimulus bootstrap existed) is kept in the table but out of the tests, with that reason, and so is
+one the reliability report finds not separating trained from random networks. The runs
 are the two independent halves for replication (:func:`figures.figure1.inference.claims`).
 """
 
@@ -144,7 +145,7 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
     from figures.figure1.caption import caption
     from figures.figure1.config import preset
     from figures.figure1.inference import claims
-    from figures.figure1.pipeline import model_name, output_stem
+    from figures.figure1.pipeline import model_name, output_stem, separation_exclusions
     from figures.figure1.readme import run_record_path
     from figures.plot import draw_figure1
 
@@ -164,7 +165,8 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
         raise ConfigError(f"figure1 combine: the runs' settings differ: {settings[0]} vs "
                           f"{next(s for s in settings if s != settings[0])}")
     pooled = pool(tables)
-    excluded = untestable(pooled)
+    benchmarks = {q.removesuffix(RAW_SUFFIX) for q in pooled.loc[pooled["panel"] == 1, "quantity"]}
+    excluded = untestable(pooled) | separation_exclusions(benchmarks)
     table = finished(pooled, excluded)
     halves = tuple(finished(t.copy(), excluded) for t in tables[:2]) if len(tables) == 2 else None
     tests = claims(table, halves)

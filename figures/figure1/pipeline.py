@@ -288,6 +288,15 @@ def check_pool(config: Figure1Config, root: Path) -> None:
                           "seeds would be pooled with this run's: use another --results folder or remove that one")
 
 
+def separation_exclusions(benchmarks) -> dict[str, str]:
+    """``{benchmark: reason}`` of the ``benchmarks`` the committed reliability report finds not separating
+    trained from random networks (:func:`analyses.neural.reliability.not_separating`): drawn, not tested."""
+    from analyses.neural.reliability import not_separating
+
+    return {b: f"does not separate trained from random networks (analyses/neural/RESULTS_reliability.md: {why})"
+            for b, why in not_separating().items() if b in benchmarks}
+
+
 def halves(seeds: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """The pool split into two independent halves (first and second half in seed order) of at least 2 seeds
     each, for :func:`figures.figure1.inference.claims`; None with fewer than 4 seeds."""
@@ -336,7 +345,6 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     check_pool(config, root)
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
-    from analyses.neural.reliability import not_separating
 
     place_stimuli_on_screen(config.benchmarks)  # once here: the jobs score side by side
     models: dict[Model, str] = {}
@@ -348,8 +356,7 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     if config.online_benchmarks:
         usable, missing = reachable_online(config, root, home, models, log)
         benchmarks += usable
-    excluded = {b: f"does not separate trained from random networks (analyses/neural/RESULTS_reliability.md: {why})"
-                for b, why in not_separating().items() if b in benchmarks}
+    excluded = separation_exclusions(benchmarks)
     pool = complete_seeds(config, root, tuple(benchmarks))
     table = build_table(config, root, tuple(benchmarks), pool, excluded)
     if untestable(table):  # scores saved before the stimulus bootstrap (an old results folder): drawn, not tested
