@@ -56,7 +56,9 @@ def rule_p_value(estimate: float, se_seeds: float, se_images: float, n_seeds: in
         return np.nan
     if estimate == 0:
         return 1.0
-    gap = lambda alpha: half_width(se_seeds, se_images, n_seeds, alpha) - abs(estimate)  # noqa: E731
+    def gap(alpha: float) -> float:
+        return half_width(se_seeds, se_images, n_seeds, alpha) - abs(estimate)
+
     if gap(1e-15) < 0:
         return 1e-15
     return float(brentq(gap, 1e-15, 1.0 - 1e-15, xtol=1e-15, rtol=1e-12))
