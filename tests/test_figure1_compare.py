@@ -44,18 +44,18 @@ def test_a_rerun_without_the_references_rows_is_refused(tmp_path, capsys):
     assert f"**{len(drawn)} of {len(drawn)}** values" in text and "**no**" not in text
 
 
-def test_replication_names_the_references_survivors_the_rerun_confirms():
+def test_replication_names_the_survivors_the_other_run_confirms():
     """The committed pooled table against itself: every survivor replicates; flip the sign of one in the rerun and
     it no longer does (the others still do)."""
     pooled = load(FIGURES / "figure1.csv")
     text = flag_summary(pooled, pooled)
-    survivors = text.split("Surviving in the reference: ")[1].split(". **Replicated**")[0]
-    assert survivors != "none" and text.split("Holm over the reference's")[1].split(": ", 1)[1].startswith(survivors)
+    survivors = text.split("Surviving in the reference: ")[1].split("; **replicated**")[0]
+    assert survivors != "none" and text.split("reference's")[1].split(": ", 1)[1].startswith(survivors)
     flipped = pooled.copy()
     row = (flipped["seed"] == "all") & (flipped["quantity"] == "delta_shared_variability") & (flipped["lambda_"] == 0.5)
     assert "delta_shared_variability at λ=0.5" in survivors
     flipped.loc[row, "effect"] *= -1
-    replicated = flag_summary(pooled, flipped).split("survivors): ")[1].split(". Surviving in the rerun only")[0]
+    replicated = flag_summary(pooled, flipped).split("survivors): ")[1].split(". Surviving in the rerun")[0]
     assert "delta_shared_variability at λ=0.5" not in replicated and "delta_shared_variability trend" in replicated
 
 

@@ -79,14 +79,15 @@ def _names(tests: pd.DataFrame) -> str:
 
 def flag_summary(reference: pd.DataFrame, rerun: pd.DataFrame) -> str:
     """Which effects and trends survive Holm's correction in each run (:func:`figures.figure1.inference.family`),
-    and which of the reference's the rerun replicates (:func:`figures.figure1.inference.replication`)."""
+    and which of them the other run confirms (:func:`figures.figure1.inference.replication`, either way round,
+    as Figure 1's claims do)."""
     ref, new = family(reference), family(rerun)
-    replicated = replication(ref, new).to_numpy() == "yes"
-    survivors = ref[ref["survives"] == "yes"]
+    ref_found, new_found = ref[ref["survives"] == "yes"], new[new["survives"] == "yes"]
     return (f"Tests: {len(ref)} per run (effects vs λ=0 and trends over λ; Holm, α = 0.05). Surviving in the "
-            f"reference: {_names(survivors)}. **Replicated** by the rerun (same sign, surviving Holm over the "
-            f"reference's {len(survivors)} survivors): {_names(ref[replicated])}. Surviving in the rerun only: "
-            f"{_names(new[(new['survives'] == 'yes') & ~new.set_index(['quantity', 'test', 'lambda_']).index.isin(survivors.set_index(['quantity', 'test', 'lambda_']).index)])}.")
+            f"reference: {_names(ref_found)}; **replicated** by the rerun (same sign, surviving Holm over the "
+            f"reference's {len(ref_found)} survivors): {_names(ref[replication(ref, new).to_numpy() == 'yes'])}. "
+            f"Surviving in the rerun: {_names(new_found)}; **replicated** by the reference: "
+            f"{_names(new[replication(new, ref).to_numpy() == 'yes'])}.")
 
 
 def markdown(table: pd.DataFrame, reference: str, rerun: str, flags: str = "") -> str:
