@@ -33,7 +33,7 @@ test: $(STAMP)  ## run the test suite (NEUROEQUI_DATA names the real data)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 figures: $(STAMP)  ## Figure 1: FIGURE1=offline (default; rewrites README's block), smoke, paper or imagenet
-	$(PY) -m neuroequi.cli figures --preset $(FIGURE1) $(FIGURE1_ARGS)$(if $(filter offline,$(FIGURE1)), --readme README.md)
+	$(PY) -m neuroequi.cli figures figure1 --preset $(FIGURE1) $(FIGURE1_ARGS)$(if $(filter offline,$(FIGURE1)), --readme README.md)
 
 bench: $(STAMP)  ## run every benchmark, writing tests/benchmarks/RESULTS.md (+ gpu_check.sh on a GPU)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) tests/benchmarks/record.py $$b || exit 1; done

@@ -72,7 +72,7 @@ from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
-__all__ = ["PredictionConfig", "augmentation_prediction", "configure", "r2_score", "run", "score_probe"]
+__all__ = ["PredictionConfig", "PredictionSettings", "augmentation_prediction", "r2_score", "run", "score_probe"]
 
 TABLE = "augmentation_prediction.csv"
 
@@ -225,30 +225,27 @@ def augmentation_prediction(model: LoadedModel, config: PredictionConfig = Predi
     return pd.DataFrame(rows).assign(**context)
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``neuroequi augmentation-prediction``."""
-    from neuroequi.cli import add_config_arguments
+@dataclass
+class PredictionSettings(PredictionConfig):
+    """Settings of ``neuroequi augmentation-prediction``: the benchmark (:class:`PredictionConfig`) and its model.
 
-    parser.add_argument("--model", required=True, help="model_zoo catalogue name, or a neuroequi checkpoint file")
-    parser.add_argument("--out", required=True, type=Path, help=f"output folder (writes {TABLE})")
-    add_config_arguments(parser)
-    parser.epilog = (parser.epilog or "") + (
-        " Keys: layer, families, n_train, n_test, per_image, probe (ridge|mlp), mlp_hidden, feature_slice, "
-        "transforms.<range>, seed, n_boot, batch_size, precision, progress.")
+    Attributes:
+        model: model_zoo catalogue name, or a neuroequi checkpoint file.
+    """
+
+    model: str = ""
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the benchmark for ``args``; write ``<out>/augmentation_prediction.csv``."""
+def run(config: PredictionSettings, args: argparse.Namespace) -> int:
+    """Run the benchmark for ``config``; write ``<out>/augmentation_prediction.csv``."""
     import model_zoo
-    from neuroequi.cli import command_config
+    from neuroequi.config import narrow
 
-    config = command_config(PredictionConfig, args, where="augmentation-prediction")
-    model = model_zoo.load(args.model)
-    table = augmentation_prediction(model, config)
+    model = model_zoo.load(config.model)
+    table = augmentation_prediction(model, narrow(config, PredictionConfig))
     path = Path(args.out) / TABLE
     with atomic_write(path) as tmp:
         table.to_csv(tmp, index=False)
     print(table[["family", "metric", "value", "ci_low", "ci_high"]].to_string(index=False))
     print(json.dumps({"table": str(path), "model": model.identifier}))
     return 0
-

@@ -4,43 +4,40 @@
 
     neuroequi analyze --model NAME_OR_CHECKPOINT --out DIR [--baseline DIR] [--config FILE] [KEY=VALUE ...]
 
-Every setting is a key of :class:`~analyses.pipeline.AnalysisConfig`
-(``n_images=64 K=16 policy=cifar images=FOLDER layer=avgpool probe_train=0 ...``),
-read from ``--config FILE`` and/or ``key=value`` overrides anywhere on the line.
+Every setting is a key of :class:`AnalyzeSettings` (those of :class:`~analyses.config.AnalysisConfig`
+and the model, ``n_images=64 K=16 policy=cifar images=FOLDER layer=avgpool probe_train=0 ...``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+from dataclasses import dataclass
+
+from analyses.config import AnalysisConfig
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Flags ``--model``, ``--out``, ``--baseline``; settings via ``--config FILE`` / ``key=value``."""
-    from neuroequi.cli import add_config_arguments
+@dataclass(frozen=True)
+class AnalyzeSettings(AnalysisConfig):
+    """Settings of ``neuroequi analyze``: the analysis (:class:`~analyses.config.AnalysisConfig`) and its model.
 
-    parser.add_argument("--model", required=True, help="model_zoo catalogue name, or a neuroequi checkpoint file")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="--out folder of the baseline (λ=0) analysis: adds ΔD_B rows")
-    add_config_arguments(parser)
-    parser.epilog = (parser.epilog or "") + (
-        " Keys: layer, policy, images (an ImageFolder; default CIFAR-10 test), n_images, K, seed, precision, "
-        "batch_size, probe_train (0: no probe), probe_test, n_boot, progress.")
+    Attributes:
+        model: model_zoo catalogue name, or a neuroequi checkpoint file.
+    """
+
+    model: str = ""
 
 
-def run(args: argparse.Namespace) -> int:
+def run(config: AnalyzeSettings, args: argparse.Namespace) -> int:
     """Load the model, run :func:`~analyses.pipeline.analyze`, print where the table went (JSON)."""
     import pandas as pd
 
     import model_zoo
-    from analyses.pipeline import AnalysisConfig, analyze, check_paths
-    from neuroequi.cli import command_config
+    from analyses.pipeline import analyze, check_paths
+    from neuroequi.config import narrow
 
-    config = command_config(AnalysisConfig, args, where="analyze")
     check_paths(args.out, args.baseline)
-    model = model_zoo.load(args.model)
-    table = analyze(model, config, args.out, baseline_dir=args.baseline)
+    model = model_zoo.load(config.model)
+    table = analyze(model, narrow(config, AnalysisConfig), args.out, baseline_dir=args.baseline)
     print(json.dumps({"table": str(table), "rows": len(pd.read_csv(table)), "model": model.identifier}))
     return 0

@@ -126,7 +126,7 @@ def equimod_equivariance(
 
     Args:
         method: a trained EquiMod method (see :func:`has_equimod_predictor`), e.g.
-            from :func:`neuroequi.checkpoint.load_method`; used in eval mode.
+            from :func:`neuroequi.train.load_method`; used in eval mode.
         images: the I evaluation images (tensor or PIL list).
         policy: the training policy; each type's parameters come from it.
         mean, std: the input normalisation the backbone was trained with.

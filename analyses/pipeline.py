@@ -18,20 +18,19 @@ Files written to ``out_dir``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 import xarray as xr
 from torch import nn
 
+from analyses.config import AnalysisConfig
 from analyses.equivariance import equimod_equivariance
 from analyses.measures import DecodingResult, ImageMeasure, augmentation_decoding, check_decoding_size, delta
 from analyses.measures import shared_variability
 from analyses.measures import content_augmentation_factorization, crop_photometric_factorization
 from analyses.probe import cifar10_subset, imagefolder_subset, linear_probe
-from analyses.responses import PRECISIONS, extract_ensembles
+from analyses.responses import extract_ensembles
 from model_zoo import LoadedModel
 from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
@@ -47,55 +46,10 @@ DECODING = "decoding.nc"
 TABLE = "measures.csv"
 
 
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """What :func:`analyze` measures and on how much data (``neuroequi analyze`` keys of the same names).
-
-    ``layer``: the module analysed (None: the model's last layer, ``avgpool``
-    for the project's backbones). ``policy``: augmentation policy name (None:
-    ``cifar`` for networks taking images of at most 64 px, else
-    ``barlow_twins_view1``), made at the network's input size. ``n_images``
-    images (random subset by ``seed``) of CIFAR-10 test, or of the ImageFolder
-    ``images`` (a folder, e.g. ImageNet validation), ``K`` augmentations per image
-    in every ensemble. ``precision``: ``fp32`` or ``bf16`` (CPU autocast).
-    ``batch_size``: views per forward pass. ``probe_train`` / ``probe_test``:
-    images of the linear probe (0 train images: no probe). ``n_boot``: bootstrap
-    resamples of every interval. ``progress``: tqdm bars.
-    """
-
-    layer: str | None = None
-    policy: str | None = None
-    images: str | None = None
-    n_images: int = 64
-    K: int = 16
-    seed: int = 0
-    precision: Literal["fp32", "bf16"] = "fp32"
-    batch_size: int = 256
-    probe_train: int = 5000
-    probe_test: int = 10000
-    n_boot: int = 1000
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"analysis precision must be one of {PRECISIONS}, got {self.precision!r}")
-        for key, low in (("K", 2), ("batch_size", 1), ("probe_train", 0), ("n_boot", 1)):
-            if getattr(self, key) < low:
-                raise ConfigError(f"analysis {key} must be >= {low}, got {getattr(self, key)!r}")
-        if self.probe_train > 0 and self.probe_test < 1:
-            raise ConfigError(f"analysis probe_test must be >= 1 when probe_train > 0, got {self.probe_test!r}")
-        check_decoding_size(self.n_images, self.K)
-
-    def policy_name(self, image_size: int) -> str:
-        """:attr:`policy`, or the default for networks taking ``image_size`` px images."""
-        if self.policy is not None:
-            return self.policy
-        return "cifar" if image_size <= 64 else "barlow_twins_view1"
-
-
 def equimod_method(model: LoadedModel) -> nn.Module | None:
     """The full EquiMod method of a model loaded from a neuroequi checkpoint file; None otherwise."""
-    from neuroequi.checkpoint import load_checkpoint, load_method
+    from neuroequi.checkpoint import load_checkpoint
+    from neuroequi.train import load_method
     from neuroequi.errors import CheckpointError
 
     if model.entry.source.kind != "path":

@@ -208,7 +208,10 @@ def extract_ensemble(
     key = hashlib.sha256(json.dumps(attrs, sort_keys=True).encode()).hexdigest()[:20]
     path = None if cache_dir is None else Path(cache_dir) / f"responses-{ensemble}-{key}.nc"
     if path is not None and path.exists():
-        return load_responses(path)
+        try:
+            return load_responses(path)
+        except (OSError, ValueError, KeyError):  # a damaged or foreign file is recomputed (and replaced)
+            pass
     image_hw = image_sizes(checked)
     params = identity_params(image_hw) if ensemble == "clean" else ensemble_params(policy, ensemble, image_hw, K, seed)
     values = _responses_to_views(

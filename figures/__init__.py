@@ -1,3 +1,2 @@
-"""figures: Figure 1 of the TeSSL paper (and friends), drawn from saved results."""
-
-import neuroequi  # noqa: F401  (compat shim + BS_INSTALL_DEPENDENCIES=no before anything else)
+"""figures: the experiment pipelines (Figure 1 of the TeSSL paper, the H-SSL table, the equivariance
+table), drawn from saved results."""

@@ -11,6 +11,7 @@ overrides of a training config, turned into ``key=value`` strings by
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +46,12 @@ def train_overrides(train: dict[str, Any], prefix: str = "") -> list[str]:
         else:
             overrides.append(f"{prefix}{key}={value if isinstance(value, str) else json.dumps(value)}")
     return overrides
+
+
+def resolve_zoo_home(zoo_home: str | None, root: Path) -> Path:
+    """The model zoo of a pipeline run: its config's ``zoo_home``; None: ``$NEUROEQUI_ZOO_HOME`` when set,
+    else the run's own ``<root>/zoo``. The pipeline saves the resolved path in the config its jobs read."""
+    return Path(zoo_home or os.environ.get("NEUROEQUI_ZOO_HOME") or root / "zoo").expanduser().resolve()
 
 
 def save(config: object, path: Path) -> Path:

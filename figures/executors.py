@@ -1,6 +1,7 @@
 """Where a pipeline's jobs run: local processes (default) or a SLURM cluster through ``submitit``.
 
-A job (:class:`figures.steps.Job`) is one command line; an executor starts it and
+A job (:class:`figures.jobs.Job`: a saved config and a library entry point, run as
+``python -m figures.jobs SPEC``) is one command line; an executor starts it and
 hands back a :class:`Running` handle that :func:`figures.steps.run_jobs` polls. The
 same jobs, dependencies and "done" checks hold for every executor, so a run that
 stops (or whose cluster jobs time out) resumes the same way: finished outputs are
@@ -29,12 +30,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from figures.jobs import Job
 from neuroequi.errors import ConfigError
-
-if TYPE_CHECKING:
-    from figures.steps import Job
 
 ExecutorKind = Literal["local", "slurm", "submitit-local"]
 #: SLURM states of a job that may still finish (a restarted pipeline waits for it instead of resubmitting).

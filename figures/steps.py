@@ -3,8 +3,8 @@
 Every step of the Figure-1 pipeline writes exactly one output file (atomically:
 :func:`neuroequi.io.atomic_write`), so an interrupted run leaves either a finished file or
 nothing, and the next run continues from the first missing output.
-:func:`run_step` runs one step in this process; :func:`run_jobs` runs commands
-side by side through an executor (:mod:`figures.executors`: local processes or a
+:func:`run_step` runs one step in this process; :func:`run_jobs` runs jobs
+(:class:`figures.jobs.Job`: a saved config and a library entry point) side by side through an executor (:mod:`figures.executors`: local processes or a
 SLURM cluster), each after the jobs it depends on.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from figures.executors import Executor, LocalProcesses, Running
+from figures.jobs import Job
 from neuroequi.errors import NeuroequiError
 from neuroequi.io import atomic_write
 
@@ -59,30 +60,6 @@ def run_step(log: StepLog, name: str, output: Path, make: Callable[[Path], str |
         summary = make(tmp)
     log.record(name, time.perf_counter() - start, reused=False, summary=summary or "")
     return output
-
-
-@dataclass
-class Job:
-    """One command of a pipeline, run as its own process.
-
-    Attributes:
-        name: what the log calls it, e.g. ``train lam0.1``.
-        command: the argv to run.
-        done: True when the job's outputs exist (checked before and after it runs).
-        log_path: where the process's stdout/stderr go.
-        after: names of the jobs that must finish first.
-        on_done: called in the parent once the job has finished (e.g. register a model).
-        distributed: the job may use every GPU of a node, one task each (a training job on a
-            cluster, :mod:`figures.executors`).
-    """
-
-    name: str
-    command: list[str]
-    done: Callable[[], bool]
-    log_path: Path
-    after: tuple[str, ...] = ()
-    on_done: Callable[[], None] | None = None
-    distributed: bool = False
 
 
 def _tail(path: Path, lines: int = 15) -> str:

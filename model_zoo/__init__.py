@@ -1,11 +1,19 @@
-"""model_zoo: the model registry, and Brain-Score plugins made from it (see README.md)."""
+"""model_zoo: the model registry, and Brain-Score plugins made from it (see README.md).
 
-import neuroequi  # noqa: F401  (compat shim + BS_INSTALL_DEPENDENCIES=no before anything else)
-from model_zoo.catalogue import Entry, WeightsSource, entries, get_entry, random_entry, register_checkpoint
-from model_zoo.download import zoo_home
-from model_zoo.loading import LoadedModel, load
+The names below are imported on first use (PEP 562), so importing the package (e.g. for its
+``commands``) loads neither torch nor Brain-Score.
+"""
+
+from neuroequi.lazy import lazy_exports
 
 __all__ = [
     "Entry", "LoadedModel", "WeightsSource", "entries", "get_entry", "load", "random_entry",
     "register_checkpoint", "zoo_home",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Entry": "model_zoo.catalogue", "WeightsSource": "model_zoo.catalogue", "entries": "model_zoo.catalogue",
+    "get_entry": "model_zoo.catalogue", "random_entry": "model_zoo.catalogue",
+    "register_checkpoint": "model_zoo.catalogue", "zoo_home": "model_zoo.download",
+    "LoadedModel": "model_zoo.loading", "load": "model_zoo.loading",
+})

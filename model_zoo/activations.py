@@ -10,6 +10,8 @@ per channel), so activations from :func:`extract` equal those Brain-Score's
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -38,6 +40,13 @@ def _load_and_preprocess(paths: Sequence[str], image_size: int, mean: tuple, std
         with Image.open(path) as img:
             images.append(img.convert("RGB"))
     return preprocess(images, image_size, mean, std).numpy()
+
+
+def preprocessing_key(loaded: LoadedModel) -> str:
+    """``s<size>-<first 8 hex digits of sha256 of [size, mean, std]>``: the preprocessing part of a cache key
+    (the identifier carries the weights; a cache keyed on both serves only what these inputs give)."""
+    text = json.dumps([int(loaded.image_size), [float(m) for m in loaded.mean], [float(s) for s in loaded.std]])
+    return f"s{loaded.image_size}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def file_preprocessing(loaded: LoadedModel) -> Callable[[Sequence[str]], np.ndarray]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import string
 from pathlib import Path
 
 from model_zoo.catalogue import Entry, builtin_entries, user_entries
@@ -75,124 +76,16 @@ def commitment(model: str | Entry | LoadedModel, region_layer_map: dict[str, str
 
 # --------------------------------------------------------------------------- rendering
 
-_INIT = '''"""Brain-Score model plugin {family!r}: neuroequi model zoo entries (rendered by model_zoo.brainscore)."""
-import json
-from pathlib import Path
-
-from brainscore_vision import model_registry
-from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
-from .model import get_layers, get_model
+#: The plugin files' templates (package data): ``family_*`` for the catalogue's plugins,
+#: ``submission_*`` for a submission (:mod:`model_zoo.submission`), ``stimuli_fixture`` for both tests.
+TEMPLATES = Path(__file__).resolve().parent / "plugin_templates"
 
 
-def _region_layer_map(name):
-    return json.loads((Path(__file__).parent / "region_layer_map" / f"{{name}}.json").read_text())
-
-
-def _commit(name):
-    activations_model = get_model(name)  # identifier: <name>-<first 8 hex digits of the weights' sha256>
-    return ModelCommitment(identifier=activations_model.identifier, activations_model=activations_model,
-                           layers=get_layers(name), region_layer_map=_region_layer_map(name))
-
-
-{registrations}
-'''
-
-_MODEL = '''"""Models of the Brain-Score plugin {family!r}; their catalogue entries are in catalogue.json.
-
-Rendered by model_zoo.brainscore from the neuroequi model catalogue.
-"""
-import json
-from pathlib import Path
-
-from model_zoo.brainscore import wrapper
-from model_zoo.catalogue import entry_from_json
-
-MODELS = {{name: entry_from_json(data)
-          for name, data in json.loads((Path(__file__).parent / "catalogue.json").read_text()).items()}}
-
-
-def get_model_list():
-    return list(MODELS)
-
-
-def _entry(name):
-    if name not in MODELS:
-        raise ValueError(f"{{name!r}} is not a model of this plugin; it has {{list(MODELS)}}")
-    return MODELS[name]
-
-
-def get_model(name):
-    return wrapper(_entry(name))
-
-
-def get_layers(name):
-    return list(_entry(name).layers)
-
-
-def get_bibtex(model_identifier):
-    return _entry(model_identifier).citation
-
-
-if __name__ == "__main__":
-    from brainscore_vision.model_helpers.check_submission import check_models
-
-    check_models.check_base_models(__name__)
-'''
-
-#: pytest fixture of the rendered test.py files: three different random 64 px images, not cached.
-STIMULI_FIXTURE = '''@pytest.fixture(scope="module")
-def stimuli(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("stimuli")
-    rng = np.random.default_rng(0)
-    paths = {}
-    for i in range(3):
-        paths[f"probe{i}"] = folder / f"probe{i}.png"
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"probe{i}"])
-    stimulus_set = StimulusSet([{"stimulus_id": s, "filename": p.name} for s, p in paths.items()])
-    stimulus_set.stimulus_paths = paths
-    stimulus_set.identifier = None  # nothing cached
-    return stimulus_set
-'''
-
-_TEST = '''"""Tests of the Brain-Score plugin {family!r}: each model loads, looks at 3 images, returns a sane assembly."""
-import json
-from pathlib import Path
-
-import numpy as np
-import pytest
-from PIL import Image
-
-from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
-from brainscore_vision import load_model
-
-from neuroequi.errors import DataUnavailableError
-
-MODELS = {names!r}
-HERE = Path(__file__).parent
-
-
-{stimuli_fixture}
-
-@pytest.mark.parametrize("name", MODELS)
-def test_look_at(name, stimuli):
-    try:
-        model = load_model(name)
-    except DataUnavailableError as exc:
-        pytest.skip(f"weights not reachable: {{exc}}")
-    assert model.identifier.startswith(name + "-") and len(model.identifier) == len(name) + 9
-    region_layer_map = json.loads((HERE / "region_layer_map" / f"{{name}}.json").read_text())
-    for region in ("V4", "IT"):
-        model.start_recording(region, [(70, 170)])
-        assembly = model.look_at(stimuli, number_of_trials=1)
-        assert set(assembly.dims) == {{"presentation", "neuroid"}}
-        assert sorted(assembly["stimulus_id"].values) == ["probe0", "probe1", "probe2"]
-        assert set(assembly["region"].values) == {{region}}
-        assert set(assembly["layer"].values) == {{region_layer_map[region]}}
-        values = assembly.transpose("presentation", "neuroid").values
-        assert values.shape[1] > 0 and np.isfinite(values).all()
-        assert not np.allclose(values[0], values[1]), "different images gave identical activations"
-'''
+def render_template(template: str, /, **values: object) -> str:
+    """``plugin_templates/<template>.tmpl`` with every ``${key}`` replaced by ``str(values[key])``
+    (:class:`string.Template`; a missing key raises KeyError)."""
+    text = (TEMPLATES / f"{template}.tmpl").read_text()
+    return string.Template(text).substitute({k: str(v) for k, v in values.items()})
 
 
 def plugin_dirname(name: str) -> str:
@@ -211,10 +104,11 @@ def render_plugin(family: str, models: list[Entry], requirement: str = "neuroequ
     names = [m.name for m in models]
     registrations = "\n".join(f"model_registry[{n!r}] = lambda: _commit({n!r})" for n in names)
     files = {
-        "__init__.py": _INIT.format(family=family, registrations=registrations),
-        "model.py": _MODEL.format(family=family),
+        "__init__.py": render_template("family_init.py", family=repr(family), registrations=registrations),
+        "model.py": render_template("family_model.py", family=repr(family)),
         "catalogue.json": json.dumps({m.name: m.to_json() for m in models}, indent=2, sort_keys=True) + "\n",
-        "test.py": _TEST.format(family=family, names=names, stimuli_fixture=STIMULI_FIXTURE),
+        "test.py": render_template("family_test.py", family=repr(family), names=repr(names),
+                                   stimuli_fixture=render_template("stimuli_fixture.py")),
         "requirements.txt": f"{requirement}\ntorch\ntorchvision\n",
     }
     for m in models:

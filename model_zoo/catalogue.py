@@ -35,7 +35,8 @@ from pathlib import Path
 
 from torch import nn
 
-from model_zoo.download import file_sha256, read_json_mapping, write_json, zoo_home
+from model_zoo.download import file_sha256, zoo_home
+from neuroequi.io import read_json_mapping, write_json
 from neuroequi.errors import CheckpointError, ConfigError
 from neuroequi.io import format_lambda
 from neuroequi.locks import file_lock

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Sub-commands ``list``, ``show NAME`` and ``add PATH``."""
-    sub = parser.add_subparsers(dest="zoo_command", metavar="SUBCOMMAND", required=True)
-    sub.add_parser("list", help="list every model (built-in and registered)")
-    show = sub.add_parser("show", help="print one model's catalogue entry")
-    show.add_argument("name")
-    add = sub.add_parser("add", help="register one of the project's checkpoints (neuroequi.checkpoint format)")
-    add.add_argument("path", help="checkpoint file")
-    add.add_argument("--name", help="catalogue name (default: <method>-lambda<l>-<arch>-<dataset>-<sha8>)")
-    add.add_argument("--url", help="public download address of the same file (needed to package a submission)")
-    add.add_argument("--replace", action="store_true", help="replace an entry of the same name")
+@dataclass(frozen=True)
+class ShowConfig:
+    """Settings of ``neuroequi zoo show``.
+
+    Attributes:
+        model: catalogue name (see ``neuroequi zoo list``).
+    """
+
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class AddConfig:
+    """Settings of ``neuroequi zoo add``.
+
+    Attributes:
+        path: the checkpoint file (neuroequi.checkpoint format).
+        name: catalogue name (default: <method>-lambda<l>-<arch>-<dataset>-<sha8>).
+        url: public download address of the same file (needed to package a submission).
+        replace: replace an entry of the same name.
+    """
+
+    path: str = ""
+    name: str | None = None
+    url: str | None = None
+    replace: bool = False
 
 
 def _lam(lam: float | None) -> str:
@@ -25,30 +41,40 @@ def _lam(lam: float | None) -> str:
     return "-" if lam is None else format_lambda(lam)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the chosen sub-command; 0 on success (user errors raise ``neuroequi.errors`` errors)."""
-    from model_zoo.catalogue import builtin_entries, get_entry, register_checkpoint, user_entries
+def run_list(config: None, args: argparse.Namespace) -> int:
+    """Print every model (built-in and registered); a damaged user catalogue is reported after the list."""
+    from model_zoo.catalogue import builtin_entries, user_entries
     from neuroequi.errors import NeuroequiError
 
-    if args.zoo_command == "list":
-        problem = None
-        try:
-            registered = user_entries()
-        except NeuroequiError as err:  # a damaged user catalogue: list the built-in models, then report it
-            registered, problem = {}, err
-        listed = {**registered, **builtin_entries()}
-        rows = [(e.name, e.arch, e.method, _lam(e.lam), e.dataset, e.source.kind) for e in listed.values()]
-        header = ("name", "arch", "method", "lambda", "dataset", "source")
-        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        for row in [header, *rows]:
-            print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
-        if problem is not None:
-            raise problem
-        return 0
-    if args.zoo_command == "show":
-        print(json.dumps(get_entry(args.name).to_json(), indent=2))
-        return 0
-    entry = register_checkpoint(args.path, name=args.name, url=args.url, replace=args.replace)
+    problem = None
+    try:
+        registered = user_entries()
+    except NeuroequiError as err:  # a damaged user catalogue: list the built-in models, then report it
+        registered, problem = {}, err
+    listed = {**registered, **builtin_entries()}
+    rows = [(e.name, e.arch, e.method, _lam(e.lam), e.dataset, e.source.kind) for e in listed.values()]
+    header = ("name", "arch", "method", "lambda", "dataset", "source")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    if problem is not None:
+        raise problem
+    return 0
+
+
+def run_show(config: ShowConfig, args: argparse.Namespace) -> int:
+    """Print one model's catalogue entry as JSON."""
+    from model_zoo.catalogue import get_entry
+
+    print(json.dumps(get_entry(config.model).to_json(), indent=2))
+    return 0
+
+
+def run_add(config: AddConfig, args: argparse.Namespace) -> int:
+    """Register one of the project's checkpoints."""
+    from model_zoo.catalogue import register_checkpoint
+
+    entry = register_checkpoint(config.path, name=config.name, url=config.url, replace=config.replace)
     print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
           f"-> {entry.source.location}")
     print("run `neuroequi brainscore install` to make it visible to brainscore_vision.load_model")

@@ -19,7 +19,6 @@ and where to put the file. ``pins.json`` is updated under a file lock.
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import os
 import urllib.error
@@ -32,8 +31,8 @@ import pooch
 from tqdm.auto import tqdm
 
 from neuroequi.data.registry import offline
-from neuroequi.errors import ConfigError, DataUnavailableError, IntegrityError, OfflineError
-from neuroequi.io import atomic_write, sha256_file
+from neuroequi.errors import DataUnavailableError, IntegrityError, OfflineError
+from neuroequi.io import atomic_write, read_json_mapping, sha256_file, write_json
 from neuroequi.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -57,26 +56,6 @@ def _pins_path(home: Path | None) -> Path:
 def read_pins(home: Path | None = None) -> dict[str, str]:
     """Pinned sha256 per URL (trust on first use); empty when nothing was pinned yet."""
     return read_json_mapping(_pins_path(home), "pinned hashes", "fix the file")
-
-
-def read_json_mapping(path: Path, what: str, fix: str) -> dict:
-    """The JSON object in ``path`` (``{}`` when there is no file); ConfigError naming ``what``, the
-    file and ``fix`` when it is not JSON (e.g. truncated) or not an object."""
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{what} {str(path)!r} is not valid JSON ({err}); {fix}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
-    return data
-
-
-def write_json(path: Path, data: object) -> None:
-    """Write ``data`` as indented, key-sorted JSON to ``path`` atomically."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
 def pin(url: str, digest: str, home: Path | None = None) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from model_zoo.brainscore import STIMULI_FIXTURE, plugin_dirname, write_plugin
+from model_zoo.brainscore import plugin_dirname, render_template, write_plugin
 from model_zoo.catalogue import Entry, get_entry
 from model_zoo.loading import LoadedModel, load
 from model_zoo.plugin_source import architecture, bundle
@@ -98,195 +98,6 @@ def submission_weights(loaded: LoadedModel, url: str | None = None) -> Weights:
     return Weights(url, loaded.sha256)
 
 
-# --------------------------------------------------------------------------- templates
-
-_MODEL = '''"""Brain-Score model plugin {name!r}, rendered by neuroequi {version} (model_zoo.submission).
-
-Self-contained: imports torch, torchvision and brainscore_vision only. The network's source below
-is rendered from the neuroequi modules it was trained with ({modules}); its weights are
-downloaded from WEIGHTS_URL and must match WEIGHTS_SHA256 before they are read. Images are
-resized to IMAGE_SIZE squared and normalised with MEAN and STD, as in training.
-
-{description}
-"""
-from __future__ import annotations
-
-import functools
-import hashlib
-import os
-import tempfile
-import urllib.request
-from pathlib import Path
-
-{imports}
-from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper, load_preprocess_images
-
-MODEL = {name!r}
-IDENTIFIER = {identifier!r}  # <name>-<first 8 hex digits of the weights' sha256>
-WEIGHTS_URL = {url!r}
-WEIGHTS_SHA256 = {sha256!r}
-IMAGE_SIZE = {image_size!r}
-MEAN = {mean!r}
-STD = {std!r}
-LAYERS = {layers!r}
-REGION_LAYER_MAP_FILE = Path(__file__).parent / "region_layer_map" / f"{{MODEL}}.json"
-BIBTEX = {bibtex!r}
-
-
-# ---------------------------------------------------------------- architecture (rendered, do not edit)
-
-{source}
-
-
-# ---------------------------------------------------------------- this model
-
-def build_network() -> torch.nn.Module:
-    """The architecture, randomly initialised."""
-    return {build}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def weights_file() -> Path:
-    """The checkpoint, downloaded once into torch's hub cache and checked against WEIGHTS_SHA256."""
-    target = Path(torch.hub.get_dir()) / "checkpoints" / f"{{IDENTIFIER}}-{{WEIGHTS_SHA256[:16]}}"
-    if target.is_file() and _sha256(target) == WEIGHTS_SHA256:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-        try:
-            with urllib.request.urlopen(WEIGHTS_URL, timeout=60) as response:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    digest.update(chunk)
-                    tmp.write(chunk)
-        except OSError as exc:
-            os.unlink(tmp.name)
-            raise RuntimeError(f"{{MODEL}}: cannot download the weights from {{WEIGHTS_URL}}: {{exc}}") from exc
-    if digest.hexdigest() != WEIGHTS_SHA256:
-        os.unlink(tmp.name)
-        raise RuntimeError(f"{{MODEL}}: {{WEIGHTS_URL}} has sha256 {{digest.hexdigest()}}, expected {{WEIGHTS_SHA256}}")
-    os.replace(tmp.name, target)
-    return target
-
-
-def load_network() -> torch.nn.Module:
-    """The trained network in eval mode (weights loaded strictly)."""
-    network = build_network()
-    blob = torch.load(weights_file(), map_location="cpu", weights_only=True)
-    network.load_state_dict({state_dict}, strict=True)
-    return network.eval()
-
-
-def _check(name):
-    if name != MODEL:
-        raise ValueError(f"{{name!r}} is not a model of this plugin; it has {{MODEL!r}}")
-
-
-def get_model_list():
-    return [MODEL]
-
-
-def get_model(name):
-    _check(name)
-    preprocessing = functools.partial(load_preprocess_images, image_size=IMAGE_SIZE, normalize_mean=MEAN,
-                                      normalize_std=STD)
-    wrapper = PytorchWrapper(identifier=IDENTIFIER, model=load_network(), preprocessing=preprocessing)
-    wrapper.image_size = IMAGE_SIZE
-    return wrapper
-
-
-def get_layers(name):
-    _check(name)
-    return list(LAYERS)
-
-
-def get_bibtex(model_identifier):
-    _check(model_identifier)
-    return BIBTEX
-
-
-if __name__ == "__main__":
-    from brainscore_vision.model_helpers.check_submission import check_models
-
-    check_models.check_base_models(__name__)
-'''
-
-_INIT = '''"""Brain-Score model plugin {name!r} (rendered by neuroequi; self-contained, see model.py)."""
-import json
-
-from brainscore_vision import model_registry
-from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
-from .model import IDENTIFIER, REGION_LAYER_MAP_FILE, get_layers, get_model
-
-# region -> layer: {chosen_by}
-model_registry[{name!r}] = lambda: ModelCommitment(identifier=IDENTIFIER, activations_model=get_model({name!r}), layers=get_layers({name!r}), region_layer_map=json.loads(REGION_LAYER_MAP_FILE.read_text()))
-'''
-
-_TEST = '''"""Tests of the Brain-Score plugin {name!r}: weights, layers, responses, preprocessing, determinism."""
-import hashlib
-import json
-
-import numpy as np
-import pytest
-from PIL import Image
-
-from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
-from brainscore_vision import load_model
-from brainscore_vision.models.{plugin} import model as plugin
-
-REGION_LAYER_MAP = json.loads(plugin.REGION_LAYER_MAP_FILE.read_text())
-
-
-{stimuli_fixture}
-
-def test_weights_match_their_sha256():
-    digest = hashlib.sha256(plugin.weights_file().read_bytes()).hexdigest()
-    assert digest == plugin.WEIGHTS_SHA256 and plugin.IDENTIFIER == f"{{plugin.MODEL}}-{{digest[:8]}}"
-
-
-def test_layers_and_region_map_name_modules_of_the_network():
-    modules = dict(plugin.load_network().named_modules())
-    assert plugin.get_layers(plugin.MODEL) and all(layer in modules for layer in plugin.get_layers(plugin.MODEL))
-    assert set(REGION_LAYER_MAP) == {{"V1", "V2", "V4", "IT"}}
-    assert set(REGION_LAYER_MAP.values()) <= set(plugin.get_layers(plugin.MODEL))
-
-
-def test_preprocessing_gives_the_trained_image_size(stimuli):
-    wrapper = plugin.get_model(plugin.MODEL)
-    batch = wrapper._extractor.preprocess([str(stimuli.get_stimulus("probe0"))])
-    assert np.asarray(batch).shape == (1, 3, plugin.IMAGE_SIZE, plugin.IMAGE_SIZE)
-
-
-@pytest.mark.parametrize("region", ["V1", "V2", "V4", "IT"])
-def test_each_region_responds_to_images(region, stimuli):
-    model = load_model(plugin.MODEL)
-    assert model.identifier == plugin.IDENTIFIER
-    model.start_recording(region, [(70, 170)])
-    assembly = model.look_at(stimuli, number_of_trials=1)
-    assert sorted(assembly["stimulus_id"].values) == ["probe0", "probe1", "probe2"]
-    assert set(assembly["region"].values) == {{region}} and set(assembly["layer"].values) == {{REGION_LAYER_MAP[region]}}
-    values = assembly.transpose("presentation", "neuroid", ...).values.reshape(3, -1)
-    assert values.shape[1] > 0 and np.isfinite(values).all()
-    assert not np.allclose(values[0], values[1]), "different images gave identical responses"
-
-
-def test_responses_are_deterministic(stimuli):
-    wrapper = plugin.get_model(plugin.MODEL)
-    layer = plugin.get_layers(plugin.MODEL)[-1]
-    first = wrapper(stimuli, layers=[layer], stimuli_identifier=False).values
-    second = wrapper(stimuli, layers=[layer], stimuli_identifier=False).values
-    np.testing.assert_array_equal(first, second)
-'''
-
-
 def _import_lines(lines: tuple[str, ...]) -> str:
     """``import torch`` plus the bundle's import lines, one ``from`` line per module."""
     plain = {"import torch"} | {line for line in lines if line.startswith("import ")}
@@ -338,16 +149,20 @@ def render_submission(loaded: LoadedModel, weights: Weights, layer_map: LayerMap
     arch = architecture(entry)
     code = bundle(arch.roots)
     plugin = plugin_dirname(entry.name)
-    model_py = _MODEL.format(
-        name=entry.name, version=__version__, modules=", ".join(sorted({o.split(":")[0] for o in code.origins})),
-        description=_description(entry), imports=_import_lines(code.imports), identifier=loaded.identifier,
-        url=weights.url, sha256=weights.sha256, image_size=int(entry.image_size),
-        mean=tuple(float(m) for m in entry.mean), std=tuple(float(s) for s in entry.std), layers=list(entry.layers),
-        bibtex=entry.citation or "", source=code.source, build=arch.build, state_dict=STATE_DICT[entry.source.kind])
+    model_py = render_template(
+        "submission_model.py", name=repr(entry.name), version=__version__,
+        modules=", ".join(sorted({o.split(":")[0] for o in code.origins})), description=_description(entry),
+        imports=_import_lines(code.imports), identifier=repr(loaded.identifier), url=repr(weights.url),
+        sha256=repr(weights.sha256), image_size=repr(int(entry.image_size)),
+        mean=repr(tuple(float(m) for m in entry.mean)), std=repr(tuple(float(s) for s in entry.std)),
+        layers=repr(list(entry.layers)), bibtex=repr(entry.citation or ""), source=code.source, build=arch.build,
+        state_dict=STATE_DICT[entry.source.kind])
     return {
-        "__init__.py": _INIT.format(name=entry.name, chosen_by=" ".join(layer_map.chosen_by.split())),
+        "__init__.py": render_template("submission_init.py", name=repr(entry.name),
+                                       chosen_by=" ".join(layer_map.chosen_by.split())),
         "model.py": model_py,
-        "test.py": _TEST.format(name=entry.name, plugin=plugin, stimuli_fixture=STIMULI_FIXTURE),
+        "test.py": render_template("submission_test.py", name=repr(entry.name), plugin=plugin,
+                                   stimuli_fixture=render_template("stimuli_fixture.py")),
         "requirements.txt": "".join(f"{r}\n" for r in REQUIREMENTS),
         "metadata.yaml": _metadata(loaded, plugin, layer_map, weights),
         f"region_layer_map/{entry.name}.json": json.dumps(layer_map.regions, indent=2) + "\n",

@@ -1,21 +1,17 @@
 """neuroequi: equivariant self-supervised learning and the primate ventral stream.
 
-Importing the package (or any of ``analyses``/``model_zoo``) makes two
-process-wide settings before anything else loads:
+Importing the package imports nothing heavy (no torch); it registers two steps that run just
+before a package is first imported (:func:`neuroequi._compat.install_import_steps`):
 
-* ``BS_INSTALL_DEPENDENCIES=no`` so brainscore-vision never runs ``pip`` for a
-  plugin's requirements behind the user's back;
-* the guarded torchvision compatibility step (:mod:`neuroequi._compat`).
+* torchvision: the guarded compatibility step (:func:`neuroequi._compat.ensure_torchvision`);
+* brainscore_vision: ``BS_INSTALL_DEPENDENCIES=no``, so it never runs ``pip`` for a plugin's
+  requirements behind the user's back.
 """
 
 from __future__ import annotations
 
-import os
+from neuroequi._compat import install_import_steps
 
-os.environ["BS_INSTALL_DEPENDENCIES"] = "no"
-
-from neuroequi._compat import ensure_torchvision  # noqa: E402
-
-ensure_torchvision()
+install_import_steps()
 
 __version__ = "0.1.0"

@@ -13,19 +13,20 @@ for image files). On a CUDA install or a matching CPU build this does nothing.
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import logging
+import os
 import sys
-
-import torch
+from typing import Any
 
 # Schemas of the ops that torchvision's ``_meta_registrations`` touches at import.
 _SCHEMAS = (
     "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 )
-_LIBRARY: torch.library.Library | None = None
+_LIBRARY: Any = None  # the torch.library.Library holding the schemas, once defined
 _STATE: dict[str, bool] = {}
 
 
@@ -48,6 +49,8 @@ def ensure_torchvision() -> bool:
     Must run before torchvision is first imported. Idempotent.
     """
     global _LIBRARY
+    import torch
+
     if "patched" in _STATE:
         return _STATE["patched"]
     patched = False
@@ -68,3 +71,31 @@ def ensure_torchvision() -> bool:
                 )
     _STATE["patched"] = patched
     return patched
+
+
+class _BeforeFirstImport(importlib.abc.MetaPathFinder):
+    """Runs a package's compatibility step just before it is first imported, then lets the
+    ordinary finders import it: torchvision (:func:`ensure_torchvision`) and brainscore_vision
+    (``BS_INSTALL_DEPENDENCIES=no``: it never runs ``pip`` for a plugin's requirements behind the
+    user's back)."""
+
+    busy = False
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if self.busy or name not in ("torchvision", "brainscore_vision"):
+            return None
+        self.busy = True
+        try:
+            if name == "torchvision":
+                ensure_torchvision()
+            else:
+                os.environ["BS_INSTALL_DEPENDENCIES"] = "no"
+        finally:
+            self.busy = False
+        return None
+
+
+def install_import_steps() -> None:
+    """Put :class:`_BeforeFirstImport` first on ``sys.meta_path`` (once); imports nothing heavy."""
+    if not any(isinstance(finder, _BeforeFirstImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _BeforeFirstImport())

@@ -137,22 +137,6 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     return backbone.eval(), meta
 
 
-def load_method(path: str | os.PathLike) -> nn.Module:
-    """The full trained method (eval mode, CPU): backbone plus every head, e.g. EquiMod's
-    projector ``g'`` and predictor ``u_psi`` (``.equi_projector``, ``.aug_projector``,
-    ``.predictor``, ``.encoder``), rebuilt from the stored config."""
-    from neuroequi.train.config import config_from_dict
-    from neuroequi.train.model import build_model
-
-    blob = load_checkpoint(path)
-    model = build_model(config_from_dict(blob["meta"]["config"]))
-    try:
-        model.load_state_dict(blob["model"], strict=True)
-    except RuntimeError as err:
-        raise CheckpointError(f"{str(path)!r}: method weights do not fit the stored config: {err}") from err
-    return model.eval()
-
-
 # ------------------------------------------------------------------------------ published weights
 
 #: Prefixes under which training frameworks store the backbone, most specific first
@@ -231,7 +215,6 @@ __all__ = [
     "convert_published_state_dict",
     "load_backbone",
     "load_checkpoint",
-    "load_method",
     "load_published_backbone",
     "save_checkpoint",
 ]

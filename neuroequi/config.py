@@ -30,6 +30,7 @@ __all__ = [
     "apply_overrides",
     "dataclass_from_mapping",
     "load_typed",
+    "narrow",
     "parse_override",
     "read_yaml",
     "to_plain",
@@ -195,3 +196,9 @@ def _merge(into: dict[str, Any], update: Mapping[str, Any]) -> None:
             _merge(into[key], value)
         else:
             into[key] = to_plain(value)
+
+
+def narrow(config: Any, cls: type[T]) -> T:
+    """The fields of ``config`` that dataclass ``cls`` has, as a ``cls`` (a command's config that
+    extends a library config with e.g. ``model`` -> the library config)."""
+    return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls) if f.init})  # type: ignore[arg-type]

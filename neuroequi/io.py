@@ -1,4 +1,4 @@
-"""Small file utilities every layer uses: atomic writes, sha256, output folders, package versions, λ labels.
+"""Small file utilities every layer uses: atomic writes, JSON files, sha256, output folders, package versions, λ labels.
 
 Only the standard library, torch, numpy and :mod:`neuroequi.errors` are imported
 here, so any module of any layer may import this one.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import platform
 import tempfile
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from neuroequi.errors import ConfigError
 
-__all__ = ["atomic_write", "format_lambda", "output_folder", "package_versions", "sha256_file"]
+__all__ = ["atomic_write", "format_lambda", "output_folder", "package_versions", "read_json_mapping", "sha256_file",
+           "write_json"]
 
 
 @contextlib.contextmanager
@@ -84,3 +86,23 @@ def package_versions(*extra: str) -> dict[str, str]:
 def format_lambda(lam: float) -> str:
     """The one spelling of λ in names, labels and tables: ``0``, ``0.001``, ``0.5`` (``%g``)."""
     return f"{float(lam):g}"
+
+
+def read_json_mapping(path: Path, what: str, fix: str) -> dict:
+    """The JSON object in ``path`` (``{}`` when there is no file); ConfigError naming ``what``, the
+    file and ``fix`` when it is not JSON (e.g. truncated) or not an object."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what} {str(path)!r} is not valid JSON ({err}); {fix}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
+    return data
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write ``data`` as indented, key-sorted JSON to ``path`` atomically."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))

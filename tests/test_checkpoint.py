@@ -18,13 +18,12 @@ from neuroequi.checkpoint import (
     convert_published_state_dict,
     load_backbone,
     load_checkpoint,
-    load_method,
     load_published_backbone,
     save_checkpoint,
 )
 from neuroequi.io import sha256_file
 from neuroequi.registry import build_backbone
-from neuroequi.train import build_model, config_from_dict
+from neuroequi.train import build_model, config_from_dict, load_method
 
 
 def _config(equivariance: str = "tessl") -> dict:

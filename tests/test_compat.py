@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -27,7 +28,8 @@ print(ensure_torchvision(), tuple(out.shape), tuple(crop.shape))
 
 
 def _run(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "BS_INSTALL_DEPENDENCIES"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -40,4 +42,11 @@ def test_shim_acts_iff_extension_cannot_load():
 
 
 def test_brainscore_never_installs_behind_the_users_back():
-    assert _run("import neuroequi, os; print(os.environ['BS_INSTALL_DEPENDENCIES'])") == "no"
+    """Set when brainscore_vision is first imported, not when neuroequi is (no environment set at import)."""
+    code = ("import neuroequi, os; print(os.environ.get('BS_INSTALL_DEPENDENCIES'));"
+            "import brainscore_vision; print(os.environ.get('BS_INSTALL_DEPENDENCIES'))")
+    assert _run(code).split() == ["None", "no"]
+
+
+def test_importing_neuroequi_loads_no_torch():
+    assert _run("import sys, neuroequi, neuroequi.cli; print('torch' in sys.modules)") == "False"

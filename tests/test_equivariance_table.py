@@ -1,4 +1,4 @@
-"""``neuroequi equivariance-table`` end to end at toy size: train, register, benchmark, probe, tables, resume."""
+"""``neuroequi figures equivariance-table`` end to end at toy size: train, register, benchmark, probe, tables, resume."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from figures.equivariance_table.config import EquivarianceTableConfig, preset
-from figures.equivariance_table.pipeline import run_table, runs, zoo_name
+from figures.equivariance_table.config import EquivarianceTableConfig, preset, runs
+from figures.equivariance_table.pipeline import run_table, zoo_name
 from neuroequi.errors import ConfigError
 
 

@@ -337,13 +337,13 @@ def test_output_paths_and_stray_settings_are_refused_before_any_work(tmp_path, c
     existing = tmp_path / "file"
     existing.write_text("keep me\n")
     before = snapshot(existing)
-    fails(capsys, ["hssl", "--out", str(existing)], "--out", str(existing), "not a folder")
-    fails(capsys, ["figures", "--preset", "smoke", "--results", str(existing)], "--results", str(existing))
-    fails(capsys, ["equivariance-table", "--preset", "smoke", "--out", str(existing)], "--out", str(existing))
+    fails(capsys, ["figures", "hssl", "--out", str(existing)], "--out", str(existing), "not a folder")
+    fails(capsys, ["figures", "figure1", "--preset", "smoke", "--results", str(existing)], "--results", str(existing))
+    fails(capsys, ["figures", "equivariance-table", "--preset", "smoke", "--out", str(existing)], "--out", str(existing))
     fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "n_images=3"],
           "unknown key", "n_images")
-    fails(capsys, ["data", "list", "n_images=3"], "data takes no KEY=VALUE settings", "n_images=3")
-    fails(capsys, ["zoo", "list", "home=/x"], "zoo takes no KEY=VALUE settings")
+    fails(capsys, ["data", "list", "n_images=3"], "unknown key", "n_images", "valid: ['datasets']")
+    fails(capsys, ["zoo", "list", "home=/x"], "zoo list takes no KEY=VALUE settings")
     assert snapshot(existing) == before and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
@@ -446,9 +446,9 @@ def test_damaged_catalogue_is_named_and_builtins_still_work(zoo, capsys):
         out, err = capsys.readouterr()
         one_error_line(err, str(catalogue))
         assert "cifar-resnet20-supervised" in out and "tessl-mmcr-lambda0.2-resnet50" in out
-        assert main(["zoo", "show", "cifar-resnet20-supervised"]) == 0
+        assert main(["zoo", "show", "--model", "cifar-resnet20-supervised"]) == 0
         assert model_zoo.load("cifar-resnet20-random").name == "cifar-resnet20-random"
-        fails(capsys, ["zoo", "show", "mine"], str(catalogue))
+        fails(capsys, ["zoo", "show", "--model", "mine"], str(catalogue))
         assert snapshot(catalogue) == before
 
 

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +17,20 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import job_entries  # tests/job_entries.py: entry points of the executor tests' jobs
+
 from figures import configs
 from figures.executors import SlurmSettings, SubmititExecutor, check_executor, job_parameters, make_executor
-from figures.figure1 import jobs, pipeline, readme
+from figures import jobs
+from figures.figure1 import pipeline, readme
 from figures.figure1.caption import number, verdict
 from figures.figure1.inference import claims, expected_agreement, family, holm, rule_p_value, rule_power, trend_weights
 from figures.figure1.config import Figure1Config, preset
 from figures.figure1.seeds import percentile_interval, seed_interval
 from figures.figure1.table import analysis_dir, analysis_marker, claims_path, read_table, run_tag, score_path
 from figures.plot import TABLE_COLUMNS
-from figures.steps import Job, StepLog, run_jobs
+from figures.jobs import Job
+from figures.steps import StepLog, run_jobs
 from neuroequi.cli import main
 from neuroequi.errors import ConfigError, NeuroequiError, OfflineError
 
@@ -303,7 +306,8 @@ def test_evaluation_job_through_submitits_local_executor(smoke_figure1, tmp_path
     assert analysis_marker(root, 0.0, 1).is_file()
     records = list((root / "submitit" / "jobs").glob("*.json"))
     assert [r.name for r in records] == ["evaluate_lam0-seed1.json"]  # one job, submitted through submitit
-    assert json.loads(records[0].read_text())["command"][3:5] == ["evaluate", str(root)]
+    spec = json.loads(json.loads(records[0].read_text())["command"][-1])  # python -m figures.jobs SPEC
+    assert (spec["entry"], spec["params"]["root"]) == ("figures.figure1.jobs:evaluate", str(root))
     pd.testing.assert_frame_equal(again, table, atol=1e-9)
 
 
@@ -324,7 +328,8 @@ def test_restarted_pipeline_attaches_to_its_running_slurm_job(tmp_path, monkeypa
     monkeypatch.setattr(submitit, "SlurmJob", FakeSlurmJob)
     executor = SubmititExecutor("local", SlurmSettings(), tmp_path, env={})
     executor.cluster = "slurm"  # the attach logic only (no cluster here to submit to)
-    job = Job("train lam0-seed0", [sys.executable, "-c", "pass"], lambda: False, tmp_path / "t.log", distributed=True)
+    job = Job("train lam0-seed0", "m:f", "m:C", tmp_path / "c.yaml", {}, lambda: False, tmp_path / "t.log",
+              distributed=True)
     record = tmp_path / "jobs" / "train_lam0-seed0.json"
     record.parent.mkdir()
     record.write_text(json.dumps({"job_id": "41", "command": job.command}))
@@ -341,7 +346,7 @@ def test_slurm_without_a_cluster_or_submitit_fails_fast(tmp_path, monkeypatch, c
     with pytest.raises(ConfigError, match="needs a SLURM cluster, but sbatch and srun are not on PATH"):
         pipeline.run(preset("smoke", ["executor=slurm"]), tmp_path / "results", tmp_path / "figures")
     assert not (tmp_path / "results").exists()  # before any work
-    assert main(["figures", "--preset", "smoke", "executor=slurm", "--results", str(tmp_path / "r")]) == 2
+    assert main(["figures", "figure1", "--preset", "smoke", "executor=slurm", "--results", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("neuroequi: error:") and "sbatch" in err and "\n" not in err
     import importlib.util
@@ -358,8 +363,8 @@ def test_slurm_parameters_give_training_jobs_every_gpu():
     import submitit
 
     settings = SlurmSettings(partition="gpu", gpus=8, cpus=10, time=2880, mem=400, additional={"qos": "high"})
-    train = Job("train lam0-seed0", ["x"], lambda: False, Path("l"), distributed=True)
-    evaluate = Job("evaluate lam0-seed0", ["x"], lambda: False, Path("l"))
+    train = Job("train lam0-seed0", "m:f", "m:C", Path("c"), {}, lambda: False, Path("l"), distributed=True)
+    evaluate = Job("evaluate lam0-seed0", "m:f", "m:C", Path("c"), {}, lambda: False, Path("l"))
     params = job_parameters("slurm", settings, train)
     assert params == {"name": "train_lam0-seed0", "timeout_min": 2880, "gpus_per_node": 8, "tasks_per_node": 8,
                       "cpus_per_task": 10, "mem_gb": 400, "slurm_partition": "gpu",
@@ -396,15 +401,22 @@ def test_interrupted_analysis_leaves_no_partial_result(smoke_figure1, tmp_path, 
     assert marker.is_file() and len(table[table["lambda_"] == 0.5]) > 0
 
 
-def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
-    """A job that appends its name to ``out`` (after some CPU work) and is done once it has."""
-    script = "import sys; sum(range(3_000_000)); open(sys.argv[1], 'a').write(sys.argv[2] + '\\n')"
-    return Job(name, [sys.executable, "-c", script, str(out), name],
+def entry_job(out: Path, name: str, entry: str, params: dict, after: tuple[str, ...] = ()) -> Job:
+    """A job running ``tests/job_entries.py:<entry>`` on a saved config whose ``out`` is ``out``."""
+    config = configs.save(job_entries.Order(str(out)), out.parent / "order.yaml")
+    return Job(name, f"job_entries:{entry}", "job_entries:Order", config, params,
                lambda: out.is_file() and name in out.read_text().split(), out.parent / f"{name}.log", after=after)
 
 
+def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
+    """A job that appends its name to ``out`` (after some CPU work) and is done once it has."""
+    return entry_job(out, name, "append", {"name": name}, after)
+
+
 @pytest.mark.parametrize("kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 3, submitit job")])
-def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure):
+def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                                   os.environ.get("PYTHONPATH")])))
     executor = make_executor(kind, SlurmSettings(), tmp_path / "submitit", threads=1)
     out, log = tmp_path / "order.txt", StepLog()
     jobs_ = [ordered_job(out, "second", after=("first",)), ordered_job(out, "first"),
@@ -413,16 +425,14 @@ def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, k
     assert out.read_text().split() == ["first", "second", "third"] and set(log.jobs) == {"first", "second", "third"}
     if kind == "local":  # CPU time measured by os.wait4
         assert all(0 < t["cpu_s"] <= t["wall_s"] + 0.5 for t in log.jobs.values()), log.jobs
-    bad = Job("fail", [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], lambda: False,
-              tmp_path / "fail.log")
+    bad = entry_job(out, "fail", "fail", {"code": 3})
     with pytest.raises(RuntimeError, match=f"(?s)fail failed \\({failure} .*boom"):
         run_jobs([bad], 2, StepLog(), executor=executor)
-    known = Job("known", [sys.executable, "-c", "import sys; print('neuroequi: error: no such file x'); sys.exit(2)"],
-                lambda: False, tmp_path / "known.log")
+    known = entry_job(out, "known", "fail", {"code": 2})
     with pytest.raises(NeuroequiError, match="^known failed: neuroequi: error: no such file x \\(log: "):
         run_jobs([known], 2, StepLog(), executor=executor)  # a known error: its one line, not a traceback
     with pytest.raises(ValueError, match="unknown jobs"):
-        run_jobs([Job("a", ["true"], lambda: False, tmp_path / "a.log", after=("b",))], 1, log, executor=executor)
+        run_jobs([entry_job(out, "a", "append", {"name": "a"}, after=("b",))], 1, log, executor=executor)
 
 
 def test_presets_are_yaml_beside_the_code():
@@ -475,27 +485,27 @@ def pipeline_calls(monkeypatch):
 
 
 def test_cli_reads_the_preset_and_overrides(pipeline_calls, tmp_path):
-    assert main(["figures", "--preset", "smoke", "n_images=16", "--results", str(tmp_path), "train.epochs=2",
+    assert main(["figures", "figure1", "--preset", "smoke", "n_images=16", "--results", str(tmp_path), "train.epochs=2",
                  "seeds=[3, 4, 5]"]) == 0
     ((config, results, out, doc),) = pipeline_calls
     assert (config.mode, config.n_images, config.train["epochs"], config.seeds, results, out, doc) == (
         "smoke", 16, 2, (3, 4, 5), tmp_path, Path("figures"), None)
     assert main(["figures"]) == 0 and pipeline_calls[-1][0] == preset("offline")  # the default preset
     images = tmp_path / "val 1"  # a folder; the same as images=DIR
-    assert main(["figures", "--preset", "paper", "--images", str(images), "--readme", "R.md"]) == 0
+    assert main(["figures", "figure1", "--preset", "paper", "--images", str(images), "--readme", "R.md"]) == 0
     assert pipeline_calls[-1][0] == preset("paper", [f"images={images}"]) and pipeline_calls[-1][3] == Path("R.md")
 
 
 def test_cli_has_no_hidden_evaluate_flag(pipeline_calls, capsys):
     """``neuroequi figures --evaluate 0.1`` once ran the whole pipeline; now it is refused."""
     with pytest.raises(SystemExit) as exit_:
-        main(["figures", "--evaluate", "0.1"])
+        main(["figures", "figure1", "--evaluate", "0.1"])
     assert exit_.value.code == 2 and "unrecognized arguments: --evaluate" in capsys.readouterr().err
     assert pipeline_calls == []
 
 
 def test_cli_errors_are_one_line(pipeline_calls, capsys):
-    assert main(["figures", "--preset", "smoke", "K=1"]) == 2
+    assert main(["figures", "figure1", "--preset", "smoke", "K=1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("neuroequi: error:") and "K >= 2" in err and "\n" not in err
     assert pipeline_calls == []
@@ -507,19 +517,21 @@ def test_make_figures_selects_the_preset_and_rewrites_the_readme_offline():
                               check=True).stdout.strip().splitlines()[-1]
 
     assert command("FIGURE1=paper", "FIGURE1_ARGS=--images /val").endswith(
-        "-m neuroequi.cli figures --preset paper --images /val")
-    assert command().endswith("-m neuroequi.cli figures --preset offline  --readme README.md")
+        "-m neuroequi.cli figures figure1 --preset paper --images /val")
+    assert command().endswith("-m neuroequi.cli figures figure1 --preset offline  --readme README.md")
 
 
 def test_job_entry_point_runs_one_evaluation(tmp_path, monkeypatch):
     root, home = tmp_path / "figure1" / "smoke", tmp_path / "zoo"
-    configs.save(SMOKE, root / pipeline.CONFIG_FILE)
+    saved = preset("smoke", [f"zoo_home={home}"])  # the zoo is a field of the saved config
+    configs.save(saved, root / pipeline.CONFIG_FILE)
     calls = []
     monkeypatch.setattr(pipeline, "evaluate", lambda *args: calls.append(args))
     monkeypatch.setattr(pipeline, "run", lambda *args: pytest.fail("a job must not run the pipeline"))
-    assert jobs.main(["evaluate", str(root), repr(0.5), "2", "--zoo-home", str(home)]) == 0
+    spec = pipeline.job("evaluate", 0.5, 2, root, done=lambda: False).spec
+    assert jobs.main([json.dumps(spec)]) == 0
     ((config, at, lam, seed, zoo, _),) = calls
-    assert (config, at, lam, seed, zoo) == (SMOKE, root, 0.5, 2, home)
+    assert (config, at, lam, seed, zoo) == (saved, root, 0.5, 2, home)
 
 
 def test_job_entry_point_trains_the_configured_run(tmp_path, monkeypatch):
@@ -530,7 +542,7 @@ def test_job_entry_point_trains_the_configured_run(tmp_path, monkeypatch):
     configs.save(config, root / pipeline.CONFIG_FILE)
     trained = []
     monkeypatch.setattr(neuroequi.train, "train", lambda cfg, resume: trained.append((cfg, resume)) or Path("x"))
-    assert jobs.main(["train", str(root), "0.5", "3", "--zoo-home", str(tmp_path / "zoo")]) == 0
+    assert jobs.main([json.dumps(pipeline.job("train", 0.5, 3, root, done=lambda: False).spec)]) == 0
     ((cfg, resume),) = trained
     assert resume and cfg.run_dir == root / "train" / run_tag(0.5, 3)
     assert (cfg.method.lam, cfg.seed, cfg.model.width, cfg.batch_size, cfg.data.subset) == (0.5, 3, 0.25, 64, 256)
@@ -563,7 +575,7 @@ def test_paper_preset_without_network_stops_at_once(tmp_path, capsys):
     with pytest.raises(OfflineError, match="cannot run here") as err:
         pipeline.run(preset("paper", [f"images={images}"]), tmp_path / "results", tmp_path / "figures")
     assert "unreachable" in str(err.value)
-    assert main(["figures", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
+    assert main(["figures", "figure1", "--preset", "paper", "--images", str(images), "--results", str(tmp_path)]) == 2
     assert "cannot run here" in capsys.readouterr().err
 
 

@@ -1,4 +1,4 @@
-"""The A-SSL vs H-SSL experiment (``figures.hssl``, ``neuroequi hssl``): config, rows, table, reuse."""
+"""The A-SSL vs H-SSL experiment (``figures.hssl``, ``neuroequi figures hssl``): config, rows, table, reuse."""
 
 from __future__ import annotations
 
@@ -48,14 +48,14 @@ def test_run_options_carry_the_group_settings_and_the_papers_scale_augmentation(
 def test_bad_settings_are_one_line_config_errors(override, match, capsys):
     with pytest.raises(ConfigError, match=match):
         preset("cpu", [override])
-    assert main(["hssl", override, "--out", "/nonexistent/never-written"]) == 2
+    assert main(["figures", "hssl", override, "--out", "/nonexistent/never-written"]) == 2
     assert "neuroequi: error:" in capsys.readouterr().err
 
 
 def test_set_flag_is_gone_overrides_are_plain(capsys):
     """One grammar: ``--set k=v`` is refused; ``train.k=v`` overrides the training config."""
     with pytest.raises(SystemExit) as exit_:
-        main(["hssl", "--set", "batch_size=32"])
+        main(["figures", "hssl", "--set", "batch_size=32"])
     assert exit_.value.code == 2 and "unrecognized arguments: --set" in capsys.readouterr().err
 
 
@@ -73,7 +73,7 @@ def test_the_experiment_is_not_part_of_the_base_library():
 
 @pytest.mark.slow
 def test_toy_experiment_writes_tables_and_sweep_plots_and_reuses_finished_runs(tmp_path, data_root, capsys):
-    """``neuroequi hssl --preset toy``: all three groups, two seeds, the sweeps; a second call reuses every run."""
+    """``neuroequi figures hssl --preset toy``: all three groups, two seeds, the sweeps; a second call reuses every run."""
     argv = ["hssl", "--preset", "toy", "--out", str(tmp_path), "methods=[frozen, hssl]", f"train.data.cache_dir={tmp_path / 'cache'}"]
     assert main(argv) == 0
     assert f"{tmp_path / 'figure3_distance.png'}" in capsys.readouterr().out

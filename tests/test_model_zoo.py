@@ -233,10 +233,10 @@ def test_random_entry_is_seeded_and_leaves_the_global_rng_alone():
 def test_zoo_command_errors_are_one_line_with_exit_code_2(zoo_home, tmp_path, capsys):
     from neuroequi.cli import main
 
-    assert main(["zoo", "show", "no-such-model"]) == 2
+    assert main(["zoo", "show", "--model", "no-such-model"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("neuroequi: error: unknown model 'no-such-model'") and "\n" not in err
     assert main(["zoo", "add", str(tmp_path / "missing.pt")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert main(["brainscore", "package", "no-such-model"]) == 2
+    assert main(["brainscore", "package", "--model", "no-such-model"]) == 2
     assert "unknown model" in capsys.readouterr().err

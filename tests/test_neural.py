@@ -184,7 +184,7 @@ def test_subject_level_human_it_matches_rsatoolbox(neural_env):
     from rsatoolbox.inference import boot_noise_ceiling
     from scipy.spatial.distance import squareform
 
-    from analyses.neural.kriegeskorte_subjects import noise_ceiling, subject_rdms, subject_scores
+    from analyses.neural.benchmarks.kriegeskorte2008.subjects import noise_ceiling, subject_rdms, subject_scores
     from neuroequi.data import kriegeskorte92, kriegeskorte92_subject_rdms
 
     sessions, names = kriegeskorte92_subject_rdms()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from neuroequi.checkpoint import load_method
+from neuroequi.train import load_method
 from neuroequi.data import cifar10
 from neuroequi.errors import ConfigError
 from neuroequi.methods import Batch, normalize_images

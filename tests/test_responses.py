@@ -141,3 +141,12 @@ def test_invalid_requests(images, policy, loaded):
         extract_ensemble(loaded, images, policy, "clean", image_ids=[1, 2], progress=False)
     with pytest.raises(ConfigError, match="not in"):
         extract_ensemble(loaded, images, policy, "clean", progress=False, layer="layer9")
+
+
+def test_a_damaged_cache_file_is_recomputed_not_a_crash(loaded, images, policy, tmp_path):
+    first = extract_ensemble(loaded, images[:2], policy, "clean", cache_dir=tmp_path, progress=False)
+    (path,) = tmp_path.glob("responses-clean-*.nc")
+    path.write_bytes(b"damaged")
+    again = extract_ensemble(loaded, images[:2], policy, "clean", cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(again.values, first.values)
+    np.testing.assert_array_equal(load_responses(path).values, first.values)  # replaced by the recomputed one

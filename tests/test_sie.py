@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuroequi.augment.families import TransformsConfig, family_policy, family_targets
-from neuroequi.checkpoint import load_checkpoint, load_method
+from neuroequi.checkpoint import load_checkpoint
+from neuroequi.train import load_method
 from neuroequi.errors import ConfigError
 from neuroequi.losses.sie import sie_loss
 from neuroequi.methods import Batch

@@ -268,8 +268,8 @@ def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
 
     from neuroequi.cli import main
 
-    assert main(["brainscore", "package", "tiny-tessl", "--out", str(isolated / "cli.zip"), "choose_layers=false",
+    assert main(["brainscore", "package", "--model", "tiny-tessl", "--out", str(isolated / "cli"), "choose_layers=false",
                  "region_layer_map={IT: layer3}"]) == 0
-    folder = isolated / "cli" / "models" / "neuroequi_tiny_tessl"
+    folder = isolated / "cli" / "neuroequi_tiny_tessl" / "models" / "neuroequi_tiny_tessl"
     assert json.loads((folder / "region_layer_map" / "tiny-tessl.json").read_text())["IT"] == "layer3"
     assert "overridden by the user: {'IT': 'layer3'}" in (folder / "__init__.py").read_text()

@@ -231,7 +231,7 @@ def test_tiny_tessl_run_on_real_cifar_lowers_its_loss_and_writes_everything(tmp_
 
 
 def test_equimod_byol_run_trains_and_its_method_loads_back(tmp_path: Path) -> None:
-    from neuroequi.checkpoint import load_method
+    from neuroequi.train import load_method
 
     values = tiny_config(tmp_path, epochs=1, max_steps=2)
     values["method"] = {

@@ -2,12 +2,13 @@
 
 :func:`load_benchmark` turns an identifier into a Brain-Score benchmark object:
 
-* local (offline, data directory): ``Cowley2023.V4-pls``, ``Cowley2023-<session>.V4-pls``
-  (any session present, e.g. ``Cowley2023-210325.V4-pls``), ``Kiani2007.IT-rdm``,
-  ``Kriegeskorte2008.hIT-rdm`` (definitions in :mod:`analyses.neural.benchmarks`),
-  ``Kriegeskorte2008.hIT-subjects-rdm`` (:mod:`analyses.neural.kriegeskorte_subjects`), and
-  Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm`` on their packaged files
-  (:mod:`analyses.neural.coggan2024`);
+* local (offline, data directory), one folder each under ``analyses/neural/benchmarks/``
+  (Brain-Score's plugin layout; :mod:`analyses.neural.registry`): ``Cowley2023.V4-pls``,
+  ``Cowley2023-<session>.V4-pls`` (any session present, e.g. ``Cowley2023-210325.V4-pls``),
+  ``Kiani2007.IT-rdm``, ``Kriegeskorte2008.hIT-rdm`` (shared definitions in
+  :mod:`analyses.neural.benchmarks`), ``Kriegeskorte2008.hIT-subjects-rdm``
+  (:mod:`analyses.neural.benchmarks.kriegeskorte2008.subjects`), and Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm``
+  on their packaged files (:mod:`analyses.neural.coggan2024`);
 * online, through ``brainscore_vision`` (:mod:`analyses.neural.online`):
   ``MajajHong2015public.IT-pls``, ``MajajHong2015.IT-pls``, ``Sanghavi2020.IT-pls``,
   ``SanghaviJozwik2020.IT-pls``, ``SanghaviMurty2020.IT-pls``.
@@ -21,11 +22,10 @@ plugin into ``brainscore_vision``.
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
-from analyses.neural.coggan2024 import COGGAN_BENCHMARKS, coggan_benchmark
 from analyses.neural.online import ONLINE_BENCHMARKS
+from analyses.neural.registry import local_benchmarks
 from neuroequi.errors import ConfigError
 
 #: Brain-Score benchmark plugin folder registering the local benchmarks (linked by `neuroequi brainscore install`).
@@ -33,52 +33,9 @@ BENCHMARK_PLUGIN_DIR = Path(__file__).resolve().parent / "brainscore_plugin" / "
 _SESSION_RE = re.compile(r"^Cowley2023-(\d{6})\.V4-pls$")
 
 
-def _cowley_benchmark_sessions():
-    from analyses.neural.benchmarks import COWLEY_BENCHMARK_SESSIONS, UnceiledPLS
-
-    return UnceiledPLS("Cowley2023.V4-pls", COWLEY_BENCHMARK_SESSIONS)
-
-
-def _cowley_210325():
-    from analyses.neural.benchmarks import ceiled_session_pls
-
-    return ceiled_session_pls("210325")
-
-
-def _kriegeskorte(identifier: str):
-    from analyses.neural.benchmarks import KriegeskorteRDM
-
-    return KriegeskorteRDM(identifier)
-
-
-def _kriegeskorte_subjects():
-    from analyses.neural.kriegeskorte_subjects import KriegeskorteSubjectsRDM
-
-    return KriegeskorteSubjectsRDM()
-
-
-def _cowley_selection():
-    from analyses.neural.benchmarks import COWLEY_SELECTION_SESSIONS, UnceiledPLS
-
-    return UnceiledPLS("Cowley2023-selection.V4-pls", COWLEY_SELECTION_SESSIONS)
-
-
-#: The named local benchmarks (``Cowley2023-<session>.V4-pls`` works for every session present, too).
-LOCAL_BENCHMARKS = {
-    "Cowley2023.V4-pls": _cowley_benchmark_sessions,
-    "Cowley2023-210325.V4-pls": _cowley_210325,
-    "Kiani2007.IT-rdm": partial(_kriegeskorte, "Kiani2007.IT-rdm"),
-    "Kriegeskorte2008.hIT-rdm": partial(_kriegeskorte, "Kriegeskorte2008.hIT-rdm"),
-    "Kriegeskorte2008.hIT-subjects-rdm": _kriegeskorte_subjects,
-    **{name: partial(coggan_benchmark, name) for name in COGGAN_BENCHMARKS},
-    # held-out data for choosing a model's V4 layer (analyses.neural.commitment), never for its scores
-    "Cowley2023-selection.V4-pls": _cowley_selection,
-}
-
-
 def benchmark_names() -> list[str]:
     """Every benchmark identifier :func:`load_benchmark` accepts by name (local first)."""
-    return [*LOCAL_BENCHMARKS, *ONLINE_BENCHMARKS]
+    return [*local_benchmarks(), *ONLINE_BENCHMARKS]
 
 
 def is_online(identifier: str) -> bool:
@@ -93,8 +50,9 @@ def load_benchmark(identifier: str):
         ConfigError: unknown identifier (the message lists the known ones).
         OfflineError: an online benchmark whose data cannot be fetched.
     """
-    if identifier in LOCAL_BENCHMARKS:
-        return LOCAL_BENCHMARKS[identifier]()
+    local = local_benchmarks()
+    if identifier in local:
+        return local[identifier]()
     match = _SESSION_RE.match(identifier)
     if match:
         from analyses.neural.benchmarks import session_pls
@@ -161,6 +119,6 @@ def uninstall_plugins() -> list[Path]:
     return uninstall(extra=(f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}",))
 
 
-__all__ = ["BENCHMARK_PLUGIN_DIR", "LOCAL_BENCHMARKS", "ONLINE_BENCHMARKS",
+__all__ = ["BENCHMARK_PLUGIN_DIR", "ONLINE_BENCHMARKS", "local_benchmarks",
            "benchmark_names", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
            "run_benchmark", "uninstall_plugins"]

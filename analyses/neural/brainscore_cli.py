@@ -3,9 +3,9 @@
 ::
 
     neuroequi brainscore install [--remove]
-    neuroequi brainscore package MODEL --out SUB.zip [--weights-url URL] [region_layer_map.IT=layer3 ...]
+    neuroequi brainscore package --model MODEL [--out DIR] [--weights-url URL] [region_layer_map.IT=layer3 ...]
     neuroequi brainscore check SUB.zip [--benchmark B] [--keep DIR] [phases=[...]] [timeout=1800]
-    neuroequi brainscore commit MODEL
+    neuroequi brainscore commit --model MODEL
 
 ``package`` writes a self-contained submission (:mod:`model_zoo.submission`). Its region->layer
 map: the catalogue's for the built-in models; for the project's own checkpoints the one chosen on
@@ -19,7 +19,6 @@ and records a model's map on held-out data.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +26,16 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class PackageConfig:
-    """Settings of ``brainscore package``: ``weights_url`` (a mirror of the weights; default the
-    entry's URL), ``region_layer_map`` (regions to map to other layers), ``choose_layers`` (own
-    checkpoints without a recorded map: choose one on held-out data first)."""
+    """Settings of ``neuroequi brainscore package``.
 
+    Attributes:
+        model: catalogue name (see ``neuroequi zoo list``).
+        weights_url: a public mirror of the weights (default: the entry's URL).
+        region_layer_map: regions to map to other layers than committed, e.g. ``{IT: layer3}``.
+        choose_layers: own checkpoints without a recorded map: choose one on held-out data first.
+    """
+
+    model: str = ""
     weights_url: str = ""
     region_layer_map: dict[str, str] = field(default_factory=dict)
     choose_layers: bool = True
@@ -38,84 +43,82 @@ class PackageConfig:
 
 @dataclass(frozen=True)
 class CheckConfig:
-    """Settings of ``brainscore check``: ``benchmark`` (local), ``phases``, ``timeout`` (s) and ``keep``
-    (a folder to work in and keep)."""
+    """Settings of ``neuroequi brainscore check``.
 
-    benchmark: str = "Kiani2007.IT-rdm"
+    Attributes:
+        submission: the submission zip (``neuroequi brainscore package``).
+        benchmarks: the local benchmark of the comparison score (one).
+        phases: the checks to run.
+        timeout: seconds each phase may take.
+        keep: a folder to work in and keep (default: a temporary one).
+    """
+
+    submission: str = ""
+    benchmarks: tuple[str, ...] = ("Kiani2007.IT-rdm",)
     phases: tuple[str, ...] = ("check_base_models", "generic_tests", "plugin_tests", "record")
     timeout: float = 1800.0
     keep: str = ""
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Sub-commands ``install``, ``package``, ``check``, ``commit``."""
-    from neuroequi.cli import add_config_arguments
+@dataclass(frozen=True)
+class CommitConfig:
+    """Settings of ``neuroequi brainscore commit``.
 
-    sub = parser.add_subparsers(dest="brainscore_command", metavar="SUBCOMMAND", required=True)
-    install = sub.add_parser("install", help="link the model plugins and local benchmarks into brainscore_vision")
-    install.add_argument("--remove", action="store_true", help="remove the links instead")
-    package = sub.add_parser("package", help="write a self-contained Brain-Score submission for one model")
-    package.add_argument("name", help="catalogue name")
-    package.add_argument("-o", "--output", "--out", type=Path, help="zip path (default: ./<plugin>.zip)")
-    package.add_argument("--weights-url", help="public URL of the weights (default: the entry's)")
-    add_config_arguments(package)
-    check = sub.add_parser("check", help="run Brain-Score's checks on a submission zip, this project blocked")
-    check.add_argument("zip", type=Path, help="the submission zip")
-    check.add_argument("--benchmark", help="local benchmark for the score (default Kiani2007.IT-rdm)")
-    check.add_argument("--keep", help="work in this folder and keep it")
-    add_config_arguments(check)
-    commit = sub.add_parser("commit", help="choose a model's region->layer map on held-out data and record it")
-    commit.add_argument("name", help="catalogue name or checkpoint file")
+    Attributes:
+        model: catalogue name or checkpoint file.
+    """
+
+    model: str = ""
 
 
-def _package(args: argparse.Namespace) -> None:
-    from analyses.neural.commitment import choose_region_layer_map, recorded_commitment, region_layer_map
+def run_install(config: None, args: argparse.Namespace) -> int:
+    """Link (or with ``--remove`` unlink) the model plugins and local benchmarks into brainscore_vision."""
+    from analyses.neural import install_plugins, uninstall_plugins
+
+    for link in (uninstall_plugins() if args.remove else install_plugins()):
+        print(("removed " if args.remove else "linked ") + str(link))
+    return 0
+
+
+def run_package(config: PackageConfig, args: argparse.Namespace) -> int:
+    """Write ``<out>/<plugin>.zip`` and its folder for one model."""
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import recorded_commitment, region_layer_map
     from model_zoo import load
     from model_zoo.brainscore import USER_FAMILY, plugin_dirname
     from model_zoo.submission import LayerMap, package
-    from neuroequi.cli import command_config
+    from neuroequi.io import output_folder
 
-    config = command_config(PackageConfig, args, where="brainscore package")
-    loaded = load(args.name)
+    loaded = load(config.model)
     if loaded.entry.family == USER_FAMILY and config.choose_layers and recorded_commitment(loaded.identifier) is None:
         print(f"choosing the region->layer map of {loaded.identifier} on held-out data ...")
         choose_region_layer_map(loaded)
     regions, how = region_layer_map(loaded, config.region_layer_map or None)
-    output = args.output or Path(f"{plugin_dirname(loaded.name)}.zip")
-    written = package(loaded, output, weights_url=args.weights_url or config.weights_url or None,
-                      layer_map=LayerMap(regions, how))
+    output = output_folder(args.out, "--out") / f"{plugin_dirname(loaded.name)}.zip"
+    written = package(loaded, output, weights_url=config.weights_url or None, layer_map=LayerMap(regions, how))
     print(f"wrote {written} and {written.with_suffix('')}/ (region->layer {regions}: {how})")
+    return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def run_check(config: CheckConfig, args: argparse.Namespace) -> int:
+    """Check a submission zip; 1 when a check fails."""
     from analyses.neural.submission_check import check_submission
-    from neuroequi.cli import command_config
+    from neuroequi.errors import ConfigError
 
-    config = command_config(CheckConfig, args, where="brainscore check")
-    config = dataclasses.replace(config, **{k: v for k, v in (("benchmark", args.benchmark), ("keep", args.keep)) if v})
-    report = check_submission(args.zip, config.benchmark, tuple(config.phases), config.timeout,
+    if len(config.benchmarks) != 1:
+        raise ConfigError(f"brainscore check: benchmarks must name one local benchmark, got {list(config.benchmarks)}")
+    report = check_submission(Path(config.submission), config.benchmarks[0], tuple(config.phases), config.timeout,
                               Path(config.keep) if config.keep else None)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the chosen sub-command; 0 on success, 1 when a submission check fails (user errors raise
-    ``neuroequi.errors`` errors: one line, exit code 2)."""
-    from analyses.neural import install_plugins, uninstall_plugins
+def run_commit(config: CommitConfig, args: argparse.Namespace) -> int:
+    """Choose a model's region->layer map on held-out data and record it."""
+    from analyses.neural.commitment import choose_region_layer_map
+    from analyses.neural.layer_maps import commitment_path
 
-    if args.brainscore_command == "install":
-        for link in (uninstall_plugins() if args.remove else install_plugins()):
-            print(("removed " if args.remove else "linked ") + str(link))
-        return 0
-    if args.brainscore_command == "package":
-        _package(args)
-        return 0
-    if args.brainscore_command == "check":
-        return _check(args)
-    from analyses.neural.commitment import choose_region_layer_map, commitment_path
-
-    record = choose_region_layer_map(args.name)
+    record = choose_region_layer_map(config.model)
     print(json.dumps(record, indent=2))
     print(f"recorded in {commitment_path(record['identifier'])}")
     return 0

@@ -79,7 +79,7 @@ def coggan_stimulus_set():
         with Image.open(file) as image:
             images.append(image.copy())
     return make_stimulus_set(
-        STIMULUS_SET_IDENTIFIER, images, data.stimulus_ids, object_name=list(objects),
+        STIMULUS_SET_IDENTIFIER, images, data.stimulus_ids, content_key=False, object_name=list(objects),
         occlusion_condition=list(conditions), imagenet_class_index_1K=list(index),
         imagenet_class_name=list(name), imagenet_class_description=list(description), imagenet_path=list(path))
 

@@ -14,26 +14,26 @@ that the scores it is used for do not use:
 
 A selection benchmark is also a benchmark one may score: when a model is scored on the very
 benchmark a region was chosen on, that region falls back to the catalogue's layer
-(:func:`region_layer_map`), so no score is computed with a layer chosen on its own data.
+(:func:`analyses.neural.layer_maps.region_layer_map`), so no score is computed with a layer chosen on its own data.
 
 Layer scores are :func:`analyses.neural.layers.score_layers` (PCA-reduced layers, as in
 Brain-Score's own layer selection). The record is written to
 ``<zoo home>/commitments/<identifier>.json``: the map, per region the benchmark, the rule and
-every layer's raw score. :func:`analyses.neural.scoring.score` uses a recorded map for that
-identifier; a map given by the user overrides it.
+every layer's raw score; :mod:`analyses.neural.layer_maps` reads it. :func:`analyses.neural.scoring.score`
+uses a recorded map for that identifier; a map given by the user overrides it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model_zoo import LoadedModel, load, zoo_home
-from model_zoo.download import write_json
-from analyses.neural.layers import Reduction, score_layers
-from neuroequi.errors import ConfigError
+from analyses.neural.layer_maps import commitment_path
+from analyses.neural.layers import score_layers
+from analyses.neural.reduction import LAYER_SELECTION, Reduction
+from model_zoo import LoadedModel, load
+from neuroequi.io import write_json
 
 #: Held-out benchmark per region (see the module docstring).
 SELECTION_BENCHMARKS = {"V1": "tong.Coggan2024_fMRI.V1-rdm", "V2": "tong.Coggan2024_fMRI.V2-rdm",
@@ -42,12 +42,7 @@ RULE = ("argmax over the model's layers of the raw (signed, unceiled) score on h
         "(PCA-reduced layers, as Brain-Score's LayerSelection)")
 
 
-def commitment_path(identifier: str, home: Path | None = None) -> Path:
-    """Where the region->layer record of ``identifier`` is kept."""
-    return zoo_home(home) / "commitments" / f"{identifier}.json"
-
-
-def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = Reduction(),
+def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = LAYER_SELECTION,
                             home: Path | None = None) -> dict:
     """Choose each region's layer of ``model`` on :data:`SELECTION_BENCHMARKS`, record and return the record.
 
@@ -66,43 +61,3 @@ def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction
               "reduction": reduction.key, "created": datetime.now(UTC).isoformat(timespec="seconds")}
     write_json(commitment_path(loaded.identifier, home), record)
     return record
-
-
-def recorded_commitment(identifier: str, home: Path | None = None) -> dict | None:
-    """The record :func:`choose_region_layer_map` wrote for ``identifier`` (None if none)."""
-    path = commitment_path(identifier, home)
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def describe(record: dict) -> str:
-    """One sentence saying how a record's map was chosen."""
-    return "chosen on held-out data: " + "; ".join(
-        f"{region}={record['region_layer_map'][region]} ({how['benchmark']}, best of {len(how['scores'])} layers)"
-        for region, how in sorted(record["chosen_by"].items()))
-
-
-def region_layer_map(loaded: LoadedModel, override: dict[str, str] | None = None, home: Path | None = None,
-                     benchmark: str | None = None) -> tuple[dict[str, str], str]:
-    """``(map, how it was chosen)`` for ``loaded``: the catalogue map, replaced by a recorded
-    held-out choice if there is one (except for a region chosen on ``benchmark`` itself, the one
-    being scored), then by the user's ``override`` (some or all regions).
-
-    Raises:
-        ConfigError: an override naming an unknown region or a layer that is not a module of the model.
-    """
-    regions, how = dict(loaded.region_layer_map), "the catalogue entry's default map"
-    record = recorded_commitment(loaded.identifier, home)
-    if record:
-        regions, how = dict(record["region_layer_map"]), describe(record)
-        own = sorted(r for r, chosen in record["chosen_by"].items() if chosen["benchmark"] == benchmark)
-        for region in own:
-            regions[region] = loaded.region_layer_map[region]
-        if own:
-            how += f"; {own} kept at the catalogue's layer (chosen on {benchmark}, the benchmark scored)"
-    if override:
-        unknown = sorted(set(override) - set(regions))
-        if unknown:
-            raise ConfigError(f"region_layer_map: unknown region(s) {unknown}; regions: {sorted(regions)}")
-        regions.update({region: loaded.layer(layer) for region, layer in override.items()})
-        how += f"; overridden by the user: {dict(override)}"
-    return regions, how

@@ -2,7 +2,8 @@
 
 Brain-Score models look at image *files*, so each stimulus set's images are
 written once (PNG, lossless with respect to the decoded pixels) under
-``<zoo home>/neural/stimuli/<stimulus set identifier>/``.
+``<user cache>/neuroequi/.brainio/stimuli/<stimulus set identifier>/`` (:func:`stimuli_dir`),
+the identifier carrying a hash of the pixels (:func:`make_stimulus_set`).
 
 * Cowley et al. (2023) V4: one session = 1,200 (test sessions) or 640 (210325)
   natural images; spike counts in a 100 ms window. Assemblies are
@@ -15,6 +16,7 @@ written once (PNG, lossless with respect to the decoded pixels) under
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,18 +34,34 @@ COWLEY_TIME_BIN = (50, 150)
 def stimuli_dir(identifier: str) -> Path:
     """Folder holding the image files of stimulus set ``identifier``.
 
-    One fixed folder per user (not per zoo home): Brain-Score caches activations
-    per (model identifier, stimulus set identifier) in ``RESULTCACHING_HOME`` and
-    checks that the cached stimulus paths equal the requested ones, so a stimulus
-    set must always live at the same paths.
+    ``<os cache>/neuroequi/.brainio/stimuli/<identifier>``: Brain-Score's activation cache
+    (``RESULTCACHING_HOME``) stores the stimulus paths it computed and, when it serves them again,
+    compares them with the requested ones after cutting everything before a ``.brainio`` folder
+    (``lstrip_local``). Under ``.brainio`` the comparison no longer depends on where the cache
+    folder is (``XDG_CACHE_HOME``), so a second cache location reuses what the first computed
+    instead of failing on the absolute paths; the identifier carries the images' content
+    (:func:`make_stimulus_set`), so only the same images are ever reused.
     """
-    return Path(pooch.os_cache("neuroequi")) / "stimuli" / identifier
+    return Path(pooch.os_cache("neuroequi")) / ".brainio" / "stimuli" / identifier
+
+
+def content_digest(images: Sequence[Image.Image], stimulus_ids: Sequence[str]) -> str:
+    """sha256 (hex) of the stimulus ids and the decoded pixels (mode, size, bytes) of ``images``, in order."""
+    digest = hashlib.sha256()
+    for stimulus_id, image in zip(stimulus_ids, images, strict=True):
+        digest.update(f"{stimulus_id}\0{image.mode}\0{image.size}\0".encode())
+        digest.update(image.tobytes())
+    return digest.hexdigest()
 
 
 def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_ids: Sequence[str],
-                      **columns: Sequence):
+                      content_key: bool = True, **columns: Sequence):
     """A brainio ``StimulusSet`` of ``images`` written to :func:`stimuli_dir` (once).
 
+    With ``content_key`` its identifier is ``<identifier>-<first 12 hex digits of`` :func:`content_digest` ``>``,
+    so every cache keyed on stimulus-set identifiers (Brain-Score's activation cache, its
+    ``place_on_screen``, :mod:`analyses.neural.layers`) is keyed on the images themselves;
+    without it (a set whose identifier is a published one), ``identifier`` as given.
     ``columns``: extra per-stimulus metadata columns, each of length ``len(images)``.
     """
     from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
@@ -51,6 +69,8 @@ def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_i
     if len(images) != len(stimulus_ids) or len(set(stimulus_ids)) != len(stimulus_ids):
         raise ValueError(f"{identifier}: need one unique stimulus id per image "
                          f"({len(images)} images, {len(set(stimulus_ids))} unique ids)")
+    if content_key:
+        identifier = f"{identifier}-{content_digest(images, stimulus_ids)[:12]}"
     folder = stimuli_dir(identifier)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}

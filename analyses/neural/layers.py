@@ -10,43 +10,46 @@ activations at once. Here:
 2. **Activations, once per (model identifier, stimulus set)**, for all requested layers, into an
    :class:`ActivationTable` per stimulus set, cached on disk under
    ``<zoo home>/activations/<identifier>/<preprocessing>-<reduction>/<stimulus set>/<layer>.npy``
-   and reused across layers, benchmarks and runs.
-3. **Bounded memory.** Layers with more than ``components`` features are reduced the way
-   Brain-Score's ``LayerPCA`` reduces them (1,000 principal components per layer, fitted on
-   1,000 images, layers at or below 1,000 features kept as they are). Brain-Score fits on ImageNet
-   validation images, which cannot be fetched offline; the fit here uses a fixed set of local
-   images instead: the first 100 CIFAR-10 *test* images of each class
-   (:func:`analyses.neural.data.cifar10_pca_stimulus_set`). The centred fit activations of ``n``
-   images have rank ``n - 1`` at most, so at most ``n - 1`` components carry variance; the
-   zero-variance one that scikit-learn would also return is dropped. Layers are processed in
-   groups whose fit activations (``images x features x 4`` bytes) stay under ``max_fit_gb``, one
-   layer alone when it is larger; each batch of stimuli is projected as soon as it is computed,
-   so a full stimulus-by-feature matrix of a large layer is never held. Forward passes stop at
-   the group's last layer. Brain-Score's ``tong.Coggan2024_fMRI.*-rdm`` benchmarks (24 images)
-   get unreduced activations (:data:`UNREDUCED`): their RSA keeps the units whose mean response
-   exceeds 3.1 s.d. over units, a selection that principal-component scores do not support.
+   (weights, preprocessing, reduction and content-keyed stimulus set: never a path) and reused
+   across layers, benchmarks and runs; an unreadable or mismatched entry is recomputed.
+3. **Reduction, a named setting** (:class:`Reduction`, written in every row). By default none:
+   Brain-Score scores a committed layer on its full activations, and so does
+   :func:`analyses.neural.scoring.score`, so both give the same value for the same layer.
+   :data:`LAYER_SELECTION` reduces layers the way Brain-Score's layer selection does
+   (``LayerPCA``: 1,000 principal components per layer, fitted on 1,000 images, layers at or
+   below 1,000 features kept as they are); it bounds time and memory for 224-px networks and
+   gives other numbers. Brain-Score fits on ImageNet validation images, which cannot be fetched
+   offline; the fit here uses a fixed set of local images instead: the first 100 CIFAR-10 *test*
+   images of each class (:func:`analyses.neural.data.cifar10_pca_stimulus_set`). The centred fit
+   activations of ``n`` images have rank ``n - 1`` at most, so at most ``n - 1`` components carry
+   variance; the zero-variance one that scikit-learn would also return is dropped. Layers are
+   processed in groups whose fit activations (``images x features x 4`` bytes) stay under
+   ``max_fit_gb``, one layer alone when it is larger; each batch of stimuli is projected as soon
+   as it is computed, so a full stimulus-by-feature matrix of a large layer is never held.
+   Forward passes stop at the group's last layer. Brain-Score's ``tong.Coggan2024_fMRI.*-rdm``
+   benchmarks (24 images) always get unreduced activations (:data:`UNREDUCED`): their RSA keeps
+   the units whose mean response exceeds 3.1 s.d. over units, a selection that principal-component
+   scores do not support.
 4. **Scores, one layer at a time**: a Brain-Score ``ModelCommitment`` whose activations model
    (:class:`StoredActivations`) serves the stored rows, mapped region -> that layer, run on the
    benchmark with Brain-Score's own metric and ceiling (:func:`analyses.neural.run_benchmark`).
-   With ``components=0`` nothing is reduced, and the committed layer's score equals
-   :func:`analyses.neural.scoring.score`'s.
+   Each (benchmark, layer) row can be saved as soon as it is scored and reused by the next run
+   (``save_dir``), so a failure or a time limit loses no finished row.
 
 :func:`score_layers` returns a tidy table (one row per layer and benchmark);
 :func:`plot_layer_scores` draws score against depth.
 """
 
+
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
 import resource
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,10 +57,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from model_zoo import LoadedModel, load, zoo_home
-from neuroequi.activations import layer_activations
+from analyses.neural.activation_store import activation_tables, placed_stimulus_sets, stored_commitment
+from analyses.neural.reduction import Reduction
+from model_zoo import LoadedModel, load
+from model_zoo.activations import preprocessing_key
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
+
 
 #: Regions a per-layer commitment maps to the scored layer.
 REGIONS = ("V1", "V2", "V4", "IT")
@@ -65,281 +71,19 @@ REGIONS = ("V1", "V2", "V4", "IT")
 #: response exceeds 3.1 s.d. over units, which principal-component scores do not have (24 images each).
 UNREDUCED = frozenset(f"tong.Coggan2024_fMRI.{region}-rdm" for region in REGIONS)
 #: Columns of the per-layer table, in order.
-COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "features", "reduced_from")
-
-
-@dataclass(frozen=True)
-class Reduction:
-    """How large layers are reduced before scoring.
-
-    Attributes:
-        components: principal components kept per layer (Brain-Score's LayerPCA: 1,000); 0 keeps
-            every feature (exact, but a layer's full ``stimuli x features`` matrix is held).
-        images: how many local images the PCA is fitted on (a multiple of 10; Brain-Score: 1,000).
-        max_fit_gb: memory allowed for one group's fit activations (``images x features x 4``
-            bytes summed over the group's layers); a larger layer is fitted alone.
-    """
-
-    components: int = 1000
-    images: int = 1000
-    max_fit_gb: float = 4.0
-
-    def __post_init__(self):
-        if self.components < 0 or self.images <= 0 or self.max_fit_gb <= 0:
-            raise ConfigError(f"reduction: components >= 0, images > 0 and max_fit_gb > 0 needed, got {self}")
-        if self.components > self.images:
-            raise ConfigError(f"reduction: {self.components} components need at least as many fit images, "
-                              f"got images={self.images}")
-
-    @property
-    def key(self) -> str:
-        """Folder name of activations reduced this way (``none`` or ``pca1000-cifar10test1000``)."""
-        return f"pca{self.components}-cifar10test{self.images}" if self.components else "none"
-
-
-class PCAProjection:
-    """PCA of a layer's activations, fitted through the images' Gram matrix.
-
-    ``fit`` activations ``X`` (n, D) are centred in place; with ``G = Xc Xc^T = U diag(lam) U^T``
-    the principal axes are ``v_k = Xc^T u_k / sqrt(lam_k)`` and a response ``y`` (D,) projects to
-    ``(y - mean) . v_k`` -- scikit-learn's ``PCA.transform`` up to the sign of each component,
-    without forming the ``D x k`` axes (memory: ``X`` itself). Components with
-    ``lam_k <= 1e-10 lam_max`` (no variance) are dropped.
-    """
-
-    def __init__(self, X: torch.Tensor, components: int, chunk: int = 1 << 16):
-        n, dim = X.shape
-        self.mean = X.mean(dim=0)
-        X -= self.mean
-        gram = torch.zeros(n, n, dtype=torch.float64)
-        for start in range(0, dim, chunk):
-            block = X[:, start:start + chunk].double()
-            gram += block @ block.T
-        eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
-        order = torch.argsort(eigenvalues, descending=True)[:components]
-        keep = order[eigenvalues[order] > 1e-10 * eigenvalues.max()]
-        self.basis = X  # (n, D), centred
-        self.coefficients = (eigenvectors[:, keep] / eigenvalues[keep].sqrt()).float()  # (n, k)
-        self.explained_variance = (eigenvalues[keep] / (n - 1)).float()
-
-    @property
-    def components(self) -> int:
-        """Number of components kept."""
-        return self.coefficients.shape[1]
-
-    def __call__(self, Y: torch.Tensor) -> torch.Tensor:
-        """Responses ``(B, D)`` -> component scores ``(B, k)``."""
-        return ((Y - self.mean) @ self.basis.T) @ self.coefficients
-
-
-@dataclass
-class ActivationTable:
-    """A model's (reduced) responses to one placed stimulus set.
-
-    Attributes:
-        identifier: the placed stimulus set's identifier.
-        paths: image path of each row (as Brain-Score's extractor sees it).
-        stimulus_ids: stimulus id of each row.
-        layers: ``{layer: float32 array (rows, features)}``.
-        features_in: ``{layer: features before reduction}``.
-    """
-
-    identifier: str
-    paths: list[str]
-    stimulus_ids: list[str]
-    layers: dict[str, np.ndarray] = field(default_factory=dict)
-    features_in: dict[str, int] = field(default_factory=dict)
-
-
-class StoredActivations:
-    """An activations model (what Brain-Score's ``ModelCommitment`` takes) serving stored rows.
-
-    Brain-Score's own ``ActivationsExtractorHelper`` does the packaging (stimulus metadata,
-    neuroid coordinates); its per-batch ``get_activations`` reads the rows of
-    :class:`ActivationTable` objects by image path instead of running a network. Nothing is
-    written to Brain-Score's activation cache.
-    """
-
-    def __init__(self, identifier: str, tables: Sequence[ActivationTable]):
-        from brainscore_vision.model_helpers.activations.core import ActivationsExtractorHelper
-
-        self._rows = {path: (table, row) for table in tables for row, path in enumerate(table.paths)}
-        self._extractor = ActivationsExtractorHelper(get_activations=self._get_activations, preprocessing=None,
-                                                     identifier=False)
-        self.identifier = identifier
-
-    def __call__(self, *args, **kwargs):
-        return self._extractor(*args, **kwargs)
-
-    def _get_activations(self, paths, layer_names) -> OrderedDict:
-        missing = [str(p) for p in paths if str(p) not in self._rows]
-        if missing:
-            raise KeyError(f"no stored activations for {len(missing)} images, e.g. {missing[0]}")
-        found = [self._rows[str(p)] for p in paths]
-        return OrderedDict((layer, np.stack([table.layers[layer][row] for table, row in found]))
-                           for layer in layer_names)
-
-
-def stored_commitment(identifier: str, tables: Sequence[ActivationTable], region_layer_map: dict[str, str],
-                      visual_degrees: float = 8):
-    """Brain-Score ``ModelCommitment`` on stored activations, with an explicit region->layer map."""
-    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
-    return ModelCommitment(identifier=identifier, activations_model=StoredActivations(identifier, tables),
-                           layers=sorted(set(region_layer_map.values())), region_layer_map=dict(region_layer_map),
-                           visual_degrees=visual_degrees)
-
-
-# --------------------------------------------------------------------------- activations
-
-def placed_stimulus_sets(benchmarks: Sequence, visual_degrees: float = 8) -> list:
-    """The placed stimulus sets the local ``benchmarks`` show a model of ``visual_degrees``, each once."""
-    from brainscore_vision.benchmark_helpers.screen import place_on_screen
-
-    from analyses.neural.benchmarks import benchmark_stimuli
-
-    placed = {}
-    for benchmark in benchmarks:
-        for stimulus_set, degrees in benchmark_stimuli(benchmark):
-            screen = place_on_screen(stimulus_set, target_visual_degrees=visual_degrees, source_visual_degrees=degrees)
-            placed.setdefault(screen.identifier, screen)
-    return list(placed.values())
-
-
-def _paths(stimulus_set) -> tuple[list[str], list[str]]:
-    ids = [str(s) for s in stimulus_set["stimulus_id"].values]
-    return [str(stimulus_set.get_stimulus(s)) for s in ids], ids
-
-
-def _batches(loaded: LoadedModel, paths: Sequence[str], batch_size: int):
-    """Preprocessed image batches ``(B, 3, S, S)`` of ``paths`` (the zoo's Brain-Score preprocessing)."""
-    from model_zoo.activations import file_preprocessing
-
-    preprocess = file_preprocessing(loaded)
-    for start in range(0, len(paths), batch_size):
-        yield torch.from_numpy(preprocess(paths[start:start + batch_size]))
-
-
-def feature_counts(loaded: LoadedModel, layers: Sequence[str], image: str) -> dict[str, int]:
-    """Features of each layer (flattened output size) for one image."""
-    outputs = layer_activations(loaded.module, _batches(loaded, [image], 1), list(layers))
-    return {layer: int(values.shape[1]) for layer, values in outputs.items()}
-
-
-def fit_groups(counts: dict[str, int], reduction: Reduction) -> list[list[str]]:
-    """Layers (in the given order) grouped so each group's fit activations fit ``max_fit_gb``."""
-    budget = reduction.max_fit_gb * 2**30
-    groups: list[list[str]] = []
-    used = math.inf
-    for layer, count in counts.items():
-        size = reduction.images * count * 4 if reduction.components and count > reduction.components else 0
-        if used + size > budget:
-            groups.append([])
-            used = 0
-        groups[-1].append(layer)
-        used += size
-    return groups
-
-
-def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, int], reduction: Reduction,
-                     batch_size: int) -> dict[str, PCAProjection | None]:
-    """PCA projections of the ``layers`` with more than ``reduction.components`` features (None for the others)."""
-    from analyses.neural.data import cifar10_pca_stimulus_set
-
-    big = [layer for layer in layers if reduction.components and counts[layer] > reduction.components]
-    if not big:
-        return dict.fromkeys(layers)
-    paths, _ = _paths(cifar10_pca_stimulus_set(reduction.images))
-    fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
-    start = 0
-    for batch in tqdm(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
-                      desc=f"PCA images {','.join(big)}", leave=False):
-        outputs = layer_activations(loaded.module, [batch], big, stop_early=True)
-        for layer in big:
-            fit[layer][start:start + len(batch)] = outputs[layer]
-        start += len(batch)
-    return {layer: PCAProjection(fit.pop(layer), reduction.components) if layer in big else None
-            for layer in layers}
-
-
-def _cache_dir(loaded: LoadedModel, reduction: Reduction, home: Path | None) -> Path:
-    preprocessing = json.dumps([loaded.image_size, list(loaded.mean), list(loaded.std)])
-    key = f"s{loaded.image_size}-{hashlib.sha256(preprocessing.encode()).hexdigest()[:8]}-{reduction.key}"
-    return zoo_home(home) / "activations" / loaded.identifier / key
-
-
-def _load_cached(folder: Path, table: ActivationTable, layer: str) -> bool:
-    """Fill ``table.layers[layer]`` from ``folder`` if stored for exactly these stimuli."""
-    ids_file, values_file = folder / "stimulus_ids.json", folder / f"{layer}.npy"
-    if not (ids_file.is_file() and values_file.is_file()):
-        return False
-    stored = json.loads(ids_file.read_text())
-    if stored["stimulus_ids"] != table.stimulus_ids or layer not in stored["features_in"]:
-        return False
-    table.layers[layer] = np.load(values_file)
-    table.features_in[layer] = stored["features_in"][layer]
-    return True
-
-
-def _store(folder: Path, table: ActivationTable, layer: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_write(folder / f"{layer}.npy", fsync=False) as tmp, open(tmp, "wb") as f:
-        np.save(f, table.layers[layer])
-    ids_file = folder / "stimulus_ids.json"
-    stored = json.loads(ids_file.read_text()) if ids_file.is_file() else {}
-    features = stored.get("features_in", {}) if stored.get("stimulus_ids") == table.stimulus_ids else {}
-    with atomic_write(ids_file, fsync=False) as tmp:
-        Path(tmp).write_text(json.dumps({"stimulus_ids": table.stimulus_ids,
-                                         "features_in": {**features, layer: table.features_in[layer]}}))
-
-
-def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequence[str],
-                      reduction: Reduction = Reduction(), batch_size: int = 64,
-                      home: Path | None = None) -> list[ActivationTable]:
-    """The (reduced) responses of ``layers`` to each placed stimulus set, from the disk cache where
-    stored, else computed group by group (see the module docstring) and stored."""
-    tables = []
-    for stimulus_set in stimulus_sets:
-        paths, ids = _paths(stimulus_set)
-        tables.append(ActivationTable(stimulus_set.identifier, paths, ids))
-    cache = _cache_dir(loaded, reduction, home)
-    missing = {t.identifier: [l for l in layers if not _load_cached(cache / t.identifier, t, l)] for t in tables}
-    needed = [layer for layer in layers if any(layer in m for m in missing.values())]
-    if not needed:
-        return tables
-    counts = feature_counts(loaded, needed, tables[0].paths[0])
-    for group in fit_groups(counts, reduction):
-        projections = _fit_projections(loaded, group, counts, reduction, batch_size)
-        for table in tables:
-            todo = [layer for layer in group if layer in missing[table.identifier]]
-            if not todo:
-                continue
-            out = {l: np.empty((len(table.paths), p.components if p else counts[l]), np.float32)
-                   for l, p in ((l, projections[l]) for l in todo)}
-            start = 0
-            for batch in tqdm(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
-                              desc=f"{table.identifier} {','.join(todo)}", leave=False):
-                outputs = layer_activations(loaded.module, [batch], todo, stop_early=True)
-                for layer in todo:
-                    values = outputs[layer] if projections[layer] is None else projections[layer](outputs[layer])
-                    out[layer][start:start + len(batch)] = values.numpy()
-                start += len(batch)
-            for layer in todo:
-                table.layers[layer], table.features_in[layer] = out[layer], counts[layer]
-                _store(cache / table.identifier, table, layer)
-        del projections
-    return tables
+COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "features", "reduced_from", "reduction")
 
 
 # --------------------------------------------------------------------------- scores
 
 def resolve_layers(loaded: LoadedModel, layers: Sequence[str]) -> list[str]:
-    """``['all']`` -> the model's named layers; otherwise each name checked against the network."""
-    if list(layers) == ["all"]:
-        return list(loaded.layers)
-    if not layers:
+    """``['all']`` -> the model's named layers; otherwise each name checked against the network.
+    Either way in the network's order (the order of ``named_modules``), each once."""
+    names = list(loaded.layers) if list(layers) == ["all"] else [loaded.layer(layer) for layer in layers]
+    if not names:
         raise ConfigError(f"layers: give 'all' or layer names of {loaded.identifier}: {list(loaded.layers)}")
-    return [loaded.layer(layer) for layer in layers]
+    order = {name: k for k, (name, _) in enumerate(loaded.module.named_modules())}
+    return sorted(dict.fromkeys(names), key=lambda name: order.get(name, len(order)))
 
 
 def peak_rss_gb() -> float:
@@ -347,13 +91,72 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def _settings(loaded: LoadedModel, reduction: Reduction) -> dict:
+    """What a saved row must match to be reused: the weights, the preprocessing and the reduction."""
+    return {"identifier": loaded.identifier, "preprocessing": preprocessing_key(loaded), "reduction": reduction.key}
+
+
+def _row_path(save_dir: Path, benchmark: str, layer: str) -> Path:
+    return Path(save_dir) / "rows" / f"{benchmark}--{layer}.json"
+
+
+def _saved_row(save_dir: Path | None, benchmark: str, layer: str, settings: dict) -> dict | None:
+    """A row saved by an earlier run with the same ``settings`` (None if absent, unreadable or other settings)."""
+    if save_dir is None:
+        return None
+    path = _row_path(save_dir, benchmark, layer)
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("settings") != settings:
+        return None
+    return {k: math.nan if v is None else v for k, v in saved["row"].items()}
+
+
+def _null(value):
+    """NaN -> None (strict JSON: ``null``)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _save_rows(save_dir: Path, rows: list[dict], new: dict, settings: dict) -> None:
+    """Save one finished row and rewrite ``layer_scores.csv`` with every row so far (network order)."""
+    import pandas as pd
+
+    path = _row_path(save_dir, new["benchmark"], new["layer"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, fsync=False) as tmp:
+        Path(tmp).write_text(json.dumps({"settings": settings, "row": {k: _null(v) for k, v in new.items()}}) + "\n")
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["depth", "benchmark"], kind="stable")
+    with atomic_write(Path(save_dir) / "layer_scores.csv", fsync=False) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+
+
 def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[str], layers: Sequence[str] = ("all",),
-                 reduction: Reduction = Reduction(), batch_size: int = 64, home: Path | None = None):
+                 reduction: Reduction = Reduction(), batch_size: int = 64, home: Path | None = None,
+                 save_dir: Path | None = None):
     """Score every layer in ``layers`` of ``model`` on each local benchmark.
 
-    Returns ``(table, stages)``: a pandas DataFrame with :data:`COLUMNS` (``depth``: the layer's
-    position among ``layers``; ``features``: after reduction; ``reduced_from``: before) and
-    ``{'activations'|'scores': {'seconds', 'peak_rss_gb'}}`` (peak so far, this process).
+    Args:
+        model: a catalogue name, checkpoint file or loaded model.
+        benchmarks: local benchmark identifiers (:data:`analyses.neural.LOCAL_BENCHMARKS`, ``Cowley2023-<session>.V4-pls``).
+        layers: ``['all']`` or layer names; scored in the network's order.
+        reduction: how large layers are reduced (:class:`Reduction`; default none, Brain-Score's
+            scoring of a committed layer). ``tong.Coggan2024_fMRI.*`` are never reduced (:data:`UNREDUCED`).
+        batch_size: images per forward pass.
+        home: the zoo home (activation cache).
+        save_dir: when given, each (benchmark, layer) row is saved there as soon as it is scored
+            (``rows/<benchmark>--<layer>.json``, and ``layer_scores.csv`` rewritten with all rows so
+            far), and rows an earlier run saved for the same weights, preprocessing and reduction
+            are taken as they are: a run stopped by a failure or a time limit loses no finished
+            row and resumes where it stopped.
+
+    Returns:
+        ``(table, stages)``: a pandas DataFrame with :data:`COLUMNS`, one row per layer and
+        benchmark (``depth``: the layer's position in the network order among ``layers``;
+        ``features``: after reduction; ``reduced_from``: before; ``reduction``: the
+        :attr:`Reduction.key` actually applied), and ``{'activations'|'scores': {'seconds',
+        'peak_rss_gb'}}`` (peak so far, this process).
 
     Raises:
         ConfigError: an unknown layer or benchmark, or an online benchmark (its stimuli are
@@ -372,48 +175,59 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
                           "(score them with the committed layer: --benchmark without --layers)")
     benches = [load_benchmark(b) for b in benchmarks]
     reductions = {b.identifier: Reduction(0) if b.identifier in UNREDUCED else reduction for b in benches}
-    start = time.perf_counter()
-    tables = {r: activation_tables(loaded, placed_stimulus_sets([b for b in benches if reductions[b.identifier] == r]),
-                                   names, r, batch_size, home)
-              for r in dict.fromkeys(reductions.values())}
-    stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
-    rows = []
-    for depth, layer in enumerate(tqdm(names, desc="layers")):
-        candidates = {r: stored_commitment(f"{loaded.identifier}-{layer}", t, dict.fromkeys(REGIONS, layer))
-                      for r, t in tables.items()}
+    rows, todo = [], []
+    for depth, layer in enumerate(names):
         for bench in benches:
-            reduced = tables[reductions[bench.identifier]][0]
-            result = result_from_score(run_benchmark(bench, candidates[reductions[bench.identifier]]),
-                                       model=loaded.name, identifier=loaded.identifier, benchmark=bench,
-                                       region_layer_map=dict.fromkeys(REGIONS, layer), elapsed_s=0.0)
-            rows.append({"layer": layer, "depth": depth, "benchmark": bench.identifier, "score": result["score"],
-                         "error": result["error"], "ceiling": result["ceiling"], "raw": result["raw"],
-                         "features": int(reduced.layers[layer].shape[1]),
-                         "reduced_from": int(reduced.features_in[layer])})
+            saved = _saved_row(save_dir, bench.identifier, layer, _settings(loaded, reductions[bench.identifier]))
+            if saved is not None:
+                rows.append({**saved, "depth": depth})
+            else:
+                todo.append((depth, layer, bench))
+    start = time.perf_counter()
+    tables = {}
+    for r in dict.fromkeys(reductions[bench.identifier] for _, _, bench in todo):
+        needed = [layer for layer in names if any(l == layer and reductions[b.identifier] == r for _, l, b in todo)]
+        stimuli = placed_stimulus_sets([b for b in benches if reductions[b.identifier] == r])
+        tables[r] = activation_tables(loaded, stimuli, needed, r, batch_size, home)
+    stages = {"activations": {"seconds": round(time.perf_counter() - start, 2), "peak_rss_gb": round(peak_rss_gb(), 3)}}
+    for depth, layer, bench in tqdm(todo, desc="layer scores", disable=not todo):
+        r = reductions[bench.identifier]
+        candidate = stored_commitment(f"{loaded.identifier}-{layer}", tables[r], dict.fromkeys(REGIONS, layer))
+        result = result_from_score(run_benchmark(bench, candidate), model=loaded.name, identifier=loaded.identifier,
+                                   benchmark=bench, region_layer_map=dict.fromkeys(REGIONS, layer), elapsed_s=0.0)
+        reduced = tables[r][0]
+        rows.append({"layer": layer, "depth": depth, "benchmark": bench.identifier, "score": result["score"],
+                     "error": result["error"], "ceiling": result["ceiling"], "raw": result["raw"],
+                     "features": int(reduced.layers[layer].shape[1]), "reduced_from": int(reduced.features_in[layer]),
+                     "reduction": r.key})
+        if save_dir is not None:
+            _save_rows(save_dir, rows, rows[-1], _settings(loaded, r))
     stages["scores"] = {"seconds": round(time.perf_counter() - start - stages["activations"]["seconds"], 2),
                         "peak_rss_gb": round(peak_rss_gb(), 3)}
+    order = {bench.identifier: k for k, bench in enumerate(benches)}
+    rows.sort(key=lambda row: (row["depth"], order[row["benchmark"]]))
     return pd.DataFrame(rows, columns=list(COLUMNS)), stages
 
 
 def write_layer_scores(loaded: LoadedModel, benchmarks: Sequence[str], layers: Sequence[str], out: Path,
                        reduction: Reduction = Reduction(), batch_size: int = 64, command: str = "") -> dict:
-    """:func:`score_layers`, written to ``out``: ``layer_scores.csv``, ``layer_scores.png`` and
-    ``run.json`` (settings, time and peak memory per stage, package versions); returns the run record."""
+    """:func:`score_layers`, written to ``out``: ``layer_scores.csv`` (rewritten as each row finishes;
+    rows saved there earlier for the same settings are reused), ``layer_scores.png`` and ``run.json``
+    (settings, time and peak memory per stage, package versions); returns the run record."""
     from neuroequi.io import package_versions
 
     start = time.perf_counter()
-    table, stages = score_layers(loaded, list(benchmarks), list(layers), reduction, batch_size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    table, stages = score_layers(loaded, list(benchmarks), list(layers), reduction, batch_size, save_dir=out)
     files = {"csv": str(out / "layer_scores.csv"), "plot": str(out / "layer_scores.png"), "run": str(out / "run.json")}
     with atomic_write(Path(files["csv"]), fsync=False) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    reduced = (f"layers over {reduction.components} features: {reduction.components} PCs fitted on {reduction.images} "
-               "CIFAR-10 test images" if reduction.components else "no reduction")
-    plot_layer_scores(table, Path(files["plot"]), f"{loaded.identifier} ({reduced})")
+    plot_layer_scores(table, Path(files["plot"]), f"{loaded.identifier} ({reduction.describe()})")
     run = {"model": loaded.name, "identifier": loaded.identifier, "benchmarks": list(benchmarks),
-           "layers": list(layers), "reduction": dataclasses.asdict(reduction), "batch_size": batch_size,
-           "command": command, "stages": stages, "total_seconds": round(time.perf_counter() - start, 2),
+           "layers": list(layers), "reduction": {**dataclasses.asdict(reduction), "key": reduction.key},
+           "batch_size": batch_size, "command": command, "stages": stages,
+           "total_seconds": round(time.perf_counter() - start, 2),
            "peak_rss_gb": round(peak_rss_gb(), 3), "torch_threads": torch.get_num_threads(),
            "versions": package_versions("brainscore_vision"),
            "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}

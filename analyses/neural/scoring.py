@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from model_zoo import LoadedModel, load, zoo_home
-from model_zoo.download import write_json
+from neuroequi.io import write_json
 from neuroequi.errors import IntegrityError
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
 RESULT_KEYS = ("model", "identifier", "benchmark", "score", "raw", "ceiling", "error", "ceiling_formula",
-               "region_layer_map", "brainscore_version", "elapsed_s", "created")
+               "region_layer_map", "reduction", "preprocessing", "brainscore_version", "elapsed_s", "created")
 
 
 def result_path(identifier: str, benchmark: str, home: Path | None = None) -> Path:
@@ -67,16 +67,22 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     (local or online; see :mod:`analyses.neural`).
 
     The region->layer map is the catalogue's, or the one recorded for this identifier by
-    :func:`analyses.neural.commitment.choose_region_layer_map` (chosen on held-out data), with
+    :func:`analyses.neural.commitment.choose_region_layer_map` (chosen on held-out data,
+    :mod:`analyses.neural.layer_maps`), with
     the regions in ``region_layer_map`` overridden; the result says which (``layer_map_source``).
     Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the zoo home ``home``
-    unless ``recompute`` or the cached result used another map. Raises ``ConfigError`` for an
+    unless ``recompute`` or the cached result used another map or preprocessing (or is an RDM result
+    from before the stimulus bootstrap, without ``replicates``). The committed
+    layer's activations are scored as Brain-Score scores them, unreduced (``reduction: none``,
+    the default of :func:`analyses.neural.layers.score_layers`, which then gives the same value
+    for that layer). Raises ``ConfigError`` for an
     unknown model, benchmark, region or layer, ``DataUnavailableError`` when the weights cannot
     be had, ``OfflineError`` when an online benchmark's data cannot, and ``IntegrityError``
     when the score is NaN (never cached; a cached NaN is recomputed).
     """
     from analyses.neural import load_benchmark, run_benchmark
-    from analyses.neural.commitment import region_layer_map as committed_map
+    from analyses.neural.layer_maps import region_layer_map as committed_map
+    from model_zoo.activations import preprocessing_key
     from model_zoo.brainscore import commitment
 
     start = time.perf_counter()
@@ -86,13 +92,14 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     if path.is_file() and not recompute:
         cached = _read_cached(path)
         stale = benchmark.endswith("-rdm") and "replicates" not in (cached or {})  # before the stimulus bootstrap
-        if cached is not None and cached.get("region_layer_map") == regions and not stale:
+        if (cached is not None and cached.get("region_layer_map") == regions and not stale
+                and cached.get("preprocessing") == preprocessing_key(loaded)):
             return cached
     bench = load_benchmark(benchmark)
     raw_score = run_benchmark(bench, commitment(loaded, regions))
     result = result_from_score(raw_score, model=loaded.name, identifier=loaded.identifier, benchmark=bench,
                                region_layer_map=regions, elapsed_s=time.perf_counter() - start)
-    result["layer_map_source"] = how
+    result.update(reduction="none", preprocessing=preprocessing_key(loaded), layer_map_source=how)
     if not math.isfinite(result["score"]):
         raise IntegrityError(
             f"{loaded.identifier} on {benchmark}: the score is {result['score']} (not cached); "

@@ -39,6 +39,7 @@ import json
 import os
 import re
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -60,33 +61,8 @@ PHASES = ("check_base_models", "generic_tests", "plugin_tests", "record")
 _COPIED = ("models/__init__.py", "model_helpers/brain_transformation/__init__.py",
            "model_helpers/generic_plugin_tests.py")
 
-_SITECUSTOMIZE = '''"""Written by neuroequi's submission check: this project's packages cannot be imported here."""
-import os
-import sys
-
-BLOCKED = {blocked!r}
-
-
-class _BlockProject:
-    """Refuses the project's packages, wherever they are installed."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ModuleNotFoundError(f"No module named {{name!r}} (the submission check blocks this project's "
-                                      "packages: a Brain-Score plugin must not import them)", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _BlockProject())
-os.environ["BS_INSTALL_DEPENDENCIES"] = "no"
-
-# torchvision compatibility step for this machine's torch build (rendered from neuroequi._compat):
-{compat_imports}
-
-{compat}
-
-ensure_torchvision()
-'''
+#: The ``sitecustomize.py`` of the check's environment (a template beside this file, :class:`string.Template`).
+SITECUSTOMIZE = Path(__file__).resolve().parent / "submission_sitecustomize.py.tmpl"
 
 
 @dataclass
@@ -280,8 +256,9 @@ def write_sitecustomize(folder: Path) -> Path:
     compat = bundle(["neuroequi._compat:ensure_torchvision"])
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sitecustomize.py"
-    path.write_text(_SITECUSTOMIZE.format(blocked=set(PROJECT_PACKAGES), compat_imports="\n".join(compat.imports),
-                                          compat=compat.source))
+    template = string.Template(SITECUSTOMIZE.read_text())
+    path.write_text(template.substitute(blocked=repr(set(PROJECT_PACKAGES)), compat_imports="\n".join(compat.imports),
+                                        compat=compat.source))
     return path
 
 
@@ -361,7 +338,7 @@ def _recording_spec(benchmark, work: Path) -> dict:
 def score_recorded(benchmark, record: dict, out: Path) -> float:
     """The benchmark's score of a ``ModelCommitment`` serving the activations the plugin recorded."""
     from analyses.neural import run_benchmark
-    from analyses.neural.layers import ActivationTable, placed_stimulus_sets, stored_commitment
+    from analyses.neural.activation_store import ActivationTable, placed_stimulus_sets, stored_commitment
 
     tables = []
     for placed in placed_stimulus_sets([benchmark], record["visual_degrees"]):

@@ -1,4 +1,4 @@
-"""The CIFAR-10 experiment of Wang, Krajsek & Scharr's poster at CPU size (``neuroequi equivariance-table``).
+"""The CIFAR-10 experiment of Wang, Krajsek & Scharr's poster at CPU size (``neuroequi figures equivariance-table``).
 
 Trains SIE on each transformation family alone and on all of them, the reconstruction method
 (``recon_equi``) and a VICReg baseline on real CIFAR-10 images (training configs
@@ -13,5 +13,5 @@ fraction of images whose parameters are known. Every step is skipped when its ou
   ``cpu.yaml`` and ``smoke.yaml`` (toy sizes, for tests) beside it;
 * :mod:`figures.equivariance_table.pipeline` -- the runs (rows as data), training, evaluation;
 * :mod:`figures.equivariance_table.table` -- the tidy table, the poster layout, the orderings;
-* :mod:`figures.equivariance_table.cli` -- ``neuroequi equivariance-table``.
+* :mod:`figures.equivariance_table.cli` -- ``neuroequi figures equivariance-table``.
 """

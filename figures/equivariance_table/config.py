@@ -1,4 +1,5 @@
-"""Typed config of the equivariance table (``neuroequi equivariance-table``) and its presets."""
+"""Typed config of the equivariance table (``neuroequi figures equivariance-table``), its presets, and the
+training runs it asks for (:class:`Run`, :func:`runs`)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class EquivarianceTableConfig:
             ``{optim.lr: 0.002}``); ``sie``, ``recon``, ``vicreg``: of the runs of that method only.
         prediction: the augmentation-prediction benchmark (its ``transforms`` are replaced by ``transforms``).
         probe_train, probe_test, probe_C: the linear classification probe (CIFAR-10 train / test images).
+        zoo_home: the model zoo the runs are registered in (None: ``$NEUROEQUI_ZOO_HOME`` when set,
+            else ``<out>/<name>/zoo``; :func:`figures.configs.resolve_zoo_home`).
     """
 
     name: str = "cpu"
@@ -55,6 +58,7 @@ class EquivarianceTableConfig:
     probe_train: int = 5000
     probe_test: int = 2000
     probe_C: float = 1.0
+    zoo_home: str | None = None
 
 
 def preset(name: str = "cpu", overrides: tuple[str, ...] | list[str] = ()) -> EquivarianceTableConfig:
@@ -78,3 +82,51 @@ def validate(config: EquivarianceTableConfig) -> EquivarianceTableConfig:
         if not ok:
             raise ConfigError(f"equivariance-table: {message}")
     return config
+
+
+SIE_CONFIG = "cifar10_sie_cpu.yaml"
+RECON_CONFIG = "cifar10_recon_equi_cpu.yaml"
+VICREG_CONFIG = "cifar10_vicreg_cpu.yaml"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the table.
+
+    Attributes:
+        name: ``sie_<family>``, ``sie_all``, ``sie_all_known``, ``recon_equi`` or ``vicreg``.
+        label: the row label of the table (``SIE(rot)``, ...).
+        base: training config shipped in ``neuroequi/configs``.
+        families: the transformation families of its views.
+        images: training images.
+        overrides: the run's own training overrides (a mapping, after the common ones).
+        variant: ``main`` or ``unknown`` (the 80/20 experiment).
+    """
+
+    name: str
+    label: str
+    base: str
+    families: tuple[str, ...]
+    images: int
+    overrides: dict[str, Any]
+    variant: str = "main"
+
+
+SHORT = {"rotation": "rot", "color": "color", "blur": "blur", "translation": "trans", "crop": "crop",
+         "flip": "flip", "scale": "scale"}
+
+
+def runs(config: EquivarianceTableConfig) -> list[Run]:
+    """The runs of ``config``: SIE per family, SIE(all), the reconstruction method, VICReg,
+    and SIE(all) on the known fraction for the unknown-transformations variant."""
+    out = [Run(f"sie_{f}", f"SIE({SHORT[f]})", SIE_CONFIG, (f,), config.train_images, config.sie) for f in config.families]
+    out += [
+        Run("sie_all", "SIE(all)", SIE_CONFIG, config.families, config.train_images, config.sie),
+        Run("recon_equi", "Reconstruction (ours)", RECON_CONFIG, config.families, config.train_images, config.recon),
+        Run("vicreg", "VICReg", VICREG_CONFIG, config.families, config.train_images, config.vicreg),
+    ]
+    if config.known_fraction > 0:
+        known = round(config.known_fraction * config.train_images)
+        out.append(Run("sie_all_known", f"SIE(all), {known} known", SIE_CONFIG, config.families, known,
+                       config.sie, variant="unknown"))
+    return out

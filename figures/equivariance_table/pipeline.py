@@ -7,68 +7,25 @@ interrupted run continues where it stopped (trainings resume from their last che
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from figures.configs import train_overrides
-from figures.equivariance_table.config import EquivarianceTableConfig, validate
+from figures import configs
+from figures.configs import resolve_zoo_home, train_overrides
+from figures.equivariance_table.config import EquivarianceTableConfig, Run, runs, validate
 from figures.equivariance_table.table import build_table, write_outputs
-from figures.steps import Job, StepLog, run_jobs, run_step
+from figures.jobs import Job
+from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.config import to_plain
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-SIE_CONFIG = "cifar10_sie_cpu.yaml"
-RECON_CONFIG = "cifar10_recon_equi_cpu.yaml"
-VICREG_CONFIG = "cifar10_vicreg_cpu.yaml"
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run of the table.
-
-    Attributes:
-        name: ``sie_<family>``, ``sie_all``, ``sie_all_known``, ``recon_equi`` or ``vicreg``.
-        label: the row label of the table (``SIE(rot)``, ...).
-        base: training config shipped in ``neuroequi/configs``.
-        families: the transformation families of its views.
-        images: training images.
-        overrides: the run's own training overrides (a mapping, after the common ones).
-        variant: ``main`` or ``unknown`` (the 80/20 experiment).
-    """
-
-    name: str
-    label: str
-    base: str
-    families: tuple[str, ...]
-    images: int
-    overrides: dict[str, Any]
-    variant: str = "main"
-
-
-SHORT = {"rotation": "rot", "color": "color", "blur": "blur", "translation": "trans", "crop": "crop",
-         "flip": "flip", "scale": "scale"}
-
-
-def runs(config: EquivarianceTableConfig) -> list[Run]:
-    """The runs of ``config``: SIE per family, SIE(all), the reconstruction method, VICReg,
-    and SIE(all) on the known fraction for the unknown-transformations variant."""
-    out = [Run(f"sie_{f}", f"SIE({SHORT[f]})", SIE_CONFIG, (f,), config.train_images, config.sie) for f in config.families]
-    out += [
-        Run("sie_all", "SIE(all)", SIE_CONFIG, config.families, config.train_images, config.sie),
-        Run("recon_equi", "Reconstruction (ours)", RECON_CONFIG, config.families, config.train_images, config.recon),
-        Run("vicreg", "VICReg", VICREG_CONFIG, config.families, config.train_images, config.vicreg),
-    ]
-    if config.known_fraction > 0:
-        known = round(config.known_fraction * config.train_images)
-        out.append(Run("sie_all_known", f"SIE(all), {known} known", SIE_CONFIG, config.families, known,
-                       config.sie, variant="unknown"))
-    return out
+#: The resolved config of a run, saved in ``<out>/<name>`` for the training jobs.
+CONFIG_FILE = "config.yaml"
 
 
 def run_overrides(config: EquivarianceTableConfig, run: Run, root: Path) -> list[str]:
@@ -82,14 +39,26 @@ def run_overrides(config: EquivarianceTableConfig, run: Run, root: Path) -> list
     return train_overrides({**common, **config.train}) + train_overrides(run.overrides)
 
 
-def final_checkpoint(config: EquivarianceTableConfig, run: Run, root: Path) -> tuple[list[str], Path]:
-    """The ``neuroequi train`` command of ``run`` and the final checkpoint it writes."""
+def train_config(config: EquivarianceTableConfig, run: Run, root: Path):
+    """The training config (:class:`neuroequi.train.TrainConfig`) of ``run``: its shipped base config
+    with :func:`run_overrides`."""
     from neuroequi.train import load_config
 
-    base = str(resources.files("neuroequi.configs").joinpath(run.base))
-    overrides = run_overrides(config, run, root)
-    final = load_config(base, overrides).run_dir / "checkpoints" / "final.pt"
-    return [sys.executable, "-m", "neuroequi.cli", "train", "--config", base, *overrides, "--resume"], final
+    return load_config(str(resources.files("neuroequi.configs").joinpath(run.base)), run_overrides(config, run, root))
+
+
+def final_checkpoint(config: EquivarianceTableConfig, run: Run, root: Path) -> Path:
+    """The final checkpoint the training of ``run`` writes."""
+    return train_config(config, run, root).run_dir / "checkpoints" / "final.pt"
+
+
+def train(config: EquivarianceTableConfig, root: str, run: str) -> Path:
+    """Job entry point (:mod:`figures.jobs`): train (or resume) the run named ``run``; its final checkpoint."""
+    from neuroequi.train import train as train_run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    (item,) = [r for r in runs(config) if r.name == run]
+    return train_run(train_config(config, item, Path(root)), resume=True)
 
 
 def zoo_name(config: EquivarianceTableConfig, run: Run) -> str:
@@ -109,7 +78,7 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
 
     def model() -> model_zoo.LoadedModel:
         if not loaded:
-            loaded.append(model_zoo.load(zoo_name(config, run)))
+            loaded.append(model_zoo.load(zoo_name(config, run), home=Path(config.zoo_home)))
         return loaded[0]
 
     def predict(tmp: Path) -> str:
@@ -133,19 +102,25 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
 def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
     """Train (or reuse) every run, evaluate it, write the tables; return the tidy table.
 
-    Registers every checkpoint in the model zoo of ``$NEUROEQUI_ZOO_HOME`` (or the per-user one).
+    Registers every checkpoint in the model zoo ``config.zoo_home`` (:func:`figures.configs.resolve_zoo_home`).
     """
     import model_zoo
 
     config = validate(config)
     root = Path(out) / config.name
+    config = replace(config, zoo_home=str(resolve_zoo_home(config.zoo_home, root)))
+    configs.save(config, root / CONFIG_FILE)
+    home = Path(config.zoo_home)
     log = StepLog(prefix="equivariance-table")
     table_runs = runs(config)
     jobs = []
     for run in table_runs:
-        command, final = final_checkpoint(config, run, root)
-        jobs.append(Job(f"train {run.name}", command, final.is_file, root / "train" / f"{run.name}.log",
-                        on_done=lambda final=final, run=run: model_zoo.register_checkpoint(final, zoo_name(config, run))))
+        final = final_checkpoint(config, run, root)
+        jobs.append(Job(f"train {run.name}", "figures.equivariance_table.pipeline:train",
+                        "figures.equivariance_table.config:EquivarianceTableConfig", root / CONFIG_FILE,
+                        {"root": str(root), "run": run.name}, final.is_file, root / "train" / f"{run.name}.log",
+                        on_done=lambda final=final, run=run: model_zoo.register_checkpoint(
+                            final, zoo_name(config, run), home=home)))
     env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
     run_jobs(jobs, config.parallel, log, env=env)
     for run in table_runs:

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from figures.equivariance_table.config import EquivarianceTableConfig, Run
 from neuroequi.io import atomic_write
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from figures.equivariance_table.config import EquivarianceTableConfig
-    from figures.equivariance_table.pipeline import Run
 
 POSTER_FAMILIES = ("rotation", "color", "blur", "translation")
 POSTER: dict[tuple[str, str], tuple[float, float, float, float]] = {

@@ -1,7 +1,7 @@
-"""``python -m figures.figure1 ARGS`` is ``neuroequi figures ARGS``."""
+"""``python -m figures.figure1 ARGS`` is ``neuroequi figures figure1 ARGS``."""
 
 import sys
 
 from neuroequi.cli import main
 
-sys.exit(main(["figures", *sys.argv[1:]]))
+sys.exit(main(["figures", "figure1", *sys.argv[1:]]))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from figures.configs import train_overrides
 from figures.figure1.config import Figure1Config
-from figures.figure1.inference import TREND, rule_power
+from figures.figure1.inference import SHORT_NAMES, TREND, rule_power, shared_images, summary_rows
 from figures.figure1.table import RAW_SUFFIX
 from neuroequi.io import format_lambda
 
@@ -62,12 +62,6 @@ PAPER_DIFFERENCES = (
     "V4, Cowley et al. 2023; monkey and human IT RDMs of the 92 Kriegeskorte images, Kiani et al. 2007 / "
     "Kriegeskorte et al. 2008; human fMRI RSMs of Coggan & Tong 2024) with Brain-Score's own metrics."
 )
-SHORT_NAMES = {
-    "delta_shared_variability": "ΔD_B shared augmentation variability",
-    "decoding_r_mean": "decoding r, mean over parameters",
-    "delta_content_augmentation_factorization": "ΔD_B content/augmentation factorization",
-    "delta_crop_photometric_factorization": "ΔD_B crop/photometric factorization",
-}
 
 
 def number(value: float, signed: bool = False) -> str:
@@ -90,12 +84,6 @@ def short_name(quantity: str, label: str) -> str:
     if quantity.endswith(RAW_SUFFIX):
         return f"{quantity[:-len(RAW_SUFFIX)]} raw (unceiled)"
     return SHORT_NAMES.get(quantity, label)
-
-
-def summary_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The aggregated rows the text reports: every panel-1 row, the mean decoding r and the three ΔD_B."""
-    keep = (table["panel"] == 1) | table["quantity"].isin(list(SHORT_NAMES))
-    return table[keep & (table["seed"] == "all")]
 
 
 def _grid(rows: pd.DataFrame, lambdas: list[float], cell) -> list[str]:
@@ -166,8 +154,6 @@ def power_line(tests: pd.DataFrame) -> str:
     largest λ), at the table's seeds (uncorrected and at Holm's strictest level) and the seeds 80% power needs:
     the median over those tests of :func:`figures.figure1.inference.rule_power` with each test's own seed and
     image SD (an image term shared by every seed does not shrink with more seeds; PLS split errors do)."""
-    from figures.figure1.combine import shared_images
-
     neural = tests[(tests["panel"] == 1) & (tests["test"] == "effect")]
     neural = neural[neural["lambda_"] == neural["lambda_"].max()]
     if neural.empty or neural["n_seeds"].max() < 2:

@@ -36,13 +36,12 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from figures.figure1.table import RAW_SUFFIX, claims_path, finish_table, read_table
+from figures.figure1.inference import shared_images
+from figures.figure1.table import RAW_SUFFIX, claims_path, finish_table, read_table, untestable
 from figures.plot import TABLE_COLUMNS
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
-NO_STIMULUS_TERM = ("its rows pooled from runs scored before the stimulus bootstrap carry no within-seed "
-                    "(stimulus) term, so their intervals are too narrow to test")
 TERMS = ("se_seeds", "se_images", "effect_se_seeds", "effect_se_images")
 
 
@@ -85,11 +84,6 @@ def upgrade(table: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     return table
 
 
-def shared_images(quantity: str) -> bool:
-    """Whether the runs' image terms of ``quantity`` are shared (module docstring): all but the PLS benchmarks."""
-    return "-pls" not in quantity
-
-
 def pool(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """The pooled table (before :func:`figures.figure1.table.finish_table`) of upgraded ``tables``."""
     from analyses.hierarchical import combined_interval
@@ -123,13 +117,6 @@ def pool(tables: list[pd.DataFrame]) -> pd.DataFrame:
         row["excludes_zero"] = ("yes" if row["effect_low"] > 0 or row["effect_high"] < 0 else "no") if later else ""
         rows.append(row)
     return pd.concat([seed_rows, pd.DataFrame(rows)], ignore_index=True)
-
-
-def untestable(table: pd.DataFrame) -> dict[str, str]:
-    """Panel-1 benchmarks whose seed rows carry no within-seed interval, with :data:`NO_STIMULUS_TERM`."""
-    seeds = table[(table["seed"] != "all") & (table["panel"] == 1) & table["in_figure"].astype(bool)]
-    empty = seeds.groupby("quantity")["ci_low"].apply(lambda c: c.isna().all())
-    return {q.removesuffix(RAW_SUFFIX): NO_STIMULUS_TERM for q in empty[empty].index}
 
 
 def finished(table: pd.DataFrame, excluded: dict[str, str]) -> pd.DataFrame:

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from figures.figure1.combine import finished, shared_images, untestable, upgrade
-from figures.figure1.inference import TREND, expected_agreement, family, replication
-from figures.figure1.table import read_table
+from figures.figure1.combine import finished, upgrade
+from figures.figure1.inference import TREND, expected_agreement, family, replication, shared_images
+from figures.figure1.table import read_table, untestable
 from neuroequi.cli import report
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write, format_lambda

@@ -4,7 +4,7 @@
 tests), ``paper.yaml`` (the published checkpoints) and ``imagenet.yaml`` (the paper's
 training recipe, for a cluster) each set the fields that differ from the defaults
 below; ``key=value`` overrides change any field
-(``neuroequi figures --preset smoke n_images=16 train.epochs=2 seeds=[0,1,2]``).
+(``neuroequi figures figure1 --preset smoke n_images=16 train.epochs=2 seeds=[0,1,2]``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from analyses.measures import check_decoding_size
 from figures import configs
 from figures.executors import ExecutorKind, SlurmSettings
 from neuroequi.errors import ConfigError
@@ -65,6 +64,9 @@ class Figure1Config:
         executor: where the jobs run (:mod:`figures.executors`): ``local`` processes (default),
             ``slurm`` (a cluster, through submitit) or ``submitit-local`` (submitit's local executor).
         slurm: the jobs' resources with ``executor: slurm`` (partition, gpus, cpus, time, mem, ...).
+        zoo_home: the model zoo the run registers and loads its models in (None:
+            ``$NEUROEQUI_ZOO_HOME`` when set, else ``<results>/figure1/<mode>/zoo``;
+            :func:`figures.configs.resolve_zoo_home`).
     """
 
     mode: Mode
@@ -85,6 +87,7 @@ class Figure1Config:
     parallel: int = 2
     executor: ExecutorKind = "local"
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    zoo_home: str | None = None
 
     def __post_init__(self) -> None:
         if not self.lambdas or self.lambdas[0] != 0.0:
@@ -98,6 +101,8 @@ class Figure1Config:
                               f"one value, got {list(self.seeds)}")
         if self.n_images < 3 or self.K < 2:
             raise ConfigError(f"figure1 needs n_images >= 3 and K >= 2, got n_images={self.n_images}, K={self.K}")
+        from analyses.measures import check_decoding_size  # here: the config module stays light (--help)
+
         check_decoding_size(self.n_images, self.K, "figure1")
         if self.parallel < 1 or self.n_boot < 1:
             raise ConfigError(f"figure1 parallel and n_boot must be >= 1, got {self.parallel} and {self.n_boot}")

@@ -2,7 +2,7 @@
 
 **The family** (:func:`family`): for every quantity the text reports (each neural benchmark that
 separates trained from random networks, the mean decoding r and the three ΔD_B; see
-:func:`figures.figure1.caption.summary_rows`), its effect vs λ=0 at every λ > 0 *and* its trend
+:func:`summary_rows`), its effect vs λ=0 at every λ > 0 *and* its trend
 over λ. Every test uses the table's interval rule, ``estimate ± sqrt((t·SE_seeds)² + (z·SD_images)²)``
 (:func:`analyses.hierarchical.combined_interval`); its p-value is the smallest α whose ``1 − α``
 interval of that form still excludes 0 (:func:`rule_p_value`).
@@ -41,6 +41,26 @@ ALPHA = 0.05
 TREND = "trend"
 FAMILY_COLUMNS = ("panel", "quantity", "label", "test", "lambda_", "estimate", "low", "high", "se_seeds",
                   "se_images", "n_seeds", "p_value", "survives")
+
+#: The quantities the text reports besides the neural benchmarks, with their short names.
+SHORT_NAMES = {
+    "delta_shared_variability": "ΔD_B shared augmentation variability",
+    "decoding_r_mean": "decoding r, mean over parameters",
+    "delta_content_augmentation_factorization": "ΔD_B content/augmentation factorization",
+    "delta_crop_photometric_factorization": "ΔD_B crop/photometric factorization",
+}
+
+
+def summary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The aggregated rows the text reports: every panel-1 row, the mean decoding r and the three ΔD_B."""
+    keep = (table["panel"] == 1) | table["quantity"].isin(list(SHORT_NAMES))
+    return table[keep & (table["seed"] == "all")]
+
+
+def shared_images(quantity: str) -> bool:
+    """Whether separate runs share the image terms of ``quantity`` (:mod:`figures.figure1.combine`): all but the
+    PLS benchmarks."""
+    return "-pls" not in quantity
 
 
 def half_width(se_seeds: float, se_images: float, n_seeds: int, alpha: float) -> float:
@@ -97,8 +117,6 @@ def _test(rows: pd.DataFrame, test: str, lam: float, estimate: float, se_seeds: 
 def family(table: pd.DataFrame) -> pd.DataFrame:
     """The family of tests of ``table`` (module docstring), columns :data:`FAMILY_COLUMNS`; ``survives``:
     Holm's step-down at :data:`ALPHA` over the family (``yes``/``no``)."""
-    from figures.figure1.caption import summary_rows
-
     means = summary_rows(table)
     means = means[means["in_figure"].astype(bool)]  # a ceiled benchmark's raw score is the same benchmark
     means = means[means["tested"] != "no"]

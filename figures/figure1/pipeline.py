@@ -1,6 +1,6 @@
 """Figure 1 of the TeSSL paper, end to end: train → register → analyse → score → table → figure.
 
-Presets (``neuroequi figures --preset NAME``; ``make figures FIGURE1=NAME``), YAML files beside
+Presets (``neuroequi figures figure1 --preset NAME``; ``make figures FIGURE1=NAME``), YAML files beside
 :mod:`figures.figure1.config`:
 
 * ``offline`` (default): trains the λ sweep {0, 0.001, 0.1, 0.2, 0.5} with TeSSL
@@ -35,21 +35,19 @@ CPU time of every job, the machine) and, when asked, the README's Figure-1 block
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from figures import configs
-from figures.configs import train_overrides
+from figures.configs import resolve_zoo_home, train_overrides
 from figures.executors import check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
 from figures.figure1.readme import machine, update_readme
-from figures.figure1.combine import untestable
 from figures.figure1.inference import claims
 from figures.figure1.table import (
     analysis_marker,
@@ -60,9 +58,11 @@ from figures.figure1.table import (
     replicates_path,
     run_tag,
     score_path,
+    untestable,
 )
 from figures.plot import draw_figure1
-from figures.steps import Job, StepLog, run_jobs, run_step
+from figures.jobs import Job
+from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
 from neuroequi.io import atomic_write, format_lambda
 
@@ -75,11 +75,6 @@ Model = tuple[float, int]
 def results_root(config: Figure1Config, results: Path) -> Path:
     """The folder of one run's intermediate results: ``<results>/figure1/<mode>``."""
     return results / "figure1" / config.mode
-
-
-def default_zoo_home(root: Path) -> Path:
-    """The zoo a run registers its models in: ``$NEUROEQUI_ZOO_HOME`` when set, else ``<root>/zoo``."""
-    return Path(os.environ.get("NEUROEQUI_ZOO_HOME") or root / "zoo").expanduser().resolve()
 
 
 def recipe_path(base_config: str) -> Path:
@@ -186,13 +181,14 @@ def score_model(name: str, lam: float, seed: int, benchmark: str, root: Path, ho
     return run_step(log, f"score {run_tag(lam, seed)} {benchmark}", score_path(root, lam, seed, benchmark), make)
 
 
-def job(action: str, lam: float, seed: int, root: Path, home: Path, **kwargs) -> Job:
-    """The :mod:`figures.figure1.jobs` process that runs ``action`` (train, evaluate) for ``(lam, seed)``."""
+def job(action: str, lam: float, seed: int, root: Path, **kwargs) -> Job:
+    """The job that runs ``action`` (:func:`figures.figure1.jobs.train` or ``evaluate``) for ``(lam, seed)``
+    on the run's saved config."""
     folder = "train" if action == "train" else "analyses"
-    command = [sys.executable, "-m", "figures.figure1.jobs", action, str(root), repr(float(lam)), str(seed),
-               "--zoo-home", str(home)]
-    return Job(f"{action} {run_tag(lam, seed)}", command, log_path=root / folder / f"{run_tag(lam, seed)}.log",
-               distributed=action == "train", **kwargs)
+    return Job(f"{action} {run_tag(lam, seed)}", f"figures.figure1.jobs:{action}",
+               "figures.figure1.config:Figure1Config", root / CONFIG_FILE,
+               {"root": str(root), "lam": float(lam), "seed": seed},
+               log_path=root / folder / f"{run_tag(lam, seed)}.log", distributed=action == "train", **kwargs)
 
 
 def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model, str]) -> list[Job]:
@@ -210,13 +206,13 @@ def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model
             after: tuple[str, ...] = ()
             if config.trains:
                 final = final_checkpoint(config, lam, seed, root)
-                trainings.append(job("train", lam, seed, root, home, done=final.is_file,
+                trainings.append(job("train", lam, seed, root, done=final.is_file,
                                      on_done=lambda lam=lam, seed=seed, final=final: models.__setitem__(
                                          (lam, seed), register_model(config, lam, seed, final, home))))
                 after = (trainings[-1].name,)
             else:
                 models[lam, seed] = model_name(config, lam, seed)
-            evaluations.append(job("evaluate", lam, seed, root, home, after=after,
+            evaluations.append(job("evaluate", lam, seed, root, after=after,
                                    done=lambda lam=lam, seed=seed: evaluated(config, root, lam, seed)))
         jobs += trainings + evaluations
     return jobs
@@ -268,7 +264,7 @@ def paper_preflight(config: Figure1Config) -> None:
 
 
 #: Settings that may differ between runs whose seeds are pooled in one results folder.
-POOL_FREE = ("seeds", "parallel", "executor", "slurm", "online_benchmarks")
+POOL_FREE = ("seeds", "parallel", "executor", "slurm", "online_benchmarks", "zoo_home")
 
 
 def check_pool(config: Figure1Config, root: Path) -> None:
@@ -329,14 +325,15 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
         config: the run's settings (:func:`figures.figure1.config.preset`).
         results: folder of the intermediate results (``<results>/figure1/<mode>/``, resumable).
         out_dir: where the figure, its table, its caption and the run record go.
-        zoo_home: the model zoo the run registers and loads its models in
-            (default :func:`default_zoo_home`).
+        zoo_home: the model zoo the run registers and loads its models in (replaces
+            ``config.zoo_home``; :func:`figures.configs.resolve_zoo_home`).
         readme: a README whose Figure-1 block (between ``<!-- figure1:begin -->`` and
             ``<!-- figure1:end -->``) is rewritten from the table (:mod:`figures.figure1.readme`).
     """
     check_executor(config.executor)
     root = results_root(config, results)
-    home = Path(zoo_home).resolve() if zoo_home is not None else default_zoo_home(root)
+    home = resolve_zoo_home(str(zoo_home) if zoo_home is not None else config.zoo_home, root)
+    config = replace(config, zoo_home=str(home))  # the jobs read the resolved zoo from the saved config
     log = StepLog()
     if config.mode == "paper":
         paper_preflight(config)

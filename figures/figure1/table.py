@@ -44,6 +44,7 @@ import pandas as pd
 import xarray as xr
 
 from figures.figure1.config import Figure1Config
+from figures.figure1.inference import family
 from figures.figure1.seeds import percentile_interval, score_replicates, seed_interval, seed_terms
 from figures.plot import TABLE_COLUMNS
 from neuroequi.io import format_lambda
@@ -170,7 +171,7 @@ def measure_rows(config: Figure1Config, root: Path, seeds: tuple[int, ...]) -> l
 
 def ceiling_text(result: dict) -> str:
     """``, noise ceiling 0.372–0.666`` (lower–upper bound) of a saved score with both bounds (the subject-level
-    benchmarks, :mod:`analyses.neural.kriegeskorte_subjects`); empty otherwise."""
+    benchmarks, :mod:`analyses.neural.benchmarks.kriegeskorte2008.subjects`); empty otherwise."""
     ceiling, upper = float(result.get("ceiling", np.nan)), float(result.get("ceiling_upper", np.nan))
     return f", noise ceiling {ceiling:.3f}–{upper:.3f}" if np.isfinite(ceiling) and np.isfinite(upper) else ""
 
@@ -230,8 +231,6 @@ def build_table(config: Figure1Config, root: Path, benchmarks: tuple[str, ...],
 def finish_table(table: pd.DataFrame, excluded: dict[str, str]) -> pd.DataFrame:
     """Column order, row order, ``tested`` of panel-1 rows, and the family's ``p_value`` and ``survives``
     (Holm's step-down, :func:`figures.figure1.inference.family`) on the aggregated effect rows."""
-    from figures.figure1.inference import family
-
     table = table[list(TABLE_COLUMNS)].copy()
     benchmark = table["quantity"].str.removesuffix(RAW_SUFFIX)
     table["tested"] = np.where(table["panel"] == 1, np.where(benchmark.isin(list(excluded)), "no", "yes"), "")
@@ -253,3 +252,14 @@ def read_table(path: Path) -> pd.DataFrame:
     text = {"seed": str, "excludes_zero": str, "tested": str, "survives": str}
     return pd.read_csv(path, dtype=text, float_precision="round_trip").fillna(
         {c: "" for c in text if c != "seed"})
+
+
+NO_STIMULUS_TERM = ("its rows pooled from runs scored before the stimulus bootstrap carry no within-seed "
+                    "(stimulus) term, so their intervals are too narrow to test")
+
+
+def untestable(table: pd.DataFrame) -> dict[str, str]:
+    """Panel-1 benchmarks whose seed rows carry no within-seed interval, with :data:`NO_STIMULUS_TERM`."""
+    seeds = table[(table["seed"] != "all") & (table["panel"] == 1) & table["in_figure"].astype(bool)]
+    empty = seeds.groupby("quantity")["ci_low"].apply(lambda c: c.isna().all())
+    return {q.removesuffix(RAW_SUFFIX): NO_STIMULUS_TERM for q in empty[empty].index}

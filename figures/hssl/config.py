@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from figures import configs
-from neuroequi.augment.rescale import RandomDownscale
 from neuroequi.errors import ConfigError
-from neuroequi.hssl.scale import PAPER_SCALES
 
 #: The folder of the presets ``<name>.yaml``.
 PRESETS = Path(__file__).resolve().parent
@@ -108,6 +106,8 @@ class HsslConfig:
             if not values or len(set(values)) != len(values):
                 raise ConfigError(f"hssl {name} must be a non-empty list without repeats, got {list(values)}")
         if self.scale_range is not None:
+            from neuroequi.augment.rescale import RandomDownscale  # here: the config module stays light (--help)
+
             RandomDownscale(tuple(self.scale_range))  # ConfigError outside (0, 1]
         for sweep, groups in self.sweeps.items():
             if sweep not in SWEEP_KEYS:
@@ -158,6 +158,8 @@ def sweep_run(group: str, sweep: str, value: int, method: str, seed: int, grid: 
     if key == "grid_base":
         options["grid_distance"] = min(defaults["grid_distance"], grid - value)
     if key == "scale_base":
+        from neuroequi.hssl.scale import PAPER_SCALES
+
         options["scale_distance"] = min(defaults["scale_distance"], len(PAPER_SCALES) - value)
     changed = tuple(sorted((k, v) for k, v in options.items() if defaults.get(k) != v))
     return Run(backbone, method, seed, changed)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -39,7 +38,8 @@ import neuroequi
 from figures import configs
 from figures.configs import train_overrides
 from figures.hssl.config import BACKBONES, HsslConfig, Run, plan
-from figures.steps import Job, StepLog, run_jobs
+from figures.jobs import Job
+from figures.steps import StepLog, run_jobs
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
@@ -142,10 +142,10 @@ def check_settings(config: HsslConfig, out: Path) -> None:
 
 
 def jobs(config: HsslConfig, out: Path) -> list[Job]:
-    """One job per run of :func:`plan`: ``python -m figures.hssl.jobs <out> <run name>``."""
+    """One job per run of :func:`plan`: :func:`figures.hssl.jobs.evaluate` on the saved config."""
     return [
-        Job(f"hssl {run.name}", [sys.executable, "-m", "figures.hssl.jobs", str(out), run.name],
-            lambda run=run: is_done(out, run), out / "logs" / f"{run.name}.log")
+        Job(f"hssl {run.name}", "figures.hssl.jobs:evaluate", "figures.hssl.config:HsslConfig", out / CONFIG_FILE,
+            {"out": str(out), "run": run.name}, lambda run=run: is_done(out, run), out / "logs" / f"{run.name}.log")
         for run in plan(config)
     ]
 

@@ -27,7 +27,7 @@ from neuroequi.io import atomic_write
 
 #: File names in the experiment's output folder.
 TABLE, DIFFERENCES, SWEEP, REPORT = "table.csv", "differences.csv", "sweep.csv", "report.md"
-#: The columns ``neuroequi hssl`` prints.
+#: The columns ``neuroequi figures hssl`` prints.
 SHOWN = ("group", "backbone", "method", "n_seeds", "probe_accuracy", "ci_low", "ci_high", "train_seconds")
 
 

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from neuroequi.data.registry import SOURCES, data_dir, dataset_files, fetch, verify
 from neuroequi.errors import ConfigError
 
-SUBCOMMANDS: dict[str, str] = {
-    "list": "list the datasets of the registry: source, licence, number of checksummed files",
-    "fetch": "download the missing files of datasets, then verify every file's sha256",
-    "verify": "verify every file's sha256 without downloading (a missing file is an error)",
-}
+@dataclass(frozen=True)
+class DataConfig:
+    """Settings of ``neuroequi data list|fetch|verify``.
 
+    Attributes:
+        datasets: dataset names of the registry (default: every one but cifar10).
+    """
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Sub-commands ``list``, ``fetch`` and ``verify``, each with optional dataset names."""
-    sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
-    for name, help_text in SUBCOMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        command.add_argument("datasets", nargs="*", metavar="DATASET",
-                             help=f"datasets (default: all but cifar10): {', '.join(SOURCES)}")
+    datasets: tuple[str, ...] = ()
 
 
 def _names(datasets: list[str]) -> list[str]:
@@ -31,9 +27,10 @@ def _names(datasets: list[str]) -> list[str]:
     return datasets or [d for d in SOURCES if d != "cifar10"]
 
 
-def run(args: argparse.Namespace) -> int:
-    """List, fetch or verify; returns a shell exit code (errors raise, see :mod:`neuroequi.cli`)."""
-    names = _names(args.datasets)
+def run(config: DataConfig, args: argparse.Namespace) -> int:
+    """List, fetch or verify (``args.data_command``); returns a shell exit code (errors raise, see
+    :mod:`neuroequi.cli`)."""
+    names = _names(list(config.datasets))
     print(f"data directory: {data_dir()}")
     for name in names:
         files = dataset_files(name)

@@ -6,6 +6,7 @@ and returns its final checkpoint; the ``neuroequi train`` command wraps it.
 
 from neuroequi.train.config import TrainConfig, config_from_dict, load_config, save_config
 from neuroequi.train.loop import train
-from neuroequi.train.model import build_model, build_policies
+from neuroequi.train.model import build_model, build_policies, load_method
 
-__all__ = ["TrainConfig", "build_model", "build_policies", "config_from_dict", "load_config", "save_config", "train"]
+__all__ = ["TrainConfig", "build_model", "build_policies", "config_from_dict", "load_config", "load_method",
+           "save_config", "train"]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
+from torch import nn
 
 from neuroequi.augment import Policy, two_view_policies
 from neuroequi.augment.families import family_policy
 from neuroequi.methods import EquiMod, SSLMethod, TeSSL
 from neuroequi.methods.equimod import build_encoder
+from neuroequi.checkpoint import load_checkpoint
+from neuroequi.errors import CheckpointError
 from neuroequi.registry import build_backbone, build_method
-from neuroequi.train.config import DataConfig, TrainConfig
+from neuroequi.train.config import DataConfig, TrainConfig, config_from_dict
 
 
 def build_policies(data: DataConfig) -> tuple[Policy, Policy]:
@@ -49,3 +54,16 @@ def build_model(config: TrainConfig) -> SSLMethod:
             encoder = build_encoder(options, build_policies(config.data), config.seed)
         return EquiMod(method, encoder, lam, options)
     return method
+
+
+def load_method(path: str | os.PathLike) -> nn.Module:
+    """The full trained method of a checkpoint (eval mode, CPU): backbone plus every head, e.g. EquiMod's
+    projector ``g'`` and predictor ``u_psi`` (``.equi_projector``, ``.aug_projector``,
+    ``.predictor``, ``.encoder``), rebuilt from the stored config."""
+    blob = load_checkpoint(path)
+    model = build_model(config_from_dict(blob["meta"]["config"]))
+    try:
+        model.load_state_dict(blob["model"], strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"{str(path)!r}: method weights do not fit the stored config: {err}") from err
+    return model.eval()

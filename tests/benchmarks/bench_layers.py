@@ -11,11 +11,13 @@ model, benchmarks, layers and threads; fresh caches. Prints both times, the rati
 score by both (they differ only by the PCA implementation: scikit-learn's vs ours, the same
 components up to sign) and the peak memory; writes ``analyses/neural/results/bench_layers.json``.
 
-``--memory`` instead measures a randomly initialised ResNet-50 (224 px) on Cowley2023.V4-pls,
-all stages, and writes its per-layer files and run.json (time and peak memory per stage) to
-``analyses/neural/results/resnet50-random/``.
+``--resnet50`` instead scores a randomly initialised ResNet-50 (224 px) at every stage (layer1..layer4,
+avgpool) on every scored local benchmark (all of ``analyses.neural.LOCAL_BENCHMARKS`` but the held-out
+layer-selection data) with ``LAYER_SELECTION`` (Brain-Score's layer-selection PCA, named in every row),
+from fresh caches, and writes its per-layer files and run.json (time and peak memory per stage) to
+``analyses/neural/results/resnet50-random/``; the bound it is held to: 15 min and 6 GiB on 2 cores.
 
-Usage: NEUROEQUI_DATA=... python tests/benchmarks/bench_layers.py [--model M] [--benchmarks B ...] [--memory]
+Usage: NEUROEQUI_DATA=... python tests/benchmarks/bench_layers.py [--model M] [--benchmarks B ...] [--resnet50]
 (`make bench` runs it through tests/benchmarks/record.py, which records its output in RESULTS.md).
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -65,13 +68,14 @@ def reference(loaded, benchmarks, layers) -> dict[tuple[str, str], float]:
 def compare(model: str, benchmarks: list[str]) -> str:
     import model_zoo
     from analyses.neural.layers import peak_rss_gb, score_layers
+    from analyses.neural.reduction import LAYER_SELECTION
     from neuroequi.io import package_versions
 
     loaded = model_zoo.load(model)
     layers = list(loaded.layers)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as home:  # a fresh activation cache
-        table, _ = score_layers(loaded, benchmarks, layers, home=Path(home))
+        table, _ = score_layers(loaded, benchmarks, layers, LAYER_SELECTION, home=Path(home))
     t_ours = time.perf_counter() - start
     rss_ours = peak_rss_gb()
     start = time.perf_counter()
@@ -97,19 +101,35 @@ def compare(model: str, benchmarks: list[str]) -> str:
     return line
 
 
-def memory(batch_size: int) -> str:
-    import model_zoo
-    from analyses.neural.layers import write_layer_scores
+#: The bound ``--resnet50`` is held to (issue: a 224-px ResNet-50 at every stage on every local benchmark).
+BOUND_MINUTES, BOUND_GIB = 15, 6
 
+
+def resnet50(batch_size: int) -> str:
+    import model_zoo
+    from analyses.neural import LOCAL_BENCHMARKS
+    from analyses.neural.layers import write_layer_scores
+    from analyses.neural.reduction import LAYER_SELECTION
+
+    benchmarks = [b for b in LOCAL_BENCHMARKS if b != "Cowley2023-selection.V4-pls"]
     loaded = model_zoo.load(model_zoo.random_entry("resnet50", seed=0, image_size=224))
     out = ROOT / "analyses" / "neural" / "results" / "resnet50-random"
+    for old in (*out.glob("rows/*.json"), *out.glob("layer_scores.*")):
+        old.unlink()  # a fresh run: no row reused
     with tempfile.TemporaryDirectory() as home:
         os.environ["NEUROEQUI_ZOO_HOME"] = home  # a fresh activation cache
-        run = write_layer_scores(loaded, ["Cowley2023.V4-pls"], list(loaded.layers), out, batch_size=batch_size,
-                                 command="python tests/benchmarks/bench_layers.py --memory")
+        run = write_layer_scores(loaded, benchmarks, list(loaded.layers), out, LAYER_SELECTION, batch_size,
+                                 command="python tests/benchmarks/bench_layers.py --resnet50")
     stages = ", ".join(f"{k} {v['seconds']:.0f} s (peak RSS {v['peak_rss_gb']:.2f} GiB)" for k, v in run["stages"].items())
-    line = (f"bench_layers --memory: random ResNet-50 (224 px), {list(loaded.layers)} on Cowley2023.V4-pls: {stages}; "
-            f"total {run['total_seconds']:.0f} s, peak RSS {run['peak_rss_gb']:.2f} GiB")
+    within = run["total_seconds"] <= BOUND_MINUTES * 60 and run["peak_rss_gb"] <= BOUND_GIB
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime  # this process's CPU seconds: what a shared machine does not inflate
+    line = (f"bench_layers --resnet50: random ResNet-50 (224 px), {len(loaded.layers)} stages x {len(benchmarks)} "
+            f"local benchmarks, reduction {LAYER_SELECTION.key}, {torch.get_num_threads()} threads: {stages}; "
+            f"total {run['total_seconds']:.0f} s wall, {cpu:.0f} CPU s ({cpu / run['total_seconds']:.2f} cores busy), "
+            f"peak RSS {run['peak_rss_gb']:.2f} GiB; load average after the run "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; within {BOUND_MINUTES} min and {BOUND_GIB} GiB: "
+            f"{'yes' if within else 'no'}")
     print(line)
     return line
 
@@ -118,12 +138,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="cifar-resnet20-supervised")
     parser.add_argument("--benchmarks", nargs="+", default=["Cowley2023.V4-pls", "Kiani2007.IT-rdm"])
-    parser.add_argument("--memory", action="store_true", help="peak memory of a random ResNet-50 on Cowley V4")
+    parser.add_argument("--resnet50", action="store_true",
+                        help="time and peak memory of a random ResNet-50, every stage, every local benchmark")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     # the line each prints is what `make bench` (tests/benchmarks/record.py) records in RESULTS.md
-    if args.memory:
-        memory(args.batch_size)
+    if args.resnet50:
+        resnet50(args.batch_size)
     else:
         compare(args.model, args.benchmarks)
 

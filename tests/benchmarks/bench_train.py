@@ -194,7 +194,7 @@ def cuda_main(args: argparse.Namespace) -> None:
         root = synthetic_image_folder(Path(out))
         command = [
             sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "neuroequi.train",
-            "--recipe", "tessl-barlow-imagenet",
+            "--preset", "tessl-barlow-imagenet",
             f"data.root={root}", "data.val_root=null", "data.workers=4", "batch_size=64", "max_steps=1",
             "precision=bf16", "monitor.knn=false", "monitor.progress=false", f"output_dir={out}", "name=torchrun-step",
         ]
@@ -205,7 +205,7 @@ def cuda_main(args: argparse.Namespace) -> None:
             print(done.stdout[-2000:], done.stderr[-4000:], sep="\n")
             sys.exit(f"torchrun step failed with exit code {done.returncode}")
         log = (Path(out) / "torchrun-step" / "log.csv").read_text().splitlines()
-        print(f"  torchrun --nproc_per_node=1 -m neuroequi.train --recipe tessl-barlow-imagenet (batch 64, 1 step): "
+        print(f"  torchrun --nproc_per_node=1 -m neuroequi.train --preset tessl-barlow-imagenet (batch 64, 1 step): "
               f"ok in {wall:.1f} s wall (start-up and checkpoint included); log.csv: {log[1] if len(log) > 1 else 'empty'}")
 
 

@@ -25,7 +25,7 @@ Brain-Score's own metrics and ceilings; nothing here re-implements them.
 ``Kriegeskorte2008.hIT-rdm``
     The same images, metric, model RDM and error against the human-IT fMRI RDM of
     Kriegeskorte et al. (2008) (316 voxels, mean of 8 subject-sessions); unceiled.
-    The subject-level benchmark is :mod:`analyses.neural.kriegeskorte_subjects`.
+    The subject-level benchmark is :mod:`analyses.neural.benchmarks.kriegeskorte2008.subjects`.
 
 Screen size: the Cowley images are placed at 11.2 degrees (Brain-Score's
 Cowley2026 packaging of the same recordings); the 92 images at 8 degrees (the

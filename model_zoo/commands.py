@@ -1,0 +1,16 @@
+"""The commands of the model-zoo layer: ``zoo list|show|add`` (see :mod:`neuroequi.cli`)."""
+
+from __future__ import annotations
+
+from neuroequi.cli import Command
+
+COMMANDS: tuple[Command, ...] = (
+    Command("zoo", "list, show and add models in the model zoo", commands=(
+        Command("list", "list every model (built-in and registered)", run="model_zoo.cli:run_list"),
+        Command("show", "print one model's catalogue entry", run="model_zoo.cli:run_show",
+                config="model_zoo.cli:ShowConfig", aliases={"--model": "model"}, required=("model",)),
+        Command("add", "register one of the project's checkpoints (neuroequi.checkpoint format)",
+                run="model_zoo.cli:run_add", config="model_zoo.cli:AddConfig", subject="path", required=("path",),
+                aliases={"--name": "name", "--url": "url", "--replace": "replace"}),
+    )),
+)
