@@ -147,7 +147,7 @@ def test_no_command_is_registered_twice_and_the_base_names_no_higher_layer():
 
 #: Commands whose config (a field type or its module) still needs torch: their help imports it.
 #: Fixing one makes the test below fail until it is removed here (the list can only shrink).
-HELP_NEEDS_TORCH = {"train", "augmentation-prediction", "score", "figures equivariance-table"}
+HELP_NEEDS_TORCH = {"train", "augmentation-prediction", "figures equivariance-table"}
 
 HELP_PROBE = """
 import json, sys, time
