@@ -139,7 +139,7 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
 
     Args:
         model: a catalogue name, checkpoint file or loaded model.
-        benchmarks: local benchmark identifiers (:data:`analyses.neural.LOCAL_BENCHMARKS`, ``Cowley2023-<session>.V4-pls``).
+        benchmarks: local benchmark identifiers (:func:`analyses.neural.registry.local_benchmarks`, ``Cowley2023-<session>.V4-pls``).
         layers: ``['all']`` or layer names; scored in the network's order.
         reduction: how large layers are reduced (:class:`Reduction`; default none, Brain-Score's
             scoring of a committed layer). ``tong.Coggan2024_fMRI.*`` are never reduced (:data:`UNREDUCED`).

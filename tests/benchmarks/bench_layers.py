@@ -12,7 +12,7 @@ score by both (they differ only by the PCA implementation: scikit-learn's vs our
 components up to sign) and the peak memory; writes ``analyses/neural/results/bench_layers.json``.
 
 ``--resnet50`` instead scores a randomly initialised ResNet-50 (224 px) at every stage (layer1..layer4,
-avgpool) on every scored local benchmark (all of ``analyses.neural.LOCAL_BENCHMARKS`` but the held-out
+avgpool) on every scored local benchmark (all of ``analyses.neural.registry.local_benchmarks()`` but the held-out
 layer-selection data) with ``LAYER_SELECTION`` (Brain-Score's layer-selection PCA, named in every row),
 from fresh caches, and writes its per-layer files and run.json (time and peak memory per stage) to
 ``analyses/neural/results/resnet50-random/``; the bound it is held to: 15 min and 6 GiB on 2 cores.
@@ -107,11 +107,11 @@ BOUND_MINUTES, BOUND_GIB = 15, 6
 
 def resnet50(batch_size: int) -> str:
     import model_zoo
-    from analyses.neural import LOCAL_BENCHMARKS
+    from analyses.neural.registry import local_benchmarks
     from analyses.neural.layers import write_layer_scores
     from analyses.neural.reduction import LAYER_SELECTION
 
-    benchmarks = [b for b in LOCAL_BENCHMARKS if b != "Cowley2023-selection.V4-pls"]
+    benchmarks = [b for b in local_benchmarks() if b != "Cowley2023-selection.V4-pls"]
     loaded = model_zoo.load(model_zoo.random_entry("resnet50", seed=0, image_size=224))
     out = ROOT / "analyses" / "neural" / "results" / "resnet50-random"
     for old in (*out.glob("rows/*.json"), *out.glob("layer_scores.*")):
