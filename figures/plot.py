@@ -3,9 +3,11 @@
 The table (``figure1.csv``; columns :data:`TABLE_COLUMNS`, described in
 :mod:`figures.figure1.table`) has, per quantity and λ, one row per training seed and
 one aggregated row (``seed == "all"``: mean over seeds, interval over seeds and images,
-``excludes_zero`` = whether the effect vs λ=0 is distinguishable from noise).
+``survives`` = whether the effect vs λ=0 survives Holm's correction over the family of tests,
+``tested`` = whether a benchmark is in the family of tests).
 Each panel draws the aggregated rows with their intervals, the seeds as small dots,
-and marks filled where the effect vs λ=0 excludes 0 (open where it does not).
+and marks filled where the effect vs λ=0 survives the correction (open where it does not);
+a benchmark without a test is drawn grey and dotted.
 
 Figures never train or extract: this module only reads that table.
 """
@@ -22,7 +24,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 TABLE_COLUMNS = ("panel", "quantity", "label", "lambda_", "seed", "value", "ci_low", "ci_high", "n", "n_seeds",
-                 "effect", "effect_low", "effect_high", "excludes_zero", "in_figure")
+                 "effect", "effect_low", "effect_high", "excludes_zero", "in_figure", "se_seeds", "se_images",
+                 "effect_se_seeds", "effect_se_images", "p_value", "survives", "tested")
 
 PANEL_TITLES = {
     1: "Neural predictivity",
@@ -81,7 +84,8 @@ def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) 
     for panel, ax in zip(PANEL_TITLES, axes):
         rows = table[table["panel"] == panel]
         for k, (quantity, group) in enumerate(rows.groupby("quantity", sort=False)):
-            color = f"C{k % 10}"
+            greyed = (group["tested"] == "no").any()  # the benchmark does not tell trained from random networks
+            color = "0.7" if greyed else f"C{k % 10}"
             means = group[group["seed"] == "all"]
             seeds = group[group["seed"] != "all"]
             shift = 0.06 * (k - (rows["quantity"].nunique() - 1) / 2)  # side by side, not on top of each other
@@ -89,9 +93,10 @@ def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) 
             y = means["value"].to_numpy(dtype=float)
             lo, hi = y - means["ci_low"].to_numpy(dtype=float), means["ci_high"].to_numpy(dtype=float) - y
             yerr = None if np.all(np.isnan(lo)) else np.nan_to_num(np.vstack([lo, hi]))
-            ax.errorbar(x, y, yerr=yerr, color=color, capsize=3, lw=1.2,
-                        label=legend_label(quantity, group["label"].iloc[0]))
-            filled = (means["excludes_zero"] == "yes").to_numpy()
+            label = legend_label(quantity, group["label"].iloc[0])
+            ax.errorbar(x, y, yerr=yerr, color=color, capsize=3, lw=1.2, ls=":" if greyed else "-",
+                        label=f"{label} (not tested: see the caption)" if greyed else label)
+            filled = (means["survives"] == "yes").to_numpy()
             ax.scatter(x[filled], y[filled], color=color, s=30, zorder=3)
             ax.scatter(x[~filled], y[~filled], facecolor="white", edgecolor=color, s=30, zorder=3)
             ax.scatter(seeds["lambda_"].map(xpos).to_numpy(dtype=float) + shift, seeds["value"], color=color, s=6,
@@ -107,7 +112,8 @@ def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) 
         if rows["quantity"].nunique() > 1:
             ax.legend(fontsize=7, frameon=False)
     note = (f"mean over {n_seeds} seeds, 95% interval over seeds (Student's t) and images or Brain-Score's error; "
-            "dots: single seeds; filled marker: the effect vs λ=0 excludes 0")
+            "dots: single seeds; filled marker: the effect vs λ=0 survives Holm's correction; grey dotted: a benchmark "
+            "without a test (it does not separate trained from random networks, or lacks a stimulus term)")
     fig.suptitle(f"{title}\n{note}" if title else note, fontsize=10)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_suffix(".pdf"), out_stem.with_suffix(".png")]

@@ -24,14 +24,16 @@ from figures.executors import SlurmSettings, SubmititExecutor, check_executor, j
 from figures import jobs
 from figures.figure1 import pipeline, readme
 from figures.figure1.caption import number, verdict
+from figures.figure1.inference import claims, expected_agreement, family, holm, rule_p_value, rule_power, trend_weights
 from figures.figure1.config import Figure1Config, preset
-from figures.figure1.seeds import Draws, percentile_interval, seed_interval
-from figures.figure1.table import analysis_dir, analysis_marker, read_table, run_tag, score_path
+from figures.figure1.seeds import percentile_interval, seed_interval
+from figures.figure1.table import analysis_dir, analysis_marker, claims_path, read_table, run_tag, score_path
 from figures.plot import TABLE_COLUMNS
 from figures.jobs import Job
 from figures.steps import StepLog, run_jobs
 from neuroequi.cli import main
 from neuroequi.errors import ConfigError, NeuroequiError, OfflineError
+from neuroequi.io import write_json
 
 SMOKE = preset("smoke")
 REPO = Path(__file__).resolve().parent.parent
@@ -105,34 +107,102 @@ def test_aggregated_rows_follow_from_the_seed_rows_and_the_saved_scores(smoke_fi
 
 def test_seed_interval_adds_seeds_and_images():
     """Written here: with no image noise the half-width is t(S−1)·s/√S; with identical seeds, z·SD(images)."""
-    draws = Draws.make(3, 20000, seed=0)
     points = np.array([0.1, 0.4, 0.25])
-    low, high = seed_interval(points, np.repeat(points[:, None], 500, axis=1), draws)
+    low, high = seed_interval(points, np.repeat(points[:, None], 500, axis=1))
     expected = stats.t.ppf(0.975, 2) * points.std(ddof=1) / math.sqrt(3)
-    assert (low + high) / 2 == pytest.approx(points.mean()) and (high - low) / 2 == pytest.approx(expected, rel=0.03)
+    assert (low + high) / 2 == pytest.approx(points.mean()) and (high - low) / 2 == pytest.approx(expected, rel=1e-12)
     images = np.random.default_rng(1).normal(0.0, 0.05, 4000)
-    low, high = seed_interval(np.full(3, 0.2), 0.2 + np.tile(images, (3, 1)), Draws.make(3, 500, seed=0))
+    low, high = seed_interval(np.full(3, 0.2), 0.2 + np.tile(images, (3, 1)))
     assert (high - low) / 2 == pytest.approx(stats.norm.ppf(0.975) * images.std(ddof=1), rel=1e-9)
-    one = seed_interval(np.array([0.2]), 0.2 + images[None, :], Draws.make(1, 500, seed=0))
+    one = seed_interval(np.array([0.2]), 0.2 + images[None, :])
     assert one == pytest.approx(percentile_interval(0.2 + images))
 
 
-def test_no_effect_excludes_zero_in_about_five_percent_of_runs():
-    """Simulated runs of 3 seeds with no effect: the interval excludes 0 about 5% of the time; the bootstrap's
-    own percentiles (what a naive hierarchical bootstrap reports) would do so about a quarter of the time."""
-    rng = np.random.default_rng(7)
-    ours = naive = 0
-    runs = 1500
-    for run in range(runs):
-        draws = Draws.make(3, 300, seed=run)
-        effects = rng.standard_normal(3)  # seed noise only: the harshest case for few seeds
-        replicates = np.repeat(effects[:, None], 300, axis=1)
-        low, high = seed_interval(effects, replicates, draws)
-        ours += low > 0 or high < 0
-        naive_low, naive_high = percentile_interval(replicates[draws.seeds, 0].mean(axis=1))
-        naive += naive_low > 0 or naive_high < 0
-    assert 0.03 <= ours / runs <= 0.075, ours / runs
-    assert naive / runs > 0.2, naive / runs
+def simulated_experiments(n_experiments: int, n_seeds: int, n_images: int, effect: float, seed: int):
+    """Vectorised experiments of the full rule: per-(seed, image) scores = effect + seed noise + image noise +
+    residual; every seed sees the same images; the image bootstrap resamples images (the same resample for every
+    seed). Returns per-experiment seed points ``(E, S)`` and within-seed replicates ``(E, S, B)``."""
+    rng = np.random.default_rng(seed)
+    seeds = rng.normal(0, 0.02, (n_experiments, n_seeds, 1))
+    images = rng.normal(0, 0.10, (n_experiments, 1, n_images))  # shared by the seeds: one draw of the image set
+    scores = effect + seeds + images + rng.normal(0, 0.05, (n_experiments, n_seeds, n_images))
+    counts = np.random.default_rng(seed + 1).multinomial(n_images, np.full(n_images, 1 / n_images), size=200)
+    replicates = scores @ counts.T / n_images  # (E, S, B): the mean over each image resample
+    return scores.mean(axis=2), replicates
+
+
+@pytest.mark.parametrize("n_seeds", [3, 6])
+def test_rule_with_an_image_term_covers_the_truth_and_holds_its_false_positive_rate(n_seeds):
+    """2,000 simulated experiments with seed AND image noise (the truth: the mean over seeds and over the
+    population of images): the rule's interval covers it in >= 93% of experiments and, under no effect, excludes
+    0 in <= 6%; a seeds-only interval (the image term left out) under-covers; the p-value says the same as the
+    interval."""
+    points, replicates = simulated_experiments(2000, n_seeds, 40, effect=0.0, seed=n_seeds)
+    intervals = np.array([seed_interval(p, r) for p, r in zip(points, replicates)])
+    excluded = (intervals[:, 0] > 0) | (intervals[:, 1] < 0)
+    assert 1 - excluded.mean() >= 0.93 and excluded.mean() <= 0.06, excluded.mean()
+    seeds_only = np.array([seed_interval(p, np.repeat(p[:, None], 2, axis=1)) for p in points])
+    assert ((seeds_only[:, 0] > 0) | (seeds_only[:, 1] < 0)).mean() > 0.09  # the image term is needed
+    from figures.figure1.seeds import seed_terms
+
+    p_values = np.array([rule_p_value(p.mean(), *seed_terms(p, r), n_seeds) for p, r in zip(points[:200], replicates)])
+    np.testing.assert_array_equal(p_values < 0.05, excluded[:200])
+
+
+def test_holm_rejects_step_down_and_p_values_invert_the_interval():
+    """Holm written out: sorted p against α/(m − k); a p-value of the rule is the level where the interval touches 0."""
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    np.testing.assert_array_equal(holm(p), [True, False, False, True, False])  # 0.005 <= .05/4, 0.01 <= .05/3, 0.03 > .025
+    np.testing.assert_array_equal(holm(np.array([0.001, 0.011, 0.02])), [True, True, True])
+    from analyses.hierarchical import combined_interval
+
+    p_value = rule_p_value(0.03, 0.01, 0.008, 4)
+    low, _ = combined_interval(0.03, 0.01, 0.008, 4, level=1 - p_value)
+    assert low == pytest.approx(0.0, abs=1e-9)
+    assert rule_p_value(0.03, 0.01, 0.0, 4) == pytest.approx(2 * stats.t.sf(3.0, 3), rel=1e-9)  # a plain t-test
+
+
+def test_trend_is_the_slope_on_the_rank_of_lambda():
+    values = np.array([0.2, 0.25, 0.21, 0.3, 0.4])
+    assert trend_weights(5) @ values == pytest.approx(np.polyfit(np.arange(5), values, 1)[0], rel=1e-12)
+    assert trend_weights(5).sum() == pytest.approx(0.0, abs=1e-15)
+
+
+def test_power_and_expected_agreement_follow_the_rule():
+    """No effect: power = the level; images off: the t-test's power (noncentral t) and the rerun agreement
+    P(|T| <= t/√2) of two 3-seed means (the README's old 83% was wrong: it is about 91%)."""
+    assert rule_power(0.0, 1.0, 0.0, 3, n_sim=40000) == pytest.approx(0.05, abs=0.006)
+    analytic = stats.nct.sf(stats.t.ppf(0.975, 5), 5, 1.0 * math.sqrt(6)) + stats.nct.cdf(-stats.t.ppf(0.975, 5), 5,
+                                                                                            math.sqrt(6))
+    assert rule_power(1.0, 1.0, 0.0, 6, n_sim=40000) == pytest.approx(analytic, abs=0.01)
+    three = 2 * stats.t.cdf(stats.t.ppf(0.975, 2) / math.sqrt(2), 2) - 1
+    assert expected_agreement(1.0, 0.0, 3, 3, shared_images=True, n_sim=40000) == pytest.approx(three, abs=0.01)
+    assert three == pytest.approx(0.91, abs=0.01)
+    assert expected_agreement(1.0, 0.5, 3, 3, True, n_sim=40000) > three  # a shared image term widens, cancels
+
+
+def test_claims_need_holm_in_the_pool_and_an_independent_half(smoke_figure1):
+    """On the smoke table: the family holds an effect per λ > 0 and a trend per reported quantity; an effect
+    whose halves disagree in sign is never a claim; one made strong in both halves is."""
+    _, out, table = smoke_figure1
+    tests = family(table)
+    saved = pd.read_csv(claims_path(out / "figure1_smoke"))
+    assert len(saved) == len(tests) and set(tests["test"]) == {"effect", "trend"}
+    aggregated = table[(table["seed"] == "all") & (table["lambda_"] > 0) & (table["survives"] != "")]
+    assert set(aggregated["survives"]) <= {"yes", "no"}
+    strong = table.copy()
+    rows = (strong["quantity"] == "decoding_r_mean") & (strong["lambda_"] == 0.5)
+    strong.loc[rows, ["effect", "effect_se_seeds", "effect_se_images"]] = [0.5, 0.001, 0.001]
+    strong.loc[rows & (strong["seed"] != "all"), "effect"] = 0.5
+    flipped = strong.copy()
+    flipped.loc[rows, ["effect"]] = -0.5
+
+    def claimed(halves: tuple[pd.DataFrame, pd.DataFrame]) -> bool:
+        result = claims(strong, halves)
+        return (result.loc[(result["quantity"] == "decoding_r_mean") & (result["test"] == "effect"), "claim"]
+                == "yes").any()
+
+    assert claimed((strong, strong)) and not claimed((strong, flipped))
 
 
 def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
@@ -148,12 +218,12 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
     assert f"analysis: {SMOKE.n_images} images x K={SMOKE.K}" in caption
     assert "epochs=1 data.subset=256 model.width=0.0625" in caption
     means = table[(table["seed"] == "all") & (table["lambda_"] > 0)]
-    clear = means[means["excludes_zero"] == "yes"]
-    for _, row in clear.iterrows():  # every distinguishable effect is named, and bold in the effect table
+    for _, row in means[means["survives"] == "yes"].iterrows():  # every surviving effect is named, and bold
         effect = number(row["effect"], signed=True)
-        assert f"at λ=0.5 ({effect})" in caption and f"**{effect} [" in caption
-    for _, row in means[means["excludes_zero"] == "no"].iterrows():
+        assert f"λ=0.5 ({effect})" in caption and f"**{effect} [" in caption
+    for _, row in means[means["survives"] == "no"].iterrows():
         assert f"| **{number(row['effect'], signed=True)}" not in caption
+    assert "Holm's step-down" in caption and f"one family of {len(family(table))} tests" in caption
     # a README with a block, rewritten from the saved table: the block changes when the table does
     doc = tmp_path / "README.md"
     doc.write_text(f"intro\n{readme.BEGIN} x.csv -->\nSTALE BLOCK\n{readme.END}\nrest\n")
@@ -161,13 +231,14 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
     text = doc.read_text()
     assert text.startswith("intro\n") and text.endswith(f"{readme.END}\nrest\n") and "STALE BLOCK" not in text
     assert readme.committed_table(doc) == (out / "figure1_smoke.csv").resolve()
-    assert verdict(table) in text and "2 training seeds per λ (0, 1)" in text
+    tests = readme.read_claims(claims_path(out / "figure1_smoke"))
+    assert verdict(tests) in text and "2 training seeds per λ (0, 1)" in text
     flipped = table.copy()
     target = flipped.index[(flipped["seed"] == "all") & (flipped["lambda_"] == 0.5)
                            & (flipped["quantity"] == "Kiani2007.IT-rdm")][0]
-    flipped.loc[target, "excludes_zero"] = "no" if flipped.loc[target, "excludes_zero"] == "yes" else "yes"
+    flipped.loc[target, "survives"] = "no" if flipped.loc[target, "survives"] == "yes" else "yes"
     run = json.loads((out / "figure1_smoke_run.json").read_text())
-    assert readme.readme_block(flipped, run, "x.csv") != readme.readme_block(table, run, "x.csv")
+    assert readme.readme_block(flipped, run, "x.csv", tests) != readme.readme_block(table, run, "x.csv", tests)
 
 
 def test_committed_readme_block_is_generated_from_the_committed_table():
@@ -514,3 +585,30 @@ def test_the_smoke_preset_registers_its_toy_models_in_a_zoo_of_its_own(tmp_path,
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "user"))
     assert pipeline.default_zoo_home(tmp_path / "run", "smoke") == (tmp_path / "run" / "zoo").resolve()
     assert pipeline.default_zoo_home(tmp_path / "run", "offline") == (tmp_path / "user").resolve()
+
+
+def test_a_results_folder_pools_complete_seeds_of_the_same_settings_only(tmp_path, capsys):
+    """Seeds an earlier run of the same settings pooled in the results folder (its pool.json) join the pool when all
+    their files are there; after a run with other settings (not just other seeds) they are not pooled, and the
+    line says which settings differ."""
+    from dataclasses import replace
+
+    from figures.figure1.table import complete_seeds, replicates_path
+
+    benchmarks = ("Kiani2007.IT-rdm",)
+    for seed, complete in ((7, True), (8, False)):
+        for lam in SMOKE.lambdas:
+            replicates_path(tmp_path, lam, seed).parent.mkdir(parents=True, exist_ok=True)
+            replicates_path(tmp_path, lam, seed).touch()
+            if complete or lam == SMOKE.lambdas[0]:
+                score_path(tmp_path, lam, seed, benchmarks[0]).parent.mkdir(parents=True, exist_ok=True)
+                score_path(tmp_path, lam, seed, benchmarks[0]).touch()
+    assert pipeline.earlier_pool(SMOKE, tmp_path) == ()  # a new folder
+    earlier = replace(SMOKE, seeds=(7, 8))
+    write_json(tmp_path / pipeline.POOL_FILE, {"settings": pipeline.pool_settings(earlier), "seeds": [7, 8]})
+    pooled = pipeline.earlier_pool(SMOKE, tmp_path)  # other seeds only: pooled
+    assert complete_seeds(SMOKE, tmp_path, benchmarks, pooled) == (*SMOKE.seeds, 7)
+    assert complete_seeds(SMOKE, tmp_path, benchmarks) == SMOKE.seeds  # nothing recorded: nothing found by name
+    assert pipeline.earlier_pool(replace(SMOKE, n_images=16), tmp_path) == ()
+    assert "other settings (n_images: 8 -> 16)" in capsys.readouterr().out
+    assert pipeline.halves((0, 1, 2)) is None and pipeline.halves((0, 1, 2, 3, 4)) == ((0, 1), (2, 3, 4))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from figures.figure1.compare import agreement, flag_summary, main
+from figures.figure1.compare import agreement, flag_summary, load, main
 from figures.figure1.table import read_table
 from neuroequi.errors import ConfigError
 
-SMOKE = Path(__file__).resolve().parents[1] / "figures" / "figure1_smoke.csv"
+FIGURES = Path(__file__).resolve().parents[1] / "figures"
+SMOKE = FIGURES / "figure1_smoke.csv"
 
 
 def test_a_table_lies_inside_its_own_intervals_and_a_shifted_mean_does_not():
@@ -41,14 +44,57 @@ def test_a_rerun_without_the_references_rows_is_refused(tmp_path, capsys):
     assert f"**{len(drawn)} of {len(drawn)}** values" in text and "**no**" not in text
 
 
-def test_flag_summary_names_effects_found_by_both_runs_and_by_one():
-    reference = read_table(SMOKE)
-    rows = reference.index[(reference["seed"] == "all") & (reference["lambda_"] > 0)][:2]
-    a, b = reference.copy(), reference.copy()
-    a.loc[rows, "excludes_zero"] = "yes"
-    b.loc[rows[:1], "excludes_zero"] = "yes"
-    label = reference.loc[rows[0], "quantity"]
-    text = flag_summary(a, b)
-    assert text.split("In the reference only")[0].count(" at λ=") == 1 and label in text.split(". In the")[0]
-    assert reference.loc[rows[1], "quantity"] in text.split("In the reference only: ")[1]
-    assert text.endswith("In the rerun only: none.")
+def test_replication_names_the_survivors_the_other_run_confirms():
+    """The committed pooled table against itself: every survivor replicates; flip the sign of one in the rerun and
+    it no longer does (the others still do)."""
+    pooled = load(FIGURES / "figure1.csv")
+    text = flag_summary(pooled, pooled)
+    survivors = text.split("Surviving in the reference: ")[1].split("; **replicated**")[0]
+    assert survivors != "none" and text.split("reference's")[1].split(": ", 1)[1].startswith(survivors)
+    flipped = pooled.copy()
+    row = (flipped["seed"] == "all") & (flipped["quantity"] == "delta_shared_variability") & (flipped["lambda_"] == 0.5)
+    assert "delta_shared_variability at λ=0.5" in survivors
+    flipped.loc[row, "effect"] *= -1
+    replicated = flag_summary(pooled, flipped).split("survivors): ")[1].split(". Surviving in the rerun")[0]
+    assert "delta_shared_variability at λ=0.5" not in replicated and "delta_shared_variability trend" in replicated
+
+
+def test_expected_agreement_is_computed_from_the_rule(tmp_path):
+    """The report states how many rows the rule expects inside, from each row's seed and image SDs: about
+    0.91 per row for 3 vs 3 seeds without image noise, more where a shared image term widens the interval."""
+    first, rerun = FIGURES / "figure1_first" / "figure1.csv", FIGURES / "figure1_rerun" / "figure1.csv"
+    table = agreement(load(first), load(rerun))
+    assert table["value_expected"].between(0.85, 1.0).all()
+    assert table["value_expected"].mean() > 0.9
+    assert main([str(first), str(rerun), "--out", str(tmp_path / "r.md")]) == 0
+    assert f"The rule expects about {table['value_expected'].sum():.1f}" in (tmp_path / "r.md").read_text()
+
+
+def test_committed_pooled_table_is_the_combine_of_the_two_runs(tmp_path):
+    """figures/figure1.csv (and its tests) = `python -m figures.figure1.combine` of the first run and the rerun:
+    the seed rows of both, means over all six seeds; RDM rows of these runs (no stimulus term) are not tested."""
+    from figures.figure1.combine import main as combine_main
+    from figures.figure1.readme import read_claims
+
+    first, rerun = FIGURES / "figure1_first" / "figure1.csv", FIGURES / "figure1_rerun" / "figure1.csv"
+    assert combine_main([str(first), str(rerun), "--out", str(tmp_path)]) == 0
+    pooled, committed = read_table(tmp_path / "figure1.csv"), read_table(FIGURES / "figure1.csv")
+    pd.testing.assert_frame_equal(pooled, committed, check_exact=True)
+    pd.testing.assert_frame_equal(read_claims(tmp_path / "figure1_claims.csv"), read_claims(FIGURES / "figure1_claims.csv"))
+    written = (tmp_path / "figure1_caption.md").read_text().replace(f"{FIGURES.parent}/", "")  # paths as given
+    assert written == (FIGURES / "figure1_caption.md").read_text()
+    seeds = pooled[pooled["seed"] != "all"]
+    assert sorted(seeds["seed"].unique(), key=int) == ["0", "1", "2", "3", "4", "5"]
+    means = pooled[pooled["seed"] == "all"].set_index(["quantity", "lambda_"])
+    assert (means["n_seeds"] == 6).all()
+    np.testing.assert_allclose(means["value"], seeds.groupby(["quantity", "lambda_"])["value"].mean()
+                               .reindex(means.index), rtol=0, atol=1e-12)
+    assert set(pooled.loc[pooled["quantity"] == "Kiani2007.IT-rdm", "tested"]) == {"no"}
+
+
+def test_tables_that_share_a_seed_are_not_pooled(tmp_path, capsys):
+    from figures.figure1.combine import main as combine_main
+
+    first = FIGURES / "figure1_first" / "figure1.csv"
+    assert combine_main([str(first), str(first), "--out", str(tmp_path)]) == 2
+    assert "is in more than one table" in capsys.readouterr().err

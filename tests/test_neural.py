@@ -175,3 +175,47 @@ def test_online_benchmark_offline_fails_fast_with_instructions(neural_env, tmp_p
     assert time.perf_counter() - start < 30
     err = capsys.readouterr().err
     assert err.startswith("neuroequi: error: ") and "'Sanghavi2020.IT-pls'" in err and err.count("\n") == 1
+
+
+def test_subject_level_human_it_matches_rsatoolbox(neural_env):
+    """Per-subject Spearman scores and both noise-ceiling bounds equal rsatoolbox's to 1e-6 (the monkey-IT RDM
+    stands in for a model RDM); the 8 subject-sessions average to the group RDM of Kriegeskorte2008.hIT-rdm."""
+    rsatoolbox = pytest.importorskip("rsatoolbox")
+    from rsatoolbox.inference import boot_noise_ceiling
+    from scipy.spatial.distance import squareform
+
+    from analyses.neural.benchmarks.kriegeskorte2008.subjects import noise_ceiling, subject_rdms, subject_scores
+    from neuroequi.data import kriegeskorte92, kriegeskorte92_subject_rdms
+
+    sessions, names = kriegeskorte92_subject_rdms()
+    data = kriegeskorte92()
+    np.testing.assert_allclose(sessions.mean(axis=(0, 1)), data.rdm_human_it, atol=1e-12)
+    subjects, _ = subject_rdms()
+    assert subjects.shape == (4, 92, 92) and names == ["BE", "KO", "SN", "TI"]
+    reference = rsatoolbox.rdm.RDMs(np.array([squareform(s, checks=False) for s in subjects]))
+    model = rsatoolbox.rdm.RDMs(squareform(data.rdm_monkey_it, checks=False)[None])
+    np.testing.assert_allclose(subject_scores(data.rdm_monkey_it, subjects),
+                               rsatoolbox.rdm.compare(model, reference, method="spearman")[0], atol=1e-6)
+    np.testing.assert_allclose(noise_ceiling(subjects), boot_noise_ceiling(reference, method="spearman"), atol=1e-6)
+
+
+def test_stimulus_bootstrap_recomputes_both_rdms_and_widens_with_fewer_images(neural_env):
+    """Every resample's score is the Spearman rho of the pairs of distinct resampled stimuli (a stimulus with its own
+    copy left out); the error grows as the image set shrinks (about as 1/sqrt(images))."""
+    from scipy.stats import spearmanr
+
+    from analyses.neural.rdm_bootstrap import pattern_resamples, rdm_bootstrap, stimulus_replicates
+
+    monkey, human = kriegeskorte_stimulus_set("monkey_it")[1], kriegeskorte_stimulus_set("human_it")[1]
+    resamples = pattern_resamples(92, 5, seed=3)
+    boot = rdm_bootstrap(monkey, human, resamples)
+    rows, cols = np.triu_indices(92, k=1)
+    for idx, value in zip(resamples, boot):
+        a, b = idx[rows], idx[cols]
+        keep = a != b
+        assert keep.sum() < len(keep)  # a resample of 92 draws repeats stimuli
+        assert value == pytest.approx(spearmanr(monkey[a, b][keep], human[a, b][keep])[0], abs=1e-12)
+    assert rdm_bootstrap(monkey, human, np.arange(92)[None])[0] == pytest.approx(
+        spearmanr(monkey[rows, cols], human[rows, cols])[0], abs=1e-12)
+    errors = [np.std(stimulus_replicates(monkey[:n, :n], human[:n, :n], n_boot=300)) for n in (92, 46, 23)]
+    assert errors[0] < errors[1] < errors[2], errors

@@ -6,7 +6,8 @@
   (Brain-Score's plugin layout; :mod:`analyses.neural.registry`): ``Cowley2023.V4-pls``,
   ``Cowley2023-<session>.V4-pls`` (any session present, e.g. ``Cowley2023-210325.V4-pls``),
   ``Kiani2007.IT-rdm``, ``Kriegeskorte2008.hIT-rdm`` (shared definitions in
-  :mod:`analyses.neural.benchmarks`), and Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm``
+  :mod:`analyses.neural.benchmarks`), ``Kriegeskorte2008.hIT-subjects-rdm``
+  (:mod:`analyses.neural.benchmarks.kriegeskorte2008.subjects`), and Brain-Score's own ``tong.Coggan2024_fMRI.{V1,V2,V4,IT}-rdm``
   on their packaged files (:mod:`analyses.neural.coggan2024`);
 * online, through ``brainscore_vision`` (:mod:`analyses.neural.online`):
   ``MajajHong2015public.IT-pls``, ``MajajHong2015.IT-pls``, ``Sanghavi2020.IT-pls``,

@@ -16,7 +16,8 @@ ceiling and ceiler.
 
 Brain-Score's ceiled score is ``(r / ceiling)^2`` (clipped to [0, 1]), which
 drops the sign of ``r``; the raw ``r`` (mean over subjects) is the score's
-``attrs['raw']`` and the per-subject ``r`` are ``attrs['raw'].attrs['raw']``.
+``attrs['raw']`` and the per-subject ``r`` are ``attrs['raw'].attrs['raw']``. Its ``error`` is a
+bootstrap over the 24 stimuli (:mod:`analyses.neural.coggan_bootstrap`).
 """
 
 from __future__ import annotations
@@ -168,7 +169,10 @@ def coggan_benchmark(identifier: str):
 
     if identifier not in COGGAN_BENCHMARKS:
         raise ConfigError(f"unknown Coggan2024 benchmark {identifier!r}; known: {list(COGGAN_BENCHMARKS)}")
+    from analyses.neural.coggan_bootstrap import Coggan2024WithStimulusError
+
     with local_data():
         benchmark = brainscore_vision.load_benchmark(identifier)
+    benchmark.__class__ = Coggan2024WithStimulusError  # Brain-Score's object, plus the stimulus-bootstrap error
     benchmark.ceiling_formula = CEILING_FORMULA
     return benchmark

@@ -86,6 +86,7 @@ def score_rows(entry, weights: str, seed: int | None, benchmarks: tuple[str, ...
             "model": entry.name, "weights": weights, "seed": seed, "identifier": candidate.identifier,
             "benchmark": name, "score": float(score.values), "raw": float(np.asarray(raw)),
             "ceiling": float(np.asarray(ceiling)) if ceiling is not None else np.nan,
+            "error": float(score.attrs.get("error", np.nan)),
             "raw_subject_sd": float(per_subject.std(ddof=1)) if per_subject.size > 1 else np.nan,
             "n_subjects": int(per_subject.size),
         })

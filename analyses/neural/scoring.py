@@ -50,9 +50,14 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
         "region_layer_map": dict(region_layer_map), "brainscore_version": version("brainscore_vision"),
         "elapsed_s": round(elapsed_s, 2), "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    for key in ("session_scores", "session_errors"):
+    for key in ("session_scores", "session_errors", "subject_scores"):
         if key in attrs:
             result[key] = dict(attrs[key])
+    for key in ("subject_se", "ceiling_upper"):
+        if key in attrs:
+            result[key] = float(attrs[key])
+    if "replicates" in attrs:  # the stimulus bootstrap of an RDM benchmark (analyses.neural.rdm_bootstrap)
+        result["replicates"] = list(attrs["replicates"])
     return result
 
 
@@ -66,7 +71,8 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     :mod:`analyses.neural.layer_maps`), with
     the regions in ``region_layer_map`` overridden; the result says which (``layer_map_source``).
     Returns the result dict (keys :data:`RESULT_KEYS`), from the cache in the zoo home ``home``
-    unless ``recompute`` or the cached result used another map or preprocessing. The committed
+    unless ``recompute`` or the cached result used another map or preprocessing (or is an RDM result
+    from before the stimulus bootstrap, without ``replicates``). The committed
     layer's activations are scored as Brain-Score scores them, unreduced (``reduction: none``,
     the default of :func:`analyses.neural.layers.score_layers`, which then gives the same value
     for that layer). Raises ``ConfigError`` for an
@@ -87,7 +93,8 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     path = result_path(loaded.identifier, benchmark, home)
     if path.is_file() and not recompute:
         cached = _read_cached(path)
-        if (cached is not None and cached.get("region_layer_map") == regions
+        stale = benchmark.endswith("-rdm") and "replicates" not in (cached or {})  # before the stimulus bootstrap
+        if (cached is not None and cached.get("region_layer_map") == regions and not stale
                 and cached.get("preprocessing") == preprocessing_key(loaded)):
             return cached
     bench = load_benchmark(benchmark)

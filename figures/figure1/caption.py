@@ -14,6 +14,7 @@ import pandas as pd
 
 from figures.configs import train_overrides
 from figures.figure1.config import Figure1Config
+from figures.figure1.inference import SHORT_NAMES, TREND, rule_power, shared_images, summary_rows
 from figures.figure1.table import RAW_SUFFIX
 from neuroequi.io import format_lambda
 
@@ -32,13 +33,23 @@ PANEL_TEXT = {
 }
 INTERVALS = (
     "Points: mean over the {n_seeds} training seeds of each λ (small dots: single seeds). Error bars: 95% "
-    "intervals that include training noise, mean ± sqrt((t·SD_seeds)² + (z·SD_images)²): SD_seeds from a "
-    "bootstrap over the seeds, SD_images from a bootstrap over the images (panels 2-5; every model saw the same "
-    "images, and ΔD_B is paired by seed and image) or from Brain-Score's error (its standard error over "
-    "cross-validation splits; the RDM benchmarks give none, so their intervals come from the seeds alone); t is "
-    "Student's with {dof} degrees of freedom, because with {n_seeds} seeds the bootstrap's own percentiles are "
-    "too narrow. An effect vs λ=0 is the paired difference to the λ=0 model of the same seed; a filled marker "
-    "means its interval excludes 0."
+    "intervals that include training noise, mean ± sqrt((t·SE_seeds)² + (z·SD_images)²): SE_seeds the standard "
+    "error of the mean over seeds, SD_images from a bootstrap over the images (panels 2-5; every model saw the "
+    "same images, and ΔD_B is paired by seed and image), over the stimuli (RDM benchmarks: both RDMs recomputed "
+    "on each resample of the stimuli, the same resamples for every model, so effects are paired by stimulus; the "
+    "subject-level human-IT benchmark resamples subjects too) or from Brain-Score's split error (PLS); t is "
+    "Student's with {dof} degrees of freedom, because with {n_seeds} seeds a bootstrap's own percentiles are too "
+    "narrow. An effect vs λ=0 is the paired difference to the λ=0 model of the same seed."
+)
+CORRECTION = (
+    "Tests: one family of {m} tests, the effect vs λ=0 at each λ > 0 and the trend over λ (per seed, the slope "
+    "against the rank of λ; seeds are the unit) of each quantity in the tables below{excluded}. Each test's p-value "
+    "is the level at which its interval of the form above just touches 0; Holm's step-down at α = 0.05 controls "
+    "the family-wise error (the chance of any false claim), under any dependence between the tests (they share "
+    "seeds and images), which Benjamini–Hochberg would not. Bold and filled markers: effects that survive the "
+    "correction. A claim needs more: an independent set of seeds must agree (one half of the seeds "
+    "discovers, surviving Holm over the family; the other half confirms, same sign, surviving Holm over the "
+    "discoveries; either half may discover)."
 )
 COGGAN_NOTE = (
     "Brain-Score's ceiled Coggan2024 score is (r / ceiling)², clipped to [0, 1], which drops the sign of r; "
@@ -51,12 +62,6 @@ PAPER_DIFFERENCES = (
     "V4, Cowley et al. 2023; monkey and human IT RDMs of the 92 Kriegeskorte images, Kiani et al. 2007 / "
     "Kriegeskorte et al. 2008; human fMRI RSMs of Coggan & Tong 2024) with Brain-Score's own metrics."
 )
-SHORT_NAMES = {
-    "delta_shared_variability": "ΔD_B shared augmentation variability",
-    "decoding_r_mean": "decoding r, mean over parameters",
-    "delta_content_augmentation_factorization": "ΔD_B content/augmentation factorization",
-    "delta_crop_photometric_factorization": "ΔD_B crop/photometric factorization",
-}
 
 
 def number(value: float, signed: bool = False) -> str:
@@ -79,12 +84,6 @@ def short_name(quantity: str, label: str) -> str:
     if quantity.endswith(RAW_SUFFIX):
         return f"{quantity[:-len(RAW_SUFFIX)]} raw (unceiled)"
     return SHORT_NAMES.get(quantity, label)
-
-
-def summary_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The aggregated rows the text reports: every panel-1 row, the mean decoding r and the three ΔD_B."""
-    keep = (table["panel"] == 1) | table["quantity"].isin(list(SHORT_NAMES))
-    return table[keep & (table["seed"] == "all")]
 
 
 def _grid(rows: pd.DataFrame, lambdas: list[float], cell) -> list[str]:
@@ -111,29 +110,83 @@ def effects_markdown(table: pd.DataFrame) -> list[str]:
 
     def cell(r: pd.Series) -> str:
         text = with_interval(r["effect"], r["effect_low"], r["effect_high"], signed=True)
-        return f"**{text}**" if r["excludes_zero"] == "yes" else text
+        return f"**{text}**" if r["survives"] == "yes" else text
 
     return _grid(rows, lambdas, cell)
 
 
-def verdict(table: pd.DataFrame) -> str:
-    """One sentence per table: which effects vs λ=0 have intervals that exclude 0, and that the rest do not."""
-    rows = summary_rows(table)
-    rows = rows[rows["lambda_"] > 0]
-    clear = rows[rows["excludes_zero"] == "yes"]
-    n_seeds = int(rows["n_seeds"].max())
-    if clear.empty:
-        return (f"No effect vs λ=0 has a 95% interval that excludes 0 at {n_seeds} seeds: none of the trends "
-                "in these panels is distinguishable from seed and image noise.")
-    named = "; ".join(f"{short_name(r['quantity'], r['label'])} at λ={format_lambda(r['lambda_'])} "
-                      f"({number(r['effect'], signed=True)})" for _, r in clear.iterrows())
-    return (f"Effects vs λ=0 whose 95% interval excludes 0 at {n_seeds} seeds: {named}. "
-            f"The other {len(rows) - len(clear)} effects in the table are not distinguishable from seed and image "
-            "noise (their intervals include 0).")
+def trends_markdown(tests: pd.DataFrame) -> list[str]:
+    """Markdown table: the trend over λ of each quantity (slope per λ rank step [95% interval], p, Holm, replicated)."""
+    lines = ["| quantity | slope per λ step [95% interval] | p | survives Holm | replicated |", "|---|---|---|---|---|"]
+    for _, r in tests[tests["test"] == TREND].iterrows():
+        text = with_interval(r["estimate"], r["low"], r["high"], signed=True)
+        lines.append(f"| {short_name(r['quantity'], r['label'])} | {f'**{text}**' if r['survives'] == 'yes' else text} "
+                     f"| {r['p_value']:.3g} | {r['survives']} | {r['replicated'] or '–'} |")
+    return lines
+
+
+def _test_name(r: pd.Series) -> str:
+    where = "trend over λ" if r["test"] == TREND else f"λ={format_lambda(r['lambda_'])}"
+    return f"{short_name(r['quantity'], r['label'])}, {where} ({number(r['estimate'], signed=True)})"
+
+
+def verdict(tests: pd.DataFrame) -> str:
+    """Which tests of the family (:func:`figures.figure1.inference.claims`) are claims (survive Holm in the pool
+    and replicate in an independent half of the seeds), which only survive, and that the rest do not."""
+    n_seeds = int(tests["n_seeds"].max())
+    survive = tests[tests["survives"] == "yes"]
+    claimed = survive[survive["claim"] == "yes"]
+    head = f"Of {len(tests)} tests at {n_seeds} seeds (Holm, α = 0.05), "
+    if survive.empty:
+        return head + ("none survives the correction: no effect or trend in these panels is distinguishable from "
+                       "seed and image noise.")
+    text = head + f"{len(survive)} survive: " + "; ".join(map(_test_name, (r for _, r in survive.iterrows()))) + ". "
+    if (tests["replicated"] == "").all():
+        return text + "With fewer than 4 seeds there is no independent half to replicate them in: none is a claim."
+    if claimed.empty:
+        return text + "None of them is replicated by an independent half of the seeds: none is a claim."
+    return text + "Claims (they also replicate in an independent half of the seeds): " + "; ".join(
+        map(_test_name, (r for _, r in claimed.iterrows()))) + "."
+
+
+def power_line(tests: pd.DataFrame) -> str:
+    """The rule's power for an effect of one seed SD of the neural panel (the median over its effect tests at the
+    largest λ), at the table's seeds (uncorrected and at Holm's strictest level) and the seeds 80% power needs:
+    the median over those tests of :func:`figures.figure1.inference.rule_power` with each test's own seed and
+    image SD (an image term shared by every seed does not shrink with more seeds; PLS split errors do)."""
+    neural = tests[(tests["panel"] == 1) & (tests["test"] == "effect")]
+    neural = neural[neural["lambda_"] == neural["lambda_"].max()]
+    if neural.empty or neural["n_seeds"].max() < 2:
+        return ""
+    n = int(neural["n_seeds"].max())
+    sds = neural["se_seeds"].to_numpy() * np.sqrt(n)
+    effect = float(np.median(sds))
+
+    def power(seeds: int, alpha: float = 0.05) -> float:
+        return float(np.median([rule_power(effect, sd, images * (1 if shared_images(q) else np.sqrt(n / seeds)),
+                                           seeds, alpha=alpha, n_sim=4000)
+                                for q, sd, images in zip(neural["quantity"], sds, neural["se_images"])]))
+
+    needed = next((s for s in range(2, 41) if power(s) >= 0.8), None)
+    return (f"Power for an effect of {number(effect)} (one seed SD of the neural scores at "
+            f"λ={format_lambda(neural['lambda_'].max())}, median over the {len(neural)} tested benchmarks) at {n} "
+            f"seeds: {power(n):.0%} uncorrected, {power(n, 0.05 / len(tests)):.0%} at Holm's first step "
+            f"(α = 0.05/{len(tests)}); 80% uncorrected power needs "
+            + (f"{needed} seeds." if needed else "more than 40 seeds."))
+
+
+def separation_lines(excluded: dict[str, str]) -> list[str]:
+    """The benchmarks drawn greyed and kept out of the tests, with the reason."""
+    return [f"Greyed, no test: `{b}`: {why}." for b, why in excluded.items()]
+
+
+def correction_text(tests: pd.DataFrame, excluded: dict[str, str]) -> str:
+    """:data:`CORRECTION` with the family size."""
+    return CORRECTION.format(m=len(tests), excluded=" (the greyed benchmarks left out)" if excluded else "")
 
 
 def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float, int], str],
-            missing: dict[str, str], elapsed_s: float) -> str:
+            missing: dict[str, str], elapsed_s: float, tests: pd.DataFrame, excluded: dict[str, str]) -> str:
     """Markdown caption of the figure drawn from ``table`` (columns :data:`figures.plot.TABLE_COLUMNS`).
 
     Args:
@@ -142,6 +195,8 @@ def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float
         models: zoo name of the model of each (λ, seed).
         missing: online benchmarks that could not be scored, and why.
         elapsed_s: wall time of the run.
+        tests: the family of tests (:func:`figures.figure1.inference.claims`).
+        excluded: benchmarks that do not separate trained from random networks, and why.
     """
     means = table[table["seed"] == "all"]
     scores = means[(means["panel"] == 1) & means["in_figure"].astype(bool)]
@@ -152,7 +207,7 @@ def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float
         f"# Figure 1 ({config.mode} mode)",
         "",
         f"Five panels over λ, the TeSSL equivariance weight (λ=0: plain {config.objective}), "
-        f"{n_seeds} training seeds per λ ({', '.join(map(str, config.seeds))}).",
+        f"{n_seeds} training seeds per λ ({', '.join(sorted({str(s) for _, s in models}, key=int))}).",
         "1. Neural predictivity: " + ", ".join(scores["label"].unique()) + ".",
         "2. " + PANEL_TEXT[2],
         "3. " + PANEL_TEXT[3].format(parameters=", ".join(parameters)),
@@ -163,9 +218,11 @@ def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float
     ]
     coggan = [q for q in means["quantity"].unique() if q.startswith("tong.Coggan2024") and q.endswith(RAW_SUFFIX)]
     lines += [COGGAN_NOTE.format(benchmark=q[:-len(RAW_SUFFIX)], suffix=RAW_SUFFIX) for q in coggan]
-    lines += ["", "## What the data show", "", verdict(table), "", "Mean over seeds [95% interval]:", "",
-              *means_markdown(table), "", "Effect vs λ=0, paired by seed (and image) [95% interval]; bold: the "
-              "interval excludes 0:", "", *effects_markdown(table), "", "## Models"]
+    lines += [*separation_lines(excluded), "", correction_text(tests, excluded), "", power_line(tests)]
+    lines += ["", "## What the data show", "", verdict(tests), "", "Mean over seeds [95% interval]:", "",
+              *means_markdown(table), "", "Effect vs λ=0, paired by seed (and image) [95% interval]; bold: survives "
+              "Holm's correction:", "", *effects_markdown(table), "", "Trend over λ:", "", *trends_markdown(tests),
+              "", "## Models"]
     lines += [f"- λ={format_lambda(lam)}, seed {seed}: `{name}`" for (lam, seed), name in models.items()]
     lines += ["", "## Sizes", (f"- analysis: {int(images.max())} images x K={config.K} augmentations, the same for "
                                f"every model (analysis seed {config.seed}); {config.n_boot} bootstrap resamples")]

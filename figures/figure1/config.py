@@ -25,7 +25,7 @@ PAPER_LAMBDAS = (0.0, 0.001, 0.1, 0.2, 0.5)
 #: The objectives the published TeSSL checkpoints were trained with (``neuroequi`` method names).
 OBJECTIVES = ("barlow_twins", "simclr", "mmcr")
 LOCAL_BENCHMARKS = ("Cowley2023.V4-pls", "Cowley2023-210325.V4-pls", "Kiani2007.IT-rdm", "Kriegeskorte2008.hIT-rdm",
-                    "tong.Coggan2024_fMRI.IT-rdm")
+                    "Kriegeskorte2008.hIT-subjects-rdm", "tong.Coggan2024_fMRI.IT-rdm")
 IT_BENCHMARKS = ("MajajHong2015public.IT-pls", "Sanghavi2020.IT-pls", "SanghaviJozwik2020.IT-pls",
                  "SanghaviMurty2020.IT-pls")
 Mode = Literal["offline", "smoke", "paper", "imagenet"]

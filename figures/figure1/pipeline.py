@@ -25,7 +25,10 @@ settings recomputes what they change (or, with ``reuse=refuse``, stops naming th
 evaluation of each (λ, seed) model are jobs (:mod:`figures.figure1.jobs`) run side by
 side by an executor: local one-thread processes, or SLURM jobs through submitit.
 Outputs: ``figure1[_<mode>].{pdf,png}``, the table ``figure1[_<mode>].csv``
-(:mod:`figures.figure1.table`), ``figure1[_<mode>]_caption.md``
+(:mod:`figures.figure1.table`; it pools this run's seeds with every complete seed an earlier
+run of the same settings left in the results folder), its family of tests
+``figure1[_<mode>]_claims.csv`` (:mod:`figures.figure1.inference`: Holm's correction, trends,
+replication in two halves of the pooled seeds), ``figure1[_<mode>]_caption.md``
 (:mod:`figures.figure1.caption`), ``figure1[_<mode>]_run.json`` (settings, wall and
 CPU time of every job, the machine) and, when asked, the README's Figure-1 block
 (:mod:`figures.figure1.readme`).
@@ -46,13 +49,24 @@ from figures.executors import check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
 from figures.figure1.readme import check_readme, machine, update_readme
-from figures.figure1.table import analysis_marker, build_table, replicates_path, run_tag, score_path
+from figures.figure1.inference import claims
+from figures.figure1.table import (
+    analysis_marker,
+    build_table,
+    claims_path,
+    complete_seeds,
+    finish_table,
+    replicates_path,
+    run_tag,
+    score_path,
+    untestable,
+)
 from figures.plot import draw_figure1
 from figures.jobs import Job
-from figures.reuse import TRAINING_PLACE, StepKey, decide, refuse_changed_config, stale, write_key
+from figures.reuse import TRAINING_PLACE, StepKey, decide, differences, flatten, refuse_changed_config, stale, write_key
 from figures.steps import StepLog, run_jobs, run_step
 from neuroequi.errors import ConfigError, OfflineError
-from neuroequi.io import atomic_write, format_lambda, to_json
+from neuroequi.io import atomic_write, format_lambda, read_json_mapping, to_json, write_json
 
 #: The resolved config of a run, saved in its results folder for the job processes.
 CONFIG_FILE = "config.yaml"
@@ -311,6 +325,52 @@ def paper_preflight(config: Figure1Config) -> None:
         raise OfflineError("figure1 paper preset cannot run here: " + "; ".join(problems))
 
 
+#: Settings that may differ between runs whose seeds are pooled in one results folder.
+POOL_FREE = ("seeds", "parallel", "executor", "slurm", "online_benchmarks", "zoo_home")
+
+
+POOL_FILE = "pool.json"
+
+
+def pool_settings(config: Figure1Config) -> dict:
+    """The settings seeds must share to be pooled: every setting but :data:`POOL_FREE`, flattened."""
+    return {key: value for key, value in flatten(config).items() if key.split(".")[0] not in POOL_FREE}
+
+
+def earlier_pool(config: Figure1Config, root: Path) -> tuple[int, ...]:
+    """The seeds an earlier run left pooled in ``root`` (its ``pool.json``) when it had the same
+    :func:`pool_settings`; () for a new folder, or (with a printed line naming the changed settings)
+    when they differ: this run recomputes its own seeds (:mod:`figures.reuse`) and pools only those."""
+    path = root / POOL_FILE
+    if not path.is_file():
+        return ()
+    saved = read_json_mapping(path)
+    changed = differences(saved.get("settings", {}), pool_settings(config))
+    if changed:
+        print(f"[figure1] seeds {saved.get('seeds')} in {root} were computed with other settings "
+              f"({'; '.join(changed)}): not pooled with this run's", flush=True)
+        return ()
+    return tuple(int(s) for s in saved.get("seeds", ()))
+
+
+def separation_exclusions(benchmarks) -> dict[str, str]:
+    """``{benchmark: reason}`` of the ``benchmarks`` the committed reliability report finds not separating
+    trained from random networks (:func:`analyses.neural.reliability.not_separating`): drawn, not tested."""
+    from analyses.neural.reliability import not_separating
+
+    return {b: f"does not separate trained from random networks (analyses/neural/RESULTS_reliability.md: {why})"
+            for b, why in not_separating().items() if b in benchmarks}
+
+
+def halves(seeds: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The pool split into two independent halves (first and second half in seed order) of at least 2 seeds
+    each, for :func:`figures.figure1.inference.claims`; None with fewer than 4 seeds."""
+    if len(seeds) < 4:
+        return None
+    middle = len(seeds) // 2
+    return tuple(seeds[:middle]), tuple(seeds[middle:])
+
+
 def output_stem(config: Figure1Config, out_dir: Path) -> Path:
     """``<out_dir>/figure1`` (offline mode) or ``<out_dir>/figure1_<mode>``: the outputs' common stem."""
     return out_dir / ("figure1" if config.mode == "offline" else f"figure1_{config.mode}")
@@ -352,6 +412,7 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     elif config.images is not None and not Path(config.images).expanduser().is_dir():
         raise ConfigError(f"figure1 images {config.images!r} is not a folder (an ImageFolder: <root>/<class>/<images>)")
     refuse_changed_config(root / CONFIG_FILE, config, config.reuse)  # reuse=refuse: before anything is written
+    earlier = earlier_pool(config, root)
     configs.save(config, root / CONFIG_FILE)
     from analyses.neural import place_stimuli_on_screen
 
@@ -365,14 +426,27 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
     if config.online_benchmarks:
         usable, missing = reachable_online(config, root, home, models, log)
         benchmarks += usable
-    table = build_table(config, root, tuple(benchmarks))
+    excluded = separation_exclusions(benchmarks)
+    pool = complete_seeds(config, root, tuple(benchmarks), earlier)
+    write_json(root / POOL_FILE, {"settings": pool_settings(config), "seeds": list(pool)})
+    table = build_table(config, root, tuple(benchmarks), pool, excluded)
+    if untestable(table):  # scores saved before the stimulus bootstrap (an old results folder): drawn, not tested
+        excluded |= untestable(table)
+        table = finish_table(table, excluded)
+    split = halves(pool)
+    tests = claims(table, None if split is None else tuple(
+        build_table(config, root, tuple(benchmarks), half, excluded) for half in split))
     stem = output_stem(config, out_dir)
     with atomic_write(stem.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)
+    with atomic_write(claims_path(stem)) as tmp:
+        tests.to_csv(tmp, index=False)
     paths = draw_figure1(table, stem, title=f"TeSSL ({config.objective}) λ sweep — {config.mode} mode")
-    record = run_record(config, log, missing)
+    record = run_record(config, log, missing) | {"seeds": list(pool), "not_separating": excluded}
+    names = {(lam, seed): models.get((lam, seed)) or model_name(config, lam, seed)
+             for lam in config.lambdas for seed in pool}
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
-        tmp.write_text(caption(config, table, {k: models[k] for k in sorted(models)}, missing, log.elapsed))
+        tmp.write_text(caption(config, table, dict(sorted(names.items())), missing, log.elapsed, tests, excluded))
     with atomic_write(stem.with_name(stem.name + "_run.json")) as tmp:
         tmp.write_text(to_json(record, indent=1, ensure_ascii=False) + "\n")
     log.record("figure", 0.0, reused=False, summary=", ".join(str(p) for p in paths))

@@ -20,8 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from figures.figure1.caption import effects_markdown, means_markdown, verdict
-from figures.figure1.table import read_table
+from figures.figure1.caption import (
+    correction_text,
+    effects_markdown,
+    means_markdown,
+    power_line,
+    separation_lines,
+    trends_markdown,
+    verdict,
+)
+from figures.figure1.table import claims_path, read_table
 from neuroequi.errors import ConfigError
 from neuroequi.hardware import describe
 from neuroequi.io import atomic_write, format_lambda
@@ -64,36 +72,50 @@ def job_times(jobs: dict[str, dict[str, float | None]], kind: str) -> str:
     return f"mean {wall:.0f} s wall{cpu} over {len(times)} jobs"
 
 
-def readme_block(table: pd.DataFrame, run: dict, table_path: str) -> str:
+def readme_block(table: pd.DataFrame, run: dict, table_path: str, tests: pd.DataFrame) -> str:
     """The README's Figure-1 block (markers included) for ``table`` saved at ``table_path``
-    (relative to the README) and its run record ``run``."""
+    (relative to the README), its run record ``run`` and its family of tests ``tests`` (``figure1_claims.csv``)."""
     png = str(Path(table_path).with_suffix(".png"))
+    excluded = run.get("not_separating", {})
     lambdas = ", ".join(format_lambda(lam) for lam in run["lambdas"])
     machine_ = run["machine"]
     lines = [
         f"{BEGIN} {table_path} -->",
         f"![Figure 1, {run['mode']} mode]({png})",
         "",
-        f"*This block is generated from `{table_path}` and `{run_record_path(Path(table_path))}` by "
+        f"*This block is generated from `{table_path}`, `{claims_path(Path(table_path).with_suffix(''))}` and "
+        f"`{run_record_path(Path(table_path))}` by "
         "`python -m figures.figure1.readme` (`make figures` rewrites all three).*",
         "",
         f"The run: {run['mode']} mode, TeSSL ({run['objective']}) for λ ∈ {{{lambdas}}}, "
         f"{len(run['seeds'])} training seeds per λ ({', '.join(map(str, run['seeds']))}), "
         f"{run['n_images']} analysis images × K={run['K']} augmentations (the same for every model), "
-        f"{run['n_boot']} bootstrap resamples. Wall time **{run['elapsed_s'] / 60:.1f} min** on "
+        f"{run['n_boot']} bootstrap resamples. "
+        + (f"Pooled from {len(run['pooled_from'])} runs ({', '.join(f'`{p}`' for p in run['pooled_from'])}) by "
+           "`python -m figures.figure1.combine`; their wall times add up to " if run.get("pooled_from") else "Wall time ")
+        + f"**{run['elapsed_s'] / 60:.1f} min** on "
         f"{machine_['cpus']} CPUs ({machine_['cpu']}), executor `{run['executor']}` with {run['parallel']} jobs "
         f"side by side; training jobs: {job_times(run['jobs'], 'train')}; evaluation jobs (analysis, replicates, "
         f"local scores): {job_times(run['jobs'], 'evaluate')}.",
         "",
-        verdict(table),
+        verdict(tests),
         "",
-        "Mean over seeds [95% interval over seeds and images, or Brain-Score's error]:",
+        correction_text(tests, excluded),
+        "",
+        power_line(tests),
+        *[line for text in separation_lines(excluded) for line in ("", text)],
+        "",
+        "Mean over seeds [95% interval over seeds and images, stimuli, or Brain-Score's error]:",
         "",
         *means_markdown(table),
         "",
-        "Effect vs λ=0, paired by seed (and image) [95% interval]; **bold**: the interval excludes 0:",
+        "Effect vs λ=0, paired by seed (and image) [95% interval]; **bold**: survives Holm's correction:",
         "",
         *effects_markdown(table),
+        "",
+        "Trend over λ (slope per λ step, seeds as the unit):",
+        "",
+        *trends_markdown(tests),
     ]
     if run["mode"] == "smoke":
         lines[5:5] = ["**A smoke run** (toy sizes that check the pipeline end to end; its numbers say nothing "
@@ -105,11 +127,17 @@ def readme_block(table: pd.DataFrame, run: dict, table_path: str) -> str:
 
 def block_for(table_path: Path, readme: Path) -> str:
     """:func:`readme_block` of the table saved at ``table_path`` and its run record."""
-    record = run_record_path(table_path)
-    if not table_path.is_file() or not record.is_file():
-        raise ConfigError(f"figure1 README block needs {table_path} and {record}; run `make figures` first")
+    record, tests = run_record_path(table_path), claims_path(table_path.with_suffix(""))
+    if not table_path.is_file() or not record.is_file() or not tests.is_file():
+        raise ConfigError(f"figure1 README block needs {table_path}, {tests} and {record}; run `make figures` first")
     relative = os.path.relpath(table_path.resolve(), readme.resolve().parent)
-    return readme_block(read_table(table_path), json.loads(record.read_text()), relative)
+    return readme_block(read_table(table_path), json.loads(record.read_text()), relative, read_claims(tests))
+
+
+def read_claims(path: Path) -> pd.DataFrame:
+    """A saved family of tests (``figure1_claims.csv``), its yes/no columns as text."""
+    text = {"survives": str, "replicated": str, "claim": str}
+    return pd.read_csv(path, dtype=text, float_precision="round_trip").fillna({c: "" for c in text})
 
 
 def committed_table(readme: Path) -> Path:

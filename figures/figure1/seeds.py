@@ -7,27 +7,25 @@ same augmentations, so a quantity has, per model, a point value and ``B``
 difference of two models' replicates is a bootstrap paired by image), or, for a
 neural score, draws from a normal with Brain-Score's error (:func:`score_replicates`).
 
-The interval of a mean over ``S`` seeds (:func:`seed_interval`) adds two bootstrap
-levels: the seeds resampled with replacement (:class:`Draws`, :func:`seed_means`), and
-the images resampled, the same resample for every seed (seeds and images are crossed:
-every seed saw the same images; for a score, Brain-Score's error). An effect
-``value(λ) − value(λ=0)`` goes through the same steps on its paired differences, so
-it is resampled paired by seed and by image.
+The interval of a mean over ``S`` seeds (:func:`seed_interval`) adds two levels: the
+seeds, as the standard error of their mean, and the images, resampled with the same
+resample for every seed (seeds and images are crossed: every seed saw the same images;
+for a PLS score, Brain-Score's split error; for an RDM score, the same stimulus
+resamples for every model, :mod:`analyses.neural.rdm_bootstrap`). An effect
+``value(λ) − value(λ=0)`` goes through the same steps on its paired differences, so it
+is paired by seed and by image.
 
-With a handful of seeds a percentile interval of the seed bootstrap is far too
-narrow: with 3 seeds it is about the range of the seeds, so an effect whose seeds
-merely agree in sign (probability 1/4 under no effect) would "exclude 0". The seed
-level therefore enters as ``t(S−1) · SD``: the SD of the bootstrap means (with the
-seeds' spread scaled by ``sqrt(S / (S−1))``, which makes it unbiased) times the
-97.5% quantile of Student's t with ``S − 1`` degrees of freedom, the image level as
-``z · SD`` (many images: the normal quantile). Under no effect the interval excludes
-0 in about 5% of runs (``tests/test_figure1.py`` checks this by simulation). One
-seed: the percentile interval of its images (or Brain-Score's error) alone.
+With a handful of seeds a percentile interval of a seed bootstrap is far too narrow:
+with 3 seeds it is about the range of the seeds, so an effect whose seeds merely agree
+in sign (probability 1/4 under no effect) would "exclude 0". The seed level therefore
+enters as ``t(S−1) · SE`` (Student's t with ``S − 1`` degrees of freedom), the image
+level as ``z · SD`` (many images: the normal quantile). ``tests/test_figure1.py``
+checks coverage and the false-positive rate of this rule by simulation, with an image
+term. One seed: the percentile interval of its images (or error) alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -86,43 +84,27 @@ def score_replicates(value: float, error: float, n_boot: int, seed: int | tuple[
     return value + error * np.random.default_rng(seed).standard_normal(n_boot)
 
 
-@dataclass(frozen=True)
-class Draws:
-    """Seed resamples ``(B, S)``: the positions of the seeds each bootstrap draw takes (with replacement)."""
-
-    seeds: np.ndarray
-
-    @classmethod
-    def make(cls, n_seeds: int, n_boot: int, seed: int) -> Draws:
-        """``n_boot`` resamples of ``n_seeds`` seeds."""
-        return cls(np.random.default_rng([seed, n_seeds]).integers(0, n_seeds, size=(n_boot, n_seeds)))
+def seed_terms(points: np.ndarray, replicates: np.ndarray) -> tuple[float, float]:
+    """``(SE_seeds, SD_images)`` of the mean over seeds of a quantity with per-seed ``points`` ``(S,)`` and
+    within-seed ``replicates`` ``(S, n_within)``: the standard error of the mean of the seeds,
+    ``SD(points) / sqrt(S)`` (NaN for one seed), and the SD of the mean over seeds on each image resample
+    (or Brain-Score error draw, or stimulus resample)."""
+    sd_seeds = float(np.std(points, ddof=1) / np.sqrt(len(points))) if len(points) > 1 else np.nan
+    return sd_seeds, float(np.std(replicates.mean(axis=0), ddof=1))
 
 
-def seed_means(points: np.ndarray, draws: Draws) -> np.ndarray:
-    """Bootstrap means ``(B,)`` over resampled seeds of per-seed ``points`` ``(S,)``, their spread around
-    the mean scaled by ``sqrt(S / (S−1))`` first, so the variance of the means is unbiased."""
-    n = len(points)
-    scaled = points.mean() + np.sqrt(n / (n - 1)) * (points - points.mean())
-    return scaled[draws.seeds].mean(axis=1)
-
-
-def seed_interval(points: np.ndarray, replicates: np.ndarray, draws: Draws) -> tuple[float, float]:
+def seed_interval(points: np.ndarray, replicates: np.ndarray) -> tuple[float, float]:
     """The :data:`LEVEL` interval of the mean over seeds of a quantity with per-seed ``points`` ``(S,)``
-    and within-seed ``replicates`` ``(S, n_within)``: ``mean ± sqrt((t·SD_seeds)² + (z·SD_images)²)``.
-
-    ``SD_seeds``: of the means over resampled seeds (:func:`seed_means`); ``SD_images``: of the
-    mean over all seeds on each image resample (or Brain-Score error draw); ``t``, ``z``: the
-    quantiles of Student's t with ``S − 1`` degrees of freedom and of the normal. One seed: the
-    percentile interval of its replicates. NaNs where nothing varies.
+    and within-seed ``replicates`` ``(S, n_within)``: ``mean ± sqrt((t·SE_seeds)² + (z·SD_images)²)``
+    (:func:`seed_terms`); ``t``, ``z``: the quantiles of Student's t with ``S − 1`` degrees of freedom and of
+    the normal. One seed: the percentile interval of its replicates. NaNs where nothing varies.
     """
-    images = replicates.mean(axis=0)
     if len(points) == 1:
-        return percentile_interval(images)
-    sd_seeds, sd_images = np.std(seed_means(points, draws), ddof=1), np.std(images, ddof=1)
+        return percentile_interval(replicates[0])
+    sd_seeds, sd_images = seed_terms(points, replicates)
     if sd_seeds == 0 and sd_images == 0:
         return np.nan, np.nan
-    low, high = combined_interval(float(points.mean()), float(sd_seeds), float(sd_images), len(points), LEVEL)
-    return low, high
+    return combined_interval(float(points.mean()), sd_seeds, sd_images, len(points), LEVEL)
 
 
 def percentile_interval(samples: np.ndarray) -> tuple[float, float]:

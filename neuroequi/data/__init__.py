@@ -7,7 +7,7 @@ from neuroequi.lazy import lazy_exports
 
 _LOADERS = ("CIFAR10_CLASSES", "COGGAN2024_REGIONS", "COWLEY2023_RELEASE", "COWLEY2023_TEST_SESSIONS", "Coggan2024",
             "CowleySession", "Kriegeskorte92", "cifar10", "coggan2024", "cowley2023_session", "cowley2023_sessions",
-            "kriegeskorte92", "pretrained_cifar_resnet")
+            "kriegeskorte92", "kriegeskorte92_subject_rdms", "pretrained_cifar_resnet")
 _REGISTRY = ("SOURCES", "DataFile", "DataUnavailableError", "data_dir", "dataset_files", "fetch", "registered_files",
              "verify")
 

@@ -214,6 +214,19 @@ def kriegeskorte92() -> Kriegeskorte92:
     )
 
 
+def kriegeskorte92_subject_rdms() -> tuple[np.ndarray, list[str]]:
+    """The per-subject human-IT RDMs of the 92 images (``92_brainRDMs.mat``, rsatoolbox's demo data).
+
+    Returns ``(rdms, subjects)``: ``rdms`` of shape ``(4, 2, 92, 92)`` (subject, scanning session,
+    image, image; the image order of :func:`kriegeskorte92`) and the subject initials. Their mean over
+    the 8 subject-sessions is :attr:`Kriegeskorte92.rdm_human_it`.
+    """
+    mat = scipy.io.loadmat(fetch("kriegeskorte2008_92/92_brainRDMs.mat"))["RDMs"][0]  # (subjects, sessions)
+    rdms = np.array([[np.asarray(entry["RDM"], dtype=np.float64) for entry in row] for row in mat])
+    subjects = [str(row[0]["name"].item()).split("|")[1].strip() for row in mat]
+    return rdms, subjects
+
+
 def pretrained_cifar_resnet(depth: int = 20) -> Path:
     """Verified path of the supervised CIFAR-10 ResNet-``depth`` checkpoint (20 or 32)."""
     matches = [p for p in registered_files() if p.startswith(f"pretrained_cifar_resnet/resnet{depth}-")]

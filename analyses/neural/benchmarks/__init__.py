@@ -20,10 +20,12 @@ Brain-Score's own metrics and ceilings; nothing here re-implements them.
     The 92 Kriegeskorte images; model RDM (Brain-Score's ``RDM``: 1 - Pearson r
     between activation patterns) against the monkey-IT RDM of Kiani et al.
     (2007), compared by Brain-Score's ``RDMSimilarity`` (Spearman rho of the upper
-    triangles); unceiled.
+    triangles); unceiled. Its error: the SD of the score over a bootstrap of the
+    stimuli (:mod:`analyses.neural.rdm_bootstrap`).
 ``Kriegeskorte2008.hIT-rdm``
-    The same images, metric and model RDM against the human-IT fMRI RDM of
-    Kriegeskorte et al. (2008) (316 voxels); unceiled.
+    The same images, metric, model RDM and error against the human-IT fMRI RDM of
+    Kriegeskorte et al. (2008) (316 voxels, mean of 8 subject-sessions); unceiled.
+    The subject-level benchmark is :mod:`analyses.neural.benchmarks.kriegeskorte2008.subjects`.
 
 Screen size: the Cowley images are placed at 11.2 degrees (Brain-Score's
 Cowley2026 packaging of the same recordings); the 92 images at 8 degrees (the
@@ -39,6 +41,7 @@ from brainscore_core.metrics import Score
 from brainscore_vision.benchmarks import BenchmarkBase
 
 from analyses.neural.data import COWLEY_TIME_BIN, cowley_assembly, kriegeskorte_stimulus_set
+from analyses.neural.rdm_bootstrap import stimulus_replicates, with_replicates
 from neuroequi.errors import ConfigError
 
 COWLEY_VISUAL_DEGREES = 11.2
@@ -185,7 +188,7 @@ class KriegeskorteRDM(BenchmarkBase):
         score = Score(rho)
         score.attrs["raw"] = Score(rho)
         score.attrs["ceiling"] = Score(np.nan)
-        return score
+        return with_replicates(score, stimulus_replicates(model_rdm.values, target.values))
 
 
 def benchmark_stimuli(benchmark) -> list[tuple[object, float]]:

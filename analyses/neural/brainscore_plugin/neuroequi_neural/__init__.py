@@ -13,3 +13,4 @@ benchmark_registry['Cowley2023-210325.V4-pls'] = local_benchmarks()['Cowley2023-
 benchmark_registry['Cowley2023-selection.V4-pls'] = local_benchmarks()['Cowley2023-selection.V4-pls']
 benchmark_registry['Kiani2007.IT-rdm'] = local_benchmarks()['Kiani2007.IT-rdm']
 benchmark_registry['Kriegeskorte2008.hIT-rdm'] = local_benchmarks()['Kriegeskorte2008.hIT-rdm']
+benchmark_registry['Kriegeskorte2008.hIT-subjects-rdm'] = local_benchmarks()['Kriegeskorte2008.hIT-subjects-rdm']
