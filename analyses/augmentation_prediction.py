@@ -129,8 +129,9 @@ def r2_score(predictions: np.ndarray, targets: np.ndarray, weights: np.ndarray |
     ss_tot = w @ (y**2).sum(axis=1) - total * grand**2
     flat = ss_tot <= 1e-12 * (w @ (y**2).sum(axis=1))  # no variance, up to rounding
     if flat.any():
-        raise ConfigError(f"r2_score: the targets do not vary (under {int(flat.sum())} of {len(flat)} weightings), "
-                          "so R² is undefined")
+        raise ConfigError(
+            f"r2_score: the targets do not vary (under {int(flat.sum())} of {len(flat)} weightings), so R² is undefined"
+        )
     return 1.0 - ss_res / ss_tot
 
 
@@ -178,15 +179,38 @@ def score_probe(
     low, high = interval(boot, 0.95)
     what = "flip (accuracy, chance 0.5)" if categorical else f"{', '.join(TARGETS[family])} ({metric}, standardised)"
     label = f"{metric} of a {probe} probe [h(x) ; h(t(x))] → {what}, {family} only, held-out CIFAR-10 test images"
-    return {"quantity": f"augmentation_prediction[{family}]", "label": label, "value": value,
-            "ci_low": low, "ci_high": high, "n": len(images), "family": family, "metric": metric}
+    return {
+        "quantity": f"augmentation_prediction[{family}]",
+        "label": label,
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "n": len(images),
+        "family": family,
+        "metric": metric,
+    }
 
 
-def _features(model: LoadedModel, layer: str, policy: FamilyPolicy, images: list | torch.Tensor, params, K: int,
-              config: PredictionConfig, desc: str) -> np.ndarray:
+def _features(
+    model: LoadedModel,
+    layer: str,
+    policy: FamilyPolicy,
+    images: list | torch.Tensor,
+    params,
+    K: int,
+    config: PredictionConfig,
+    desc: str,
+) -> np.ndarray:
     """Responses ``(len(params), F)`` of ``layer`` to ``policy.apply`` of each row's image (row r is image r // K)."""
-    values = _responses_to_views(model, layer, view_batches(policy, images, params, K, config.batch_size), len(params),
-                                 config.precision, desc, config.progress)
+    values = _responses_to_views(
+        model,
+        layer,
+        view_batches(policy, images, params, K, config.batch_size),
+        len(params),
+        config.precision,
+        desc,
+        config.progress,
+    )
     if config.feature_slice is not None:
         start, stop = config.feature_slice
         values = values[:, start:stop]
@@ -202,9 +226,15 @@ def augmentation_prediction(model: LoadedModel, config: PredictionConfig = Predi
     families = check_families(config.families, "families")
     for name in ("n_train", "n_test", "per_image", "n_boot"):
         if getattr(config, name) < (2 if name in ("n_train", "n_test") else 1):
-            raise ConfigError(f"{name} must be >= {2 if name in ('n_train', 'n_test') else 1}, got {getattr(config, name)}")
-    if config.feature_slice is not None and (len(config.feature_slice) != 2 or not 0 <= config.feature_slice[0] < config.feature_slice[1]):
-        raise ConfigError(f"feature_slice must be [start, stop) with 0 <= start < stop, got {list(config.feature_slice)}")
+            raise ConfigError(
+                f"{name} must be >= {2 if name in ('n_train', 'n_test') else 1}, got {getattr(config, name)}"
+            )
+    if config.feature_slice is not None and (
+        len(config.feature_slice) != 2 or not 0 <= config.feature_slice[0] < config.feature_slice[1]
+    ):
+        raise ConfigError(
+            f"feature_slice must be [start, stop) with 0 <= start < stop, got {list(config.feature_slice)}"
+        )
     layer = model.layer(config.layer)
     policy = family_policy(config.transforms, model.image_size, name="prediction")
     K = config.per_image
@@ -212,7 +242,9 @@ def augmentation_prediction(model: LoadedModel, config: PredictionConfig = Predi
     for split, n in (("train", config.n_train), ("test", config.n_test)):
         pil, _, _ = cifar10_subset(split, n, config.seed)
         images = as_images(pil)
-        clean = _features(model, layer, policy, images, policy.identity(image_sizes(images)), 1, config, f"{split} clean")
+        clean = _features(
+            model, layer, policy, images, policy.identity(image_sizes(images)), 1, config, f"{split} clean"
+        )
         data[split] = (images, np.repeat(clean, K, axis=0))
     rows = []
     for k, family in enumerate(families):
@@ -225,10 +257,27 @@ def augmentation_prediction(model: LoadedModel, config: PredictionConfig = Predi
             moved = _features(model, layer, restricted, images, params, K, config, f"{split} {family}")
             split_data[split] = (np.concatenate([clean, moved], axis=1), family_targets(params, family).numpy())
         test_images = np.repeat(np.arange(len(data["test"][0])), K)
-        rows.append(score_probe(family, split_data["train"], split_data["test"], test_images, config.probe,
-                                config.mlp_hidden, config.n_boot, config.seed))
-    context = {"model": model.identifier, "weights_sha256": model.sha256, "layer": layer,
-               "probe": config.probe, "per_image": K, "n_train": config.n_train, "seed": config.seed}
+        rows.append(
+            score_probe(
+                family,
+                split_data["train"],
+                split_data["test"],
+                test_images,
+                config.probe,
+                config.mlp_hidden,
+                config.n_boot,
+                config.seed,
+            )
+        )
+    context = {
+        "model": model.identifier,
+        "weights_sha256": model.sha256,
+        "layer": layer,
+        "probe": config.probe,
+        "per_image": K,
+        "n_train": config.n_train,
+        "seed": config.seed,
+    }
     return pd.DataFrame(rows).assign(**context)
 
 

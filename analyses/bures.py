@@ -158,8 +158,9 @@ def _covariance_factor(C: torch.Tensor, normalize: bool, name: str, eps: float) 
     lowest = float((evals[..., :1] / top).min())
     tol = max(_NEGATIVE_RTOL, d * eps)
     if lowest < -tol:
-        raise ConfigError(f"{name} is not positive semidefinite: eigenvalue {lowest:.3g} x the largest "
-                          f"(allowed down to -{tol:.1g})")
+        raise ConfigError(
+            f"{name} is not positive semidefinite: eigenvalue {lowest:.3g} x the largest (allowed down to -{tol:.1g})"
+        )
     keep = evals > d * eps * top
     evals = torch.where(keep, evals, torch.zeros_like(evals))
     if normalize:
@@ -485,7 +486,9 @@ def pairwise_bures_distance_from_samples(
     sets = [as_float_tensor(x, f"samples[{k}]", 2, dev, dt) for k, x in enumerate(items)]
     dims = {x.shape[-1] for x, _ in sets}
     if len(dims) != 1 or any(x.ndim != 2 for x, _ in sets):
-        raise ConfigError(f"samples must be K arrays (n_k, d) with one d, got shapes {[tuple(x.shape) for x, _ in sets]}")
+        raise ConfigError(
+            f"samples must be K arrays (n_k, d) with one d, got shapes {[tuple(x.shape) for x, _ in sets]}"
+        )
     factors = [_drop_zero_rows(_sample_factors(x, normalize, f"samples[{k}]")) for k, (x, _) in enumerate(sets)]
     as_tensor = isinstance(samples, torch.Tensor) or any(isinstance(x, torch.Tensor) for x in items)
     return _output(_pairwise(factors, normalize), as_tensor)

@@ -36,8 +36,14 @@ from neuroequi.augment.images import ImageInput, as_images, image_sizes
 
 __all__ = ["EquivarianceResult", "equimod_equivariance", "has_equimod_predictor", "single_op_params"]
 
-FLAGS: dict[str, str | None] = {"crop": None, "flip": "flip", "jitter": "jitter", "grayscale": "grayscale",
-                                "blur": "blur", "solarize": "solarize"}
+FLAGS: dict[str, str | None] = {
+    "crop": None,
+    "flip": "flip",
+    "jitter": "jitter",
+    "grayscale": "grayscale",
+    "blur": "blur",
+    "solarize": "solarize",
+}
 """Augmentation type -> the flag column marking rows where it was applied (crop: always)."""
 
 
@@ -46,8 +52,9 @@ def has_equimod_predictor(method: nn.Module) -> bool:
     return all(hasattr(method, name) for name in ("equi_projector", "predict", "backbone"))
 
 
-def single_op_params(policy: Policy, op: str, n: int, generator: torch.Generator, image_hw: torch.Tensor,
-                     max_draws: int = 100) -> AugParams:
+def single_op_params(
+    policy: Policy, op: str, n: int, generator: torch.Generator, image_hw: torch.Tensor, max_draws: int = 100
+) -> AugParams:
     """``n`` parameter sets where only augmentation ``op`` is applied (and is applied in every row).
 
     Rows are drawn from ``policy`` and kept where ``op`` was applied; every
@@ -100,11 +107,24 @@ class EquivarianceResult:
             boot_rel = (counts @ (1.0 - clean)) / (counts @ (1.0 - pred))
             for kind, value, boot, label in (
                 ("absolute", self.absolute(op), boot_abs, f"mean sim(z'_i, ẑ'_i) − sim(z'_i, z'_o), {op} only"),
-                ("relative", self.relative(op), boot_rel, f"mean(1 − sim(z'_i, z'_o)) / mean(1 − sim(z'_i, ẑ'_i)), {op} only"),
+                (
+                    "relative",
+                    self.relative(op),
+                    boot_rel,
+                    f"mean(1 − sim(z'_i, z'_o)) / mean(1 − sim(z'_i, ẑ'_i)), {op} only",
+                ),
             ):
                 low, high = interval(boot, level)
-                out.append({"quantity": f"equivariance_{kind}[{op}]", "label": label, "value": value,
-                            "ci_low": low, "ci_high": high, "n": len(pred)})
+                out.append(
+                    {
+                        "quantity": f"equivariance_{kind}[{op}]",
+                        "label": label,
+                        "value": value,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "n": len(pred),
+                    }
+                )
         return out
 
 
@@ -147,8 +167,12 @@ def equimod_equivariance(
     sim_clean: dict[str, np.ndarray] = {}
     with torch.inference_mode():
         clean_views = policy.apply(checked, identity_params(hw))
-        z_clean = torch.cat([method.equi_projector(method.backbone(_normalise(clean_views[s : s + batch_size], mean, std)))
-                             for s in range(0, len(checked), batch_size)])
+        z_clean = torch.cat(
+            [
+                method.equi_projector(method.backbone(_normalise(clean_views[s : s + batch_size], mean, std)))
+                for s in range(0, len(checked), batch_size)
+            ]
+        )
         for op in candidates:
             try:
                 params = single_op_params(policy, op, len(checked), generator, hw)

@@ -23,7 +23,9 @@ from analyses.measures import interval, require_finite
 __all__ = ["combined_interval", "hierarchical_interval", "image_bootstrap"]
 
 
-def combined_interval(mean: float, sd_seeds: float, sd_images: float, n_seeds: int, level: float = 0.95) -> tuple[float, float]:
+def combined_interval(
+    mean: float, sd_seeds: float, sd_images: float, n_seeds: int, level: float = 0.95
+) -> tuple[float, float]:
     """``mean ± sqrt((t·sd_seeds)² + (z·sd_images)²)``: ``t`` of Student's t with ``n_seeds − 1`` degrees of
     freedom and ``z`` of the normal, both at the central ``level`` (``n_seeds >= 2``)."""
     if n_seeds < 2:
@@ -59,6 +61,11 @@ def hierarchical_interval(
         low, high = interval(samples, level)
         return mean, low, high
     seed_means = np.asarray(scores, dtype=np.float64).mean(axis=1)
-    low, high = combined_interval(mean, float(np.std(seed_means, ddof=1) / np.sqrt(len(seed_means))),
-                                  float(np.std(samples, ddof=1)), len(seed_means), level)
+    low, high = combined_interval(
+        mean,
+        float(np.std(seed_means, ddof=1) / np.sqrt(len(seed_means))),
+        float(np.std(samples, ddof=1)),
+        len(seed_means),
+        level,
+    )
     return mean, low, high

@@ -46,8 +46,9 @@ def resolve_device(device: str | torch.device | None, *inputs: object) -> torch.
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             why = "torch was built without CUDA" if torch.version.cuda is None else "no GPU is visible"
-            raise ConfigError(f"device={device!r}: CUDA is not available ({why}; torch {torch.__version__}); "
-                              "use device='cpu'")
+            raise ConfigError(
+                f"device={device!r}: CUDA is not available ({why}; torch {torch.__version__}); use device='cpu'"
+            )
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
             raise ConfigError(f"device={device!r}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}")

@@ -166,8 +166,10 @@ class ImageMeasure:
         if self.values.shape not in ((n,), (n, n)):
             raise ValueError(f"{self.quantity}: values must be ({n},) or ({n}, {n}), got {self.values.shape}")
         if n < (1 if self.values.ndim == 1 else 2):
-            raise ConfigError(f"{self.quantity}: {n} image(s) is too few for a mean over "
-                              f"{'images' if self.values.ndim == 1 else 'pairs of distinct images'}")
+            raise ConfigError(
+                f"{self.quantity}: {n} image(s) is too few for a mean over "
+                f"{'images' if self.values.ndim == 1 else 'pairs of distinct images'}"
+            )
         off = self.values if self.values.ndim == 1 else self.values[~np.eye(n, dtype=bool)]  # diagonal unused
         require_finite(off, f"{self.quantity} values")
 
@@ -189,10 +191,19 @@ class ImageMeasure:
         """One tidy row: quantity, label, value (the mean), bootstrap interval, n images."""
         counts = bootstrap_counts(len(self.images), n_boot, seed)
         low, high = interval(self.resampled(counts), level)
-        return {"quantity": self.quantity, "label": self.label, "value": self.mean(), "ci_low": low, "ci_high": high, "n": len(self.images)}
+        return {
+            "quantity": self.quantity,
+            "label": self.label,
+            "value": self.mean(),
+            "ci_low": low,
+            "ci_high": high,
+            "n": len(self.images),
+        }
 
 
-def delta(measure: ImageMeasure, baseline: ImageMeasure, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> TableRow:
+def delta(
+    measure: ImageMeasure, baseline: ImageMeasure, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> TableRow:
     """``measure - baseline`` on the same images with a paired bootstrap interval.
 
     The baseline's images are put in ``measure``'s order; both must hold the
@@ -223,12 +234,16 @@ def require_finite(values: np.ndarray, name: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ConfigError(f"{name} hold {int(bad.sum())} NaN or inf value(s) of {values.size} (first at index "
-                          f"{first}); the analysis needs finite values")
+        raise ConfigError(
+            f"{name} hold {int(bad.sum())} NaN or inf value(s) of {values.size} (first at index "
+            f"{first}); the analysis needs finite values"
+        )
     return values
 
 
-def _values_and_images(data: np.ndarray | xr.DataArray, dims: tuple[str, ...], name: str) -> tuple[np.ndarray, np.ndarray]:
+def _values_and_images(
+    data: np.ndarray | xr.DataArray, dims: tuple[str, ...], name: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Float64 values in ``dims`` order and image ids ``(I,)`` from an array or a DataArray."""
     if isinstance(data, xr.DataArray):
         if set(data.dims) != set(dims):
@@ -275,12 +290,19 @@ def shared_variability(matched: np.ndarray | xr.DataArray, device: str | None = 
     values, images = _ensemble(matched, "matched responses")
     if isinstance(matched, xr.DataArray):
         params, names = parameter_table(matched)
-        varying = [n for p, n in enumerate(names) if not n.startswith("image_") and not n.endswith("_px")
-                   and not np.allclose(params[:, :, p], params[:1, :, p])]
+        varying = [
+            n
+            for p, n in enumerate(names)
+            if not n.startswith("image_")
+            and not n.endswith("_px")
+            and not np.allclose(params[:, :, p], params[:1, :, p])
+        ]
         if varying:
             raise ValueError(f"shared_variability needs a matched ensemble; parameters {varying} differ across images")
     label = "D_B(Σ_aug(x_i), Σ_aug(x_j)), same K augmentations on both images; mean over image pairs i<j"
-    return ImageMeasure("shared_variability", label, pairwise_bures_distance_from_samples(values, device=device), images)
+    return ImageMeasure(
+        "shared_variability", label, pairwise_bures_distance_from_samples(values, device=device), images
+    )
 
 
 def content_augmentation_factorization(
@@ -356,10 +378,12 @@ class DecodingResult:
         per_fold = []
         for fold in np.unique(self.folds):
             rows = self.folds == fold
-            per_fold.append([
-                _weighted_r(self.targets[rows, p], self.predictions[rows, p], weights[:, rows])
-                for p in range(len(self.parameters))
-            ])
+            per_fold.append(
+                [
+                    _weighted_r(self.targets[rows, p], self.predictions[rows, p], weights[:, rows])
+                    for p in range(len(self.parameters))
+                ]
+            )
         with np.errstate(invalid="ignore"):
             return np.nanmean(np.transpose(np.array(per_fold), (2, 0, 1)), axis=1)
 
@@ -376,10 +400,28 @@ class DecodingResult:
         for p, name in enumerate(self.parameters):
             low, high = interval(boot[:, p], level)
             label = f"Pearson r, held-out images, ridge {what} → {name}"
-            rows.append({"quantity": f"{self.prefix}[{name}]", "label": label, "value": float(r[p]), "ci_low": low, "ci_high": high, "n": len(self.images)})
+            rows.append(
+                {
+                    "quantity": f"{self.prefix}[{name}]",
+                    "label": label,
+                    "value": float(r[p]),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n": len(self.images),
+                }
+            )
         low, high = interval(boot.mean(axis=1), level)
         label = f"mean over {len(self.parameters)} parameters of Pearson r, held-out images, ridge {what} → parameter"
-        rows.append({"quantity": f"{self.prefix}_mean", "label": label, "value": float(r.mean()), "ci_low": low, "ci_high": high, "n": len(self.images)})
+        rows.append(
+            {
+                "quantity": f"{self.prefix}_mean",
+                "label": label,
+                "value": float(r.mean()),
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(self.images),
+            }
+        )
         return rows
 
 

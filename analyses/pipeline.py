@@ -37,11 +37,38 @@ from neuroequi.augment import get_policy
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write, output_folder
 
-__all__ = ["DECODING", "IMAGE_MEASURES", "TABLE", "TABLE_COLUMNS", "AnalysisConfig", "analyze", "check_baseline", "delta_table",
-           "equimod_method", "load_decoding", "load_image_measures", "save_decoding", "save_image_measures"]
+__all__ = [
+    "DECODING",
+    "IMAGE_MEASURES",
+    "TABLE",
+    "TABLE_COLUMNS",
+    "AnalysisConfig",
+    "analyze",
+    "check_baseline",
+    "delta_table",
+    "equimod_method",
+    "load_decoding",
+    "load_image_measures",
+    "save_decoding",
+    "save_image_measures",
+]
 
-TABLE_COLUMNS = ("model", "weights_sha256", "layer", "quantity", "label", "value", "ci_low", "ci_high", "n",
-                 "policy", "K", "seed", "n_images", "precision")
+TABLE_COLUMNS = (
+    "model",
+    "weights_sha256",
+    "layer",
+    "quantity",
+    "label",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "policy",
+    "K",
+    "seed",
+    "n_images",
+    "precision",
+)
 IMAGE_MEASURES = "image_measures.nc"
 DECODING = "decoding.nc"
 TABLE = "measures.csv"
@@ -77,8 +104,10 @@ def save_image_measures(measures: list[ImageMeasure], path: Path) -> Path:
 def load_image_measures(path: Path) -> dict[str, ImageMeasure]:
     """Inverse of :func:`save_image_measures`: ``{quantity: ImageMeasure}``."""
     data = xr.load_dataset(path, engine="h5netcdf")
-    return {name: ImageMeasure(name, var.attrs["label"], var.values, var.coords["image"].values)
-            for name, var in data.data_vars.items()}
+    return {
+        name: ImageMeasure(name, var.attrs["label"], var.values, var.coords["image"].values)
+        for name, var in data.data_vars.items()
+    }
 
 
 def save_decoding(results: list[DecodingResult], path: Path) -> Path:
@@ -107,9 +136,15 @@ def load_decoding(path: Path) -> dict[str, DecodingResult]:
     out = {}
     for name in (n[: -len("_targets")] for n in data.data_vars if n.endswith("_targets")):
         targets = data[f"{name}_targets"]
-        out[name] = DecodingResult(tuple(str(p) for p in targets.coords[f"{name}_parameter"].values), targets.values,
-                                   data[f"{name}_predictions"].values, data[f"{name}_groups"].values,
-                                   data[f"{name}_folds"].values, data.coords["image"].values, targets.attrs["source"])
+        out[name] = DecodingResult(
+            tuple(str(p) for p in targets.coords[f"{name}_parameter"].values),
+            targets.values,
+            data[f"{name}_predictions"].values,
+            data[f"{name}_groups"].values,
+            data[f"{name}_folds"].values,
+            data.coords["image"].values,
+            targets.attrs["source"],
+        )
     return out
 
 
@@ -128,8 +163,10 @@ def check_paths(out_dir: str | Path, baseline_dir: str | Path | None = None) -> 
     output_folder(out_dir, "analysis output (--out)")
     if baseline_dir is not None and not (Path(baseline_dir) / IMAGE_MEASURES).is_file():
         what = "does not exist" if not Path(baseline_dir).exists() else f"holds no {IMAGE_MEASURES}"
-        raise ConfigError(f"baseline {str(baseline_dir)!r} {what}; --baseline names the --out folder of a "
-                          "finished analysis of the baseline (λ=0) model")
+        raise ConfigError(
+            f"baseline {str(baseline_dir)!r} {what}; --baseline names the --out folder of a "
+            "finished analysis of the baseline (λ=0) model"
+        )
 
 
 #: What a baseline must share with the analysis it is subtracted from (columns of its ``measures.csv``).
@@ -147,18 +184,24 @@ def check_baseline(baseline_dir: str | Path, images: Sequence, **context) -> Non
     if first.empty or not set(BASELINE_KEYS) <= set(first.columns):
         raise ConfigError(f"baseline table {str(table_path)!r} lacks the columns {list(BASELINE_KEYS)}")
     theirs = first.iloc[0]
-    differ = [f"{key} {theirs[key]!r} (baseline) != {context[key]!r}" for key in BASELINE_KEYS
-              if str(theirs[key]) != str(context[key])]
+    differ = [
+        f"{key} {theirs[key]!r} (baseline) != {context[key]!r}"
+        for key in BASELINE_KEYS
+        if str(theirs[key]) != str(context[key])
+    ]
     base_images = next(iter(load_image_measures(Path(baseline_dir) / IMAGE_MEASURES).values())).images
     if sorted(map(str, base_images)) != sorted(map(str, images)):
         differ.append(f"images: {len(set(map(str, base_images)) ^ set(map(str, images)))} ids in one set only")
     if differ:
-        raise ConfigError(f"baseline {str(baseline_dir)!r} was measured differently: {'; '.join(differ)}; "
-                          "ΔD_B compares like with like: analyse the baseline with the same settings")
+        raise ConfigError(
+            f"baseline {str(baseline_dir)!r} was measured differently: {'; '.join(differ)}; "
+            "ΔD_B compares like with like: analyse the baseline with the same settings"
+        )
 
 
-def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
-            baseline_dir: str | Path | None = None) -> Path:
+def analyze(
+    model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *, baseline_dir: str | Path | None = None
+) -> Path:
     """Responses to every ensemble, then all measures; writes the files listed in the module docstring.
 
     Args:
@@ -183,12 +226,20 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
         images, _, ids = imagefolder_subset(config.images, config.n_images, config.seed)
         check_decoding_size(len(ids), config.K, f"analysis images={config.images!r}:")
     if baseline_dir is not None:
-        check_baseline(baseline_dir, ids, layer=layer, policy=policy_name, K=config.K, seed=config.seed,
-                       n_images=len(ids))
+        check_baseline(
+            baseline_dir, ids, layer=layer, policy=policy_name, K=config.K, seed=config.seed, n_images=len(ids)
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    extract = {"K": config.K, "seed": config.seed, "batch_size": config.batch_size, "precision": config.precision,
-               "cache_dir": out / "responses", "progress": config.progress, "layer": layer}
+    extract = {
+        "K": config.K,
+        "seed": config.seed,
+        "batch_size": config.batch_size,
+        "precision": config.precision,
+        "cache_dir": out / "responses",
+        "progress": config.progress,
+        "layer": layer,
+    }
     responses = extract_ensembles(model, images, policy, image_ids=ids, **extract)
     image_measures = [
         shared_variability(responses["matched"]),
@@ -198,25 +249,44 @@ def analyze(model: LoadedModel, config: AnalysisConfig, out_dir: str | Path, *,
     save_image_measures(image_measures, out / IMAGE_MEASURES)
     boot = {"n_boot": config.n_boot, "seed": config.seed}
     rows = [m.row(**boot) for m in image_measures]
-    decodings = [augmentation_decoding(responses["full"]),
-                 augmentation_decoding(responses["full"], clean=responses["clean"])]
+    decodings = [
+        augmentation_decoding(responses["full"]),
+        augmentation_decoding(responses["full"], clean=responses["clean"]),
+    ]
     save_decoding(decodings, out / DECODING)
     rows += [row for decoding in decodings for row in decoding.rows(**boot)]
     equimod = equimod_method(model)
     if equimod is not None:
-        rows += equimod_equivariance(equimod, images, policy, model.mean, model.std, seed=config.seed,
-                                     batch_size=config.batch_size).rows(**boot)
+        rows += equimod_equivariance(
+            equimod, images, policy, model.mean, model.std, seed=config.seed, batch_size=config.batch_size
+        ).rows(**boot)
     if config.probe_train > 0:
-        probe = linear_probe(model, policy, config.probe_train, config.probe_test, seed=config.seed,
-                             cache_dir=out / "responses", progress=config.progress, layer=layer,
-                             precision=config.precision, batch_size=config.batch_size)
+        probe = linear_probe(
+            model,
+            policy,
+            config.probe_train,
+            config.probe_test,
+            seed=config.seed,
+            cache_dir=out / "responses",
+            progress=config.progress,
+            layer=layer,
+            precision=config.precision,
+            batch_size=config.batch_size,
+        )
         rows.append(probe.row(**boot))
     table = pd.DataFrame(rows)
     if baseline_dir is not None:
         table = pd.concat([table, delta_table(out, baseline_dir, **boot)], ignore_index=True)
-    context = {"model": model.identifier, "weights_sha256": model.sha256, "layer": layer,
-               "policy": policy_name, "K": config.K, "seed": config.seed, "n_images": len(ids),
-               "precision": config.precision}
+    context = {
+        "model": model.identifier,
+        "weights_sha256": model.sha256,
+        "layer": layer,
+        "policy": policy_name,
+        "K": config.K,
+        "seed": config.seed,
+        "n_images": len(ids),
+        "precision": config.precision,
+    }
     table = table.assign(**context)[list(TABLE_COLUMNS)]
     with atomic_write(out / TABLE) as tmp:
         table.to_csv(tmp, index=False)

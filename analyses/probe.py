@@ -66,10 +66,18 @@ class ProbeResult:
         correct = (self.labels == self.predictions).astype(np.float64)
         counts = bootstrap_counts(len(correct), n_boot, seed)
         low, high = interval(counts @ correct / counts.sum(axis=1), level)
-        label = (f"CIFAR-10 test accuracy, logistic-regression probe on frozen {self.layer} "
-                 f"(trained on {self.n_train} images)")
-        return {"quantity": "probe_accuracy", "label": label, "value": self.accuracy,
-                "ci_low": low, "ci_high": high, "n": len(correct)}
+        label = (
+            f"CIFAR-10 test accuracy, logistic-regression probe on frozen {self.layer} "
+            f"(trained on {self.n_train} images)"
+        )
+        return {
+            "quantity": "probe_accuracy",
+            "label": label,
+            "value": self.accuracy,
+            "ci_low": low,
+            "ci_high": high,
+            "n": len(correct),
+        }
 
 
 def linear_probe(
@@ -97,8 +105,17 @@ def linear_probe(
     labels = {}
     for split, n in (("train", n_train), ("test", n_test)):
         images, labels[split], ids = cifar10_subset(split, n, seed)
-        features[split] = extract_ensemble(model, images, policy, "clean", image_ids=ids, cache_dir=cache_dir,
-                                           progress=progress, layer=layer, **extract_options).values
+        features[split] = extract_ensemble(
+            model,
+            images,
+            policy,
+            "clean",
+            image_ids=ids,
+            cache_dir=cache_dir,
+            progress=progress,
+            layer=layer,
+            **extract_options,
+        ).values
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     probe.fit(features["train"], labels["train"])
     return ProbeResult(labels["test"], probe.predict(features["test"]), len(labels["train"]), layer)

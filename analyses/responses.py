@@ -114,8 +114,9 @@ def _images_digest(images: torch.Tensor | list[torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def _responses_to_views(model: LoadedModel, layer: str, views: Iterable[torch.Tensor], total: int, precision: str,
-                        desc: str, progress: bool) -> np.ndarray:
+def _responses_to_views(
+    model: LoadedModel, layer: str, views: Iterable[torch.Tensor], total: int, precision: str, desc: str, progress: bool
+) -> np.ndarray:
     """Run batches of views in [0, 1] through the network, on the device its weights are on;
     the layer's flattened output ``(total, N)``."""
     if precision not in PRECISIONS:
@@ -124,13 +125,20 @@ def _responses_to_views(model: LoadedModel, layer: str, views: Iterable[torch.Te
     mean = torch.tensor(model.mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
     std = torch.tensor(model.std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        outputs = layer_activations(model.module, ((batch.to(device) - mean) / std for batch in views), [layer],
-                                    total=total, desc=desc, progress=progress)
+        outputs = layer_activations(
+            model.module,
+            ((batch.to(device) - mean) / std for batch in views),
+            [layer],
+            total=total,
+            desc=desc,
+            progress=progress,
+        )
     return outputs[layer].numpy()
 
 
-def view_batches(policy: Policy, images: torch.Tensor | list[torch.Tensor], params: AugParams, K: int,
-                  batch_size: int) -> Iterator[torch.Tensor]:
+def view_batches(
+    policy: Policy, images: torch.Tensor | list[torch.Tensor], params: AugParams, K: int, batch_size: int
+) -> Iterator[torch.Tensor]:
     """Augmented views in batches (row ``r`` is image ``r // K``); the next batch is made in a
     background thread while the caller runs the network on the current one."""
 
@@ -193,17 +201,27 @@ def extract_ensemble(
     layer = model.layer(layer)
     checked = as_images(images)
     if policy.size != model.image_size:
-        raise ConfigError(f"policy {policy.name!r} makes {policy.size}px views but {model.identifier} "
-                          f"takes {model.image_size}px: use get_policy(name, size={model.image_size})")
+        raise ConfigError(
+            f"policy {policy.name!r} makes {policy.size}px views but {model.identifier} "
+            f"takes {model.image_size}px: use get_policy(name, size={model.image_size})"
+        )
     ids = list(range(len(checked))) if image_ids is None else list(image_ids)
     if len(ids) != len(checked):
         raise ConfigError(f"got {len(ids)} image ids for {len(checked)} images")
     K = 1 if ensemble == "clean" else K
     attrs = {
-        "weights_sha256": model.sha256, "model": model.identifier, "layer": layer,
-        "input_mean": json.dumps(list(model.mean)), "input_std": json.dumps(list(model.std)),
-        "policy": policy.name, "policy_spec": repr(policy), "ensemble": ensemble, "K": K, "seed": seed,
-        "precision": precision, "images_sha256": _images_digest(checked),
+        "weights_sha256": model.sha256,
+        "model": model.identifier,
+        "layer": layer,
+        "input_mean": json.dumps(list(model.mean)),
+        "input_std": json.dumps(list(model.std)),
+        "policy": policy.name,
+        "policy_spec": repr(policy),
+        "ensemble": ensemble,
+        "K": K,
+        "seed": seed,
+        "precision": precision,
+        "images_sha256": _images_digest(checked),
     }
     key = hashlib.sha256(json.dumps(attrs, sort_keys=True).encode()).hexdigest()[:20]
     path = None if cache_dir is None else Path(cache_dir) / f"responses-{ensemble}-{key}.nc"
@@ -215,8 +233,13 @@ def extract_ensemble(
     image_hw = image_sizes(checked)
     params = identity_params(image_hw) if ensemble == "clean" else ensemble_params(policy, ensemble, image_hw, K, seed)
     values = _responses_to_views(
-        model, layer, view_batches(policy, checked, params, K, batch_size), len(params), precision,
-        f"{model.identifier}:{layer} {ensemble}", progress,
+        model,
+        layer,
+        view_batches(policy, checked, params, K, batch_size),
+        len(params),
+        precision,
+        f"{model.identifier}:{layer} {ensemble}",
+        progress,
     )
     attrs.update(cache_key=key, versions=json.dumps(package_versions("xarray"), sort_keys=True))
     if ensemble == "clean":

@@ -98,8 +98,9 @@ class LocalProcess:
 
     def __init__(self, job: Job, env: dict[str, str]) -> None:
         with open(job.log_path, "ab") as log:
-            self.process = subprocess.Popen(job.command, stdout=log, stderr=subprocess.STDOUT,
-                                            env={**os.environ, **env})
+            self.process = subprocess.Popen(
+                job.command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
+            )
         self.returncode: int | None = None
         self.usage: resource.struct_rusage | None = None
 
@@ -187,20 +188,29 @@ def job_parameters(cluster: Literal["slurm", "local"], settings: SlurmSettings, 
     """``submitit.AutoExecutor`` parameters of ``job``: a distributed (training) job takes ``settings.gpus``
     GPUs on one node and one task per GPU, any other job one task and at most one GPU."""
     gpus = settings.gpus if job.distributed else min(settings.gpus, 1)
-    params: dict[str, Any] = {"name": job.name.replace(" ", "_"), "timeout_min": settings.time,
-                              "gpus_per_node": gpus, "tasks_per_node": max(gpus, 1),
-                              "cpus_per_task": settings.cpus, "mem_gb": settings.mem}
+    params: dict[str, Any] = {
+        "name": job.name.replace(" ", "_"),
+        "timeout_min": settings.time,
+        "gpus_per_node": gpus,
+        "tasks_per_node": max(gpus, 1),
+        "cpus_per_task": settings.cpus,
+        "mem_gb": settings.mem,
+    }
     if cluster == "slurm":
-        params |= {"slurm_partition": settings.partition, "slurm_account": settings.account,
-                   "slurm_additional_parameters": dict(settings.additional)}
+        params |= {
+            "slurm_partition": settings.partition,
+            "slurm_account": settings.account,
+            "slurm_additional_parameters": dict(settings.additional),
+        }
     return {key: value for key, value in params.items() if value is not None}
 
 
 class SubmititExecutor:
     """Jobs submitted through ``submitit`` (``cluster``: ``slurm`` or ``local``) into ``folder``."""
 
-    def __init__(self, cluster: Literal["slurm", "local"], settings: SlurmSettings, folder: Path,
-                 env: dict[str, str]) -> None:
+    def __init__(
+        self, cluster: Literal["slurm", "local"], settings: SlurmSettings, folder: Path, env: dict[str, str]
+    ) -> None:
         import submitit
 
         self.cluster, self.settings, self.folder, self.env = cluster, settings, Path(folder), env
@@ -236,13 +246,17 @@ def check_executor(kind: ExecutorKind) -> None:
     if kind == "local":
         return
     if importlib.util.find_spec("submitit") is None:
-        raise ConfigError(f"executor {kind!r} needs the Python package submitit, which is not installed "
-                          "(pip install submitit), or use executor=local")
+        raise ConfigError(
+            f"executor {kind!r} needs the Python package submitit, which is not installed "
+            "(pip install submitit), or use executor=local"
+        )
     missing = [command for command in ("sbatch", "srun") if shutil.which(command) is None]
     if kind == "slurm" and missing:
-        raise ConfigError(f"executor 'slurm' needs a SLURM cluster, but {' and '.join(missing)} "
-                          f"{'is' if len(missing) == 1 else 'are'} not on PATH (run on the cluster's login node, "
-                          "or use executor=local)")
+        raise ConfigError(
+            f"executor 'slurm' needs a SLURM cluster, but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not on PATH (run on the cluster's login node, "
+            "or use executor=local)"
+        )
 
 
 def make_executor(kind: ExecutorKind, settings: SlurmSettings, folder: Path, threads: int) -> Executor:

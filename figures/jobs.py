@@ -53,8 +53,12 @@ class Job:
         """What the job computes, and all it reads besides the files its config names: the entry point,
         the config (class and file) and the parameters. (The job's identity: a reuse key hashes this
         with the config file's contents.)"""
-        return {"entry": self.entry, "config_class": self.config_class, "config": str(self.config),
-                "params": self.params}
+        return {
+            "entry": self.entry,
+            "config_class": self.config_class,
+            "config": str(self.config),
+            "params": self.params,
+        }
 
     @property
     def command(self) -> list[str]:

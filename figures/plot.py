@@ -23,9 +23,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-TABLE_COLUMNS = ("panel", "quantity", "label", "lambda_", "seed", "value", "ci_low", "ci_high", "n", "n_seeds",
-                 "effect", "effect_low", "effect_high", "excludes_zero", "in_figure", "se_seeds", "se_images",
-                 "effect_se_seeds", "effect_se_images", "p_value", "survives", "tested")
+TABLE_COLUMNS = (
+    "panel",
+    "quantity",
+    "label",
+    "lambda_",
+    "seed",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "n_seeds",
+    "effect",
+    "effect_low",
+    "effect_high",
+    "excludes_zero",
+    "in_figure",
+    "se_seeds",
+    "se_images",
+    "effect_se_seeds",
+    "effect_se_images",
+    "p_value",
+    "survives",
+    "tested",
+)
 
 PANEL_TITLES = {
     1: "Neural predictivity",
@@ -50,7 +71,7 @@ def legend_label(quantity: str, label: str) -> str:
     if quantity == "decoding_r_mean":
         return "mean over parameters"
     if quantity.startswith("decoding_r["):
-        return quantity[len("decoding_r["):-1]
+        return quantity[len("decoding_r[") : -1]
     return label
 
 
@@ -94,13 +115,27 @@ def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) 
             lo, hi = y - means["ci_low"].to_numpy(dtype=float), means["ci_high"].to_numpy(dtype=float) - y
             yerr = None if np.all(np.isnan(lo)) else np.nan_to_num(np.vstack([lo, hi]))
             label = legend_label(quantity, group["label"].iloc[0])
-            ax.errorbar(x, y, yerr=yerr, color=color, capsize=3, lw=1.2, ls=":" if greyed else "-",
-                        label=f"{label} (not tested: see the caption)" if greyed else label)
+            ax.errorbar(
+                x,
+                y,
+                yerr=yerr,
+                color=color,
+                capsize=3,
+                lw=1.2,
+                ls=":" if greyed else "-",
+                label=f"{label} (not tested: see the caption)" if greyed else label,
+            )
             filled = (means["survives"] == "yes").to_numpy()
             ax.scatter(x[filled], y[filled], color=color, s=30, zorder=3)
             ax.scatter(x[~filled], y[~filled], facecolor="white", edgecolor=color, s=30, zorder=3)
-            ax.scatter(seeds["lambda_"].map(xpos).to_numpy(dtype=float) + shift, seeds["value"], color=color, s=6,
-                       alpha=0.45, lw=0)
+            ax.scatter(
+                seeds["lambda_"].map(xpos).to_numpy(dtype=float) + shift,
+                seeds["value"],
+                color=color,
+                s=6,
+                alpha=0.45,
+                lw=0,
+            )
         if panel in (2, 4, 5):
             ax.axhline(0.0, color="0.6", lw=0.8, ls="--")
         if rows.empty:
@@ -111,9 +146,11 @@ def draw_figure1(table: pd.DataFrame, out_stem: Path, title: str | None = None) 
         ax.set_xlabel("λ (TeSSL equivariance weight)")
         if rows["quantity"].nunique() > 1:
             ax.legend(fontsize=7, frameon=False)
-    note = (f"mean over {n_seeds} seeds, 95% interval over seeds (Student's t) and images or Brain-Score's error; "
-            "dots: single seeds; filled marker: the effect vs λ=0 survives Holm's correction; grey dotted: a benchmark "
-            "without a test (it does not separate trained from random networks, or lacks a stimulus term)")
+    note = (
+        f"mean over {n_seeds} seeds, 95% interval over seeds (Student's t) and images or Brain-Score's error; "
+        "dots: single seeds; filled marker: the effect vs λ=0 survives Holm's correction; grey dotted: a benchmark "
+        "without a test (it does not separate trained from random networks, or lacks a stimulus term)"
+    )
     fig.suptitle(f"{title}\n{note}" if title else note, fontsize=10)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_suffix(".pdf"), out_stem.with_suffix(".png")]

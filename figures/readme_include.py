@@ -30,7 +30,9 @@ def source(markdown: Path, path: str) -> Path:
     """The result file a block of ``markdown`` names (relative to the Markdown file); it must exist."""
     file = markdown.parent / path
     if not file.is_file():
-        raise ConfigError(f"{markdown}: include block names {path!r}, which is not a file (run the command that writes it)")
+        raise ConfigError(
+            f"{markdown}: include block names {path!r}, which is not a file (run the command that writes it)"
+        )
     return file
 
 

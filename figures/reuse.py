@@ -38,8 +38,20 @@ from neuroequi.config import to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
 
-__all__ = ["KEY_SUFFIX", "POLICIES", "TRAINING_PLACE", "StepKey", "check_policy", "decide", "differences", "flatten", "key_path", "refuse_changed_config",
-           "stale", "write_key"]
+__all__ = [
+    "KEY_SUFFIX",
+    "POLICIES",
+    "TRAINING_PLACE",
+    "StepKey",
+    "check_policy",
+    "decide",
+    "differences",
+    "flatten",
+    "key_path",
+    "refuse_changed_config",
+    "stale",
+    "write_key",
+]
 
 #: Keys of a training config that only place the run (its folder), not what it computes.
 TRAINING_PLACE = ("output_dir", "name")
@@ -78,8 +90,9 @@ class StepKey:
     inputs: dict[str, str]
 
     @classmethod
-    def of(cls, config: Any, inputs: Mapping[str, str | os.PathLike] | None = None,
-           place: tuple[str, ...] = ()) -> StepKey:
+    def of(
+        cls, config: Any, inputs: Mapping[str, str | os.PathLike] | None = None, place: tuple[str, ...] = ()
+    ) -> StepKey:
         """The key of a step with settings ``config`` reading the files ``inputs`` (name -> path);
         ``place``: settings that only say where the step writes (e.g. a training's ``output_dir``),
         left out so a moved results folder is still reused."""
@@ -94,21 +107,31 @@ class StepKey:
 
     def changes(self, recorded: Mapping[str, Any]) -> list[str]:
         """``key: old -> new`` for every setting or input that differs from a ``recorded`` key file."""
-        return (differences(recorded.get("config", {}), self.config)
-                + differences(recorded.get("inputs", {}), self.inputs, label="input ", width=12))
+        return differences(recorded.get("config", {}), self.config) + differences(
+            recorded.get("inputs", {}), self.inputs, label="input ", width=12
+        )
 
 
-def differences(old: Mapping[str, Any], new: Mapping[str, Any], label: str = "", width: int | None = None,
-                skip: tuple[str, ...] = ()) -> list[str]:
+def differences(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    label: str = "",
+    width: int | None = None,
+    skip: tuple[str, ...] = (),
+) -> list[str]:
     """``<label><key>: <old> -> <new>`` (JSON values, or their first ``width`` characters; ``<unset>``
     when absent) for every key whose value differs, in key order; keys under ``skip`` left out."""
+
     def shown(values: Mapping[str, Any], key: str) -> str:
         if key not in values:
             return "<unset>"
         return str(values[key])[:width] if width else json.dumps(values[key])
 
-    return [f"{label}{key}: {shown(old, key)} -> {shown(new, key)}" for key in sorted(set(old) | set(new))
-            if key.split(".")[0] not in skip and old.get(key, "<unset>") != new.get(key, "<unset>")]
+    return [
+        f"{label}{key}: {shown(old, key)} -> {shown(new, key)}"
+        for key in sorted(set(old) | set(new))
+        if key.split(".")[0] not in skip and old.get(key, "<unset>") != new.get(key, "<unset>")
+    ]
 
 
 def key_path(output: Path) -> Path:
@@ -148,8 +171,10 @@ def decide(what: str, output: Path, key: StepKey, policy: str, remove: Path | No
     if reasons is None or reasons == ["no output"]:
         return reasons
     if check_policy(policy) == "refuse":
-        raise ConfigError(f"{what}: {output} was computed from other settings or inputs ({'; '.join(reasons)}); "
-                          "pass reuse=recompute to recompute it, or use another results folder")
+        raise ConfigError(
+            f"{what}: {output} was computed from other settings or inputs ({'; '.join(reasons)}); "
+            "pass reuse=recompute to recompute it, or use another results folder"
+        )
     for path in (remove, output):
         if path is not None and path.is_dir():
             shutil.rmtree(path)
@@ -162,8 +187,9 @@ def decide(what: str, output: Path, key: StepKey, policy: str, remove: Path | No
 def write_key(output: Path, key: StepKey) -> Path:
     """Record ``key`` beside ``output`` (atomic write); the step's output is then reusable."""
     with atomic_write(key_path(output)) as tmp:
-        tmp.write_text(json.dumps({"sha256": key.sha256, "config": key.config, "inputs": key.inputs},
-                                  indent=1, sort_keys=True))
+        tmp.write_text(
+            json.dumps({"sha256": key.sha256, "config": key.config, "inputs": key.inputs}, indent=1, sort_keys=True)
+        )
     return key_path(output)
 
 
@@ -179,5 +205,7 @@ def refuse_changed_config(saved: Path, config: Any, policy: str) -> None:
         return
     changed = differences(flatten(yaml.safe_load(saved.read_text()) or {}), flatten(config), skip=OPERATIONAL)
     if changed:
-        raise ConfigError(f"the results in {str(saved.parent)!r} were computed with other settings ({'; '.join(changed)}); "
-                          "pass reuse=recompute to recompute what they change, or use another results folder")
+        raise ConfigError(
+            f"the results in {str(saved.parent)!r} were computed with other settings ({'; '.join(changed)}); "
+            "pass reuse=recompute to recompute what they change, or use another results folder"
+        )

@@ -46,8 +46,14 @@ class StepLog:
         return time.perf_counter() - self.started
 
 
-def run_step(log: StepLog, name: str, output: Path, make: Callable[[Path], str | None],
-             key: StepKey | None = None, reuse: str = "recompute") -> Path:
+def run_step(
+    log: StepLog,
+    name: str,
+    output: Path,
+    make: Callable[[Path], str | None],
+    key: StepKey | None = None,
+    reuse: str = "recompute",
+) -> Path:
     """Produce ``output`` with ``make(tmp_path)`` unless it is saved already.
 
     ``make`` writes to the temporary path it is given (:func:`neuroequi.io.atomic_write`)
@@ -77,8 +83,9 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] | None = None,
-             executor: Executor | None = None) -> None:
+def run_jobs(
+    jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] | None = None, executor: Executor | None = None
+) -> None:
     """Run ``jobs`` through ``executor`` (default: local processes with ``env`` added to their
     environment), at most ``parallel`` at a time, each after its dependencies.
 
@@ -126,8 +133,10 @@ def run_jobs(jobs: list[Job], parallel: int, log: StepLog, env: dict[str, str] |
                 if code == NeuroequiError.exit_code:
                     raise NeuroequiError(f"{job.name} failed: {_tail(job.log_path, 1)} (log: {job.log_path})")
                 if code != 0 or not job.done():
-                    raise RuntimeError(f"{job.name} failed (exit {code}, {handle.describe()}); last lines "
-                                       f"of {job.log_path}:\n{_tail(job.log_path)}")
+                    raise RuntimeError(
+                        f"{job.name} failed (exit {code}, {handle.describe()}); last lines "
+                        f"of {job.log_path}:\n{_tail(job.log_path)}"
+                    )
                 if job.on_done:
                     job.on_done()
                 finished.add(job.name)

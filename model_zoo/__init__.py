@@ -7,14 +7,36 @@ The names below are imported on first use (PEP 562), so importing the package (e
 from neuroequi.lazy import lazy_exports
 
 __all__ = [
-    "Entry", "LoadedModel", "WeightsSource", "entries", "from_module", "get_entry", "load", "random_entry",
-    "register_checkpoint", "register_run", "register_weights", "run_name", "zoo_home",
+    "Entry",
+    "LoadedModel",
+    "WeightsSource",
+    "entries",
+    "from_module",
+    "get_entry",
+    "load",
+    "random_entry",
+    "register_checkpoint",
+    "register_run",
+    "register_weights",
+    "run_name",
+    "zoo_home",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "Entry": "model_zoo.catalogue", "WeightsSource": "model_zoo.catalogue", "entries": "model_zoo.catalogue",
-    "get_entry": "model_zoo.catalogue", "random_entry": "model_zoo.catalogue",
-    "register_checkpoint": "model_zoo.catalogue", "register_run": "model_zoo.catalogue",
-    "register_weights": "model_zoo.catalogue", "run_name": "model_zoo.catalogue", "zoo_home": "model_zoo.download",
-    "LoadedModel": "model_zoo.loading", "load": "model_zoo.loading", "from_module": "model_zoo.loading",
-})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Entry": "model_zoo.catalogue",
+        "WeightsSource": "model_zoo.catalogue",
+        "entries": "model_zoo.catalogue",
+        "get_entry": "model_zoo.catalogue",
+        "random_entry": "model_zoo.catalogue",
+        "register_checkpoint": "model_zoo.catalogue",
+        "register_run": "model_zoo.catalogue",
+        "register_weights": "model_zoo.catalogue",
+        "run_name": "model_zoo.catalogue",
+        "zoo_home": "model_zoo.download",
+        "LoadedModel": "model_zoo.loading",
+        "load": "model_zoo.loading",
+        "from_module": "model_zoo.loading",
+    },
+)

@@ -23,8 +23,9 @@ from neuroequi.activations import layer_activations
 from neuroequi.errors import ConfigError
 
 
-def preprocess(images: Sequence[Image.Image], image_size: int, mean: Sequence[float],
-               std: Sequence[float]) -> torch.Tensor:
+def preprocess(
+    images: Sequence[Image.Image], image_size: int, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
     """PIL images (any size/mode) -> float32 tensor ``(N, 3, image_size, image_size)``, normalised."""
     import torchvision.transforms.functional as TF
 
@@ -51,12 +52,14 @@ def preprocessing_key(loaded: LoadedModel) -> str:
 
 def file_preprocessing(loaded: LoadedModel) -> Callable[[Sequence[str]], np.ndarray]:
     """Brain-Score preprocessing for ``loaded``: image paths -> ``(N, 3, S, S)`` float32 array."""
-    return functools.partial(_load_and_preprocess, image_size=loaded.image_size, mean=tuple(loaded.mean),
-                             std=tuple(loaded.std))
+    return functools.partial(
+        _load_and_preprocess, image_size=loaded.image_size, mean=tuple(loaded.mean), std=tuple(loaded.std)
+    )
 
 
-def extract(loaded: LoadedModel, images: Sequence[Image.Image], layers: Sequence[str] | None = None,
-            batch_size: int = 128) -> dict[str, np.ndarray]:
+def extract(
+    loaded: LoadedModel, images: Sequence[Image.Image], layers: Sequence[str] | None = None, batch_size: int = 128
+) -> dict[str, np.ndarray]:
     """Activations of ``layers`` (default: all of the model's) to in-memory PIL images.
 
     Returns ``{layer: array (N, D)}`` with each layer's output flattened per image
@@ -68,7 +71,9 @@ def extract(loaded: LoadedModel, images: Sequence[Image.Image], layers: Sequence
         raise ConfigError(f"layers {unknown} are not layers of {loaded.identifier}; known: {loaded.layers}")
     if batch_size <= 0:
         raise ConfigError(f"batch_size must be positive, got {batch_size!r}")
-    batches = (preprocess(images[start:start + batch_size], loaded.image_size, loaded.mean, loaded.std)
-               for start in range(0, len(images), batch_size))
+    batches = (
+        preprocess(images[start : start + batch_size], loaded.image_size, loaded.mean, loaded.std)
+        for start in range(0, len(images), batch_size)
+    )
     outputs = layer_activations(loaded.module, batches, layers)
     return {layer: values.numpy() for layer, values in outputs.items()}

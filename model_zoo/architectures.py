@@ -38,8 +38,7 @@ from neuroequi.errors import CheckpointError, ConfigError
 from neuroequi.methods.base import IMAGENET_MEAN, IMAGENET_STD
 
 #: The sources an ``arch`` may name, and how each is spelled.
-SOURCES = {"torchvision": "torchvision:<name>", "timm": "timm:<name>",
-           "module": "module:<package.module>:<callable>"}
+SOURCES = {"torchvision": "torchvision:<name>", "timm": "timm:<name>", "module": "module:<package.module>:<callable>"}
 #: Regions a default map assigns, input to output.
 REGIONS = ("V1", "V2", "V4", "IT")
 #: Names of a classifier child that the default layers leave out.
@@ -75,8 +74,9 @@ def _timm():
     try:
         import timm
     except ImportError as err:
-        raise ConfigError("timm: architectures need the optional package timm, which is not installed "
-                          "(pip install 'neuroequi[timm]')") from err
+        raise ConfigError(
+            "timm: architectures need the optional package timm, which is not installed (pip install 'neuroequi[timm]')"
+        ) from err
     return timm
 
 
@@ -92,8 +92,10 @@ def build(arch: str) -> nn.Module:
         import torchvision
 
         if name not in torchvision.models.list_models():
-            raise ConfigError(f"--arch {arch!r}: torchvision has no model {name!r}; "
-                              f"e.g. {torchvision.models.list_models()[:12]} (torchvision.models.list_models())")
+            raise ConfigError(
+                f"--arch {arch!r}: torchvision has no model {name!r}; "
+                f"e.g. {torchvision.models.list_models()[:12]} (torchvision.models.list_models())"
+            )
         module = torchvision.models.get_model(name, weights=None)
     elif source == "timm":
         timm = _timm()
@@ -123,35 +125,50 @@ def own_preprocessing(arch: str, module: nn.Module) -> Preprocessing:
 
         try:
             transforms = torchvision.models.get_model_weights(name).DEFAULT.transforms()
-            return Preprocessing(int(transforms.crop_size[0]), tuple(transforms.mean), tuple(transforms.std),
-                                 f"torchvision {name} default weights' transforms")
+            return Preprocessing(
+                int(transforms.crop_size[0]),
+                tuple(transforms.mean),
+                tuple(transforms.std),
+                f"torchvision {name} default weights' transforms",
+            )
         except (ValueError, AttributeError, KeyError):  # a model without published weights
             pass
     if source == "timm":
         config = _timm().data.resolve_data_config({}, model=module)
-        return Preprocessing(int(config["input_size"][-1]), tuple(config["mean"]), tuple(config["std"]),
-                             f"timm {name} data config")
+        return Preprocessing(
+            int(config["input_size"][-1]), tuple(config["mean"]), tuple(config["std"]), f"timm {name} data config"
+        )
     return Preprocessing(224, IMAGENET_MEAN, IMAGENET_STD, "default: 224 px, ImageNet mean and std")
 
 
-def preprocessing(arch: str | None, module: nn.Module, image_size: int | None = None,
-                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> Preprocessing:
+def preprocessing(
+    arch: str | None,
+    module: nn.Module,
+    image_size: int | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> Preprocessing:
     """``arch``'s own preprocessing (:func:`own_preprocessing`; ``arch`` None: the defaults) with any
     of ``image_size``, ``mean``, ``std`` given replacing it; ConfigError for values out of range."""
-    own = own_preprocessing(arch, module) if arch else Preprocessing(
-        224, IMAGENET_MEAN, IMAGENET_STD, "default: 224 px, ImageNet mean and std")
+    own = (
+        own_preprocessing(arch, module)
+        if arch
+        else Preprocessing(224, IMAGENET_MEAN, IMAGENET_STD, "default: 224 px, ImageNet mean and std")
+    )
     chosen = {"image_size": image_size, "mean": mean, "std": std}
     given = [key for key, value in chosen.items() if value is not None]
     result = Preprocessing(
         int(own.image_size if image_size is None else image_size),
         tuple(float(v) for v in (own.mean if mean is None else mean)),
         tuple(float(v) for v in (own.std if std is None else std)),
-        own.source if not given else f"{own.source}; set: {', '.join(given)}")
+        own.source if not given else f"{own.source}; set: {', '.join(given)}",
+    )
     if result.image_size < 8:
         raise ConfigError(f"image_size must be at least 8 px, got {result.image_size}")
     if len(result.mean) != 3 or len(result.std) != 3 or min(result.std) <= 0:
-        raise ConfigError(f"mean and std need 3 values each (RGB), std > 0; got mean={list(result.mean)}, "
-                          f"std={list(result.std)}")
+        raise ConfigError(
+            f"mean and std need 3 values each (RGB), std > 0; got mean={list(result.mean)}, std={list(result.std)}"
+        )
     return result
 
 
@@ -167,8 +184,9 @@ def default_layers(module: nn.Module) -> tuple[str, ...]:
         return tuple(stages + [name for name in ("global_pool",) if name in children])
     if all(f"layer{i}" in children for i in range(1, 5)):
         return tuple(f"layer{i}" for i in range(1, 5)) + tuple(n for n in ("avgpool",) if n in children)
-    layers = tuple(name for name, child in children.items()
-                   if name not in CLASSIFIER_NAMES and not isinstance(child, _SKIPPED))
+    layers = tuple(
+        name for name, child in children.items() if name not in CLASSIFIER_NAMES and not isinstance(child, _SKIPPED)
+    )
     if not layers:
         raise ConfigError(f"{type(module).__name__} has no child modules to record; name its layers (layers=[...])")
     return layers
@@ -187,8 +205,10 @@ def check_layers(module: nn.Module, layers: Sequence[str], where: str) -> tuple[
     modules = [name for name, _ in module.named_modules() if name]
     missing = [layer for layer in layers if layer not in modules]
     if not layers or missing:
-        raise ConfigError(f"{where}: layers {missing or list(layers)} are not modules of the network; "
-                          f"modules: {modules[:40]}{' ...' if len(modules) > 40 else ''}")
+        raise ConfigError(
+            f"{where}: layers {missing or list(layers)} are not modules of the network; "
+            f"modules: {modules[:40]}{' ...' if len(modules) > 40 else ''}"
+        )
     return tuple(layers)
 
 
@@ -198,11 +218,17 @@ def load_weights(module: nn.Module, state: Mapping[str, Tensor], where: str) -> 
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k}: {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and state[k].shape != v.shape]
+    wrong = [
+        f"{k}: {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
     if missing or unexpected or wrong:
-        parts = [f"{label} {len(keys)} e.g. {keys[:4]}" for label, keys in
-                 (("missing", missing), ("unexpected", unexpected), ("shape mismatches", wrong)) if keys]
+        parts = [
+            f"{label} {len(keys)} e.g. {keys[:4]}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatches", wrong))
+            if keys
+        ]
         raise CheckpointError(f"{where}: the state dict does not fit the architecture ({'; '.join(parts)})")
     module.load_state_dict(state, strict=True)
     return module.eval()

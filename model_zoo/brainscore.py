@@ -49,6 +49,7 @@ USER_FAMILY = "neuroequi_user"
 # --------------------------------------------------------------------------- runtime helpers
 # (what the rendered plugin files call)
 
+
 def wrapper(model: str | Entry | LoadedModel, home: Path | None = None):
     """Brain-Score ``PytorchWrapper`` of a model (see :func:`model_zoo.load`), identified by ``<name>-<sha8>``."""
     from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
@@ -56,22 +57,27 @@ def wrapper(model: str | Entry | LoadedModel, home: Path | None = None):
     from model_zoo.activations import file_preprocessing
 
     loaded = model if isinstance(model, LoadedModel) else load(model, home)
-    activations_model = PytorchWrapper(identifier=loaded.identifier, model=loaded.module,
-                                       preprocessing=file_preprocessing(loaded))
+    activations_model = PytorchWrapper(
+        identifier=loaded.identifier, model=loaded.module, preprocessing=file_preprocessing(loaded)
+    )
     activations_model.image_size = loaded.image_size
     return activations_model
 
 
-def commitment(model: str | Entry | LoadedModel, region_layer_map: dict[str, str] | None = None,
-               home: Path | None = None):
+def commitment(
+    model: str | Entry | LoadedModel, region_layer_map: dict[str, str] | None = None, home: Path | None = None
+):
     """``ModelCommitment`` of a model with an explicit region->layer map (the entry's by default)."""
     from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
     loaded = model if isinstance(model, LoadedModel) else load(model, home)
     activations_model = wrapper(loaded)
-    return ModelCommitment(identifier=loaded.identifier, activations_model=activations_model,
-                           layers=list(loaded.layers),
-                           region_layer_map=dict(region_layer_map or loaded.region_layer_map))
+    return ModelCommitment(
+        identifier=loaded.identifier,
+        activations_model=activations_model,
+        layers=list(loaded.layers),
+        region_layer_map=dict(region_layer_map or loaded.region_layer_map),
+    )
 
 
 # --------------------------------------------------------------------------- rendering
@@ -107,8 +113,12 @@ def render_plugin(family: str, models: list[Entry], requirement: str = "neuroequ
         "__init__.py": render_template("family_init.py", family=repr(family), registrations=registrations),
         "model.py": render_template("family_model.py", family=repr(family)),
         "catalogue.json": json.dumps({m.name: m.to_json() for m in models}, indent=2, sort_keys=True) + "\n",
-        "test.py": render_template("family_test.py", family=repr(family), names=repr(names),
-                                   stimuli_fixture=render_template("stimuli_fixture.py")),
+        "test.py": render_template(
+            "family_test.py",
+            family=repr(family),
+            names=repr(names),
+            stimuli_fixture=render_template("stimuli_fixture.py"),
+        ),
         "requirements.txt": f"{requirement}\ntorch\ntorchvision\n",
     }
     for m in models:
@@ -143,6 +153,7 @@ def render_builtin_plugins() -> None:
 
 # --------------------------------------------------------------------------- install
 
+
 def _brainscore_root() -> Path:
     import brainscore_vision
 
@@ -155,7 +166,8 @@ def plugin_folders(home: Path | None = None) -> dict[str, Path]:
     users = list(user_entries(home).values())
     if users:
         folders[f"models/{USER_FAMILY}"] = write_plugin(
-            zoo_home(home) / "brainscore_plugins" / USER_FAMILY, render_plugin(USER_FAMILY, users))
+            zoo_home(home) / "brainscore_plugins" / USER_FAMILY, render_plugin(USER_FAMILY, users)
+        )
     return folders
 
 

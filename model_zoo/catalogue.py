@@ -166,25 +166,36 @@ def _cifar_entries() -> list[Entry]:
     for depth in (20, 32):
         relpath = next(p for p in files if p.startswith(f"pretrained_cifar_resnet/resnet{depth}-"))
         common = dict(
-            arch=f"cifar_resnet{depth}", family="neuroequi_cifar_resnet", dataset="cifar10",
+            arch=f"cifar_resnet{depth}",
+            family="neuroequi_cifar_resnet",
+            dataset="cifar10",
             layers=("layer1", "layer2", "layer3", "avgpool"),
             # Three stages: V1 -> stage 1, V2 -> stage 2, V4 and IT -> stage 3 (4,096 features at 32 px;
             # stage 2 has 8,192 and doubles the cost of each PLS fit: 8.8 s vs 4.3 s CPU per split).
             region_layer_map={"V1": "layer1", "V2": "layer2", "V4": "layer3", "IT": "layer3"},
-            image_size=32, citation=BIBTEX_CIFAR_RESNET,
+            image_size=32,
+            citation=BIBTEX_CIFAR_RESNET,
         )
-        entries.append(Entry(
-            name=f"cifar-resnet{depth}-supervised", method="supervised", lam=None,
-            source=WeightsSource("data", relpath, files[relpath].sha256, files[relpath].url),
-            notes="akamaster/pytorch_resnet_cifar10; 91.7%/92.6% CIFAR-10 test accuracy (depth 20/32)",
-            **common,
-        ))
-        entries.append(Entry(
-            name=f"cifar-resnet{depth}-random", method="random_init", lam=None,
-            source=WeightsSource("init", "0"),
-            notes="same architecture, He-initialised with torch.manual_seed(0): the untrained control",
-            **common,
-        ))
+        entries.append(
+            Entry(
+                name=f"cifar-resnet{depth}-supervised",
+                method="supervised",
+                lam=None,
+                source=WeightsSource("data", relpath, files[relpath].sha256, files[relpath].url),
+                notes="akamaster/pytorch_resnet_cifar10; 91.7%/92.6% CIFAR-10 test accuracy (depth 20/32)",
+                **common,
+            )
+        )
+        entries.append(
+            Entry(
+                name=f"cifar-resnet{depth}-random",
+                method="random_init",
+                lam=None,
+                source=WeightsSource("init", "0"),
+                notes="same architecture, He-initialised with torch.manual_seed(0): the untrained control",
+                **common,
+            )
+        )
     return entries
 
 
@@ -197,18 +208,24 @@ def _tessl_entries() -> list[Entry]:
     entries = []
     for objective, method in TESSL_OBJECTIVES.items():
         for lam in TESSL_LAMBDAS:
-            entries.append(Entry(
-                name=f"tessl-{method.replace('_', '')}-lambda{format_lambda(lam)}-resnet50",
-                arch="resnet50_composer", family="neuroequi_tessl_resnet50",
-                method=f"tessl_{method}", lam=lam, dataset="imagenet1k",
-                source=WeightsSource("url", TESSL_URL.format(objective=objective, lam=lam)),
-                layers=("layer1", "layer2", "layer3", "layer4", "avgpool"),
-                # IT -> layer4 as in the published Brain-Score plugins; earlier regions to earlier stages.
-                region_layer_map={"V1": "layer2", "V2": "layer3", "V4": "layer3", "IT": "layer4"},
-                image_size=224, citation=BIBTEX_TESSL,
-                notes=f"same weights as Brain-Score's CE-{objective}_lmda_{lambda_code(lam)}; "
-                      "100 ImageNet epochs; sha256 pinned on first download",
-            ))
+            entries.append(
+                Entry(
+                    name=f"tessl-{method.replace('_', '')}-lambda{format_lambda(lam)}-resnet50",
+                    arch="resnet50_composer",
+                    family="neuroequi_tessl_resnet50",
+                    method=f"tessl_{method}",
+                    lam=lam,
+                    dataset="imagenet1k",
+                    source=WeightsSource("url", TESSL_URL.format(objective=objective, lam=lam)),
+                    layers=("layer1", "layer2", "layer3", "layer4", "avgpool"),
+                    # IT -> layer4 as in the published Brain-Score plugins; earlier regions to earlier stages.
+                    region_layer_map={"V1": "layer2", "V2": "layer3", "V4": "layer3", "IT": "layer4"},
+                    image_size=224,
+                    citation=BIBTEX_TESSL,
+                    notes=f"same weights as Brain-Score's CE-{objective}_lmda_{lambda_code(lam)}; "
+                    "100 ImageNet epochs; sha256 pinned on first download",
+                )
+            )
     return entries
 
 
@@ -253,7 +270,9 @@ def registered_name(path: str | os.PathLike, home: Path | None = None) -> str | 
     sha256 is the file's now (a file retrained in place keeps the entries of its old weights).
     """
     target = Path(path).expanduser().resolve()
-    found = {n: e for n, e in user_entries(home).items() if e.source.kind == "path" and e.source.location == str(target)}
+    found = {
+        n: e for n, e in user_entries(home).items() if e.source.kind == "path" and e.source.location == str(target)
+    }
     names = sorted(found)
     if len(names) > 1:
         digest = file_sha256(target)
@@ -277,14 +296,17 @@ def backbone_entry(name: str, backbone: nn.Module | None, source: WeightsSource,
         raise ConfigError(f"model name {name!r} is a built-in entry; choose another")
     if backbone is not None:
         layers = tuple(backbone.layer_names)
-        fields = {"layers": layers, "region_layer_map": getattr(backbone, "region_layer_map", None) or {
-            r: l for r, l in _BACKBONE_REGION_MAP.items() if l in layers}, **fields}
+        fields = {
+            "layers": layers,
+            "region_layer_map": getattr(backbone, "region_layer_map", None)
+            or {r: l for r, l in _BACKBONE_REGION_MAP.items() if l in layers},
+            **fields,
+        }
     defaults = {"family": "neuroequi_user", "dataset": "unknown", "lam": None, "citation": ""}
     return Entry(name=name, source=source, **{**defaults, **fields})
 
 
-def random_entry(arch: str, seed: int = 0, width: float = 1.0, image_size: int = 32,
-                 name: str | None = None) -> Entry:
+def random_entry(arch: str, seed: int = 0, width: float = 1.0, image_size: int = 32, name: str | None = None) -> Entry:
     """Entry of a randomly initialised project backbone (``torch.manual_seed(seed)``, then
     ``build_backbone(arch, width)``): the untrained control of an experiment. Not registered;
     pass it to :func:`model_zoo.load`. Default name ``<arch>-random<seed>``."""
@@ -294,12 +316,20 @@ def random_entry(arch: str, seed: int = 0, width: float = 1.0, image_size: int =
 
     with torch.random.fork_rng():  # built only to read its layer names; the global RNG is left alone
         backbone = build_backbone(arch, width)
-    return backbone_entry(name or f"{arch}-random{seed}", backbone, WeightsSource("init", str(seed)), arch=arch,
-                          method="random_init", image_size=image_size, width=float(width))
+    return backbone_entry(
+        name or f"{arch}-random{seed}",
+        backbone,
+        WeightsSource("init", str(seed)),
+        arch=arch,
+        method="random_init",
+        image_size=image_size,
+        width=float(width),
+    )
 
 
-def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, name: str | None = None,
-                     url: str | None = None) -> Entry:
+def checkpoint_entry(
+    path: str | os.PathLike, backbone: nn.Module, meta: dict, name: str | None = None, url: str | None = None
+) -> Entry:
     """Entry of a project checkpoint (``neuroequi.checkpoint`` format) read as ``(backbone, meta)``.
 
     Default name ``<method>-lambda<lam>-<arch>-<dataset>-<sha8>`` (sha8: the file's sha256);
@@ -317,10 +347,17 @@ def checkpoint_entry(path: str | os.PathLike, backbone: nn.Module, meta: dict, n
         lam_part = "" if lam is None else f"-lambda{format_lambda(lam)}"
         name = f"{method}{lam_part}-{arch}-{dataset}-{digest[:8]}"
     return backbone_entry(
-        name, backbone, WeightsSource("path", str(path), digest, url), arch=arch, method=method,
-        lam=None if lam is None else float(lam), dataset=dataset,
+        name,
+        backbone,
+        WeightsSource("path", str(path), digest, url),
+        arch=arch,
+        method=method,
+        lam=None if lam is None else float(lam),
+        dataset=dataset,
         image_size=int(meta.get("image_size", 32 if arch.endswith("_cifar") else 224)),
-        mean=tuple(norm["mean"]), std=tuple(norm["std"]), width=float(meta.get("width", 1.0)),
+        mean=tuple(norm["mean"]),
+        std=tuple(norm["std"]),
+        width=float(meta.get("width", 1.0)),
         notes=f"registered with sha256 {digest}",
         meta={k: meta[k] for k in ("epoch", "step", "git_commit") if k in meta},
     )
@@ -392,8 +429,13 @@ def register_run(path: str | os.PathLike, prefix: str, home: Path | None = None)
     return entry
 
 
-def register_checkpoint(path: str | os.PathLike, name: str | None = None, url: str | None = None,
-                        home: Path | None = None, replace: bool = False) -> Entry:
+def register_checkpoint(
+    path: str | os.PathLike,
+    name: str | None = None,
+    url: str | None = None,
+    home: Path | None = None,
+    replace: bool = False,
+) -> Entry:
     """Add one of the project's checkpoints (``neuroequi.checkpoint`` format) to the user catalogue.
 
     Args:
@@ -431,11 +473,18 @@ def _weights_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def external_entry(path: str | os.PathLike, arch: str, name: str | None = None, *,
-                   layers: tuple[str, ...] | list[str] | None = None, image_size: int | None = None,
-                   mean: tuple[float, ...] | list[float] | None = None,
-                   std: tuple[float, ...] | list[float] | None = None,
-                   region_layer_map: dict[str, str] | None = None, url: str | None = None) -> Entry:
+def external_entry(
+    path: str | os.PathLike,
+    arch: str,
+    name: str | None = None,
+    *,
+    layers: tuple[str, ...] | list[str] | None = None,
+    image_size: int | None = None,
+    mean: tuple[float, ...] | list[float] | None = None,
+    std: tuple[float, ...] | list[float] | None = None,
+    region_layer_map: dict[str, str] | None = None,
+    url: str | None = None,
+) -> Entry:
     """Entry of a state dict file for another architecture (:mod:`model_zoo.architectures`): the
     network is built and the weights loaded once here, so a file that does not fit fails now.
 
@@ -455,14 +504,31 @@ def external_entry(path: str | os.PathLike, arch: str, name: str | None = None, 
     regions = dict(region_layer_map or archs.default_region_layer_map(chosen))
     archs.check_layers(module, tuple(regions.values()), f"model {name!r} region_layer_map")
     prep = archs.preprocessing(arch, module, image_size, mean, std)
-    return backbone_entry(name, None, WeightsSource("path", str(path), digest, url), layers=chosen,
-                          region_layer_map=regions, arch=arch, method="external", image_size=prep.image_size,
-                          mean=prep.mean, std=prep.std, notes=f"state dict registered with sha256 {digest}",
-                          meta={"preprocessing": prep.source})
+    return backbone_entry(
+        name,
+        None,
+        WeightsSource("path", str(path), digest, url),
+        layers=chosen,
+        region_layer_map=regions,
+        arch=arch,
+        method="external",
+        image_size=prep.image_size,
+        mean=prep.mean,
+        std=prep.std,
+        notes=f"state dict registered with sha256 {digest}",
+        meta={"preprocessing": prep.source},
+    )
 
 
-def register_weights(path: str | os.PathLike, arch: str, name: str | None = None, *, replace: bool = False,
-                     home: Path | None = None, **fields) -> Entry:
+def register_weights(
+    path: str | os.PathLike,
+    arch: str,
+    name: str | None = None,
+    *,
+    replace: bool = False,
+    home: Path | None = None,
+    **fields,
+) -> Entry:
     """Register a state dict file for another architecture (:func:`external_entry`; ``fields``: its
     keyword arguments) in the user catalogue of ``home``; the new entry. ``neuroequi zoo add FILE --arch ARCH``.
 

@@ -89,18 +89,30 @@ def run_add(config: AddConfig, args: argparse.Namespace) -> int:
     from neuroequi.errors import ConfigError
 
     if config.arch:
-        entry = register_weights(config.path, config.arch, config.name, replace=config.replace, url=config.url,
-                                 layers=config.layers or None, image_size=config.image_size, mean=config.mean,
-                                 std=config.std)
-        print(f"registered {entry.name} ({entry.arch}; {entry.image_size} px, mean {list(entry.mean)}, "
-              f"std {list(entry.std)} from {entry.meta['preprocessing']}; layers {', '.join(entry.layers)}) "
-              f"-> {entry.source.location}")
+        entry = register_weights(
+            config.path,
+            config.arch,
+            config.name,
+            replace=config.replace,
+            url=config.url,
+            layers=config.layers or None,
+            image_size=config.image_size,
+            mean=config.mean,
+            std=config.std,
+        )
+        print(
+            f"registered {entry.name} ({entry.arch}; {entry.image_size} px, mean {list(entry.mean)}, "
+            f"std {list(entry.std)} from {entry.meta['preprocessing']}; layers {', '.join(entry.layers)}) "
+            f"-> {entry.source.location}"
+        )
     else:
         given = [key for key in ("layers", "image_size", "mean", "std") if getattr(config, key)]
         if given:
             raise ConfigError(f"zoo add: {', '.join(given)} need --arch (a neuroequi checkpoint records its own)")
         entry = register_checkpoint(config.path, name=config.name, url=config.url, replace=config.replace)
-        print(f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
-              f"-> {entry.source.location}")
+        print(
+            f"registered {entry.name} ({entry.arch}, {entry.method}, lambda {_lam(entry.lam)}) "
+            f"-> {entry.source.location}"
+        )
     print("run `neuroequi brainscore install` to make it visible to brainscore_vision.load_model")
     return 0

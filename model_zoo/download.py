@@ -85,8 +85,9 @@ def _stream(response, part: Path, total: int | None, desc: str) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, target: Path, published_sha256: str | None = None, timeout: float = 30.0,
-             home: Path | None = None) -> Path:
+def download(
+    url: str, target: Path, published_sha256: str | None = None, timeout: float = 30.0, home: Path | None = None
+) -> Path:
     """Download ``url`` to ``target`` unless it is already there; verify its sha256.
 
     With ``published_sha256`` None and no pin yet, the file's hash is pinned on
@@ -104,10 +105,10 @@ def download(url: str, target: Path, published_sha256: str | None = None, timeou
     expected = expected_sha256(url, published_sha256, home)
     if target.is_file():
         return verify(target, url, expected, home)
-    where = (
-        f"Put the file at {target} (zoo home {zoo_home(home)}) and rerun"
-        + (f"; it must have sha256 {expected}." if expected else
-           "; its sha256 is not published, so it will be pinned on first use.")
+    where = f"Put the file at {target} (zoo home {zoo_home(home)}) and rerun" + (
+        f"; it must have sha256 {expected}."
+        if expected
+        else "; its sha256 is not published, so it will be pinned on first use."
     )
     if offline():
         raise OfflineError(f"missing file, offline (NEUROEQUI_OFFLINE=1): {url} is not downloaded. {where}")
@@ -149,7 +150,5 @@ def verify(path: Path, url: str, expected: str | None, home: Path | None = None)
         pin(url, digest, home)
         log.warning("trust on first use: pinned sha256 %s of the cached %s (%s)", digest, path, url)
     elif digest != expected:
-        raise IntegrityError(
-            f"{path} has sha256 {digest}, expected {expected} for {url}; delete it to download again"
-        )
+        raise IntegrityError(f"{path} has sha256 {digest}, expected {expected} for {url}; delete it to download again")
     return path

@@ -107,8 +107,10 @@ class LoadedModel:
             return self.layers[-1]
         modules = [n for n, _ in self.module.named_modules() if n]
         if name not in modules:
-            raise ConfigError(f"layer {name!r} not in {self.identifier}; layers: {list(self.layers)}, "
-                              f"modules: {modules[:40]}{' ...' if len(modules) > 40 else ''}")
+            raise ConfigError(
+                f"layer {name!r} not in {self.identifier}; layers: {list(self.layers)}, "
+                f"modules: {modules[:40]}{' ...' if len(modules) > 40 else ''}"
+            )
         return name
 
 
@@ -153,7 +155,9 @@ def weights_file(entry: Entry, home: Path | None = None) -> Path:
             )
         digest = file_sha256(path)
         if src.sha256 is None or digest != src.sha256:
-            recorded = "no sha256 (registered before hashes were recorded)" if src.sha256 is None else f"sha256 {src.sha256}"
+            recorded = (
+                "no sha256 (registered before hashes were recorded)" if src.sha256 is None else f"sha256 {src.sha256}"
+            )
             raise IntegrityError(
                 f"checkpoint {str(path)!r} of model {entry.name!r} has sha256 {digest}, but its catalogue entry "
                 f"records {recorded}; if the new file is meant, register it again: "
@@ -166,8 +170,10 @@ def weights_file(entry: Entry, home: Path | None = None) -> Path:
 def _build(entry: Entry, home: Path | None) -> tuple[nn.Module, str]:
     """(module, sha256 of its weights) for an entry."""
     if entry.source.kind == "memory":
-        raise ConfigError(f"model {entry.name!r} exists only in the process that made it (model_zoo.from_module); "
-                          "pass that LoadedModel, or save its state dict and `neuroequi zoo add FILE --arch ...`")
+        raise ConfigError(
+            f"model {entry.name!r} exists only in the process that made it (model_zoo.from_module); "
+            "pass that LoadedModel, or save its state dict and `neuroequi zoo add FILE --arch ...`"
+        )
     if entry.source.kind == "init":
         with torch.random.fork_rng():
             torch.manual_seed(int(entry.source.location))
@@ -197,11 +203,18 @@ def _build(entry: Entry, home: Path | None) -> tuple[nn.Module, str]:
 def check_metadata(entry: Entry, meta: dict, path: Path) -> None:
     """IntegrityError unless the catalogue ``entry`` of a project checkpoint agrees with the
     checkpoint's ``meta`` in architecture, width, λ and image size (all it records of them)."""
-    stored = {"arch": meta.get("arch"), "width": meta.get("width"), "lam": meta.get("lambda"),
-              "image_size": meta.get("image_size")}
+    stored = {
+        "arch": meta.get("arch"),
+        "width": meta.get("width"),
+        "lam": meta.get("lambda"),
+        "image_size": meta.get("image_size"),
+    }
     listed = {"arch": entry.arch, "width": entry.width, "lam": entry.lam, "image_size": entry.image_size}
-    differ = [f"{key}: catalogue {listed[key]!r}, checkpoint {value!r}" for key, value in stored.items()
-              if value is not None and value != listed[key]]
+    differ = [
+        f"{key}: catalogue {listed[key]!r}, checkpoint {value!r}"
+        for key, value in stored.items()
+        if value is not None and value != listed[key]
+    ]
     if differ:
         raise IntegrityError(
             f"catalogue entry {entry.name!r} does not match its checkpoint {str(path)!r} ({'; '.join(differ)}); "
@@ -265,9 +278,15 @@ def load(model: str | os.PathLike | Entry, home: Path | None = None) -> LoadedMo
     return LoadedModel(module, identifier(entry, digest), digest, entry)
 
 
-def from_module(module: nn.Module, name: str, layers: Sequence[str] | None = None, image_size: int | None = None,
-                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                region_layer_map: dict[str, str] | None = None) -> LoadedModel:
+def from_module(
+    module: nn.Module,
+    name: str,
+    layers: Sequence[str] | None = None,
+    image_size: int | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    region_layer_map: dict[str, str] | None = None,
+) -> LoadedModel:
     """A network that exists only in memory as a :class:`LoadedModel`, ready for every analysis and
     benchmark of the project (not registered: nothing is written).
 
@@ -289,9 +308,19 @@ def from_module(module: nn.Module, name: str, layers: Sequence[str] | None = Non
     check_layers(module, tuple(regions.values()), f"model {name!r} region_layer_map")
     prep = preprocessing(None, module, image_size, mean, std)
     kind = f"{type(module).__module__}.{type(module).__qualname__}"
-    entry = backbone_entry(name, None, WeightsSource("memory", kind), arch=f"memory:{kind}", method="external",
-                           layers=chosen, region_layer_map=regions, image_size=prep.image_size, mean=prep.mean,
-                           std=prep.std, meta={"preprocessing": prep.source})
+    entry = backbone_entry(
+        name,
+        None,
+        WeightsSource("memory", kind),
+        arch=f"memory:{kind}",
+        method="external",
+        layers=chosen,
+        region_layer_map=regions,
+        image_size=prep.image_size,
+        mean=prep.mean,
+        std=prep.std,
+        meta={"preprocessing": prep.source},
+    )
     from neuroequi.checkpoint import check_finite
 
     check_finite(module.state_dict(), f"weights of model {name!r}")

@@ -131,7 +131,7 @@ def _used_names(node: ast.stmt, text: str) -> list[str]:
 def _segment(module: _Module, node: ast.stmt) -> str:
     """Source lines of a top-level statement, decorators included."""
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-    return "\n".join(module.lines[first - 1:node.end_lineno])
+    return "\n".join(module.lines[first - 1 : node.end_lineno])
 
 
 def _import_line(origin: tuple[str | None, str, str | None]) -> str:
@@ -189,8 +189,7 @@ def bundle(roots: list[str] | tuple[str, ...]) -> Bundle:
         module_name, _, name = root.partition(":")
         visit(module_name, name)
     source = "\n\n\n".join(f"# {m}.{n}\n{_segment(_module(m), _module(m).definitions[n])}" for m, n in order)
-    return Bundle(tuple(sorted(_import_line(o) for o in imports.values())), source,
-                  tuple(f"{m}:{n}" for m, n in order))
+    return Bundle(tuple(sorted(_import_line(o) for o in imports.values())), source, tuple(f"{m}:{n}" for m, n in order))
 
 
 @dataclass(frozen=True)
@@ -216,20 +215,26 @@ def architecture(entry: Entry) -> Architecture:
     if entry.arch.startswith("cifar_resnet"):
         from model_zoo.cifar_resnet import CifarResNet
 
-        return Architecture((f"{CifarResNet.__module__}:{CifarResNet.__name__}",),
-                            f"{CifarResNet.__name__}({int(entry.arch.removeprefix('cifar_resnet'))})")
+        return Architecture(
+            (f"{CifarResNet.__module__}:{CifarResNet.__name__}",),
+            f"{CifarResNet.__name__}({int(entry.arch.removeprefix('cifar_resnet'))})",
+        )
     from model_zoo.architectures import is_external
     from neuroequi.registry import BACKBONE_REGISTRY
 
     if is_external(entry.arch):
-        raise ConfigError(f"model {entry.name!r}: {entry.arch} is not one of this project's architectures, whose "
-                          "source a submission carries; packaging other networks is not supported (scores and "
-                          "reports work: `neuroequi score`, `neuroequi report`)")
+        raise ConfigError(
+            f"model {entry.name!r}: {entry.arch} is not one of this project's architectures, whose "
+            "source a submission carries; packaging other networks is not supported (scores and "
+            "reports work: `neuroequi score`, `neuroequi report`)"
+        )
     spec = BACKBONE_REGISTRY.get(entry.arch)
     if spec is None:
-        raise ConfigError(f"model {entry.name!r}: architecture {entry.arch!r} has no source in this project to "
-                          "render into a plugin (the published CE-SSL ResNet-50s are on Brain-Score already as its "
-                          "CE-<method>_lmda_<lambda> plugins)")
+        raise ConfigError(
+            f"model {entry.name!r}: architecture {entry.arch!r} has no source in this project to "
+            "render into a plugin (the published CE-SSL ResNet-50s are on Brain-Score already as its "
+            "CE-<method>_lmda_<lambda> plugins)"
+        )
     build = spec.build
     if not isinstance(build, functools.partial) or build.keywords:
         raise RuntimeError(f"backbone {entry.arch!r}: expected a functools.partial(builder, arch) in the registry")

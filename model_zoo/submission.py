@@ -97,8 +97,10 @@ def check_public_url(url: str, what: str, allow_private: bool = False) -> str:
             found = [kind.replace("_", "-") for kind in kinds if getattr(address, f"is_{kind}")]
             problem = f"a {'/'.join(found)} address" if found else None
     if problem:
-        raise ConfigError(f"{what} {url!r} is not public ({problem}): Brain-Score's servers could not download it; "
-                          "upload the file somewhere public (allow_private_url=true only for a local test)")
+        raise ConfigError(
+            f"{what} {url!r} is not public ({problem}): Brain-Score's servers could not download it; "
+            "upload the file somewhere public (allow_private_url=true only for a local test)"
+        )
     return url
 
 
@@ -124,7 +126,8 @@ def submission_weights(loaded: LoadedModel, url: str | None = None, allow_privat
         raise ConfigError(
             f"model {entry.name!r} is a local checkpoint ({entry.source.location}) with no public URL; Brain-Score "
             "could not load its weights. Re-register it with `neuroequi zoo add PATH --url URL` or pass "
-            "--weights-url URL.")
+            "--weights-url URL."
+        )
     check_public_url(url, f"weights URL of {entry.name!r}", allow_private_url)
     return Weights(url, loaded.sha256)
 
@@ -162,19 +165,26 @@ def _metadata(loaded: LoadedModel, plugin: str, layer_map: LayerMap, weights: We
     fields = _Offline().create_model_metadata(loaded.module, entry.name, plugin)
     lam = "" if entry.lam is None else f", lambda {entry.lam}"
     fields.update(
-        training_dataset=entry.dataset, brainscore_link=None,
-        extra_notes=(f"neuroequi model zoo entry {entry.name!r}: method {entry.method}{lam}, architecture "
-                     f"{entry.arch} (width {entry.width}); weights {weights.url} (sha256 {weights.sha256}); "
-                     f"input {entry.image_size} px, mean {list(entry.mean)}, std {list(entry.std)}; "
-                     f"region->layer map {layer_map.regions} chosen by: {layer_map.chosen_by}"
-                     + (f"; {entry.notes}" if entry.notes else "")))
+        training_dataset=entry.dataset,
+        brainscore_link=None,
+        extra_notes=(
+            f"neuroequi model zoo entry {entry.name!r}: method {entry.method}{lam}, architecture "
+            f"{entry.arch} (width {entry.width}); weights {weights.url} (sha256 {weights.sha256}); "
+            f"input {entry.image_size} px, mean {list(entry.mean)}, std {list(entry.std)}; "
+            f"region->layer map {layer_map.regions} chosen by: {layer_map.chosen_by}"
+            + (f"; {entry.notes}" if entry.notes else "")
+        ),
+    )
     return yaml.dump({"models": {entry.name: fields}}, default_flow_style=False, sort_keys=False, indent=4)
 
 
 def _description(entry: Entry) -> str:
     lam = "" if entry.lam is None else f", lambda = {entry.lam}"
-    return textwrap.fill(f"Model: {entry.arch} (width {entry.width}), {entry.method}{lam}, trained on {entry.dataset}."
-                         + (f" {entry.notes}." if entry.notes else ""), 100)
+    return textwrap.fill(
+        f"Model: {entry.arch} (width {entry.width}), {entry.method}{lam}, trained on {entry.dataset}."
+        + (f" {entry.notes}." if entry.notes else ""),
+        100,
+    )
 
 
 def render_submission(loaded: LoadedModel, weights: Weights, layer_map: LayerMap) -> dict[str, str]:
@@ -184,33 +194,58 @@ def render_submission(loaded: LoadedModel, weights: Weights, layer_map: LayerMap
     entry = loaded.entry
     unknown = sorted(set(layer_map.regions.values()) - set(loaded.layers))
     if unknown or set(layer_map.regions) != {"V1", "V2", "V4", "IT"}:
-        raise ConfigError(f"region->layer map {layer_map.regions} of {entry.name!r} must map V1, V2, V4 and IT "
-                          f"to layers of the model {list(loaded.layers)}")
+        raise ConfigError(
+            f"region->layer map {layer_map.regions} of {entry.name!r} must map V1, V2, V4 and IT "
+            f"to layers of the model {list(loaded.layers)}"
+        )
     arch = architecture(entry)
     code = bundle(arch.roots)
     plugin = plugin_dirname(entry.name)
     model_py = render_template(
-        "submission_model.py", name=repr(entry.name), version=__version__,
-        modules=", ".join(sorted({o.split(":")[0] for o in code.origins})), description=_description(entry),
-        imports=_import_lines(code.imports), identifier=repr(loaded.identifier), url=repr(weights.url),
-        sha256=repr(weights.sha256), image_size=repr(int(entry.image_size)),
-        mean=repr(tuple(float(m) for m in entry.mean)), std=repr(tuple(float(s) for s in entry.std)),
-        layers=repr(list(entry.layers)), bibtex=repr(entry.citation or ""), source=code.source, build=arch.build,
-        state_dict=STATE_DICT[entry.source.kind])
+        "submission_model.py",
+        name=repr(entry.name),
+        version=__version__,
+        modules=", ".join(sorted({o.split(":")[0] for o in code.origins})),
+        description=_description(entry),
+        imports=_import_lines(code.imports),
+        identifier=repr(loaded.identifier),
+        url=repr(weights.url),
+        sha256=repr(weights.sha256),
+        image_size=repr(int(entry.image_size)),
+        mean=repr(tuple(float(m) for m in entry.mean)),
+        std=repr(tuple(float(s) for s in entry.std)),
+        layers=repr(list(entry.layers)),
+        bibtex=repr(entry.citation or ""),
+        source=code.source,
+        build=arch.build,
+        state_dict=STATE_DICT[entry.source.kind],
+    )
     return {
-        "__init__.py": render_template("submission_init.py", name=repr(entry.name),
-                                       chosen_by=" ".join(layer_map.chosen_by.split())),
+        "__init__.py": render_template(
+            "submission_init.py", name=repr(entry.name), chosen_by=" ".join(layer_map.chosen_by.split())
+        ),
         "model.py": model_py,
-        "test.py": render_template("submission_test.py", name=repr(entry.name), plugin=plugin,
-                                   stimuli_fixture=render_template("stimuli_fixture.py")),
+        "test.py": render_template(
+            "submission_test.py",
+            name=repr(entry.name),
+            plugin=plugin,
+            stimuli_fixture=render_template("stimuli_fixture.py"),
+        ),
         "requirements.txt": "".join(f"{r}\n" for r in REQUIREMENTS),
         "metadata.yaml": _metadata(loaded, plugin, layer_map, weights),
         f"region_layer_map/{entry.name}.json": json.dumps(layer_map.regions, indent=2) + "\n",
     }
 
 
-def package(model: str | LoadedModel, output: Path, *, weights_url: str | None = None,
-            layer_map: LayerMap | None = None, home: Path | None = None, allow_private_url: bool = False) -> Path:
+def package(
+    model: str | LoadedModel,
+    output: Path,
+    *,
+    weights_url: str | None = None,
+    layer_map: LayerMap | None = None,
+    home: Path | None = None,
+    allow_private_url: bool = False,
+) -> Path:
     """Write the submission of ``model`` as ``output`` (a zip) and ``output`` without ``.zip`` (the folder).
 
     Layout: ``models/<plugin>/{__init__.py, model.py, test.py, requirements.txt, metadata.yaml,
@@ -237,8 +272,11 @@ def package(model: str | LoadedModel, output: Path, *, weights_url: str | None =
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
         for rel, text in sorted(files.items()):
-            zf.writestr(zipfile.ZipInfo(f"models/{plugin}/{rel}", date_time=(1980, 1, 1, 0, 0, 0)), text,
-                        compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr(
+                zipfile.ZipInfo(f"models/{plugin}/{rel}", date_time=(1980, 1, 1, 0, 0, 0)),
+                text,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     if output.stat().st_size > MAX_ZIP_BYTES:
         raise ConfigError(f"submission {output} is {output.stat().st_size / 2**20:.1f} MB; Brain-Score accepts 50 MB")
     return output

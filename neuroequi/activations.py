@@ -62,8 +62,10 @@ def layer_activations(
     unknown = [layer for layer in layers if layer not in named]
     if unknown:
         hookable = [name for name in named if name]
-        raise ConfigError(f"layers {unknown} are not modules of {type(module).__name__}; "
-                          f"modules: {hookable[:40]}{' ...' if len(hookable) > 40 else ''}")
+        raise ConfigError(
+            f"layers {unknown} are not modules of {type(module).__name__}; "
+            f"modules: {hookable[:40]}{' ...' if len(hookable) > 40 else ''}"
+        )
     current: dict[str, Tensor] = {}
 
     def hook(name: str):
@@ -74,13 +76,16 @@ def layer_activations(
             current.setdefault(name, output)
             if len(current) == len(set(layers)):
                 raise _Stop
+
         return keep
 
     handles = [named[layer].register_forward_hook(hook(layer)) for layer in layers]
     chunks: dict[str, list[Tensor]] = {layer: [] for layer in layers}
     try:
-        with torch.no_grad(), progress_bar(total=total, unit="img", desc=desc, leave=False,
-                                           enabled=None if progress else False) as bar:
+        with (
+            torch.no_grad(),
+            progress_bar(total=total, unit="img", desc=desc, leave=False, enabled=None if progress else False) as bar,
+        ):
             for batch in batches:
                 current.clear()
                 try:

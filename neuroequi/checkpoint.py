@@ -68,9 +68,11 @@ def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike) -> Path
 #: Why :func:`_read` refuses a file that pickles Python objects (a project checkpoint never does).
 NOT_A_CHECKPOINT = "so it is not a neuroequi checkpoint (refusing to unpickle arbitrary objects)"
 #: The same, for a file registered as the weights of another architecture (``neuroequi zoo add FILE --arch``).
-NOT_A_STATE_DICT = ("not a state dict: a whole pickled network (torch.save(model)) or other Python objects; "
-                    "refusing to unpickle it, which could run arbitrary code. Save model.state_dict() instead "
-                    "(torch.save(model.state_dict(), FILE)) and add that file")
+NOT_A_STATE_DICT = (
+    "not a state dict: a whole pickled network (torch.save(model)) or other Python objects; "
+    "refusing to unpickle it, which could run arbitrary code. Save model.state_dict() instead "
+    "(torch.save(model.state_dict(), FILE)) and add that file"
+)
 
 
 def _read(path: Path, refused: str = NOT_A_CHECKPOINT) -> Any:
@@ -136,8 +138,11 @@ def _is_legacy(path: Path) -> bool:
 
 def check_finite(state: Mapping[str, Any], where: str) -> None:
     """IntegrityError naming ``where`` and the first tensors of ``state`` holding NaN or ±inf."""
-    bad = [key for key, value in state.items()
-           if isinstance(value, Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    bad = [
+        key
+        for key, value in state.items()
+        if isinstance(value, Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
     if bad:
         raise IntegrityError(
             f"{where}: {len(bad)} weight tensor(s) hold NaN or inf values, e.g. {bad[:5]}; "
@@ -166,22 +171,31 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             "(or timm:<name>, module:<package.module>:<callable>)."
         )
     if blob.get("version") != VERSION:
-        raise CheckpointError(f"{str(path)!r} has checkpoint version {blob.get('version')!r}; this code reads version {VERSION}")
+        raise CheckpointError(
+            f"{str(path)!r} has checkpoint version {blob.get('version')!r}; this code reads version {VERSION}"
+        )
     missing = [k for k in REQUIRED_KEYS if k not in blob]
     if missing:
         raise CheckpointError(f"{str(path)!r} lacks the keys {missing}")
     for part in ("model", "backbone"):  # the backbone is what every reader loads: it may not be empty
         state = blob[part]
-        if (not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values())
-                or (part == "backbone" and not state)):
-            raise CheckpointError(f"{str(path)!r}: {part!r} must be a {'non-empty ' if part == 'backbone' else ''}"
-                                  f"state dict of tensors, got {type(state).__name__}{'' if state else ' (empty)'}")
+        if (
+            not isinstance(state, Mapping)
+            or not all(isinstance(v, Tensor) for v in state.values())
+            or (part == "backbone" and not state)
+        ):
+            raise CheckpointError(
+                f"{str(path)!r}: {part!r} must be a {'non-empty ' if part == 'backbone' else ''}"
+                f"state dict of tensors, got {type(state).__name__}{'' if state else ' (empty)'}"
+            )
     meta = blob["meta"]
     absent = [k for k in REQUIRED_META if not isinstance(meta, Mapping) or k not in meta]
     if absent:
-        raise CheckpointError(f"{str(path)!r}: its metadata lacks {absent} (meta holds "
-                              f"{sorted(meta) if isinstance(meta, Mapping) else type(meta).__name__}); "
-                              "not a checkpoint written by neuroequi train")
+        raise CheckpointError(
+            f"{str(path)!r}: its metadata lacks {absent} (meta holds "
+            f"{sorted(meta) if isinstance(meta, Mapping) else type(meta).__name__}); "
+            "not a checkpoint written by neuroequi train"
+        )
     for part in ("model", "backbone"):
         check_finite(blob[part], f"checkpoint {str(path)!r} ({part})")
     return blob
@@ -195,7 +209,9 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
     try:
         backbone.load_state_dict(blob["backbone"], strict=True)
     except RuntimeError as err:
-        raise CheckpointError(f"{str(path)!r}: backbone weights do not fit {meta['arch']} width {meta['width']}: {err}") from err
+        raise CheckpointError(
+            f"{str(path)!r}: backbone weights do not fit {meta['arch']} width {meta['width']}: {err}"
+        ) from err
     return backbone.eval(), meta
 
 
@@ -218,8 +234,10 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, Tensor]:
             state = state[key]
     if not isinstance(state, Mapping) or not state or not all(isinstance(v, Tensor) for v in state.values()):
         found = sorted(map(str, state))[:8] if isinstance(state, Mapping) else type(state).__name__
-        raise CheckpointError(f"{str(path)!r} holds no state dict (a mapping of parameter names to tensors, "
-                              f"optionally under 'state_dict'); found {found}")
+        raise CheckpointError(
+            f"{str(path)!r} holds no state dict (a mapping of parameter names to tensors, "
+            f"optionally under 'state_dict'); found {found}"
+        )
     if all(str(k).startswith("module.") for k in state):
         state = {str(k).removeprefix("module."): v for k, v in state.items()}
     check_finite(state, f"state dict {str(path)!r}")
@@ -233,7 +251,9 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, Tensor]:
 BACKBONE_PREFIXES = ("module.f.", "f.", "module.backbone.", "backbone.", "module.encoder.", "encoder.", "module.", "")
 
 
-def convert_published_state_dict(state: Mapping[str, Tensor], arch: str = "resnet50") -> tuple[dict[str, Tensor], list[str]]:
+def convert_published_state_dict(
+    state: Mapping[str, Tensor], arch: str = "resnet50"
+) -> tuple[dict[str, Tensor], list[str]]:
     """Map a training framework's state dict onto a width-1 :class:`Backbone` of ``arch``, 1:1.
 
     The backbone prefix is the first of :data:`BACKBONE_PREFIXES` under which *every* backbone
@@ -258,18 +278,26 @@ def convert_published_state_dict(state: Mapping[str, Tensor], arch: str = "resne
         raise CheckpointError(
             f"no prefix holds a complete {arch} backbone; best guess {best!r} lacks {len(missing)} keys: {missing[:10]}"
         )
-    under = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    under = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     unmapped = sorted(k for k in under if k not in expected and not k.startswith("fc."))
     if prefix and unmapped:
-        raise CheckpointError(f"keys under {prefix!r} that are not {arch} backbone weights: {[prefix + k for k in unmapped]}")
-    wrong = [f"{prefix + k}: {tuple(under[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if under[k].shape != v.shape]
+        raise CheckpointError(
+            f"keys under {prefix!r} that are not {arch} backbone weights: {[prefix + k for k in unmapped]}"
+        )
+    wrong = [
+        f"{prefix + k}: {tuple(under[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if under[k].shape != v.shape
+    ]
     if wrong:
         raise CheckpointError(f"shape mismatches against {arch}: {wrong}")
-    ignored = sorted(k for k in state if not (k.startswith(prefix) and k[len(prefix):] in expected))
+    ignored = sorted(k for k in state if not (k.startswith(prefix) and k[len(prefix) :] in expected))
     return {k: under[k] for k in expected}, ignored
 
 
-def load_published_backbone(path: str | os.PathLike, arch: str = "resnet50", trust: bool = False) -> tuple[nn.Module, list[str]]:
+def load_published_backbone(
+    path: str | os.PathLike, arch: str = "resnet50", trust: bool = False
+) -> tuple[nn.Module, list[str]]:
     """A published TeSSL / CE-SSL checkpoint (Composer: ``blob['state']['model']``; or any state
     dict, optionally under ``state_dict``/``model``) as an eval-mode :class:`Backbone`.
 

@@ -130,6 +130,7 @@ def registered() -> dict[str, Command]:
 
 # --- the settings of a config class, for --help and for flag aliases ------------------------------
 
+
 def _type_name(tp: Any) -> str:
     """A short, readable name of a field type (``list[str]``, ``int | None``, ``one of a|b``)."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -160,7 +161,7 @@ def field_docs(cls: type) -> dict[str, str]:
     if start is not None:
         names: list[str] = []
         indent = None
-        for line in lines[start + 1:]:
+        for line in lines[start + 1 :]:
             if not line.strip():
                 continue
             depth = len(line) - len(line.lstrip())
@@ -243,8 +244,7 @@ def settings_help(cls: type, aliases: Mapping[str, str], subject: str = "") -> s
     for s in settings(cls):
         also = f" (also {', '.join(flags[s.key])})" if s.key in flags else ""
         rows.append(f"  {s.key} : {_type_name(s.type)} = {_shown(s.default)}\n      {s.doc}{also}".rstrip())
-    return ("Settings (KEY=VALUE anywhere on the line, values parsed as YAML; a list is [a,b]):\n"
-            + "\n".join(rows))
+    return "Settings (KEY=VALUE anywhere on the line, values parsed as YAML; a list is [a,b]):\n" + "\n".join(rows)
 
 
 def _alias_kind(cls: type, key: str) -> str:
@@ -262,6 +262,7 @@ def _alias_kind(cls: type, key: str) -> str:
 
 # --- parser ---------------------------------------------------------------------------------------
 
+
 def _dest(flag: str) -> str:
     return "alias_" + flag.lstrip("-").replace("-", "_")
 
@@ -271,23 +272,35 @@ def configure(parser: argparse.ArgumentParser, command: Command) -> None:
     cls = resolve(command.config) if command.config else None
     if command.subject:
         kind = _alias_kind(cls, command.subject)
-        parser.add_argument("subject", nargs="*" if kind == "list" else "?", metavar=command.subject.upper(),
-                            help=f"the setting {command.subject} (see Settings)")
+        parser.add_argument(
+            "subject",
+            nargs="*" if kind == "list" else "?",
+            metavar=command.subject.upper(),
+            help=f"the setting {command.subject} (see Settings)",
+        )
     if cls is not None:
         parser.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML config file")
         if command.presets is not None:
             names = ", ".join(presets(command))
             default = f"; default {command.preset}" if command.preset else ""
-            parser.add_argument("--preset", default=command.preset, metavar="NAME",
-                                help=f"a config shipped beside the code ({names}{default}); --config and "
-                                     "KEY=VALUE override it")
+            parser.add_argument(
+                "--preset",
+                default=command.preset,
+                metavar="NAME",
+                help=f"a config shipped beside the code ({names}{default}); --config and KEY=VALUE override it",
+            )
         for flag, key in command.aliases.items():
             kind = _alias_kind(cls, key)
             if kind == "switch":
                 parser.add_argument(flag, dest=_dest(flag), action="store_const", const=True, help=f"= {key}=true")
             elif kind == "list":
-                parser.add_argument(flag, dest=_dest(flag), action="append", metavar=key.upper(),
-                                    help=f"= {key}=[...] (repeatable or comma-separated)")
+                parser.add_argument(
+                    flag,
+                    dest=_dest(flag),
+                    action="append",
+                    metavar=key.upper(),
+                    help=f"= {key}=[...] (repeatable or comma-separated)",
+                )
             else:
                 parser.add_argument(flag, dest=_dest(flag), metavar=key.split(".")[-1].upper(), help=f"= {key}=...")
         parser.epilog = settings_help(cls, command.aliases, command.subject)
@@ -298,8 +311,15 @@ def configure(parser: argparse.ArgumentParser, command: Command) -> None:
         else:
             default = None if option.default is None else Path(option.default)
             shown = f" (default {option.default})" if option.default else ""
-            parser.add_argument(option.flag, dest=dest, type=Path, default=default, required=option.required,
-                                metavar="DIR" if option.kind == "folder" else "FILE", help=option.help + shown)
+            parser.add_argument(
+                option.flag,
+                dest=dest,
+                type=Path,
+                default=default,
+                required=option.required,
+                metavar="DIR" if option.kind == "folder" else "FILE",
+                help=option.help + shown,
+            )
     parser.set_defaults(_command=command)
 
 
@@ -311,8 +331,9 @@ def presets(command: Command) -> list[str]:
 def _add(sub: argparse._SubParsersAction, command: Command, chosen: list[str], prefix: str = "") -> None:
     """Add ``command`` to ``sub``; configure it only when it is the one on the line (``chosen``)."""
     help_text = command.help if not command.alias_of else f"old spelling of `{' '.join(command.alias_of)}`"
-    parser = sub.add_parser(command.name, help=help_text, description=command.help,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        command.name, help=help_text, description=command.help, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     if not chosen or chosen[0] != command.name:
         return
     if command.commands:
@@ -350,15 +371,18 @@ def respell(argv: list[str], commands: Mapping[str, Command]) -> list[str]:
     if command.alias_of:
         new = " ".join(command.alias_of)
         print(f"neuroequi: `neuroequi {command.name}` is now `neuroequi {new}`", file=sys.stderr)
-        return respell([*argv[:at], *command.alias_of, *argv[at + 1:]], commands)
+        return respell([*argv[:at], *command.alias_of, *argv[at + 1 :]], commands)
     if command.commands:
         names = {c.name: c for c in command.commands}
         if len(words) < 2 or words[1] not in names:
             if command.default is None or "-h" in argv or "--help" in argv:
                 return argv
-            print(f"neuroequi: `neuroequi {command.name}` runs `neuroequi {command.name} {command.default}` "
-                  "(name the sub-command)", file=sys.stderr)
-            argv = [*argv[:at + 1], command.default, *argv[at + 1:]]
+            print(
+                f"neuroequi: `neuroequi {command.name}` runs `neuroequi {command.name} {command.default}` "
+                "(name the sub-command)",
+                file=sys.stderr,
+            )
+            argv = [*argv[: at + 1], command.default, *argv[at + 1 :]]
             words = [words[0], command.default]
         command = names[words[1]]
     for i, token in enumerate(argv):
@@ -410,6 +434,7 @@ def split_overrides(argv: Sequence[str], parser: argparse.ArgumentParser | None 
 
 # --- config ---------------------------------------------------------------------------------------
 
+
 def alias_overrides(command: Command, args: argparse.Namespace) -> list[str]:
     """The subject and the alias flags on the line as ``key=value`` overrides (they win over the others)."""
     cls = resolve(command.config)
@@ -427,8 +452,10 @@ def alias_overrides(command: Command, args: argparse.Namespace) -> list[str]:
             items = value if isinstance(value, list) else [value]
             parts = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
             if not parts:  # e.g. `--layers ,`: never silently the default
-                raise ConfigError(f"{flag} {', '.join(map(str, items))!r} names nothing; give one or more "
-                                  f"comma-separated values of {key}")
+                raise ConfigError(
+                    f"{flag} {', '.join(map(str, items))!r} names nothing; give one or more "
+                    f"comma-separated values of {key}"
+                )
             value = json.dumps(parts)
         elif kind == "text":
             value = json.dumps(value)
@@ -468,9 +495,16 @@ def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace, Any]:
     config = command_config(command, args) if command.config else None
     missing = [key for key in command.required if not getattr(config, key)]
     if missing:
-        spelled = [" or ".join([f"{key}=...", *(f for f, k in command.aliases.items() if k == key),
-                                *([f"a positional {key.upper()}"] if key == command.subject else [])])
-                   for key in missing]
+        spelled = [
+            " or ".join(
+                [
+                    f"{key}=...",
+                    *(f for f, k in command.aliases.items() if k == key),
+                    *([f"a positional {key.upper()}"] if key == command.subject else []),
+                ]
+            )
+            for key in missing
+        ]
         raise ConfigError(f"neuroequi {args.command_line}: give {'; '.join(spelled)}")
     return command, args, config
 

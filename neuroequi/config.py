@@ -193,8 +193,13 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
     return loaded
 
 
-def load_typed(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = (),
-               where: str = "config", base: Mapping[str, Any] | None = None) -> T:
+def load_typed(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    where: str = "config",
+    base: Mapping[str, Any] | None = None,
+) -> T:
     """``cls`` from ``base`` (a mapping), then the YAML file ``path``, then ``overrides``.
 
     Sections of the file replace keys of ``base`` one level deep per section

@@ -63,6 +63,10 @@ def usable_cpus() -> int:
 def describe(device: str | torch.device = "cpu") -> dict[str, object]:
     """What a run record says about the machine's choice: CPU flags found, native bf16, CPUs usable."""
     flags = cpu_flags()
-    return {"machine": platform.machine(), "bf16_flags": sorted(f for f in BF16_CPU_FLAGS if f in flags),
-            "native_bf16": native_bf16(device, flags), "usable_cpus": usable_cpus(),
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    return {
+        "machine": platform.machine(),
+        "bf16_flags": sorted(f for f in BF16_CPU_FLAGS if f in flags),
+        "native_bf16": native_bf16(device, flags),
+        "usable_cpus": usable_cpus(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }

@@ -30,7 +30,9 @@ def mlp(
     """
     dims = [int(d) for d in dims]
     if in_dim < 1 or not dims or min(dims) < 1:
-        raise ConfigError(f"a head needs in_dim >= 1 and at least one positive size (projector), got in_dim={in_dim}, dims={dims}")
+        raise ConfigError(
+            f"a head needs in_dim >= 1 and at least one positive size (projector), got in_dim={in_dim}, dims={dims}"
+        )
     layers: list[nn.Module] = []
     sizes = [int(in_dim), *dims]
     for d_in, d_out in zip(sizes[:-2], sizes[1:-1]):

@@ -25,8 +25,19 @@ from typing import Any
 
 from neuroequi.errors import ConfigError, write_error
 
-__all__ = ["atomic_write", "finite_or_none", "format_lambda", "json_float", "output_folder", "package_versions", "progress",
-           "read_json_mapping", "sha256_file", "to_json", "write_json"]
+__all__ = [
+    "atomic_write",
+    "finite_or_none",
+    "format_lambda",
+    "json_float",
+    "output_folder",
+    "package_versions",
+    "progress",
+    "read_json_mapping",
+    "sha256_file",
+    "to_json",
+    "write_json",
+]
 
 
 @contextlib.contextmanager
@@ -78,8 +89,11 @@ def output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise ConfigError(f"{what} {str(path)!r} exists and is not a folder" if existing == path else
-                          f"{what} {str(path)!r} cannot be a folder: {str(existing)!r} is a file")
+        raise ConfigError(
+            f"{what} {str(path)!r} exists and is not a folder"
+            if existing == path
+            else f"{what} {str(path)!r} cannot be a folder: {str(existing)!r} is a file"
+        )
     try:
         fd, probe = tempfile.mkstemp(prefix=".neuroequi-write-check.", dir=existing)
     except OSError as err:
@@ -142,8 +156,9 @@ def to_json(data: Any, **kwargs: Any) -> str:
     return json.dumps(finite_or_none(data), allow_nan=False, **kwargs)
 
 
-def write_json(path: str | os.PathLike, data: Any, *, indent: int | None = 2, sort_keys: bool = False,
-               fsync: bool = True) -> Path:
+def write_json(
+    path: str | os.PathLike, data: Any, *, indent: int | None = 2, sort_keys: bool = False, fsync: bool = True
+) -> Path:
     """Write ``data`` to ``path`` as strict JSON (:func:`to_json`), atomically, with a final newline."""
     path = Path(path)
     with atomic_write(path, fsync=fsync) as tmp:
@@ -179,4 +194,3 @@ def read_json_mapping(path: Path, what: str, fix: str) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{what} {str(path)!r} must hold a JSON object, got {type(data).__name__}; {fix}")
     return data
-

@@ -124,8 +124,9 @@ def file_lock(path: str | os.PathLike, timeout: float = 60.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise LockedError(f"{str(path)!r} stayed locked by another process for {timeout:g} s "
-                                      f"(lock file {str(lock)!r})") from None
+                    raise LockedError(
+                        f"{str(path)!r} stayed locked by another process for {timeout:g} s (lock file {str(lock)!r})"
+                    ) from None
                 time.sleep(0.05)
         try:
             yield

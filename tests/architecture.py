@@ -116,8 +116,12 @@ def string_imports(root: Path) -> list[str]:
     for name, path in modules(root).items():
         for node in ast.walk(ast.parse(path.read_text())):
             named = None
-            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                    and isinstance(node.args[0].value, str):
+            if (
+                isinstance(node, ast.Call)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if called in _STRING_IMPORTERS:

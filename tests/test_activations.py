@@ -13,8 +13,9 @@ from neuroequi.errors import ConfigError
 
 def _net() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-                         nn.Linear(16, 5)).eval()
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 5)
+    ).eval()
 
 
 def test_outputs_are_the_named_layers_flattened_and_batching_does_not_matter():
@@ -47,8 +48,9 @@ def test_identity_params_are_the_whole_image_and_the_defaults():
     assert params.columns == COLUMNS
     for name, value in DEFAULTS.items():
         assert torch.all(params[name] == value)
-    torch.testing.assert_close(params[["crop_x", "crop_y", "crop_w", "crop_h"]], torch.tensor([[0.0, 0, 1, 1]] * 2,
-                                                                                              dtype=torch.float64))
+    torch.testing.assert_close(
+        params[["crop_x", "crop_y", "crop_w", "crop_h"]], torch.tensor([[0.0, 0, 1, 1]] * 2, dtype=torch.float64)
+    )
     torch.testing.assert_close(params[["crop_w_px", "crop_h_px"]], hw[:, [1, 0]].double())
     torch.testing.assert_close(params[["image_h", "image_w"]], hw.double())
     # the same table a policy gives when every op is set to its identity

@@ -67,10 +67,14 @@ def test_a_torchvision_state_dict_is_added_with_its_stages_and_its_own_preproces
 def test_the_identifier_hashes_the_weights_and_the_preprocessing(isolated):
     _resnet18_file(isolated / "r18.pt", wrap="plain")
     plain = model_zoo.load(register_weights(isolated / "r18.pt", "torchvision:resnet18", "a"))
-    small = model_zoo.load(register_weights(isolated / "r18.pt", "torchvision:resnet18", "a", image_size=64,
-                                            replace=True))
-    other_norm = model_zoo.load(register_weights(isolated / "r18.pt", "torchvision:resnet18", "a",
-                                                 mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), replace=True))
+    small = model_zoo.load(
+        register_weights(isolated / "r18.pt", "torchvision:resnet18", "a", image_size=64, replace=True)
+    )
+    other_norm = model_zoo.load(
+        register_weights(
+            isolated / "r18.pt", "torchvision:resnet18", "a", mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), replace=True
+        )
+    )
     assert plain.sha256 == small.sha256 == other_norm.sha256  # the same file ...
     assert len({plain.identifier, small.identifier, other_norm.identifier}) == 3  # ... seen three ways
     assert get_entry("a").meta["preprocessing"].endswith("set: mean, std")
@@ -80,19 +84,24 @@ def test_layers_can_be_chosen_and_must_name_modules(isolated, capsys):
     _resnet18_file(isolated / "r18.pt")
     entry = register_weights(isolated / "r18.pt", "torchvision:resnet18", "two", layers=["layer2", "layer4.1.conv2"])
     assert entry.layers == ("layer2", "layer4.1.conv2") and entry.region_layer_map["IT"] == "layer4.1.conv2"
-    assert main(["zoo", "add", str(isolated / "r18.pt"), "--arch", "torchvision:resnet18", "--layers",
-                 "layer2,nolayer"]) == 2
+    assert (
+        main(["zoo", "add", str(isolated / "r18.pt"), "--arch", "torchvision:resnet18", "--layers", "layer2,nolayer"])
+        == 2
+    )
     _one_line(capsys, "'nolayer'", "modules:")
 
 
-@pytest.mark.parametrize(("arch", "says"), [
-    ("torchvision:resnet34", "does not fit the architecture (missing"),
-    ("torchvision:no_such_net", "torchvision has no model 'no_such_net'"),
-    ("resnet18", "use one of torchvision:<name>, timm:<name>, module:<package.module>:<callable>"),
-    ("module:tiny_cnn", "use one of"),
-    ("module:no_such_module_here:build", "cannot import 'no_such_module_here'"),
-    ("module:tiny_cnn:nothing", "has no 'nothing'"),
-])
+@pytest.mark.parametrize(
+    ("arch", "says"),
+    [
+        ("torchvision:resnet34", "does not fit the architecture (missing"),
+        ("torchvision:no_such_net", "torchvision has no model 'no_such_net'"),
+        ("resnet18", "use one of torchvision:<name>, timm:<name>, module:<package.module>:<callable>"),
+        ("module:tiny_cnn", "use one of"),
+        ("module:no_such_module_here:build", "cannot import 'no_such_module_here'"),
+        ("module:tiny_cnn:nothing", "has no 'nothing'"),
+    ],
+)
 def test_a_wrong_architecture_is_one_line(isolated, capsys, arch, says):
     _resnet18_file(isolated / "r18.pt")
     assert main(["zoo", "add", str(isolated / "r18.pt"), "--arch", arch]) == 2
@@ -178,13 +187,22 @@ def test_from_module_makes_an_in_memory_network_a_zoo_model(isolated):
 
 def test_default_region_map_spreads_the_regions_over_the_stages():
     assert architectures.default_region_layer_map(["a", "b", "c", "d", "avgpool"]) == {
-        "V1": "a", "V2": "b", "V4": "c", "IT": "d"}
+        "V1": "a",
+        "V2": "b",
+        "V4": "c",
+        "IT": "d",
+    }
     assert architectures.default_region_layer_map(["a", "b", "c", "d", "e", "f", "g"]) == {
-        "V1": "a", "V2": "c", "V4": "e", "IT": "g"}
+        "V1": "a",
+        "V2": "c",
+        "V4": "e",
+        "IT": "g",
+    }
     assert set(architectures.default_region_layer_map(["only"]).values()) == {"only"}
 
 
 # --------------------------------------------------------------------------- strict JSON
+
 
 def _strict(text: str):
     def refuse(token):
@@ -194,8 +212,14 @@ def _strict(text: str):
 
 
 def test_json_is_strict_non_finite_numbers_are_null(tmp_path):
-    data = {"score": math.nan, "error": float("inf"), "n": np.int64(3), "xs": (1.0, np.float32("nan")),
-            "nested": [{"ceiling": -math.inf}], "ok": 0.5}
+    data = {
+        "score": math.nan,
+        "error": float("inf"),
+        "n": np.int64(3),
+        "xs": (1.0, np.float32("nan")),
+        "nested": [{"ceiling": -math.inf}],
+        "ok": 0.5,
+    }
     expected = {"score": None, "error": None, "n": 3, "xs": [1.0, None], "nested": [{"ceiling": None}], "ok": 0.5}
     assert _strict(to_json(data)) == expected == finite_or_none(data)
     assert _strict(write_json(tmp_path / "x.json", data).read_text()) == expected

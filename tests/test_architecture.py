@@ -43,7 +43,9 @@ def test_layers_only_look_down():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(("low", "high"), [("neuroequi", "figures"), ("neuroequi", "model_zoo"), ("model_zoo", "analyses")])
+@pytest.mark.parametrize(
+    ("low", "high"), [("neuroequi", "figures"), ("neuroequi", "model_zoo"), ("model_zoo", "analyses")]
+)
 def test_a_planted_back_import_breaks_the_contract(tmp_path: Path, low: str, high: str):
     root = _copy(tmp_path)
     (root / low / "planted_back_import.py").write_text(f"import {high}\n")
@@ -74,8 +76,9 @@ def test_a_planted_cycle_is_found(tmp_path: Path):
     assert architecture.cycles(root) == [["neuroequi.planted_a", "neuroequi.planted_b"]]
 
 
-@pytest.mark.parametrize("source", ['import importlib\nimportlib.import_module("figures.plot")\n',
-                                    'ENTRY = "figures.plot:draw_figure1"\n'])
+@pytest.mark.parametrize(
+    "source", ['import importlib\nimportlib.import_module("figures.plot")\n', 'ENTRY = "figures.plot:draw_figure1"\n']
+)
 def test_a_planted_string_import_is_found(tmp_path: Path, source: str):
     root = _copy(tmp_path)
     (root / "model_zoo" / "planted.py").write_text(source)
@@ -86,8 +89,15 @@ def test_a_planted_notebook_import_is_found(tmp_path: Path):
     root = _copy(tmp_path)
     notebook = root / "analyses" / "notebooks" / "02_analyze_checkpoint.ipynb"
     data = json.loads(notebook.read_text())
-    data["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                          "source": ["%matplotlib inline\n", "from figures.plot import draw_figure1\n"]})
+    data["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["%matplotlib inline\n", "from figures.plot import draw_figure1\n"],
+        }
+    )
     notebook.write_text(json.dumps(data))
     assert architecture.notebook_imports(root) == ["analyses/notebooks/02_analyze_checkpoint.ipynb: figures.plot"]
 
@@ -99,8 +109,10 @@ def test_templates_are_package_data():
 
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    patterns = {package: [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
-                for package, value in config["options.package_data"].items()}
+    patterns = {
+        package: [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
+        for package, value in config["options.package_data"].items()
+    }
     templates = [p.relative_to(ROOT) for package in PACKAGES for p in (ROOT / package).rglob("*.tmpl")]
     assert templates
     for path in templates:
@@ -110,6 +122,23 @@ def test_templates_are_package_data():
 
 def test_ruff_passes_on_the_packages_and_tests():
     """``ruff check`` with the repository's configuration (``[tool.ruff]`` in pyproject.toml)."""
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", *PACKAGES, "tests"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *PACKAGES, "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_tree_is_formatted():
+    """``ruff format --check``: one layout everywhere (the generated plugin files excluded, pyproject.toml)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *PACKAGES, "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

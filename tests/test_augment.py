@@ -89,8 +89,13 @@ def test_replay_rescales_the_crop_box_to_another_image_size(cifar_pil):
     frame = params.to_dataframe()
     for view, image, row in zip(views_big, big_float, frame.itertuples()):
         ref = TF.resized_crop(
-            image, top=3 * row.crop_y_px, left=3 * row.crop_x_px, height=3 * row.crop_h_px,
-            width=3 * row.crop_w_px, size=[32, 32], antialias=False,
+            image,
+            top=3 * row.crop_y_px,
+            left=3 * row.crop_x_px,
+            height=3 * row.crop_h_px,
+            width=3 * row.crop_w_px,
+            size=[32, 32],
+            antialias=False,
         )
         torch.testing.assert_close(view, TF.horizontal_flip(ref) if row.flip else ref, atol=1e-5, rtol=0)
     assert not torch.equal(views_small, views_big)

@@ -9,8 +9,21 @@ import torch
 from neuroequi.augment import EquiModEncoder, encoding_columns, get_policy, two_view_policies
 
 CORE = (
-    "crop_x", "crop_y", "crop_w", "crop_h", "flip", "jitter", "brightness", "contrast", "saturation", "hue",
-    "jitter_order_0", "jitter_order_1", "jitter_order_2", "jitter_order_3", "grayscale",
+    "crop_x",
+    "crop_y",
+    "crop_w",
+    "crop_h",
+    "flip",
+    "jitter",
+    "brightness",
+    "contrast",
+    "saturation",
+    "hue",
+    "jitter_order_0",
+    "jitter_order_1",
+    "jitter_order_2",
+    "jitter_order_3",
+    "grayscale",
 )
 
 

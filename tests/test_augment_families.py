@@ -72,14 +72,18 @@ def all_families(size: int = 32, **changes) -> object:
 def test_affine_matches_torchvision(cifar_float, angle, dx, dy, scale, fill):
     x = cifar_float[:2]
     ours = affine(x, torch.full((2,), angle), torch.tensor([[dx, dy]] * 2), torch.full((2,), scale), fill)
-    ref = TF.affine(x, angle=-angle, translate=[dx, dy], scale=scale, shear=[0.0, 0.0], interpolation=BILINEAR, fill=fill)
+    ref = TF.affine(
+        x, angle=-angle, translate=[dx, dy], scale=scale, shear=[0.0, 0.0], interpolation=BILINEAR, fill=fill
+    )
     torch.testing.assert_close(ours, ref, atol=KERNEL_TOL, rtol=0)
 
 
 def test_rotation_is_torchvisions_counter_clockwise_rotate(cifar_float):
     angles = torch.tensor([0.0, 90.0, -90.0, 180.0, 33.3, -71.0] * 2)
     ours = affine(cifar_float, angles, torch.zeros(12, 2), torch.ones(12), fill=0.0)
-    ref = torch.stack([TF.rotate(img, float(a), interpolation=BILINEAR, fill=0.0) for img, a in zip(cifar_float, angles)])
+    ref = torch.stack(
+        [TF.rotate(img, float(a), interpolation=BILINEAR, fill=0.0) for img, a in zip(cifar_float, angles)]
+    )
     torch.testing.assert_close(ours, ref, atol=KERNEL_TOL, rtol=0)
     torch.testing.assert_close(ours[1], torch.rot90(cifar_float[1], 1, dims=(-2, -1)), atol=KERNEL_TOL, rtol=0)
 
@@ -99,8 +103,15 @@ def reference_views(images: torch.Tensor, params: AugParams, policy) -> torch.Te
     views = []
     for image, row in zip(images, params.to_dataframe().itertuples()):
         v = crop_flip_reference(image, row, policy.size)
-        v = TF.affine(v, angle=-row.angle, translate=[row.translate_x_px, row.translate_y_px], scale=row.scale,
-                      shear=[0.0, 0.0], interpolation=BILINEAR, fill=policy.fill)
+        v = TF.affine(
+            v,
+            angle=-row.angle,
+            translate=[row.translate_x_px, row.translate_y_px],
+            scale=row.scale,
+            shear=[0.0, 0.0],
+            interpolation=BILINEAR,
+            fill=policy.fill,
+        )
         v = jitter_reference(v, row)
         v = TF.gaussian_blur(v, [policy.blur.kernel_size] * 2, [row.blur_sigma] * 2)
         views.append(v)
@@ -129,17 +140,27 @@ def test_single_family_keeps_its_draws_and_the_identity_elsewhere(cifar_uint8, f
     alone = full.restrict(family)
     p_full, p_alone = full.sample(64, gen(5)), alone.sample(64, gen(5))
     identity = full.identity(torch.tensor([[32.0, 32.0]] * 64))
-    own = {"crop": [c for c in FAMILY_COLUMNS if c.startswith("crop_")], "flip": ["flip"], "rotation": ["angle"],
-           "scale": ["scale"], "translation": [c for c in FAMILY_COLUMNS if c.startswith("translate_")],
-           "color": ["jitter", *JITTER_OPS, *(f"jitter_order_{k}" for k in range(4))], "blur": ["blur", "blur_sigma"]}[family]
+    own = {
+        "crop": [c for c in FAMILY_COLUMNS if c.startswith("crop_")],
+        "flip": ["flip"],
+        "rotation": ["angle"],
+        "scale": ["scale"],
+        "translation": [c for c in FAMILY_COLUMNS if c.startswith("translate_")],
+        "color": ["jitter", *JITTER_OPS, *(f"jitter_order_{k}" for k in range(4))],
+        "blur": ["blur", "blur_sigma"],
+    }[family]
     others = [c for c in FAMILY_COLUMNS if c not in own]
     assert torch.equal(p_alone[own], p_full[own])
     assert torch.equal(p_alone[others], identity[others])
     # A single-family view equals the op alone: e.g. rotation only is a pure rotation of the image.
     if family == "rotation":
         views = alone.apply(cifar_uint8[:4], p_alone[:4])
-        ref = torch.stack([TF.rotate(x.float() / 255, float(a), interpolation=BILINEAR, fill=0.0)
-                           for x, a in zip(cifar_uint8[:4], p_alone["angle"][:4])])
+        ref = torch.stack(
+            [
+                TF.rotate(x.float() / 255, float(a), interpolation=BILINEAR, fill=0.0)
+                for x, a in zip(cifar_uint8[:4], p_alone["angle"][:4])
+            ]
+        )
         torch.testing.assert_close(views, ref, atol=KERNEL_TOL, rtol=0)
 
 
@@ -185,14 +206,23 @@ def test_targets_from_the_identity_and_relative_to_another_view():
     torch.testing.assert_close(family_targets(b, "color", a), b[list(JITTER_OPS)] - a[list(JITTER_OPS)])
     own = family_targets(b, "blur")
     torch.testing.assert_close(own[:, 0], b["blur_sigma"])
-    torch.testing.assert_close(family_targets(b, "crop"), b[["crop_x", "crop_y", "crop_w", "crop_h"]] - torch.tensor([0.0, 0, 1, 1]))
+    torch.testing.assert_close(
+        family_targets(b, "crop"), b[["crop_x", "crop_y", "crop_w", "crop_h"]] - torch.tensor([0.0, 0, 1, 1])
+    )
     for family in FAMILIES:
         assert family_targets(b, family).shape == (50, len(TARGETS[family]))
     # The relative rotation composes: a -> b then b -> c is a -> c.
     c = policy.sample(50, gen(10))
-    ab, bc, ac = (torch.atan2(t[:, 1], t[:, 0]) for t in
-                  (family_targets(b, "rotation", a), family_targets(c, "rotation", b), family_targets(c, "rotation", a)))
-    torch.testing.assert_close(torch.remainder(ab + bc - ac + math.pi, 2 * math.pi) - math.pi, torch.zeros(50, dtype=torch.float64), atol=1e-9, rtol=0)
+    ab, bc, ac = (
+        torch.atan2(t[:, 1], t[:, 0])
+        for t in (family_targets(b, "rotation", a), family_targets(c, "rotation", b), family_targets(c, "rotation", a))
+    )
+    torch.testing.assert_close(
+        torch.remainder(ab + bc - ac + math.pi, 2 * math.pi) - math.pi,
+        torch.zeros(50, dtype=torch.float64),
+        atol=1e-9,
+        rtol=0,
+    )
 
 
 def test_relative_target_statistics_are_seeded():

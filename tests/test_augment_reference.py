@@ -78,9 +78,7 @@ def test_grayscale_and_solarize_match_torchvision(cifar_float):
 @pytest.mark.parametrize("kernel_size", [3, 7])
 def test_blur_matches_torchvision(cifar_float, kernel_size):
     sigma = 0.1 + 1.9 * torch.rand(len(cifar_float), generator=torch.Generator().manual_seed(2))
-    ref = torch.stack(
-        [TF.gaussian_blur(img, [kernel_size] * 2, [float(s)] * 2) for img, s in zip(cifar_float, sigma)]
-    )
+    ref = torch.stack([TF.gaussian_blur(img, [kernel_size] * 2, [float(s)] * 2) for img, s in zip(cifar_float, sigma)])
     torch.testing.assert_close(AF.gaussian_blur(cifar_float, sigma, kernel_size), ref, atol=KERNEL_TOL, rtol=0)
 
 
@@ -106,8 +104,13 @@ def test_resized_crop_matches_torchvision(cifar_float, x, y, w, h, size, flip):
 def crop_flip_reference(image: torch.Tensor, row, size: int) -> torch.Tensor:
     """One parameter row's crop (resized to ``size``) and flip, with torchvision's functional ops."""
     v = TF.resized_crop(
-        image, top=row.crop_y_px, left=row.crop_x_px, height=row.crop_h_px, width=row.crop_w_px,
-        size=[size] * 2, antialias=False,
+        image,
+        top=row.crop_y_px,
+        left=row.crop_x_px,
+        height=row.crop_h_px,
+        width=row.crop_w_px,
+        size=[size] * 2,
+        antialias=False,
     )
     return TF.horizontal_flip(v) if row.flip else v
 
@@ -138,9 +141,7 @@ def reference_views(images: torch.Tensor, params: AugParams, policy) -> torch.Te
     return torch.stack(views)
 
 
-@pytest.mark.parametrize(
-    ("name", "size"), [("cifar", None), ("byol_view2", 48), ("byol_view1", 40), ("simclr", 40)]
-)
+@pytest.mark.parametrize(("name", "size"), [("cifar", None), ("byol_view2", 48), ("byol_view1", 40), ("simclr", 40)])
 def test_policy_matches_torchvision_pipeline(cifar_uint8, cifar_float, name, size):
     policy = get_policy(name, size=size)
     if policy.solarize is not None:  # make every op occur in this small batch

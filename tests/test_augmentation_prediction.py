@@ -56,11 +56,29 @@ def constructed(n: int, informative: bool, family: str, seed: int) -> tuple[np.n
 @pytest.mark.parametrize("family", ["rotation", "flip"])
 def test_probe_scores_informative_features_high_and_noise_at_chance(family, probe):
     test_images = np.repeat(np.arange(100), 2)
-    good = score_probe(family, constructed(400, True, family, 0), constructed(200, True, family, 1), test_images,
-                       probe=probe, mlp_hidden=(32,), n_boot=200)
-    noise = score_probe(family, constructed(400, False, family, 2), constructed(200, False, family, 3), test_images,
-                        probe=probe, mlp_hidden=(32,), n_boot=200)
-    assert good["value"] > (0.95 if probe == "ridge" else 0.8) and good["ci_low"] <= good["value"] <= good["ci_high"] and good["n"] == 100
+    good = score_probe(
+        family,
+        constructed(400, True, family, 0),
+        constructed(200, True, family, 1),
+        test_images,
+        probe=probe,
+        mlp_hidden=(32,),
+        n_boot=200,
+    )
+    noise = score_probe(
+        family,
+        constructed(400, False, family, 2),
+        constructed(200, False, family, 3),
+        test_images,
+        probe=probe,
+        mlp_hidden=(32,),
+        n_boot=200,
+    )
+    assert (
+        good["value"] > (0.95 if probe == "ridge" else 0.8)
+        and good["ci_low"] <= good["value"] <= good["ci_high"]
+        and good["n"] == 100
+    )
     if family == "flip":
         assert good["metric"] == "accuracy" and 0.35 < noise["value"] < 0.65
     else:
@@ -87,16 +105,28 @@ class Blind(Pixels):
 
 def model(module: nn.Module, name: str) -> LoadedModel:
     """A model handle around ``module`` whose one layer is ``pool`` (32 px inputs, ImageNet normalisation)."""
-    entry = Entry(name=name, arch="test", family="test", method="none", lam=None, dataset="none",
-                  source=WeightsSource("init", "0"), layers=("pool",), region_layer_map={}, image_size=32, citation="")
+    entry = Entry(
+        name=name,
+        arch="test",
+        family="test",
+        method="none",
+        lam=None,
+        dataset="none",
+        source=WeightsSource("init", "0"),
+        layers=("pool",),
+        region_layer_map={},
+        image_size=32,
+        citation="",
+    )
     return LoadedModel(module.eval(), name, "0" * 64, entry)
 
 
 def test_real_images_pixels_predict_transformations_and_a_blind_model_does_not():
     """Pooled pixels of [x ; t(x)] carry translation and scale linearly; responses that ignore the image carry
     nothing: the ridge probe then predicts the training mean of the standardised targets, R² <= 0."""
-    config = PredictionConfig(families=("scale", "translation", "blur", "flip"), n_train=150, n_test=60,
-                              n_boot=100, progress=False)
+    config = PredictionConfig(
+        families=("scale", "translation", "blur", "flip"), n_train=150, n_test=60, n_boot=100, progress=False
+    )
     pixels = augmentation_prediction(model(Pixels(), "pixels"), config).set_index("family")
     blind = augmentation_prediction(model(Blind(), "blind"), config).set_index("family")
     assert list(pixels.index) == ["flip", "scale", "translation", "blur"]  # the families' application order

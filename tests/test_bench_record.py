@@ -61,8 +61,10 @@ def fake_python(tmp_path: Path, device_ok: bool) -> tuple[Path, Path]:
     """A stand-in interpreter that logs its arguments; ``-c`` (the CUDA check) succeeds when ``device_ok``."""
     log = tmp_path / "calls.txt"
     fake = tmp_path / "python"
-    fake.write_text(f"#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >> {log}\n"
-                    f"if [ \"$1\" = -c ]; then exit {0 if device_ok else 1}; fi\nexit 0\n")
+    fake.write_text(
+        f"#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >> {log}\n"
+        f'if [ "$1" = -c ]; then exit {0 if device_ok else 1}; fi\nexit 0\n'
+    )
     fake.chmod(0o755)
     return fake, log
 
@@ -74,8 +76,9 @@ def test_gpu_check_runs_every_device_benchmark_and_the_figure_on_cuda(tmp_path):
     done = subprocess.run(["bash", str(BENCHMARKS / "gpu_check.sh"), str(fake)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     runs = [line.split() for line in log.read_text().splitlines() if not line.startswith("-c")]
-    assert all(r[0] == "tests/benchmarks/record.py" and "--device" in r and r[r.index("--device") + 1] == "cuda"
-               for r in runs), runs
+    assert all(
+        r[0] == "tests/benchmarks/record.py" and "--device" in r and r[r.index("--device") + 1] == "cuda" for r in runs
+    ), runs
     ran = {Path(r[1]).name for r in runs}
     script_text = (BENCHMARKS / "gpu_check.sh").read_text()
     for path in BENCHMARKS.glob("bench_*.py"):

@@ -42,7 +42,8 @@ def test_a_new_folder_is_registered_and_bridged(tmp_path, monkeypatch):
     planted = tmp_path / "planted2099"
     planted.mkdir()
     (planted / "__init__.py").write_text(
-        "from analyses.neural.registry import register\nregister('Planted2099.IT-rdm', lambda: 'a benchmark')\n")
+        "from analyses.neural.registry import register\nregister('Planted2099.IT-rdm', lambda: 'a benchmark')\n"
+    )
     monkeypatch.setattr(benchmarks_package, "__path__", [*benchmarks_package.__path__, str(tmp_path)])
     monkeypatch.setattr(registry, "BENCHMARKS", dict(registry.BENCHMARKS))
     try:

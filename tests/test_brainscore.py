@@ -41,8 +41,11 @@ def installed(isolated):
 def test_committed_plugins_are_the_rendering_of_the_catalogue():
     for family, models in builtin_families().items():
         rendered = render_plugin(family, models)
-        on_disk = {str(p.relative_to(PLUGINS_DIR / family)): p.read_text()
-                   for p in (PLUGINS_DIR / family).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+        on_disk = {
+            str(p.relative_to(PLUGINS_DIR / family)): p.read_text()
+            for p in (PLUGINS_DIR / family).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
         assert on_disk == rendered, f"{family}: run model_zoo.brainscore.render_builtin_plugins()"
         for model in models:
             assert f"model_registry['{model.name}'] = lambda: _commit('{model.name}')" in rendered["__init__.py"]
@@ -62,8 +65,13 @@ def test_brainscore_load_model_and_score_on_a_project_plugin(installed, data_roo
 
 def test_plugin_test_files_pass(installed, data_root):
     files = [str(PLUGINS_DIR / family / "test.py") for family in builtin_families()]
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "4 passed" in run.stdout  # the CIFAR family; the CE-SSL weights are unreachable offline (skipped)
 
@@ -89,6 +97,11 @@ def test_model_zoo_imports_no_higher_layer():
 
     for path in (ROOT / "model_zoo").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(n.split(".")[0] in ("analyses", "figures") for n in names), f"{path}: {names}"

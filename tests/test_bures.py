@@ -160,7 +160,12 @@ def test_pairwise_paths_agree_and_match_broadcast():
     assert np.all(np.diag(from_samples) == 0.0)
     # Sample sets of different sizes, some above d (covariance path) and some below.
     mixed = [rng.standard_normal((n, 10)) for n in (4, 9, 10, 25)]
-    expected = np.array([[bures_distance_from_samples(a, b) if i != j else 0.0 for j, b in enumerate(mixed)] for i, a in enumerate(mixed)])
+    expected = np.array(
+        [
+            [bures_distance_from_samples(a, b) if i != j else 0.0 for j, b in enumerate(mixed)]
+            for i, a in enumerate(mixed)
+        ]
+    )
     np.testing.assert_allclose(pairwise_bures_distance_from_samples(mixed), expected, rtol=1e-8, atol=1e-12)
 
 
@@ -269,20 +274,26 @@ def test_samples_path_equals_svd_reference(n_x, n_y, d, normalize):
 def test_all_functions_equal_svd_reference(normalize):
     """Pairwise (samples, covariances) and broadcast distances, equal and unequal set sizes, to 1e-10."""
     rng = np.random.default_rng(11)
-    sets = [rng.standard_normal((n, 30)) @ rng.standard_normal((30, 30)) * s
-            for n, s in [(12, 1.0), (12, 3.0), (20, 0.5), (45, 1.0), (12, 2.0)]]
+    sets = [
+        rng.standard_normal((n, 30)) @ rng.standard_normal((30, 30)) * s
+        for n, s in [(12, 1.0), (12, 3.0), (20, 0.5), (45, 1.0), (12, 2.0)]
+    ]
     factors = [sample_factor_reference(x, normalize) for x in sets]
-    expected = np.array([[svd_reference(a, b) if i != j else 0.0 for j, b in enumerate(factors)]
-                         for i, a in enumerate(factors)])
+    expected = np.array(
+        [[svd_reference(a, b) if i != j else 0.0 for j, b in enumerate(factors)] for i, a in enumerate(factors)]
+    )
     np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets, normalize), expected, rtol=1e-10)
     equal = np.stack([sets[0], sets[1], sets[4]])
     broadcast = bures_distance_from_samples(equal[:, None], equal[None], normalize)
     off = ~np.eye(3, dtype=bool)
     np.testing.assert_allclose(broadcast[off], expected[np.ix_([0, 1, 4], [0, 1, 4])][off], rtol=1e-10)
-    covs = np.stack([np.cov(rng.standard_normal((n, 30)) * rng.uniform(0.3, 3.0, 30), rowvar=False) for n in (31, 45, 90)])
+    covs = np.stack(
+        [np.cov(rng.standard_normal((n, 30)) * rng.uniform(0.3, 3.0, 30), rowvar=False) for n in (31, 45, 90)]
+    )
     cov_factors = [covariance_factor_reference(c, normalize) for c in covs]
-    expected_cov = np.array([[svd_reference(a, b) if i != j else 0.0 for j, b in enumerate(cov_factors)]
-                             for i, a in enumerate(cov_factors)])
+    expected_cov = np.array(
+        [[svd_reference(a, b) if i != j else 0.0 for j, b in enumerate(cov_factors)] for i, a in enumerate(cov_factors)]
+    )
     np.testing.assert_allclose(pairwise_bures_distance(covs, normalize), expected_cov, rtol=1e-10)
     np.testing.assert_allclose(bures_distance(covs[:, None], covs[None], normalize)[off], expected_cov[off], rtol=1e-10)
 
@@ -293,7 +304,9 @@ def test_rank_deficient_pairwise_and_tensors_match_40_digit_reference(n, d):
     rng = np.random.default_rng(8)
     sets = np.stack([rng.standard_normal((n, d)) * np.arange(1, d + 1) ** -0.7 for _ in range(3)])
     sets[2] += 0.5 * sets[0]
-    ref = np.array([[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)])
+    ref = np.array(
+        [[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)]
+    )
     covs = np.stack([np.cov(s, rowvar=False) for s in sets])
     np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets), ref, rtol=1e-12)
     np.testing.assert_allclose(pairwise_bures_distance(covs), ref, rtol=1e-12)
@@ -332,7 +345,9 @@ def test_square_root_guard_in_the_covariance_form(monkeypatch):
     rng = np.random.default_rng(12)
     X = graded_samples(rng, 30, 20, 1e-6)
     sets = [X, X + 0.1 * graded_samples(rng, 30, 20, 1e-6), graded_samples(rng, 40, 20, 1e-6)]
-    ref = np.array([[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)])
+    ref = np.array(
+        [[mpmath_reference(a, b) if i != j else 0.0 for j, b in enumerate(sets)] for i, a in enumerate(sets)]
+    )
     np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets), ref, rtol=1e-11)
     monkeypatch.setattr(bures_module, "_SQRT_GUARD_ULPS", float("inf"))
     assert np.max(np.abs(pairwise_bures_distance_from_samples(sets) - ref) / np.where(ref > 0, ref, 1.0)) > 1e-8
@@ -369,15 +384,21 @@ def test_extreme_scales(scale):
     """The trace-normalised distance is scale-free; the raw one scales with the samples."""
     rng = np.random.default_rng(3)
     X, Y = rng.standard_normal((12, 30)), rng.standard_normal((9, 30)) * 2.0
-    assert bures_distance_from_samples(scale * X, scale * Y) == pytest.approx(bures_distance_from_samples(X, Y), rel=1e-12)
+    assert bures_distance_from_samples(scale * X, scale * Y) == pytest.approx(
+        bures_distance_from_samples(X, Y), rel=1e-12
+    )
     raw = bures_distance_from_samples(X, Y, normalize=False)
     assert bures_distance_from_samples(scale * X, scale * Y, normalize=False) == pytest.approx(scale * raw, rel=1e-12)
     sets = [scale * X, scale * Y, scale * rng.standard_normal((40, 30))]
-    np.testing.assert_allclose(pairwise_bures_distance_from_samples(sets),
-                               pairwise_bures_distance_from_samples([x / scale for x in sets]), rtol=1e-12)
+    np.testing.assert_allclose(
+        pairwise_bures_distance_from_samples(sets),
+        pairwise_bures_distance_from_samples([x / scale for x in sets]),
+        rtol=1e-12,
+    )
     A = np.cov(X, rowvar=False)
     assert bures_distance(A * 1e250, np.cov(Y, rowvar=False) * 1e-250) == pytest.approx(
-        bures_distance_from_samples(X, Y), rel=1e-12)
+        bures_distance_from_samples(X, Y), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(

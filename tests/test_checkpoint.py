@@ -38,7 +38,13 @@ def _payload(equivariance: str = "tessl") -> dict:
     torch.manual_seed(0)
     model = build_model(config)
     meta = {"arch": "resnet18_cifar", "width": 0.0625, "config": config.to_dict(), "step": 3}
-    return {"format": FORMAT, "version": VERSION, "model": model.state_dict(), "backbone": model.backbone.state_dict(), "meta": meta}
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.state_dict(),
+        "backbone": model.backbone.state_dict(),
+        "meta": meta,
+    }
 
 
 def test_save_is_atomic_and_round_trips(tmp_path: Path) -> None:

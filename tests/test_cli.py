@@ -75,8 +75,11 @@ def test_settings_are_generated_from_the_fields_with_type_default_and_doc():
     assert (rows["inner.depth"].default, rows["inner.depth"].doc) == (2, "how deep, in layers.")
     assert rows["noted"].doc == "from the field's metadata."
     prose = cli.field_docs(Prose)
-    assert prose == {"layer": "the module (None: the last).", "probe_train": "probe images.",
-                     "probe_test": "probe images."}
+    assert prose == {
+        "layer": "the module (None: the last).",
+        "probe_train": "probe images.",
+        "probe_test": "probe images.",
+    }
     text = cli.settings_help(Example, {"--tag": "tags"})
     assert '  tags : list[str] = ["a"]' in text and "(also --tag)" in text and "  width : float = 0.5" in text
 
@@ -97,8 +100,9 @@ def test_every_setting_is_shown_once_in_the_help(words, command, capsys):
 
 
 def test_flags_are_aliases_of_keys():
-    _, _, by_flags = cli.parse(["score", "--model", "m", "--benchmark", "a,b", "--benchmark", "c", "--recompute",
-                                "--layers", "all"])
+    _, _, by_flags = cli.parse(
+        ["score", "--model", "m", "--benchmark", "a,b", "--benchmark", "c", "--recompute", "--layers", "all"]
+    )
     _, _, by_keys = cli.parse(["score", "model=m", "benchmarks=[a, b, c]", "recompute=true", "layers=[all]"])
     assert by_flags == by_keys
     assert (by_keys.benchmarks, by_keys.recompute) == (("a", "b", "c"), True)

@@ -26,8 +26,16 @@ MODELS = ("cifar-resnet20-supervised", "cifar-resnet20-random")
 # Column order of Brain-Score's published stimulus CSV (its packaging writes the columns of a Python
 # set, so the order is not derivable); found by matching the csv_sha1 in packaged_stimulus_metadata.pkl
 # (brain-score/vision @ c019c80, brainscore_vision/data/coggan2024_fMRI/).
-PUBLISHED_CSV_COLUMNS = ("imagenet_class_name", "object_name", "occlusion_condition", "filename",
-                         "imagenet_class_description", "imagenet_path", "stimulus_id", "imagenet_class_index_1K")
+PUBLISHED_CSV_COLUMNS = (
+    "imagenet_class_name",
+    "object_name",
+    "occlusion_condition",
+    "filename",
+    "imagenet_class_description",
+    "imagenet_path",
+    "stimulus_id",
+    "imagenet_class_index_1K",
+)
 
 
 def off_diagonal(matrix: np.ndarray) -> np.ndarray:
@@ -58,7 +66,11 @@ def test_loader_shapes_and_order(data_root):
     for subjects in data.rsms.values():
         assert list(subjects) == [f"sub-{k}" for k in range(9)]
         assert all(m.shape == (24, 24) and np.isfinite(m).all() for m in subjects.values())
-    assert data.packaged["assembly"]["identifier"] == data.packaged["stimulus_set"]["identifier"] == STIMULUS_SET_IDENTIFIER
+    assert (
+        data.packaged["assembly"]["identifier"]
+        == data.packaged["stimulus_set"]["identifier"]
+        == STIMULUS_SET_IDENTIFIER
+    )
 
 
 def test_stimulus_set_is_brainscores_published_one():
@@ -96,9 +108,12 @@ def test_assembly_is_what_brainscores_writer_and_loader_give(tmp_path):
 
     stimulus_set = coggan_stimulus_set()
     write_netcdf(NeuroidAssembly(coggan_proto_assembly(stimulus_set)), tmp_path / "assy.nc")
-    loaded = StimulusMergeAssemblyLoader(cls=NeuroidAssembly, file_path=tmp_path / "assy.nc",
-                                         stimulus_set_identifier=STIMULUS_SET_IDENTIFIER,
-                                         stimulus_set=stimulus_set).load()
+    loaded = StimulusMergeAssemblyLoader(
+        cls=NeuroidAssembly,
+        file_path=tmp_path / "assy.nc",
+        stimulus_set_identifier=STIMULUS_SET_IDENTIFIER,
+        stimulus_set=stimulus_set,
+    ).load()
     ours = coggan_assembly()
     assert ours.dims == loaded.dims == ("presentation", "presentation", "neuroid")
     assert ours.shape == (24, 24, 36)
@@ -230,9 +245,12 @@ def test_ceiling_is_leave_one_subject_out(table):
     rsms = coggan2024().rsms
     for name, region in COGGAN_BENCHMARKS.items():
         stack = np.stack(list(rsms[region].values()))
-        expected = np.mean([
-            np.corrcoef(off_diagonal(stack[s]), off_diagonal(np.delete(stack, s, axis=0).mean(axis=0)))[0, 1]
-            for s in range(len(stack))])
+        expected = np.mean(
+            [
+                np.corrcoef(off_diagonal(stack[s]), off_diagonal(np.delete(stack, s, axis=0).mean(axis=0)))[0, 1]
+                for s in range(len(stack))
+            ]
+        )
         assert table.loc[table["benchmark"] == name, "ceiling"].to_numpy() == pytest.approx(expected, rel=1e-12)
 
 

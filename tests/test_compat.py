@@ -43,8 +43,10 @@ def test_shim_acts_iff_extension_cannot_load():
 
 def test_brainscore_never_installs_behind_the_users_back():
     """Set when brainscore_vision is first imported, not when neuroequi is (no environment set at import)."""
-    code = ("import neuroequi, os; print(os.environ.get('BS_INSTALL_DEPENDENCIES'));"
-            "import brainscore_vision; print(os.environ.get('BS_INSTALL_DEPENDENCIES'))")
+    code = (
+        "import neuroequi, os; print(os.environ.get('BS_INSTALL_DEPENDENCIES'));"
+        "import brainscore_vision; print(os.environ.get('BS_INSTALL_DEPENDENCIES'))"
+    )
     assert _run(code).split() == ["None", "no"]
 
 
@@ -68,8 +70,9 @@ import torch, torchvision.models
 net = torchvision.models.resnet18(num_classes=3).eval()
 print(hooked, torch_at_start, "neuroequi" in sys.modules, tuple(net(torch.rand(1, 3, 32, 32)).shape))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"}
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False", "False", "(1,", "3)"]
 
@@ -86,8 +89,9 @@ import neuroequi, torchvision
 from neuroequi._compat import ensure_torchvision
 print(sum(type(f).__name__ == "_BeforeFirstImport" for f in sys.meta_path), ensure_torchvision())
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"}
+    )
     assert done.returncode == 0, done.stderr
     finders, patched = done.stdout.split()
     assert finders == "1" and patched == _run(PROBE).replace("fails", "True").replace("loads", "False")

@@ -119,10 +119,7 @@ def local_server(data_root):
 
 
 def _serve_registry(monkeypatch, base, sha_override=None):
-    files = {
-        k: _LocalFile(v.dataset, v.relpath, sha_override or v.sha256, base)
-        for k, v in registered_files().items()
-    }
+    files = {k: _LocalFile(v.dataset, v.relpath, sha_override or v.sha256, base) for k, v in registered_files().items()}
     monkeypatch.setattr(reg, "registered_files", lambda: files)
 
 

@@ -101,8 +101,9 @@ def test_decoding_on_a_missing_cuda_device_is_a_clear_error():
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     rng = np.random.default_rng(0)
     with pytest.raises(ConfigError, match="CUDA is not available|CUDA device"):
-        augmentation_decoding(rng.standard_normal((4, 3, 5)), rng.uniform(size=(4, 3, 1)), ["a"], n_splits=2,
-                              device=f"cuda:{count}")
+        augmentation_decoding(
+            rng.standard_normal((4, 3, 5)), rng.uniform(size=(4, 3, 1)), ["a"], n_splits=2, device=f"cuda:{count}"
+        )
     assert resolve_device(None, torch.ones(1)) == torch.device("cpu")
 
 

@@ -19,16 +19,38 @@ from neuroequi.errors import ConfigError
 from neuroequi.methods import EquiModOptions
 from neuroequi.methods.equimod import build_encoder
 
-BYOL_IMAGENET_VECTOR = [10.0, 20.0, 100.0, 120.0, 1.0, 1.0, 2.0, 0.0, 3.0, 1.0, 1.100000023841858, 0.8999999761581421,
-                        1.2000000476837158, -0.05000000074505806, 0.0, 1.0, 1.2999999523162842, 1.0]
+BYOL_IMAGENET_VECTOR = [
+    10.0,
+    20.0,
+    100.0,
+    120.0,
+    1.0,
+    1.0,
+    2.0,
+    0.0,
+    3.0,
+    1.0,
+    1.100000023841858,
+    0.8999999761581421,
+    1.2000000476837158,
+    -0.05000000074505806,
+    0.0,
+    1.0,
+    1.2999999523162842,
+    1.0,
+]
 SIMCLR_CIFAR_VECTOR = [3.0, 5.0, 20.0, 18.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 1.0, 1.0, 1.0, 0.0, 1.0]
 
 
 def _params(**values: float) -> AugParams:
     """One row of parameters on a 300 x 400 image: the given columns, defaults elsewhere."""
     row = {**DEFAULTS, "image_h": 300.0, "image_w": 400.0, **values}
-    row.update(crop_x=row["crop_x_px"] / 400, crop_y=row["crop_y_px"] / 300, crop_w=row["crop_w_px"] / 400,
-               crop_h=row["crop_h_px"] / 300)
+    row.update(
+        crop_x=row["crop_x_px"] / 400,
+        crop_y=row["crop_y_px"] / 300,
+        crop_w=row["crop_w_px"] / 400,
+        crop_h=row["crop_h_px"] / 300,
+    )
     return AugParams(torch.tensor([[row[c] for c in COLUMNS]], dtype=torch.float64))
 
 
@@ -40,9 +62,25 @@ def _raw(policy_name: str, params: AugParams) -> list[float]:
 def test_released_vector_matches_byol_equimod_imagenet() -> None:
     """i, j, h, w = 10, 20, 100, 120 px, flipped; jitter order (2, 0, 3, 1), factors 1.1, 0.9, 1.2,
     -0.05; no grayscale; blurred with sigma 1.3; solarized."""
-    params = _params(crop_y_px=10, crop_x_px=20, crop_h_px=100, crop_w_px=120, flip=1, jitter=1,
-                     jitter_order_0=2, jitter_order_1=0, jitter_order_2=3, jitter_order_3=1,
-                     brightness=1.1, contrast=0.9, saturation=1.2, hue=-0.05, blur=1, blur_sigma=1.3, solarize=1)
+    params = _params(
+        crop_y_px=10,
+        crop_x_px=20,
+        crop_h_px=100,
+        crop_w_px=120,
+        flip=1,
+        jitter=1,
+        jitter_order_0=2,
+        jitter_order_1=0,
+        jitter_order_2=3,
+        jitter_order_3=1,
+        brightness=1.1,
+        contrast=0.9,
+        saturation=1.2,
+        hue=-0.05,
+        blur=1,
+        blur_sigma=1.3,
+        solarize=1,
+    )
     torch.testing.assert_close(_raw("byol_view2", params), BYOL_IMAGENET_VECTOR, rtol=1e-6, atol=1e-7)
 
 
@@ -87,4 +125,6 @@ def test_build_encoder_fits_or_takes_the_released_statistics() -> None:
     assert ((fitted.mean - mean).abs() / std * n**0.5).max() < 4
     policies = (get_policy("cifar"), get_policy("cifar"))
     released = build_encoder(EquiModOptions(encoding="released", statistics="simclr_cifar10"), policies, seed=0)
-    torch.testing.assert_close(released.std, torch.tensor(RELEASED_STATISTICS["simclr_cifar10"][1], dtype=torch.float64))
+    torch.testing.assert_close(
+        released.std, torch.tensor(RELEASED_STATISTICS["simclr_cifar10"][1], dtype=torch.float64)
+    )

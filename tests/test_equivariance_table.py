@@ -43,8 +43,12 @@ def test_the_table_has_every_run_family_and_variant(table_run):
     assert set(table.loc[table["family"].isin(["flip", "classification"]), "metric"]) == {"accuracy"}
     assert pd.read_csv(out / "smoke" / "table.csv").shape == table.shape
     md = (out / "smoke" / "table.md").read_text()
-    for heading in ("## Main table", "## Unknown transformations (64 of 320 images", "## The poster's numbers",
-                    "## Orderings"):
+    for heading in (
+        "## Main table",
+        "## Unknown transformations (64 of 320 images",
+        "## The poster's numbers",
+        "## Orderings",
+    ):
         assert heading in md
     assert "| SIE(rot) |" in md and "| Reconstruction (ours) |" in md and "0.845" in md
 
@@ -62,7 +66,9 @@ def test_the_checkpoints_are_zoo_models_that_analyze_and_score_run_on(table_run,
         final = final_checkpoint(smoke(), by_name[run], out / "smoke")
         loaded = model_zoo.load(model_zoo.run_name(final, zoo_prefix(smoke(), by_name[run])))
         assert loaded.entry.method == method and loaded.layer() == "avgpool"
-        table = analyze(loaded, AnalysisConfig(n_images=5, K=6, probe_train=0, n_boot=20, progress=False), tmp_path / run)
+        table = analyze(
+            loaded, AnalysisConfig(n_images=5, K=6, probe_train=0, n_boot=20, progress=False), tmp_path / run
+        )
         measures = pd.read_csv(table)
         assert math.isfinite(float(measures.loc[measures["quantity"] == "shared_variability", "value"].iloc[0]))
         result = score(loaded.entry.name, "Kiani2007.IT-rdm")  # Brain-Score's metric on real IT data

@@ -65,16 +65,25 @@ def fails(capsys: pytest.CaptureFixture[str], argv: list[str], *fragments: str) 
 
 def child_env() -> dict[str, str]:
     """Environment of a child process: this checkout first on the path, one thread."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-            "OMP_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 def tiny(root: Path, cache: Path, *overrides: str) -> dict:
     """A run of a few steps on 32 real CIFAR-10 images (2 steps per epoch), every step logged;
     ``overrides`` as on the command line (``epochs=4``)."""
     values: dict = {
-        "name": "run", "output_dir": str(root), "seed": 0, "epochs": 2, "batch_size": 16, "device": "cpu",
-        "threads": 1, "checkpoint_every": 1,
+        "name": "run",
+        "output_dir": str(root),
+        "seed": 0,
+        "epochs": 2,
+        "batch_size": 16,
+        "device": "cpu",
+        "threads": 1,
+        "checkpoint_every": 1,
         "data": {"dataset": "cifar10", "subset": 32, "size": 16, "cache_dir": str(cache)},
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
         "method": {"name": "barlow_twins", "options": {"projector": [32, 32]}, "equivariance": "tessl", "lam": 0.2},
@@ -135,8 +144,10 @@ def test_two_trainings_into_one_run_directory_one_is_refused(tmp_path, cache):
     use, or already has the winner's checkpoints); the result is the solo run's, every step logged once."""
     config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", cache, "epochs=4"))
     command = [sys.executable, "-m", "neuroequi.cli", "train", "--config", str(config)]
-    procs = [subprocess.Popen(command, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(command, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
     assert sorted(rc for rc, _ in results) == [0, 2], results
     loser = next(err for rc, err in results if rc == 2)
@@ -155,15 +166,27 @@ def test_a_live_owner_refuses_a_second_run_and_nothing_is_touched(tmp_path, cach
     run = tmp_path / "runs" / "run"
     shutil.copytree(interrupted, run)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from neuroequi.locks import owner_lock\n"
-         "with owner_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(120)", str(run)],
-        env=child_env(), stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from neuroequi.locks import owner_lock\n"
+            "with owner_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(120)",
+            str(run),
+        ],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         before = snapshot(run)
         config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", cache))
-        fails(capsys, ["train", "--config", str(config), "--resume"], f"in use by process {holder.pid}",
-              str(run / ".lock"))
+        fails(
+            capsys,
+            ["train", "--config", str(config), "--resume"],
+            f"in use by process {holder.pid}",
+            str(run / ".lock"),
+        )
         assert snapshot(run) == before
     finally:
         holder.kill()
@@ -179,11 +202,14 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path, cache, interrupt
     assert load_checkpoint(final)["meta"]["step"] == 4 and not (run / ".lock").exists()
 
 
-@pytest.mark.parametrize(("override", "named"), [
-    ("optim.lr=0.1", "optim.lr: 0.3 -> 0.1"),
-    ("method.lam=0.5", "method.lam: 0.2 -> 0.5"),
-    ("method.name=simclr", "method.name: 'barlow_twins' -> 'simclr'"),
-])
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("optim.lr=0.1", "optim.lr: 0.3 -> 0.1"),
+        ("method.lam=0.5", "method.lam: 0.2 -> 0.5"),
+        ("method.name=simclr", "method.name: 'barlow_twins' -> 'simclr'"),
+    ],
+)
 def test_refused_resume_changes_nothing(tmp_path, cache, interrupted, capsys, override, named):
     """A resume with another config is refused before config.yaml, logs or checkpoints are written."""
     run = tmp_path / "runs" / "run"
@@ -200,8 +226,11 @@ def test_resume_of_a_finished_run_with_another_config_is_an_error(tmp_path, cach
     before = snapshot(run)
     config = write_config(tmp_path / "c.yaml", tiny(tmp_path / "runs", cache))
     fails(capsys, ["train", "--config", str(config), "--resume", "method.lam=0.4"], "cannot resume", "final.pt")
-    fails(capsys, ["train", "--config", str(config), "--resume", "method.equivariance=none", "method.lam=0"],
-          "method.equivariance")
+    fails(
+        capsys,
+        ["train", "--config", str(config), "--resume", "method.equivariance=none", "method.lam=0"],
+        "method.equivariance",
+    )
     fails(capsys, ["train", "--config", str(config)], "already has checkpoints")
     assert snapshot(run) == before
     assert main(["train", "--config", str(config), "--resume"]) == 0  # the same config: the finished run
@@ -254,8 +283,9 @@ def _killed_run(tmp_path: Path, cache: Path, point: str) -> tuple[Path, dict]:
     config = write_config(tmp_path / "c.yaml", values)
     script = tmp_path / "killer.py"
     script.write_text(_KILLER)
-    proc = subprocess.run([sys.executable, str(script), str(config), point], env=child_env(), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(config), point], env=child_env(), capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     return tmp_path / "runs" / "run", values
 
@@ -306,8 +336,10 @@ def test_bad_training_configs_are_refused_before_anything_is_written(tmp_path, c
         (["--config", str(config), "optim.weight_decay=-1"], ["optim.weight_decay must be >= 0", "-1"]),
         (["--config", str(config), "monitor.knn=true", "monitor.knn_k=0"], ["monitor.knn_k must be >= 1"]),
         (["--config", str(config), "data.crop_scale=[0.9,0.1]"], ["data.crop_scale", "[0.9, 0.1]"]),
-        (["--config", str(config), "data.dataset=imagefolder", f"data.root={tmp_path / 'folder.yaml'}"],
-         ["class folder", str(tmp_path / "folder.yaml")]),
+        (
+            ["--config", str(config), "data.dataset=imagefolder", f"data.root={tmp_path / 'folder.yaml'}"],
+            ["class folder", str(tmp_path / "folder.yaml")],
+        ),
     ]
     for args, fragments in cases:
         fails(capsys, ["train", *args], *fragments)
@@ -325,10 +357,18 @@ def load_config_ok(config: Path, override: str) -> bool:
 def test_console_script_prints_one_line_without_traceback(tmp_path):
     """The real entry point in a child process (not only main() in this one)."""
     (tmp_path / "folder.yaml").mkdir()
-    proc = subprocess.run([sys.executable, "-m", "neuroequi.cli", "train", "--config", str(tmp_path / "folder.yaml")],
-                          env=child_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuroequi.cli", "train", "--config", str(tmp_path / "folder.yaml")],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"neuroequi: error: config file '{tmp_path / 'folder.yaml'}' is a directory, not a YAML file"
+    assert (
+        proc.stderr.strip()
+        == f"neuroequi: error: config file '{tmp_path / 'folder.yaml'}' is a directory, not a YAML file"
+    )
 
 
 def test_output_paths_and_stray_settings_are_refused_before_any_work(tmp_path, capsys):
@@ -337,9 +377,15 @@ def test_output_paths_and_stray_settings_are_refused_before_any_work(tmp_path, c
     before = snapshot(existing)
     fails(capsys, ["figures", "hssl", "--out", str(existing)], "--out", str(existing), "not a folder")
     fails(capsys, ["figures", "figure1", "--preset", "smoke", "--results", str(existing)], "--results", str(existing))
-    fails(capsys, ["figures", "equivariance-table", "--preset", "smoke", "--out", str(existing)], "--out", str(existing))
-    fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "n_images=3"],
-          "unknown key", "n_images")
+    fails(
+        capsys, ["figures", "equivariance-table", "--preset", "smoke", "--out", str(existing)], "--out", str(existing)
+    )
+    fails(
+        capsys,
+        ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "n_images=3"],
+        "unknown key",
+        "n_images",
+    )
     fails(capsys, ["data", "list", "n_images=3"], "unknown key", "n_images", "valid: ['datasets']")
     fails(capsys, ["zoo", "list", "home=/x"], "zoo list takes no KEY=VALUE settings")
     assert snapshot(existing) == before and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
@@ -366,8 +412,13 @@ def test_registered_weights_are_verified_at_load(tmp_path, finished, zoo, capsys
 
     _scaled_checkpoint(finished / "checkpoints" / "final.pt", ckpt, 0.5)  # replaced after registration
     before = snapshot(catalogue, ckpt)
-    fails(capsys, ["analyze", "--model", "mine", "--out", str(tmp_path / "a"), "probe_train=0"],
-          recorded, sha256_file(ckpt), f"neuroequi zoo add {ckpt} --name mine --replace")
+    fails(
+        capsys,
+        ["analyze", "--model", "mine", "--out", str(tmp_path / "a"), "probe_train=0"],
+        recorded,
+        sha256_file(ckpt),
+        f"neuroequi zoo add {ckpt} --name mine --replace",
+    )
     fails(capsys, ["zoo", "add", str(ckpt), "--name", "mine"], "already in", "--replace")
     assert snapshot(catalogue, ckpt) == before and not (tmp_path / "a").exists()
     assert main(["zoo", "add", str(ckpt), "--name", "mine", "--replace"]) == 0
@@ -377,8 +428,10 @@ def test_registered_weights_are_verified_at_load(tmp_path, finished, zoo, capsys
 def test_hand_edited_catalogue_entry_is_checked_against_the_checkpoint(tmp_path, finished, zoo, capsys):
     model_zoo.register_checkpoint(finished / "checkpoints" / "final.pt", name="mine")
     catalogue = zoo / "catalogue.json"
-    for key, value, shown in (("lam", 0.5, "lam: catalogue 0.5, checkpoint 0.2"),
-                              ("image_size", 224, "image_size: catalogue 224, checkpoint 16")):
+    for key, value, shown in (
+        ("lam", 0.5, "lam: catalogue 0.5, checkpoint 0.2"),
+        ("image_size", 224, "image_size: catalogue 224, checkpoint 16"),
+    ):
         data = json.loads(catalogue.read_text())
         data["mine"][key] = value
         catalogue.write_text(json.dumps(data))
@@ -402,8 +455,22 @@ def test_overflowing_weights_score_no_nan_and_cache_nothing(tmp_path, finished, 
     assert main(["zoo", "add", str(huge), "--name", "huge"]) == 0
     fails(capsys, ["score", "--model", "huge", "--benchmark", "Kiani2007.IT-rdm"], "huge-", "nan", "not cached")
     assert not (zoo / "scores").exists() or not any((zoo / "scores").rglob("*.json"))
-    fails(capsys, ["analyze", "--model", "huge", "--out", str(tmp_path / "a"), "probe_train=0", "n_images=5",
-                   "K=6", "n_boot=10", "progress=false"], "non-finite activations")
+    fails(
+        capsys,
+        [
+            "analyze",
+            "--model",
+            "huge",
+            "--out",
+            str(tmp_path / "a"),
+            "probe_train=0",
+            "n_images=5",
+            "K=6",
+            "n_boot=10",
+            "progress=false",
+        ],
+        "non-finite activations",
+    )
     assert not (tmp_path / "a" / "measures.csv").exists()
 
 
@@ -469,8 +536,13 @@ def test_offline_zoo_download_stops_before_any_connection(zoo, monkeypatch, caps
     monkeypatch.setenv("NEUROEQUI_OFFLINE", "1")
     monkeypatch.setattr(socket.socket, "connect", no_connection)
     entry = model_zoo.get_entry("tessl-simclr-lambda0.1-resnet50")
-    fails(capsys, ["analyze", "--model", entry.name, "--out", str(zoo / "a")], "offline", entry.source.location,
-          str(zoo / "checkpoints" / entry.name))
+    fails(
+        capsys,
+        ["analyze", "--model", entry.name, "--out", str(zoo / "a")],
+        "offline",
+        entry.source.location,
+        str(zoo / "checkpoints" / entry.name),
+    )
     assert not (zoo / "checkpoints").exists() or not any((zoo / "checkpoints").rglob("*"))
 
 
@@ -487,8 +559,12 @@ def test_analysis_arguments_are_checked_before_any_work(tmp_path, capsys):
     fails(capsys, [*model, "--out", str(tmp_path / "o"), "n_images=5", "K=4"], "n_images >= 10 for K=4")
     fails(capsys, [*model, "--out", str(existing)], str(existing), "not a folder")
     start = time.perf_counter()
-    fails(capsys, [*model, "--out", str(tmp_path / "o"), "--baseline", str(tmp_path / "missing")],
-          str(tmp_path / "missing"), "does not exist")
+    fails(
+        capsys,
+        [*model, "--out", str(tmp_path / "o"), "--baseline", str(tmp_path / "missing")],
+        str(tmp_path / "missing"),
+        "does not exist",
+    )
     assert time.perf_counter() - start < 5
     fails(capsys, [*model, "--out", str(tmp_path / "o"), "images=" + str(tmp_path / "none")], "none")
     assert snapshot(existing) == before and not (tmp_path / "o").exists()
@@ -498,8 +574,16 @@ def test_analysis_arguments_are_checked_before_any_work(tmp_path, capsys):
 def test_interrupted_analysis_never_reuses_a_partial_file(tmp_path, monkeypatch, capsys):
     import xarray as xr
 
-    args = ["analyze", "--model", "cifar-resnet20-random", "n_images=5", "K=6", "probe_train=0", "n_boot=20",
-            "progress=false"]
+    args = [
+        "analyze",
+        "--model",
+        "cifar-resnet20-random",
+        "n_images=5",
+        "K=6",
+        "probe_train=0",
+        "n_boot=20",
+        "progress=false",
+    ]
     real, written = xr.DataArray.to_netcdf, []
 
     def dies_on_the_third(self, path, *a, **kw):
@@ -578,8 +662,14 @@ def test_corrupt_registered_data_file_is_named_with_its_sha256_and_source(tmp_pa
     (tmp_path / relpath).write_bytes(b"not the checkpoint")
     monkeypatch.setenv("NEUROEQUI_DATA", str(tmp_path))
     entry = registered_files()[relpath]
-    fails(capsys, ["score", "--model", "cifar-resnet20-supervised", "--benchmark", "Kiani2007.IT-rdm"],
-          "corrupt file", hashlib.sha256(b"not the checkpoint").hexdigest()[:12], str(tmp_path / relpath), entry.url)
+    fails(
+        capsys,
+        ["score", "--model", "cifar-resnet20-supervised", "--benchmark", "Kiani2007.IT-rdm"],
+        "corrupt file",
+        hashlib.sha256(b"not the checkpoint").hexdigest()[:12],
+        str(tmp_path / relpath),
+        entry.url,
+    )
 
 
 def test_offline_benchmark_fails_within_5_s_naming_the_file(tmp_path, monkeypatch, capsys):
@@ -593,6 +683,11 @@ def test_offline_benchmark_fails_within_5_s_naming_the_file(tmp_path, monkeypatc
     monkeypatch.setattr(fetch, "_local_data_path", None)
     monkeypatch.setattr(socket.socket, "connect", no_connection)
     start = time.perf_counter()
-    fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "MajajHong2015public.IT-pls"],
-          "NEUROEQUI_OFFLINE=1", "MajajHong2015_public", str(tmp_path / "brainio"))
+    fails(
+        capsys,
+        ["score", "--model", "cifar-resnet20-random", "--benchmark", "MajajHong2015public.IT-pls"],
+        "NEUROEQUI_OFFLINE=1",
+        "MajajHong2015_public",
+        str(tmp_path / "brainio"),
+    )
     assert time.perf_counter() - start < 5

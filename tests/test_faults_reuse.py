@@ -55,7 +55,9 @@ def test_damaged_checkpoint_is_refused_at_registration_and_at_load(tmp_path, fin
     recorded = sha256_file(good)
     plant(good)  # damaged after registration: the hash no longer matches either
     before = snapshot(zoo, good)
-    fails(capsys, ["score", "--model", "mine", "--benchmark", "Kiani2007.IT-rdm"], str(good), recorded, sha256_file(good))
+    fails(
+        capsys, ["score", "--model", "mine", "--benchmark", "Kiani2007.IT-rdm"], str(good), recorded, sha256_file(good)
+    )
     assert snapshot(zoo, good) == before
 
 
@@ -79,7 +81,9 @@ def test_decoding_refuses_a_nan_parameter_instead_of_dropping_it():
     params = rng.uniform(size=(6, 4, 2))
     responses = np.concatenate([params, rng.normal(size=(6, 4, 3))], axis=2)
     assert augmentation_decoding(responses, params, ["brightness", "contrast"], n_splits=3).parameters == (
-        "brightness", "contrast")
+        "brightness",
+        "contrast",
+    )
     params[2, 1, 1] = np.nan
     with pytest.raises(ConfigError, match=r"augmentation parameter 'contrast' hold 1 NaN.*index \(2, 1\)"):
         augmentation_decoding(responses, params, ["brightness", "contrast"], n_splits=3)
@@ -171,9 +175,24 @@ def test_read_only_output_is_one_line(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(neuroequi.io, "tempfile", types.SimpleNamespace(mkstemp=refuse))
     monkeypatch.setattr(importlib.import_module("analyses.augmentation_prediction"), "augmentation_prediction", no_work)
-    fails(capsys, ["augmentation-prediction", "--model", "cifar-resnet20-random", "--out", str(tmp_path / "o"),
-                   "n_train=8", "n_test=8", "families=[flip]", "n_boot=10", "progress=false"],
-          "cannot write", str(tmp_path / "o"), "Permission denied (EACCES)")
+    fails(
+        capsys,
+        [
+            "augmentation-prediction",
+            "--model",
+            "cifar-resnet20-random",
+            "--out",
+            str(tmp_path / "o"),
+            "n_train=8",
+            "n_test=8",
+            "families=[flip]",
+            "n_boot=10",
+            "progress=false",
+        ],
+        "cannot write",
+        str(tmp_path / "o"),
+        "Permission denied (EACCES)",
+    )
 
 
 def test_console_turns_a_stray_write_oserror_into_one_line(monkeypatch, capsys):
@@ -201,8 +220,12 @@ def test_full_disk_while_caching_a_score_prints_the_score(tmp_path, zoo, full_di
 def test_layers_naming_no_layer_is_refused(zoo, capsys):  # noqa: F811
     """Issue 23: `--layers ,` silently scored one (the committed) layer."""
     for layers in (",", " , ,"):
-        fails(capsys, ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm",
-                       "--layers", layers], "--layers", "names nothing")
+        fails(
+            capsys,
+            ["score", "--model", "cifar-resnet20-random", "--benchmark", "Kiani2007.IT-rdm", "--layers", layers],
+            "--layers",
+            "names nothing",
+        )
     assert not zoo.exists()
 
 
@@ -226,12 +249,15 @@ def test_outputs_are_checked_before_any_work(tmp_path, capsys):
 # ------------------------------------------------------------------------------------ malformed inputs: one line
 
 
-@pytest.mark.parametrize(("change", "named"), [
-    ({"meta": {}}, "metadata lacks ['arch', 'width']"),
-    ({"model": None}, "'model' must be a state dict of tensors, got NoneType"),
-    ({"backbone": {}}, "'backbone' must be a non-empty state dict of tensors, got dict (empty)"),
-    ({"meta": None}, "metadata lacks"),
-])
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"meta": {}}, "metadata lacks ['arch', 'width']"),
+        ({"model": None}, "'model' must be a state dict of tensors, got NoneType"),
+        ({"backbone": {}}, "'backbone' must be a non-empty state dict of tensors, got dict (empty)"),
+        ({"meta": None}, "metadata lacks"),
+    ],
+)
 def test_malformed_checkpoint_is_one_line(tmp_path, finished, zoo, capsys, change, named):  # noqa: F811
     """Issue 23: a checkpoint with meta={} or model=None gave KeyError/AttributeError tracebacks."""
     from neuroequi.checkpoint import load_checkpoint, save_checkpoint
@@ -256,10 +282,33 @@ def test_refused_package_records_no_layer_map(tmp_path, finished, zoo, capsys): 
     before = snapshot(zoo)
     fails(capsys, ["brainscore", "package", "--model", "mine", "--out", str(tmp_path / "s")], "no public URL")
     (tmp_path / "afile").write_text("")
-    fails(capsys, ["brainscore", "package", "--model", "mine", "--out", str(tmp_path / "afile"),
-                   "weights_url=https://example.org/w.pt"], "exists and is not a folder")
-    fails(capsys, ["brainscore", "package", "--model", "mine", "--out", str(tmp_path / "s"),
-                   "weights_url=https://example.org/w.pt", "region_layer_map={IT: nolayer}"], "nolayer")
+    fails(
+        capsys,
+        [
+            "brainscore",
+            "package",
+            "--model",
+            "mine",
+            "--out",
+            str(tmp_path / "afile"),
+            "weights_url=https://example.org/w.pt",
+        ],
+        "exists and is not a folder",
+    )
+    fails(
+        capsys,
+        [
+            "brainscore",
+            "package",
+            "--model",
+            "mine",
+            "--out",
+            str(tmp_path / "s"),
+            "weights_url=https://example.org/w.pt",
+            "region_layer_map={IT: nolayer}",
+        ],
+        "nolayer",
+    )
     assert snapshot(zoo) == before and not (tmp_path / "s").exists()
 
 
@@ -277,12 +326,19 @@ def test_baseline_measured_differently_is_refused_before_any_work(tmp_path, zoo,
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "extract_ensembles", no_work)
-        for setting, named in ((["layer=avgpool"], "layer 'layer2' (baseline) != 'avgpool'"),
-                               (["layer=layer2", "K=5"], "K 4 (baseline) != 5"),
-                               (["layer=layer2", "policy=simclr_cifar"], "policy 'cifar' (baseline) != 'simclr_cifar'"),
-                               (["layer=layer2", "seed=1"], "images: ")):
-            fails(capsys, ["analyze", *common, *setting, "--out", str(tmp_path / "o"), "--baseline", str(base)],
-                  str(base), "measured differently", named)
+        for setting, named in (
+            (["layer=avgpool"], "layer 'layer2' (baseline) != 'avgpool'"),
+            (["layer=layer2", "K=5"], "K 4 (baseline) != 5"),
+            (["layer=layer2", "policy=simclr_cifar"], "policy 'cifar' (baseline) != 'simclr_cifar'"),
+            (["layer=layer2", "seed=1"], "images: "),
+        ):
+            fails(
+                capsys,
+                ["analyze", *common, *setting, "--out", str(tmp_path / "o"), "--baseline", str(base)],
+                str(base),
+                "measured differently",
+                named,
+            )
     assert not (tmp_path / "o").exists()
 
 
@@ -299,14 +355,44 @@ def test_pipeline_outputs_are_checked_before_any_work(tmp_path, zoo, capsys):  #
         patch.setattr(figure1, "run_jobs", no_work)
         patch.setattr(figure1, "place_stimuli_on_screen", no_work, raising=False)
         for readme, named in ((tmp_path / "missing.md", "does not exist"), (tmp_path, "is not a file")):
-            fails(capsys, ["figures", "--preset", "smoke", "--results", str(out / "r"), "--out", str(out / "f"),
-                           "--readme", str(readme)], str(readme), named)
+            fails(
+                capsys,
+                [
+                    "figures",
+                    "--preset",
+                    "smoke",
+                    "--results",
+                    str(out / "r"),
+                    "--out",
+                    str(out / "f"),
+                    "--readme",
+                    str(readme),
+                ],
+                str(readme),
+                named,
+            )
         (tmp_path / "plain.md").write_text("# no block\n")
-        fails(capsys, ["figures", "--preset", "smoke", "--results", str(out / "r"), "--out", str(out / "f"),
-                       "--readme", str(tmp_path / "plain.md")], "has no Figure-1 block")
+        fails(
+            capsys,
+            [
+                "figures",
+                "--preset",
+                "smoke",
+                "--results",
+                str(out / "r"),
+                "--out",
+                str(out / "f"),
+                "--readme",
+                str(tmp_path / "plain.md"),
+            ],
+            "has no Figure-1 block",
+        )
     for name in ("../../x", "a/b", "/abs", ".."):
-        fails(capsys, ["equivariance-table", "--preset", "smoke", f"name={name}", "--out", str(out)],
-              f"name {name!r} must be one folder name")
+        fails(
+            capsys,
+            ["equivariance-table", "--preset", "smoke", f"name={name}", "--out", str(out)],
+            f"name {name!r} must be one folder name",
+        )
     assert [p.name for p in tmp_path.rglob("*")] == ["plain.md"]  # nothing trained, written or created
 
 
@@ -333,15 +419,20 @@ def test_two_pipelines_sharing_a_zoo_read_only_their_own_models(tmp_path, finish
 
     first, second = preset("smoke", ["seeds=[0]"]), preset("smoke", ["seeds=[0]", "train.optim.lr=0.9"])
     roots = {}
-    for config, source, root in ((first, finished / "checkpoints" / "final.pt", tmp_path / "a"),
-                                 (second, other_lr, tmp_path / "b")):
+    for config, source, root in (
+        (first, finished / "checkpoints" / "final.pt", tmp_path / "a"),
+        (second, other_lr, tmp_path / "b"),
+    ):
         final = final_checkpoint(config, 0.0, 0, root)
         final.parent.mkdir(parents=True)
         shutil.copyfile(source, final)
         roots[root] = (config, final, register_model(config, 0.0, 0, final, zoo))
     (config_a, final_a, name_a), (config_b, final_b, name_b) = roots.values()
     assert name_a != name_b and name_a.startswith("figure1-smoke-lam0-seed0-w")
-    assert model_name(config_a, 0.0, 0, tmp_path / "a") == name_a and model_name(config_b, 0.0, 0, tmp_path / "b") == name_b
+    assert (
+        model_name(config_a, 0.0, 0, tmp_path / "a") == name_a
+        and model_name(config_b, 0.0, 0, tmp_path / "b") == name_b
+    )
     assert model_zoo.load(name_a, home=zoo).sha256 == sha256_file(final_a)
     assert model_zoo.load(name_b, home=zoo).sha256 == sha256_file(final_b)
 
@@ -376,8 +467,9 @@ def _figure1(base: Path, *overrides: str):
     from figures.figure1.config import preset
     from figures.figure1.pipeline import run
 
-    config = preset("smoke", ["seeds=[0]", "train.data.subset=64", "benchmarks=[Kiani2007.IT-rdm]",
-                              "n_boot=20", *overrides])
+    config = preset(
+        "smoke", ["seeds=[0]", "train.data.subset=64", "benchmarks=[Kiani2007.IT-rdm]", "n_boot=20", *overrides]
+    )
     return run(config, base / "results", base / "figures", zoo_home=base / "zoo")
 
 
@@ -412,8 +504,14 @@ def test_equivariance_table_rerun_with_changed_settings(tmp_path, capsys, monkey
     from figures.equivariance_table.pipeline import run_table
 
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
-    small = ["families=[rotation]", "known_fraction=0", "train_images=128", "prediction.families=[rotation]",
-             "probe_train=20", "probe_test=10"]
+    small = [
+        "families=[rotation]",
+        "known_fraction=0",
+        "train_images=128",
+        "prediction.families=[rotation]",
+        "probe_train=20",
+        "probe_test=10",
+    ]
     first = run_table(preset("smoke", small), tmp_path)
     saved = tmp_path / "smoke" / "config.yaml"
     before = snapshot(tmp_path / "smoke")

@@ -60,15 +60,23 @@ def test_table_has_seed_rows_and_aggregated_rows(smoke_figure1):
     assert table.loc[table["panel"] == 3, "value"].between(-1, 1).all()
     assert table.loc[table["panel"] == 1, "value"].between(-1, 1).all()
     with_ci = table.dropna(subset=["ci_low", "ci_high"])
-    assert (with_ci["ci_low"] <= with_ci["value"] + 1e-12).all() and (with_ci["value"] <= with_ci["ci_high"] + 1e-12).all()
+    assert (with_ci["ci_low"] <= with_ci["value"] + 1e-12).all() and (
+        with_ci["value"] <= with_ci["ci_high"] + 1e-12
+    ).all()
     # the excludes_zero flag says exactly whether the effect's interval excludes 0 (λ > 0, aggregated rows)
     later = means[means["lambda_"] > 0]
-    assert set(later["excludes_zero"]) <= {"yes", "no"} and (means.loc[means["lambda_"] == 0, "excludes_zero"] == "").all()
-    np.testing.assert_array_equal(later["excludes_zero"] == "yes",
-                                  (later["effect_low"] > 0) | (later["effect_high"] < 0))
+    assert (
+        set(later["excludes_zero"]) <= {"yes", "no"} and (means.loc[means["lambda_"] == 0, "excludes_zero"] == "").all()
+    )
+    np.testing.assert_array_equal(
+        later["excludes_zero"] == "yes", (later["effect_low"] > 0) | (later["effect_high"] < 0)
+    )
     # panel 1: the two IT benchmarks, Coggan's ceiled score drawn, its raw r in the table only
     assert set(table.loc[table["panel"] == 1, "quantity"]) == {
-        "Kiani2007.IT-rdm", "tong.Coggan2024_fMRI.IT-rdm", "tong.Coggan2024_fMRI.IT-rdm:raw"}
+        "Kiani2007.IT-rdm",
+        "tong.Coggan2024_fMRI.IT-rdm",
+        "tong.Coggan2024_fMRI.IT-rdm:raw",
+    }
     raw = table[table["quantity"].str.endswith(":raw")]
     assert not raw["in_figure"].any() and table.loc[~table.index.isin(raw.index), "in_figure"].all()
     saved = read_table(out / "figure1_smoke.csv")
@@ -86,23 +94,31 @@ def test_aggregated_rows_follow_from_the_seed_rows_and_the_saved_scores(smoke_fi
         assert mean["value"] == pytest.approx(per_seed["value"].mean(), abs=1e-12)
         assert mean["effect"] == pytest.approx(per_seed["effect"].mean(), abs=1e-12)
         baseline = table[(table["quantity"] == quantity) & (table["lambda_"] == 0.0)].set_index("seed")
-        np.testing.assert_allclose(per_seed["effect"], per_seed["value"] - (0.0 if quantity.startswith("delta_")
-                                   else baseline.loc[per_seed.index, "value"]), atol=1e-12)
+        np.testing.assert_allclose(
+            per_seed["effect"],
+            per_seed["value"] - (0.0 if quantity.startswith("delta_") else baseline.loc[per_seed.index, "value"]),
+            atol=1e-12,
+        )
     # the saved held-out predictions give back the analysis's decoding r (what the replicates resample)
     from analyses.pipeline import DECODING, load_decoding
 
     for seed in SMOKE.seeds:
         decoding = load_decoding(analysis_dir(root, 0.5, seed) / DECODING)["decoding_r"]
         measures = pd.read_csv(analysis_marker(root, 0.5, seed)).set_index("quantity")
-        np.testing.assert_allclose(decoding.r(), [measures.loc[f"decoding_r[{p}]", "value"] for p in decoding.parameters],
-                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            decoding.r(), [measures.loc[f"decoding_r[{p}]", "value"] for p in decoding.parameters], rtol=0, atol=1e-12
+        )
         # a neural score row is the score the job saved (Brain-Score's result, unchanged)
     for seed in SMOKE.seeds:
         saved = json.loads(score_path(root, 0.5, seed, "tong.Coggan2024_fMRI.IT-rdm").read_text())
-        row = table[(table["quantity"] == "tong.Coggan2024_fMRI.IT-rdm:raw") & (table["lambda_"] == 0.5)
-                    & (table["seed"] == str(seed))].iloc[0]
+        row = table[
+            (table["quantity"] == "tong.Coggan2024_fMRI.IT-rdm:raw")
+            & (table["lambda_"] == 0.5)
+            & (table["seed"] == str(seed))
+        ].iloc[0]
         assert row["value"] == saved["raw"] and saved["score"] == pytest.approx(
-            min(max((saved["raw"] / saved["ceiling"]) ** 2, 0.0), 1.0), abs=1e-12)  # Brain-Score's (r/c)²
+            min(max((saved["raw"] / saved["ceiling"]) ** 2, 0.0), 1.0), abs=1e-12
+        )  # Brain-Score's (r/c)²
 
 
 def test_seed_interval_adds_seeds_and_images():
@@ -152,7 +168,9 @@ def test_rule_with_an_image_term_covers_the_truth_and_holds_its_false_positive_r
 def test_holm_rejects_step_down_and_p_values_invert_the_interval():
     """Holm written out: sorted p against α/(m − k); a p-value of the rule is the level where the interval touches 0."""
     p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
-    np.testing.assert_array_equal(holm(p), [True, False, False, True, False])  # 0.005 <= .05/4, 0.01 <= .05/3, 0.03 > .025
+    np.testing.assert_array_equal(
+        holm(p), [True, False, False, True, False]
+    )  # 0.005 <= .05/4, 0.01 <= .05/3, 0.03 > .025
     np.testing.assert_array_equal(holm(np.array([0.001, 0.011, 0.02])), [True, True, True])
     from analyses.hierarchical import combined_interval
 
@@ -172,8 +190,9 @@ def test_power_and_expected_agreement_follow_the_rule():
     """No effect: power = the level; images off: the t-test's power (noncentral t) and the rerun agreement
     P(|T| <= t/√2) of two 3-seed means (the README's old 83% was wrong: it is about 91%)."""
     assert rule_power(0.0, 1.0, 0.0, 3, n_sim=40000) == pytest.approx(0.05, abs=0.006)
-    analytic = stats.nct.sf(stats.t.ppf(0.975, 5), 5, 1.0 * math.sqrt(6)) + stats.nct.cdf(-stats.t.ppf(0.975, 5), 5,
-                                                                                            math.sqrt(6))
+    analytic = stats.nct.sf(stats.t.ppf(0.975, 5), 5, 1.0 * math.sqrt(6)) + stats.nct.cdf(
+        -stats.t.ppf(0.975, 5), 5, math.sqrt(6)
+    )
     assert rule_power(1.0, 1.0, 0.0, 6, n_sim=40000) == pytest.approx(analytic, abs=0.01)
     three = 2 * stats.t.cdf(stats.t.ppf(0.975, 2) / math.sqrt(2), 2) - 1
     assert expected_agreement(1.0, 0.0, 3, 3, shared_images=True, n_sim=40000) == pytest.approx(three, abs=0.01)
@@ -199,8 +218,9 @@ def test_claims_need_holm_in_the_pool_and_an_independent_half(smoke_figure1):
 
     def claimed(halves: tuple[pd.DataFrame, pd.DataFrame]) -> bool:
         result = claims(strong, halves)
-        return (result.loc[(result["quantity"] == "decoding_r_mean") & (result["test"] == "effect"), "claim"]
-                == "yes").any()
+        return (
+            result.loc[(result["quantity"] == "decoding_r_mean") & (result["test"] == "effect"), "claim"] == "yes"
+        ).any()
 
     assert claimed((strong, strong)) and not claimed((strong, flipped))
 
@@ -214,7 +234,7 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
     assert "(r / ceiling)²" in caption and "tong.Coggan2024_fMRI.IT-rdm:raw" in caption
     decoding = table[table["quantity"].str.startswith("decoding_r[")]["quantity"].unique()
     listed = re.search(r"single parameters \(([^)]*)\)", caption).group(1).split(", ")
-    assert sorted(listed) == sorted(q[len("decoding_r["):-1] for q in decoding) and len(listed) >= 2
+    assert sorted(listed) == sorted(q[len("decoding_r[") : -1] for q in decoding) and len(listed) >= 2
     assert f"analysis: {SMOKE.n_images} images x K={SMOKE.K}" in caption
     assert "epochs=1 data.subset=256 model.width=0.0625" in caption
     means = table[(table["seed"] == "all") & (table["lambda_"] > 0)]
@@ -234,8 +254,9 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
     tests = readme.read_claims(claims_path(out / "figure1_smoke"))
     assert verdict(tests) in text and "2 training seeds per λ (0, 1)" in text
     flipped = table.copy()
-    target = flipped.index[(flipped["seed"] == "all") & (flipped["lambda_"] == 0.5)
-                           & (flipped["quantity"] == "Kiani2007.IT-rdm")][0]
+    target = flipped.index[
+        (flipped["seed"] == "all") & (flipped["lambda_"] == 0.5) & (flipped["quantity"] == "Kiani2007.IT-rdm")
+    ][0]
     flipped.loc[target, "survives"] = "no" if flipped.loc[target, "survives"] == "yes" else "yes"
     run = json.loads((out / "figure1_smoke_run.json").read_text())
     assert readme.readme_block(flipped, run, "x.csv", tests) != readme.readme_block(table, run, "x.csv", tests)
@@ -258,15 +279,21 @@ def test_same_seed_code_and_threads_give_bit_identical_checkpoints_and_tables(sm
     lam, seed = 0.5, 1
     train_dir = pipeline.final_checkpoint(SMOKE, lam, seed, root).parent.parent
     backup = tmp_path / "backup"
-    before = {"final.pt": sha256(train_dir / "checkpoints" / "final.pt"), "csv": sha256(out / "figure1_smoke.csv"),
-              "replicates": sha256(analysis_dir(root, lam, seed) / "replicates.nc")}
+    before = {
+        "final.pt": sha256(train_dir / "checkpoints" / "final.pt"),
+        "csv": sha256(out / "figure1_smoke.csv"),
+        "replicates": sha256(analysis_dir(root, lam, seed) / "replicates.nc"),
+    }
     moved = [train_dir, analysis_dir(root, lam, seed), score_path(root, lam, seed, "x").parent]
     for i, path in enumerate(moved):
         shutil.move(path, backup / str(i))
     try:
         pipeline.run(SMOKE, results, out, zoo_home=results.parent / "zoo")
-        after = {"final.pt": sha256(train_dir / "checkpoints" / "final.pt"), "csv": sha256(out / "figure1_smoke.csv"),
-                 "replicates": sha256(analysis_dir(root, lam, seed) / "replicates.nc")}
+        after = {
+            "final.pt": sha256(train_dir / "checkpoints" / "final.pt"),
+            "csv": sha256(out / "figure1_smoke.csv"),
+            "replicates": sha256(analysis_dir(root, lam, seed) / "replicates.nc"),
+        }
     finally:
         if not (train_dir / "checkpoints" / "final.pt").is_file():  # leave the shared run as it was
             for i, path in enumerate(moved):
@@ -285,8 +312,11 @@ def test_rerun_reuses_every_finished_step(smoke_figure1, tmp_path, capsys):
     again = pipeline.run(SMOKE, copy, tmp_path / "figures", zoo_home=tmp_path / "zoo")
     assert dict(os.environ) == environment  # the zoo home is passed, not set in the environment
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[figure1]")]
-    ran = [line for line in lines if "reused" not in line and "started" not in line and "figure " not in line
-           and "total" not in line]
+    ran = [
+        line
+        for line in lines
+        if "reused" not in line and "started" not in line and "figure " not in line and "total" not in line
+    ]
     assert len(ran) == 1 and "evaluate lam0.5-seed1" in ran[0] and "cpu" in ran[0], lines
     assert sum("reused" in line for line in lines) == 7  # four trainings, three evaluations
     job_log = (copy / "figure1" / "smoke" / "analyses" / "lam0.5-seed1.log").read_text()
@@ -330,8 +360,9 @@ def test_restarted_pipeline_attaches_to_its_running_slurm_job(tmp_path, monkeypa
     monkeypatch.setattr(submitit, "SlurmJob", FakeSlurmJob)
     executor = SubmititExecutor("local", SlurmSettings(), tmp_path, env={})
     executor.cluster = "slurm"  # the attach logic only (no cluster here to submit to)
-    job = Job("train lam0-seed0", "m:f", "m:C", tmp_path / "c.yaml", {}, lambda: False, tmp_path / "t.log",
-              distributed=True)
+    job = Job(
+        "train lam0-seed0", "m:f", "m:C", tmp_path / "c.yaml", {}, lambda: False, tmp_path / "t.log", distributed=True
+    )
     record = tmp_path / "jobs" / "train_lam0-seed0.json"
     record.parent.mkdir()
     record.write_text(json.dumps({"job_id": "41", "command": job.command}))
@@ -368,15 +399,22 @@ def test_slurm_parameters_give_training_jobs_every_gpu():
     train = Job("train lam0-seed0", "m:f", "m:C", Path("c"), {}, lambda: False, Path("l"), distributed=True)
     evaluate = Job("evaluate lam0-seed0", "m:f", "m:C", Path("c"), {}, lambda: False, Path("l"))
     params = job_parameters("slurm", settings, train)
-    assert params == {"name": "train_lam0-seed0", "timeout_min": 2880, "gpus_per_node": 8, "tasks_per_node": 8,
-                      "cpus_per_task": 10, "mem_gb": 400, "slurm_partition": "gpu",
-                      "slurm_additional_parameters": {"qos": "high"}}
+    assert params == {
+        "name": "train_lam0-seed0",
+        "timeout_min": 2880,
+        "gpus_per_node": 8,
+        "tasks_per_node": 8,
+        "cpus_per_task": 10,
+        "mem_gb": 400,
+        "slurm_partition": "gpu",
+        "slurm_additional_parameters": {"qos": "high"},
+    }
     assert job_parameters("slurm", settings, evaluate)["gpus_per_node"] == 1
     assert job_parameters("local", SlurmSettings(), evaluate)["tasks_per_node"] == 1
     # every name is one submitit knows: generic ones, and slurm_<name> of the SLURM executor
     generic = submitit.AutoExecutor._valid_parameters()
     slurm = submitit.SlurmExecutor._valid_parameters()
-    assert all(k in generic or (k.startswith("slurm_") and k[len("slurm_"):] in slurm) for k in params)
+    assert all(k in generic or (k.startswith("slurm_") and k[len("slurm_") :] in slurm) for k in params)
     with pytest.raises(ConfigError, match="slurm.gpus must be >= 0"):
         preset("imagenet", ["images=/val", "slurm.gpus=-1"])
 
@@ -406,8 +444,16 @@ def test_interrupted_analysis_leaves_no_partial_result(smoke_figure1, tmp_path, 
 def entry_job(out: Path, name: str, entry: str, params: dict, after: tuple[str, ...] = ()) -> Job:
     """A job running ``tests/job_entries.py:<entry>`` on a saved config whose ``out`` is ``out``."""
     config = configs.save(job_entries.Order(str(out)), out.parent / "order.yaml")
-    return Job(name, f"job_entries:{entry}", "job_entries:Order", config, params,
-               lambda: out.is_file() and name in out.read_text().split(), out.parent / f"{name}.log", after=after)
+    return Job(
+        name,
+        f"job_entries:{entry}",
+        "job_entries:Order",
+        config,
+        params,
+        lambda: out.is_file() and name in out.read_text().split(),
+        out.parent / f"{name}.log",
+        after=after,
+    )
 
 
 def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
@@ -415,14 +461,20 @@ def ordered_job(out: Path, name: str, after: tuple[str, ...] = ()) -> Job:
     return entry_job(out, name, "append", {"name": name}, after)
 
 
-@pytest.mark.parametrize("kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 3, submitit job")])
+@pytest.mark.parametrize(
+    "kind, failure", [("local", "exit 3, local process"), ("submitit-local", "exit 3, submitit job")]
+)
 def test_jobs_run_after_their_dependencies_and_failures_show_the_log(tmp_path, kind, failure, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(Path(__file__).parent),
-                                                                   os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+    )
     executor = make_executor(kind, SlurmSettings(), tmp_path / "submitit", threads=1)
     out, log = tmp_path / "order.txt", StepLog()
-    jobs_ = [ordered_job(out, "second", after=("first",)), ordered_job(out, "first"),
-             ordered_job(out, "third", after=("second",))]
+    jobs_ = [
+        ordered_job(out, "second", after=("first",)),
+        ordered_job(out, "first"),
+        ordered_job(out, "third", after=("second",)),
+    ]
     run_jobs(jobs_, 2, log, executor=executor)
     assert out.read_text().split() == ["first", "second", "third"] and set(log.jobs) == {"first", "second", "third"}
     if kind == "local":  # CPU time measured by os.wait4
@@ -442,16 +494,32 @@ def test_presets_are_yaml_beside_the_code():
     assert sorted(p.stem for p in folder.glob("*.yaml")) == ["imagenet", "offline", "paper", "smoke"]
     offline = preset("offline")
     assert (offline.mode, offline.lambdas, offline.seeds, offline.n_images, offline.probe_train) == (
-        "offline", (0.0, 0.001, 0.1, 0.2, 0.5), (0, 1, 2), 128, 0)
+        "offline",
+        (0.0, 0.001, 0.1, 0.2, 0.5),
+        (0, 1, 2),
+        128,
+        0,
+    )
     assert "Kriegeskorte2008.hIT-rdm" in offline.benchmarks and "tong.Coggan2024_fMRI.IT-rdm" in offline.benchmarks
     assert configs.train_overrides(offline.train) == [
-        "epochs=1", "precision=auto", "model.width=0.125", "batch_size=256", "threads=1", "checkpoint_every=20",
-        "monitor.probe=false", "monitor.knn=false"]
+        "epochs=1",
+        "precision=auto",
+        "model.width=0.125",
+        "batch_size=256",
+        "threads=1",
+        "checkpoint_every=20",
+        "monitor.probe=false",
+        "monitor.knn=false",
+    ]
     assert preset("paper", ["images=/val"]).seeds == (0,)
     assert preset("smoke", ["train.model.width=0.25"]).train["model"] == {"width": 0.25}
     imagenet = preset("imagenet", ["images=/val"])
     assert (imagenet.base_config, imagenet.seeds, imagenet.executor, imagenet.slurm.gpus) == (
-        "imagenet_tessl_barlow_r50.yaml", (0, 1, 2), "slurm", 8)
+        "imagenet_tessl_barlow_r50.yaml",
+        (0, 1, 2),
+        "slurm",
+        8,
+    )
 
 
 @pytest.mark.parametrize(
@@ -481,17 +549,39 @@ def test_bad_configs(name, overrides, match):
 def pipeline_calls(monkeypatch):
     """Replace the pipeline by a recorder: the (config, results, out, readme) of every call."""
     calls = []
-    monkeypatch.setattr(pipeline, "run", lambda config, results, out, readme=None: calls.append(
-        (config, results, out, readme)))
+    monkeypatch.setattr(
+        pipeline, "run", lambda config, results, out, readme=None: calls.append((config, results, out, readme))
+    )
     return calls
 
 
 def test_cli_reads_the_preset_and_overrides(pipeline_calls, tmp_path):
-    assert main(["figures", "figure1", "--preset", "smoke", "n_images=16", "--results", str(tmp_path), "train.epochs=2",
-                 "seeds=[3, 4, 5]"]) == 0
+    assert (
+        main(
+            [
+                "figures",
+                "figure1",
+                "--preset",
+                "smoke",
+                "n_images=16",
+                "--results",
+                str(tmp_path),
+                "train.epochs=2",
+                "seeds=[3, 4, 5]",
+            ]
+        )
+        == 0
+    )
     ((config, results, out, doc),) = pipeline_calls
     assert (config.mode, config.n_images, config.train["epochs"], config.seeds, results, out, doc) == (
-        "smoke", 16, 2, (3, 4, 5), tmp_path, Path("figures"), None)
+        "smoke",
+        16,
+        2,
+        (3, 4, 5),
+        tmp_path,
+        Path("figures"),
+        None,
+    )
     assert main(["figures"]) == 0 and pipeline_calls[-1][0] == preset("offline")  # the default preset
     images = tmp_path / "val 1"  # a folder; the same as images=DIR
     assert main(["figures", "figure1", "--preset", "paper", "--images", str(images), "--readme", "R.md"]) == 0
@@ -515,11 +605,21 @@ def test_cli_errors_are_one_line(pipeline_calls, capsys):
 
 def test_make_figures_selects_the_preset_and_rewrites_the_readme_offline():
     def command(*args):
-        return subprocess.run(["make", "--no-print-directory", "-n", "figures", *args], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip().splitlines()[-1]
+        return (
+            subprocess.run(
+                ["make", "--no-print-directory", "-n", "figures", *args],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
 
     assert command("FIGURE1=paper", "FIGURE1_ARGS=--images /val").endswith(
-        "-m neuroequi.cli figures figure1 --preset paper --images /val")
+        "-m neuroequi.cli figures figure1 --preset paper --images /val"
+    )
     assert command().endswith("-m neuroequi.cli figures figure1 --preset offline  --readme docs/reproduction.md")
 
 
@@ -556,8 +656,9 @@ def test_objective_sets_the_method_and_its_default_options(tmp_path):
 
     same = pipeline.train_config(preset("smoke"), 0.1, 0, tmp_path)
     assert same.method.name == "barlow_twins" and same.method.options.projector == (512, 512, 512)
-    other = pipeline.train_config(preset("smoke", ["objective=simclr", "train.method.options.temperature=0.2"]),
-                                  0.1, 0, tmp_path)
+    other = pipeline.train_config(
+        preset("smoke", ["objective=simclr", "train.method.options.temperature=0.2"]), 0.1, 0, tmp_path
+    )
     assert other.method.name == "simclr" and other.method.options == SimCLROptions(temperature=0.2)
     assert (other.method.equivariance, other.method.lam) == ("tessl", 0.1)
     assert pipeline.published_model(0.2, "mmcr") == "tessl-mmcr-lambda0.2-resnet50"
@@ -566,8 +667,17 @@ def test_objective_sets_the_method_and_its_default_options(tmp_path):
 
 
 def test_saved_config_reads_back_unchanged(tmp_path):
-    config = preset("offline", ["lambdas=[0.0, 1.0e-05, 0.123456789]", "images=/a b/c", "seeds=[4, 2]",
-                                "executor=slurm", "slurm.partition=gpu", "slurm.additional={qos: high}"])
+    config = preset(
+        "offline",
+        [
+            "lambdas=[0.0, 1.0e-05, 0.123456789]",
+            "images=/a b/c",
+            "seeds=[4, 2]",
+            "executor=slurm",
+            "slurm.partition=gpu",
+            "slurm.additional={qos: high}",
+        ],
+    )
     assert configs.load(Figure1Config, configs.save(config, tmp_path / "c.yaml")) == config
 
 

@@ -27,7 +27,9 @@ def test_a_table_lies_inside_its_own_intervals_and_a_shifted_mean_does_not():
     shifted.loc[row, "value"] = shifted.loc[row, "ci_high"] + 1e-6
     result = agreement(reference, shifted)
     assert (~result["value_inside"]).sum() == 1
-    assert not result.set_index(["quantity", "lambda_"]).loc[(shifted.loc[row, "quantity"], shifted.loc[row, "lambda_"]), "value_inside"]
+    assert not result.set_index(["quantity", "lambda_"]).loc[
+        (shifted.loc[row, "quantity"], shifted.loc[row, "lambda_"]), "value_inside"
+    ]
 
 
 def test_a_rerun_without_the_references_rows_is_refused(tmp_path, capsys):
@@ -80,15 +82,18 @@ def test_committed_pooled_table_is_the_combine_of_the_two_runs(tmp_path):
     assert combine_main([str(first), str(rerun), "--out", str(tmp_path)]) == 0
     pooled, committed = read_table(tmp_path / "figure1.csv"), read_table(FIGURES / "figure1.csv")
     pd.testing.assert_frame_equal(pooled, committed, check_exact=True)
-    pd.testing.assert_frame_equal(read_claims(tmp_path / "figure1_claims.csv"), read_claims(FIGURES / "figure1_claims.csv"))
+    pd.testing.assert_frame_equal(
+        read_claims(tmp_path / "figure1_claims.csv"), read_claims(FIGURES / "figure1_claims.csv")
+    )
     written = (tmp_path / "figure1_caption.md").read_text().replace(f"{FIGURES.parent}/", "")  # paths as given
     assert written == (FIGURES / "figure1_caption.md").read_text()
     seeds = pooled[pooled["seed"] != "all"]
     assert sorted(seeds["seed"].unique(), key=int) == ["0", "1", "2", "3", "4", "5"]
     means = pooled[pooled["seed"] == "all"].set_index(["quantity", "lambda_"])
     assert (means["n_seeds"] == 6).all()
-    np.testing.assert_allclose(means["value"], seeds.groupby(["quantity", "lambda_"])["value"].mean()
-                               .reindex(means.index), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        means["value"], seeds.groupby(["quantity", "lambda_"])["value"].mean().reindex(means.index), rtol=0, atol=1e-12
+    )
     assert set(pooled.loc[pooled["quantity"] == "Kiani2007.IT-rdm", "tested"]) == {"no"}
 
 

@@ -58,12 +58,20 @@ def test_training_run_records_the_resolved_precision(tmp_path, monkeypatch, text
     from neuroequi.train.data import TensorImages
 
     monkeypatch.setattr(loop, "load_sources", lambda c: (TensorImages(images, torch.arange(16) % 10, 10), None))
-    config = config_from_dict({
-        "name": "auto", "output_dir": str(tmp_path / "runs"), "batch_size": 8, "max_steps": 1, "precision": "auto",
-        "device": "cpu", "threads": 1, "model": {"arch": "resnet18_cifar", "width": 0.0625},
-        "method": {"name": "barlow_twins", "options": {"projector": [32, 32]}},
-        "monitor": {"knn": False, "probe": False, "progress": False},
-    })
+    config = config_from_dict(
+        {
+            "name": "auto",
+            "output_dir": str(tmp_path / "runs"),
+            "batch_size": 8,
+            "max_steps": 1,
+            "precision": "auto",
+            "device": "cpu",
+            "threads": 1,
+            "model": {"arch": "resnet18_cifar", "width": 0.0625},
+            "method": {"name": "barlow_twins", "options": {"projector": [32, 32]}},
+            "monitor": {"knn": False, "probe": False, "progress": False},
+        }
+    )
     final = train(config)
     assert load_config(final.parent.parent / "config.yaml").precision == expected
     meta = load_checkpoint(final)["meta"]

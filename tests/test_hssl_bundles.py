@@ -30,13 +30,41 @@ def test_bundles_hand_computed():
     out = extract_bundles(features, base, spec)
     # sample 0: rotations (3, 0) (wrapping), rows (1, 2), columns (0, 1); channel-major flattening
     sample0 = [
-        310, 311, 320, 321, 10, 11, 20, 21,
-        1310, 1311, 1320, 1321, 1010, 1011, 1020, 1021,
+        310,
+        311,
+        320,
+        321,
+        10,
+        11,
+        20,
+        21,
+        1310,
+        1311,
+        1320,
+        1321,
+        1010,
+        1011,
+        1020,
+        1021,
     ]
     # sample 1: rotations (1, 2), rows (0, 1), columns (1, 2)
     sample1 = [
-        10101, 10102, 10111, 10112, 10201, 10202, 10211, 10212,
-        11101, 11102, 11111, 11112, 11201, 11202, 11211, 11212,
+        10101,
+        10102,
+        10111,
+        10112,
+        10201,
+        10202,
+        10211,
+        10212,
+        11101,
+        11102,
+        11111,
+        11112,
+        11201,
+        11202,
+        11211,
+        11212,
     ]
     torch.testing.assert_close(out, torch.tensor([sample0, sample1], dtype=torch.float32))
     assert out.shape[1] == spec.bundle_dim(2, (3, 3))
@@ -92,7 +120,10 @@ def test_p4_backbone_commutes_with_roto_translations(padding_mode):
         assert (moved - expected).abs().max() > 1e-3
         g[:, 1:] = 0  # pure rotations stay exact
         torch.testing.assert_close(
-            net.forward_features(act_on_images(x, g, net.cell)), act_on_features(net.forward_features(x), g), atol=1e-10, rtol=0
+            net.forward_features(act_on_images(x, g, net.cell)),
+            act_on_features(net.forward_features(x), g),
+            atol=1e-10,
+            rtol=0,
         )
 
 

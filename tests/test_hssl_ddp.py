@@ -31,7 +31,13 @@ def _objective(case: str) -> torch.nn.Module:
     """The H-SSL objective of ``case`` (float64, seeded init)."""
     spec = CASES[case]
     options = {**spec["options"], "grid_base": 2, "grid_distance": 1, "projector": [16, 8]}
-    config = config_from_dict({"model": {"arch": spec["arch"], "width": 0.25}, "data": {"size": SIZE}, "method": {"name": "hssl", "options": options}})
+    config = config_from_dict(
+        {
+            "model": {"arch": spec["arch"], "width": 0.25},
+            "data": {"size": SIZE},
+            "method": {"name": "hssl", "options": options},
+        }
+    )
     torch.manual_seed(0)
     return build_model(config).objective.double()
 
@@ -77,7 +83,15 @@ def _rank_main(out: str) -> None:
 @pytest.mark.slow
 def test_torchrun_two_processes_give_the_single_process_gradients(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={WORLD}", __file__, str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={WORLD}",
+        __file__,
+        str(tmp_path),
+    ]
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, check=False)
     except subprocess.TimeoutExpired as err:

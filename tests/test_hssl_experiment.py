@@ -21,14 +21,18 @@ def test_preset_rows_are_every_backbone_with_every_method_and_seed_then_the_swee
     runs = plan(config)
     table = len(BACKBONES) * 3 * 3
     assert runs[:3] == [Run("p4cnn", "frozen", s) for s in (0, 1, 2)] and len(set(runs)) == len(runs)
-    assert {r.group for r in runs[:table]} == {"rotation", "translation", "scale"} and not any(r.options for r in runs[:table])
+    assert {r.group for r in runs[:table]} == {"rotation", "translation", "scale"} and not any(
+        r.options for r in runs[:table]
+    )
     sweeps = runs[table:]
     # every sweep point that is not the table's own setting is a run of its own, once per sweep seed
     assert Run("sesn", "hssl", 1, (("scale_base", 3), ("scale_distance", 3))) in sweeps
     assert Run("z2cnn", "hssl", 0, (("grid_base", 8), ("grid_distance", 0))) in sweeps
     assert Run("p4cnn", "hssl", 0) in runs[:table] and all(r.method == "hssl" and r.seed in (0, 1) for r in sweeps)
     assert plan(preset("cpu", ["backbones=[sesn_control]", "methods=[hssl, frozen]", "seeds=[3]", "sweeps={}"])) == [
-        Run("sesn_control", "hssl", 3), Run("sesn_control", "frozen", 3)]
+        Run("sesn_control", "hssl", 3),
+        Run("sesn_control", "frozen", 3),
+    ]
 
 
 def test_run_options_carry_the_group_settings_and_the_papers_scale_augmentation():
@@ -40,10 +44,17 @@ def test_run_options_carry_the_group_settings_and_the_papers_scale_augmentation(
 
 @pytest.mark.parametrize(
     "override, match",
-    [("epochs=0", "epochs must be >= 1, got 0"), ("backbones=[resnet18]", "choose from"),
-     ("methods=[byol]", "is not one of"), ("probe_test=0", "probe_test must be >= 1"), ("sizes=3", "unknown key"),
-     ("seeds=[0, 0]", "without repeats"), ("scale_range=[0.5, 1.5]", r"0 < min <= max <= 1"),
-     ("sweeps={size: {scale: [1, 2]}}", "unknown sweep"), ("sweeps={base: {scale: [2, 1]}}", "increasing values")],
+    [
+        ("epochs=0", "epochs must be >= 1, got 0"),
+        ("backbones=[resnet18]", "choose from"),
+        ("methods=[byol]", "is not one of"),
+        ("probe_test=0", "probe_test must be >= 1"),
+        ("sizes=3", "unknown key"),
+        ("seeds=[0, 0]", "without repeats"),
+        ("scale_range=[0.5, 1.5]", r"0 < min <= max <= 1"),
+        ("sweeps={size: {scale: [1, 2]}}", "unknown sweep"),
+        ("sweeps={base: {scale: [2, 1]}}", "increasing values"),
+    ],
 )
 def test_bad_settings_are_one_line_config_errors(override, match, capsys):
     with pytest.raises(ConfigError, match=match):
@@ -74,7 +85,15 @@ def test_the_experiment_is_not_part_of_the_base_library():
 @pytest.mark.slow
 def test_toy_experiment_writes_tables_and_sweep_plots_and_reuses_finished_runs(tmp_path, data_root, capsys):
     """``neuroequi figures hssl --preset toy``: all three groups, two seeds, the sweeps; a second call reuses every run."""
-    argv = ["hssl", "--preset", "toy", "--out", str(tmp_path), "methods=[frozen, hssl]", f"train.data.cache_dir={tmp_path / 'cache'}"]
+    argv = [
+        "hssl",
+        "--preset",
+        "toy",
+        "--out",
+        str(tmp_path),
+        "methods=[frozen, hssl]",
+        f"train.data.cache_dir={tmp_path / 'cache'}",
+    ]
     assert main(argv) == 0
     assert f"{tmp_path / 'figure3_distance.png'}" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "table.csv")
@@ -85,10 +104,16 @@ def test_toy_experiment_writes_tables_and_sweep_plots_and_reuses_finished_runs(t
     seeds = table["seed_accuracies"].str.split(";").apply(lambda v: sum(map(float, v)) / len(v))
     assert (seeds - table["probe_accuracy"]).abs().max() < 1e-4
     differences = pd.read_csv(tmp_path / "differences.csv")
-    assert "sesn: hssl - frozen" in set(differences["contrast"]) and "hssl: sesn - sesn_control" in set(differences["contrast"])
+    assert "sesn: hssl - frozen" in set(differences["contrast"]) and "hssl: sesn - sesn_control" in set(
+        differences["contrast"]
+    )
     assert (differences["excludes_zero"] == ((differences["ci_low"] > 0) | (differences["ci_high"] < 0))).all()
     # report.md words each claim from differences.csv: holds iff the paired interval lies above 0
-    claims = [line.split(" | ") for line in (tmp_path / "report.md").read_text().splitlines() if "needs the structure" in line or "beats its frozen" in line]
+    claims = [
+        line.split(" | ")
+        for line in (tmp_path / "report.md").read_text().splitlines()
+        if "needs the structure" in line or "beats its frozen" in line
+    ]
     assert len(claims) == 3 * 2  # per group: the H-SSL claims; the A-SSL one needs methods with assl
     by_contrast = differences.set_index("contrast")
     for cells in claims:
@@ -96,7 +121,9 @@ def test_toy_experiment_writes_tables_and_sweep_plots_and_reuses_finished_runs(t
         expected = "holds" if row["ci_low"] > 0 else "reversed" if row["ci_high"] < 0 else "not shown"
         assert cells[3].startswith(expected), cells
     sweep = pd.read_csv(tmp_path / "sweep.csv")
-    assert set(zip(sweep["sweep"], sweep["group"])) == {(s, g) for s in ("base", "distance") for g in ("rotation", "translation", "scale")}
+    assert set(zip(sweep["sweep"], sweep["group"])) == {
+        (s, g) for s in ("base", "distance") for g in ("rotation", "translation", "scale")
+    }
     first = sweep.groupby(["sweep", "group"]).head(1)
     assert (first["delta"] == 0).all() and (first["value"] == first["reference"]).all()
     for name in ("figure3_base.png", "figure3_base.pdf", "figure3_distance.png", "scale_equivariance.csv"):

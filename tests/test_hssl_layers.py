@@ -56,7 +56,9 @@ def test_p4_layers_are_exactly_equivariant(padding_mode, kernel_size, turns):
     x = _images(side=8)
     lifted = lift(x)
     torch.testing.assert_close(lift(rotate_images(x, turns)), rotate_features(lifted, turns), atol=TOL, rtol=0)
-    torch.testing.assert_close(conv(rotate_features(lifted, turns)), rotate_features(conv(lifted), turns), atol=TOL, rtol=0)
+    torch.testing.assert_close(
+        conv(rotate_features(lifted, turns)), rotate_features(conv(lifted), turns), atol=TOL, rtol=0
+    )
 
 
 def test_c2_layers_are_equivariant_to_half_turns_only():
@@ -185,7 +187,9 @@ def test_named_p4cnn_quarter_turns_exact_and_zero_filled_shifts_exact_away_from_
     turns = torch.tensor([[1, 0, 0], [2, 0, 0], [3, 0, 0]])
     torch.testing.assert_close(
         net.forward_features(act_on_images(x, turns, net.cell, "zeros")),
-        act_on_features(net.forward_features(x), turns, "zeros"), atol=1e-10, rtol=0,
+        act_on_features(net.forward_features(x), turns, "zeros"),
+        atol=1e-10,
+        rtol=0,
     )
     moved = torch.tensor([[1, 1, 0], [2, 1, 0], [3, 1, 0]])  # and one 4-pixel cell down
     error = net.forward_features(act_on_images(x, moved, net.cell, "zeros")) - act_on_features(

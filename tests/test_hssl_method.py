@@ -33,7 +33,9 @@ def test_builders_check_the_backbone_and_fill_group_defaults():
         build_method("hssl", {}, build_backbone("resnet18_cifar", 0.0625))
     with pytest.raises(ValueError, match="group 'translation' needs a backbone with a group axis of 1"):
         build_method("hssl", {"group": "translation"}, build_backbone("p4cnn", 0.25))
-    method = build_method("assl", {"group": "translation", "grid_base": 2, "grid_distance": 1}, build_backbone("z2cnn", 0.25))
+    method = build_method(
+        "assl", {"group": "translation", "grid_base": 2, "grid_distance": 1}, build_backbone("z2cnn", 0.25)
+    )
     assert method.objective.spec.rotation_distance == 0 and method.objective.mode == "assl"
     method = build_method("hssl", {"grid_base": 4}, build_backbone("p4cnn_control", 0.25))
     assert method.objective.spec.rotation_distance == 2 and method.backbone is method.objective.backbone
@@ -55,9 +57,19 @@ def test_shipped_config_loads():
 
     config = load_config(CONFIG, ["method.name=assl", "model.arch=p4cnn_control"])
     assert config.method.name == "assl" and config.data.restriction == "photometric"
-    assert config.method.options == make_options("assl", {
-        "group": "rotation", "rotation_base": 1, "rotation_distance": 1, "grid_base": 4, "grid_distance": 2,
-        "criterion": "infonce", "temperature": 0.2, "projector": [256, 64]})
+    assert config.method.options == make_options(
+        "assl",
+        {
+            "group": "rotation",
+            "rotation_base": 1,
+            "rotation_distance": 1,
+            "grid_base": 4,
+            "grid_distance": 2,
+            "criterion": "infonce",
+            "temperature": 0.2,
+            "projector": [256, 64],
+        },
+    )
 
 
 def test_the_view_size_comes_from_the_data_config():
@@ -125,7 +137,9 @@ def test_train_checkpoint_zoo_and_brainscore_activations(tmp_path, monkeypatch, 
     for k, (c, side) in enumerate(zip(widths, sides)):
         assert acts[f"layer{k + 1}"].shape == (4, c * side * side)
     assert acts["avgpool"].shape == (4, widths[-1])
-    np.testing.assert_allclose(acts["avgpool"], acts["layer3"].reshape(4, widths[-1], -1).mean(-1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        acts["avgpool"], acts["layer3"].reshape(4, widths[-1], -1).mean(-1), rtol=1e-4, atol=1e-5
+    )
     # a quarter turn of the stimulus rotates the maps and leaves h unchanged (p4; 32 px: no resize in between)
     turned = extract(loaded, _rotated(images))
     np.testing.assert_allclose(turned["avgpool"], acts["avgpool"], rtol=1e-4, atol=1e-5)
@@ -137,7 +151,9 @@ def test_train_checkpoint_zoo_and_brainscore_activations(tmp_path, monkeypatch, 
     for i, image in enumerate(images):
         files.append(str(tmp_path / f"stimulus{i}.png"))
         image.save(files[-1])
-    wrapper = PytorchWrapper(identifier=loaded.identifier, model=loaded.module, preprocessing=file_preprocessing(loaded))
+    wrapper = PytorchWrapper(
+        identifier=loaded.identifier, model=loaded.module, preprocessing=file_preprocessing(loaded)
+    )
     assembly = wrapper(files, layers=["layer2", "avgpool"])
     np.testing.assert_allclose(
         assembly.values, np.concatenate([acts["layer2"], acts["avgpool"]], axis=1), rtol=1e-4, atol=1e-5
@@ -170,10 +186,22 @@ def test_scale_checkpoint_through_the_zoo_and_brainscore(tmp_path, monkeypatch, 
     from neuroequi.train import load_config, train
 
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
-    overrides = [f"output_dir={tmp_path}", "max_steps=2", "epochs=1", "batch_size=16", "data.subset=32",
-                 f"data.cache_dir={tmp_path / 'cache'}", "model.arch=sesn", "model.width=0.25", "monitor.knn=false",
-                 "monitor.probe=false", "monitor.progress=false", "method.options.group=scale",
-                 "method.options.rotation_distance=null", "method.options.projector=[16, 8]"]
+    overrides = [
+        f"output_dir={tmp_path}",
+        "max_steps=2",
+        "epochs=1",
+        "batch_size=16",
+        "data.subset=32",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "model.arch=sesn",
+        "model.width=0.25",
+        "monitor.knn=false",
+        "monitor.probe=false",
+        "monitor.progress=false",
+        "method.options.group=scale",
+        "method.options.rotation_distance=null",
+        "method.options.projector=[16, 8]",
+    ]
     path = train(load_config(CONFIG, overrides))
     backbone, meta = load_backbone(path)
     assert isinstance(backbone, ScaleCNN) and meta["arch"] == "sesn" and meta["method"] == "hssl"
@@ -184,11 +212,15 @@ def test_scale_checkpoint_through_the_zoo_and_brainscore(tmp_path, monkeypatch, 
     acts = extract(loaded, images)
     for k, (c, side) in enumerate(zip(backbone.widths, (32, 16, 8))):
         assert acts[f"layer{k + 1}"].shape == (3, c * side * side)
-    np.testing.assert_allclose(acts["avgpool"], acts["layer3"].reshape(3, backbone.widths[-1], -1).mean(-1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        acts["avgpool"], acts["layer3"].reshape(3, backbone.widths[-1], -1).mean(-1), rtol=1e-4, atol=1e-5
+    )
     files = []
     for i, image in enumerate(images):
         files.append(str(tmp_path / f"stimulus{i}.png"))
         image.save(files[-1])
-    wrapper = PytorchWrapper(identifier=loaded.identifier, model=loaded.module, preprocessing=file_preprocessing(loaded))
+    wrapper = PytorchWrapper(
+        identifier=loaded.identifier, model=loaded.module, preprocessing=file_preprocessing(loaded)
+    )
     assembly = wrapper(files, layers=["avgpool"])
     np.testing.assert_allclose(assembly.values, acts["avgpool"], rtol=1e-4, atol=1e-5)

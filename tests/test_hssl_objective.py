@@ -42,7 +42,9 @@ def test_hssl_loss_equals_assl_loss_for_quarter_turns_on_p4_network(criterion):
     assert assl.item() > 0
 
 
-def _pair_of_methods(backbone: torch.nn.Module, group: str, spec: BundleSpec, size: int) -> tuple[HomomorphicSSL, HomomorphicSSL]:
+def _pair_of_methods(
+    backbone: torch.nn.Module, group: str, spec: BundleSpec, size: int
+) -> tuple[HomomorphicSSL, HomomorphicSSL]:
     torch.manual_seed(1)
     hssl = HomomorphicSSL(backbone, group, "hssl", spec, image_size=size, projector_dims=(16, 8)).double().train()
     assl = copy.deepcopy(hssl)
@@ -78,7 +80,9 @@ def test_losses_differ_on_the_non_equivariant_control():
 def test_training_steps_reduce_hssl_loss_and_return_pooled_features():
     torch.manual_seed(2)
     spec = BundleSpec(rotation_distance=1, grid_base=2, grid_distance=1)
-    method = HomomorphicSSL(GroupCNN(order=4, widths=(4, 8)), "rotation", "hssl", spec, image_size=8, projector_dims=(32, 16))
+    method = HomomorphicSSL(
+        GroupCNN(order=4, widths=(4, 8)), "rotation", "hssl", spec, image_size=8, projector_dims=(32, 16)
+    )
     x = torch.rand(16, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     _, h = method.loss_and_features(x)
     assert h.shape == (16, 8) and not h.requires_grad

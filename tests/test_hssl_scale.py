@@ -38,21 +38,105 @@ from neuroequi.hssl.scale import (
 # models/impl/ses_basis.py: normalize_basis_by_min_scale(steerable_A(7, PAPER_SCALES, 3)) with
 # torch.set_default_dtype(torch.float64); entries basis[f, s, 1, 2] and basis[f, s, 3, 3] for f = 0..8, s = 0..5.
 SESN_BASIS_AT_1_2 = (
-    (0.04631316539148743, 0.07290368363803446, 0.07761499791070381, 0.08254841280057458, 0.08264444691810961, 0.08144013120770865),
-    (-0.1312834332584267, -0.16532743213352558, -0.16542436256393972, -0.15599940032725154, -0.1411273056469603, -0.1319185523115072),
-    (0.16041004905118178, 0.13130459453933147, 0.11302311076597821, 0.07412592225569418, 0.04308869646660184, 0.028783227852131974),
-    (-0.06564171662921335, -0.08266371606676277, -0.08271218128196986, -0.07799970016362578, -0.07056365282348015, -0.0659592761557536),
-    (0.18607387016659965, 0.18746075953839428, 0.1762882204878077, 0.1474032757071539, 0.12049760838078899, 0.1068423158576434),
-    (-0.22735632287900745, -0.14888309039569597, -0.12044563909520535, -0.07004131895623968, -0.036790080053392606, -0.023311859232037293),
-    (0.0, -0.030301060278307243, -0.03895095238580103, -0.052947087325495856, -0.0607895495956012, -0.06332310127469037),
+    (
+        0.04631316539148743,
+        0.07290368363803446,
+        0.07761499791070381,
+        0.08254841280057458,
+        0.08264444691810961,
+        0.08144013120770865,
+    ),
+    (
+        -0.1312834332584267,
+        -0.16532743213352558,
+        -0.16542436256393972,
+        -0.15599940032725154,
+        -0.1411273056469603,
+        -0.1319185523115072,
+    ),
+    (
+        0.16041004905118178,
+        0.13130459453933147,
+        0.11302311076597821,
+        0.07412592225569418,
+        0.04308869646660184,
+        0.028783227852131974,
+    ),
+    (
+        -0.06564171662921335,
+        -0.08266371606676277,
+        -0.08271218128196986,
+        -0.07799970016362578,
+        -0.07056365282348015,
+        -0.0659592761557536,
+    ),
+    (
+        0.18607387016659965,
+        0.18746075953839428,
+        0.1762882204878077,
+        0.1474032757071539,
+        0.12049760838078899,
+        0.1068423158576434,
+    ),
+    (
+        -0.22735632287900745,
+        -0.14888309039569597,
+        -0.12044563909520535,
+        -0.07004131895623968,
+        -0.036790080053392606,
+        -0.023311859232037293,
+    ),
+    (
+        0.0,
+        -0.030301060278307243,
+        -0.03895095238580103,
+        -0.052947087325495856,
+        -0.0607895495956012,
+        -0.06332310127469037,
+    ),
     (0.0, 0.0687152724903212, 0.08301793007960506, 0.1000590270803424, 0.10380691826058504, 0.10257218062096413),
-    (0.0, -0.054574312783823055, -0.05672045254714371, -0.04754484726722497, -0.0316941131381972, -0.022380161049157552),
+    (
+        0.0,
+        -0.054574312783823055,
+        -0.05672045254714371,
+        -0.04754484726722497,
+        -0.0316941131381972,
+        -0.022380161049157552,
+    ),
 )
 SESN_BASIS_AT_3_3 = {  # the nonzero rows; rows 1, 3, 4, 5, 7 are 0 at the centre (odd orders)
-    0: (0.5642098576828568, 0.3610943089170284, 0.31896085571985794, 0.25075993674793634, 0.20475027496111806, 0.18423179026378994),
-    2: (-0.6513981512673902, -0.4168948168111298, -0.36825041057571944, -0.2895102894521734, -0.23639067762642993, -0.21270143714853554),
-    6: (-0.6513981512673902, -0.4168948168111298, -0.36825041057571944, -0.2895102894521734, -0.23639067762642993, -0.21270143714853554),
-    8: (0.7520597977802161, 0.4813182705793384, 0.4251567628357827, 0.33424879901342935, 0.2729205246698419, 0.2455705462139481),
+    0: (
+        0.5642098576828568,
+        0.3610943089170284,
+        0.31896085571985794,
+        0.25075993674793634,
+        0.20475027496111806,
+        0.18423179026378994,
+    ),
+    2: (
+        -0.6513981512673902,
+        -0.4168948168111298,
+        -0.36825041057571944,
+        -0.2895102894521734,
+        -0.23639067762642993,
+        -0.21270143714853554,
+    ),
+    6: (
+        -0.6513981512673902,
+        -0.4168948168111298,
+        -0.36825041057571944,
+        -0.2895102894521734,
+        -0.23639067762642993,
+        -0.21270143714853554,
+    ),
+    8: (
+        0.7520597977802161,
+        0.4813182705793384,
+        0.4251567628357827,
+        0.33424879901342935,
+        0.2729205246698419,
+        0.2455705462139481,
+    ),
 }
 # Same commit, models/impl/ses_conv.py, float64, generator g = torch.Generator().manual_seed(0):
 #   SESConv_Z2_H(2, 3, 7, 3, scales=PAPER_SCALES, padding=3) with weight = randn(3, 2, 9, g), input x = randn(1, 2, 9, 9, g);
@@ -82,14 +166,19 @@ def _smooth_images(n: int = 4, side: int = 48, sigma: float = 1.5, seed: int = 0
 def test_hermite_gaussian_matches_numpy_hermite_e():
     t = np.arange(-3, 4)
     for sigma in (1.0, 1.33):
-        expected = [np.exp(-(t**2) / (2 * sigma**2)) / sigma * np.polynomial.hermite_e.hermeval(t / sigma, [0] * n + [1]) for n in range(4)]
+        expected = [
+            np.exp(-(t**2) / (2 * sigma**2)) / sigma * np.polynomial.hermite_e.hermeval(t / sigma, [0] * n + [1])
+            for n in range(4)
+        ]
         np.testing.assert_allclose(hermite_gaussian_1d(7, sigma, 3).numpy(), np.stack(expected), rtol=0, atol=1e-14)
 
 
 def test_basis_matches_the_authors_code():
     basis = hermite_basis(7, PAPER_SCALES, 3)
     assert basis.shape == (9, 6, 7, 7) and basis.dtype == torch.float64
-    torch.testing.assert_close(basis[:, :, 1, 2], torch.tensor(SESN_BASIS_AT_1_2, dtype=torch.float64), rtol=0, atol=1e-14)
+    torch.testing.assert_close(
+        basis[:, :, 1, 2], torch.tensor(SESN_BASIS_AT_1_2, dtype=torch.float64), rtol=0, atol=1e-14
+    )
     for f, row in SESN_BASIS_AT_3_3.items():
         torch.testing.assert_close(basis[f, :, 3, 3], torch.tensor(row, dtype=torch.float64), rtol=0, atol=1e-14)
     torch.testing.assert_close(basis[:, 0].pow(2).sum(dim=(-2, -1)), torch.ones(9, dtype=torch.float64))
@@ -124,7 +213,10 @@ def test_group_layer_matches_its_formula_and_the_control_has_free_kernels():
         for s in range(3):
             expected = sum(F.conv2d(padded[:, :, s + i], kernels[s, :, :, i], padding=2) for i in range(2))
             torch.testing.assert_close(layer(x)[:, :, s], expected, atol=1e-12, rtol=0)
-    structured, free = ScaleConv2d(2, 3, 5, 2, (1.0, 1.5, 2.0)), ScaleConv2d(2, 3, 5, 2, (1.0, 1.5, 2.0), structured=False)
+    structured, free = (
+        ScaleConv2d(2, 3, 5, 2, (1.0, 1.5, 2.0)),
+        ScaleConv2d(2, 3, 5, 2, (1.0, 1.5, 2.0), structured=False),
+    )
     assert structured.weight.numel() == 3 * 2 * 4 and free.weight.numel() == 3 * 2 * 3 * 25
     assert "basis" not in structured.state_dict()  # fixed, rebuilt from the arguments
 
@@ -188,7 +280,9 @@ def test_scale_features_reads_the_axis_from_j_up_and_shrinks_the_maps():
     torch.testing.assert_close(out[1, :, :4], rescale(f[1:2, :, 2:], 1.0 / 1.33)[0])
     assert (out[1, :, 4:] == 0).all() and (out[2, :, 1:] == 0).all()
     torch.testing.assert_close(out[2, :, 0], rescale(f[2:3, :, 5], 1.0 / 1.75)[0])
-    torch.testing.assert_close(scale_factors(PAPER_SCALES, steps), torch.tensor([1.0, 1 / 1.33, 1 / 1.75], dtype=torch.float64))
+    torch.testing.assert_close(
+        scale_factors(PAPER_SCALES, steps), torch.tensor([1.0, 1 / 1.33, 1 / 1.75], dtype=torch.float64)
+    )
 
 
 def test_circular_translations_are_exact_symmetries_of_the_scale_backbone():
@@ -200,7 +294,8 @@ def test_circular_translations_are_exact_symmetries_of_the_scale_backbone():
         torch.testing.assert_close(
             net.forward_features(act_on_images(x, g, net.cell, "circular", GroupAxis.of(net))),
             act_on_features(net.forward_features(x), g, "circular", GroupAxis.of(net)),
-            atol=1e-10, rtol=0,
+            atol=1e-10,
+            rtol=0,
         )
 
 
@@ -259,7 +354,12 @@ def test_measured_backbone_equivariance_and_the_control():
         for j in (1, 3, 5):
             steps = torch.full((4,), j)
             moved = net._stage_outputs(scale_images(x, steps, PAPER_SCALES))
-            per_j.append([equivariance_error(scale_features(a, steps, PAPER_SCALES)[:, :, 0], b[:, :, 0]) for a, b in zip(outputs, moved)])
+            per_j.append(
+                [
+                    equivariance_error(scale_features(a, steps, PAPER_SCALES)[:, :, 0], b[:, :, 0])
+                    for a, b in zip(outputs, moved)
+                ]
+            )
         errors[arch] = np.array(per_j)  # (j, stage)
     # measured (j = 1, 3, 5): stage 1 0.195, 0.106, 0.201; stage 2 0.259, 0.139, 0.241; stage 3 (8x8 grid) 0.419, 0.295, 0.645
     # control: 1.08 .. 1.41 everywhere
@@ -307,7 +407,9 @@ def _bundle_gap(backbone: torch.nn.Module, spec: BundleSpec, images: torch.Tenso
     g1, _, base = objective.sample(images.shape[0], torch.Generator().manual_seed(seed))
     axis = GroupAxis.of(backbone)
     on_image = hssl_bundles(backbone.forward_features(images), g1, base, spec, axis)
-    on_moved = extract_bundles(backbone.forward_features(act_on_images(images, g1, backbone.cell, "zeros", axis)), base, spec, axis)
+    on_moved = extract_bundles(
+        backbone.forward_features(act_on_images(images, g1, backbone.cell, "zeros", axis)), base, spec, axis
+    )
     return equivariance_error(on_moved, on_image)
 
 
@@ -315,7 +417,10 @@ def _bundle_gap(backbone: torch.nn.Module, spec: BundleSpec, images: torch.Tenso
     "spec, measured",
     [
         (BundleSpec(grid_base=None, scale_base=1, scale_distance=5), {"sesn": 0.211, "sesn_control": 0.898}),
-        (BundleSpec(grid_base=4, grid_distance=2, scale_base=1, scale_distance=5), {"sesn": 0.162, "sesn_control": 1.040}),
+        (
+            BundleSpec(grid_base=4, grid_distance=2, scale_base=1, scale_distance=5),
+            {"sesn": 0.162, "sesn_control": 1.040},
+        ),
         (BundleSpec(grid_base=None, scale_base=3, scale_distance=3), {"sesn": 0.225, "sesn_control": 0.968}),
     ],
 )
@@ -333,8 +438,15 @@ def test_hssl_equals_assl_for_scale_only_approximately_and_not_for_the_control(s
 def test_assl_with_the_papers_scale_augmentation_trains():
     torch.manual_seed(0)
     backbone = build_group_backbone("sesn", 0.25)
-    objective = HomomorphicSSL(backbone, "scale", "assl", BundleSpec(grid_base=2, grid_distance=1, scale_distance=2), 16,
-                               projector_dims=(16, 8), scale_range=(0.57, 1.0))
+    objective = HomomorphicSSL(
+        backbone,
+        "scale",
+        "assl",
+        BundleSpec(grid_base=2, grid_distance=1, scale_distance=2),
+        16,
+        projector_dims=(16, 8),
+        scale_range=(0.57, 1.0),
+    )
     draws = objective.sample(6, torch.Generator().manual_seed(0))
     assert len(draws) == 5 and all(((f >= 0.57) & (f <= 1)).all() for f in draws[3:])
     loss = objective(torch.rand(6, 3, 16, 16), draws=draws)

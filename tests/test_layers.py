@@ -39,7 +39,8 @@ def test_pca_projection_is_scikit_learns_up_to_sign():
 
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(60, 8, generator=generator) @ torch.randn(8, 500, generator=generator) + 0.1 * torch.randn(
-        60, 500, generator=generator)
+        60, 500, generator=generator
+    )
     Y = torch.randn(7, 500, generator=generator)
     reference = PCA(n_components=20, random_state=0).fit(X.numpy())
     ours = PCAProjection(X.clone(), 20)
@@ -79,8 +80,9 @@ def test_unreduced_layer_scores_equal_the_committed_score_and_activations_are_re
 
     monkeypatch.setattr(activation_store, "layer_activations", no_network)
     again, _ = score_layers(MODEL, ["Kiani2007.IT-rdm"], ["layer2", "avgpool"], Reduction(components=0))
-    pd.testing.assert_series_equal(again.set_index("layer")["score"],
-                                   table.set_index("layer").loc[["layer2", "avgpool"], "score"])
+    pd.testing.assert_series_equal(
+        again.set_index("layer")["score"], table.set_index("layer").loc[["layer2", "avgpool"], "score"]
+    )
 
 
 def test_large_layers_are_reduced_to_principal_components(unreduced):
@@ -97,8 +99,23 @@ def test_score_command_writes_table_plot_and_run(unreduced, home, tmp_path, caps
     from neuroequi.cli import main
 
     out = tmp_path / "out"
-    assert main(["score", "--model", MODEL, "--benchmark", "Kiani2007.IT-rdm", "--layers", "all", "--out", str(out),
-                 "reduction.components=0"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--model",
+                MODEL,
+                "--benchmark",
+                "Kiani2007.IT-rdm",
+                "--layers",
+                "all",
+                "--out",
+                str(out),
+                "reduction.components=0",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "layer_scores.csv")
     assert {"layer", "benchmark", "score", "error", "ceiling"} <= set(table.columns) and len(table) == 4
     np.testing.assert_allclose(table["score"], unreduced[0]["score"], rtol=1e-5)
@@ -110,8 +127,10 @@ def test_score_command_writes_table_plot_and_run(unreduced, home, tmp_path, caps
 def test_score_settings_as_keys_and_a_users_layer_map(unreduced, capsys):
     from neuroequi.cli import main
 
-    assert main(["score", f"model={MODEL}", "benchmarks=[Kiani2007.IT-rdm]", "region_layer_map={IT: layer2}",
-                 "--json"]) == 0
+    assert (
+        main(["score", f"model={MODEL}", "benchmarks=[Kiani2007.IT-rdm]", "region_layer_map={IT: layer2}", "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["region_layer_map"]["IT"] == "layer2" and "overridden by the user" in result["layer_map_source"]
     assert abs(result["score"] - unreduced[0].set_index("layer").loc["layer2", "score"]) <= 1e-6
@@ -175,8 +194,9 @@ def test_a_failed_benchmark_keeps_the_finished_rows_and_a_rerun_resumes(home, tm
     assert table.iloc[0]["score"] == pytest.approx(kept.iloc[0]["score"], rel=1e-5)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "layer_scores.csv"), table, check_dtype=False, rtol=1e-5)
     # a saved row of other settings (another reduction) is not reused
-    other, _ = score_layers(MODEL, ["Kiani2007.IT-rdm"], ["avgpool"], Reduction(components=50, images=100),
-                            save_dir=tmp_path)
+    other, _ = score_layers(
+        MODEL, ["Kiani2007.IT-rdm"], ["avgpool"], Reduction(components=50, images=100), save_dir=tmp_path
+    )
     assert other.iloc[0]["reduction"] == "pca50-cifar10test100"
 
 
@@ -218,6 +238,7 @@ def test_a_reduction_without_layers_is_a_one_line_error(home, capsys):
 
 
 # --------------------------------------------------------------------------- held-out layer choice
+
 
 def _image_hashes(benchmark) -> set[str]:
     from analyses.neural.benchmarks import benchmark_stimuli
@@ -263,8 +284,10 @@ def test_a_chosen_map_is_recorded_used_by_score_and_overridable(home):
     assert overridden["region_layer_map"]["IT"] == other and overridden["score"] != result["score"]
     # scored on the IT selection data itself, IT keeps the catalogue's layer
     own = score(loaded, record["chosen_by"]["IT"]["benchmark"])
-    assert own["region_layer_map"]["IT"] == loaded.region_layer_map["IT"] and "kept at the catalogue" in \
-        own["layer_map_source"]
+    assert (
+        own["region_layer_map"]["IT"] == loaded.region_layer_map["IT"]
+        and "kept at the catalogue" in own["layer_map_source"]
+    )
 
 
 def test_stimulus_sets_are_keyed_on_their_pixels_under_a_relocatable_folder(tmp_path, monkeypatch):

@@ -123,7 +123,9 @@ def test_byol_matches_reference_and_stops_target_gradient(n: int) -> None:
     a = torch.randn(n, 2, 5, generator=g, dtype=torch.float64, requires_grad=True)
     b = torch.randn(n, 2, 5, generator=g, dtype=torch.float64, requires_grad=True)
     loss = BYOLLoss()(a, b)
-    ref = ref_byol(a[:, 0].detach().numpy(), a[:, 1].detach().numpy(), b[:, 0].detach().numpy(), b[:, 1].detach().numpy())
+    ref = ref_byol(
+        a[:, 0].detach().numpy(), a[:, 1].detach().numpy(), b[:, 0].detach().numpy(), b[:, 1].detach().numpy()
+    )
     torch.testing.assert_close(loss.item(), ref, **TOL)
     loss.backward()
     assert float(a.grad[:, 1].abs().sum()) == 0.0 and float(b.grad[:, 1].abs().sum()) == 0.0
@@ -132,7 +134,10 @@ def test_byol_matches_reference_and_stops_target_gradient(n: int) -> None:
 
 def test_masked_info_nce_matches_reference_with_exclusions() -> None:
     g = torch.Generator().manual_seed(5)
-    anchors, cands = torch.randn(4, 3, generator=g, dtype=torch.float64), torch.randn(6, 3, generator=g, dtype=torch.float64)
+    anchors, cands = (
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+        torch.randn(6, 3, generator=g, dtype=torch.float64),
+    )
     positive = torch.tensor([0, 2, 5, 1])
     exclude = torch.zeros(4, 6, dtype=torch.bool)
     exclude[0, 1] = exclude[1, 3] = exclude[1, 4] = exclude[3, 0] = True
@@ -186,7 +191,9 @@ def test_half_precision_inputs_are_computed_in_float32() -> None:
     for loss in (BarlowTwinsLoss(), NTXentLoss(), VICRegLoss(), MMCRLoss()):
         got = loss(a.bfloat16(), b.bfloat16())
         assert got.dtype == torch.float32
-        torch.testing.assert_close(got.double(), loss(a.bfloat16().double(), b.bfloat16().double()), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            got.double(), loss(a.bfloat16().double(), b.bfloat16().double()), rtol=1e-4, atol=1e-4
+        )
 
 
 @pytest.mark.parametrize(

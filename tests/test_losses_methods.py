@@ -185,7 +185,9 @@ def test_equimod_stores_the_encoder_statistics() -> None:
     assert "param_mean" in state and state["param_std"].shape == (len(model.columns),)
     batch = _batch(4)
     fresh = EquiModEncoder(model.columns, state["param_mean"], state["param_std"])
-    torch.testing.assert_close(model.encode_params(batch.params[0]), fresh(batch.params[0]).double(), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(
+        model.encode_params(batch.params[0]), fresh(batch.params[0]).double(), rtol=1e-6, atol=1e-6
+    )
 
 
 # ------------------------------------------------------------------------------ BYOL, registry

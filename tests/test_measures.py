@@ -134,14 +134,20 @@ def test_bootstrap_statistics_match_explicit_resamples():
 def test_decoding_bootstrap_r_matches_duplicated_rows():
     rng = np.random.default_rng(6)
     params = rng.uniform(size=(10, 5, P))
-    result = augmentation_decoding(params @ rng.standard_normal((P, 8)) + rng.standard_normal((10, 5, 8)), params, COLUMNS)
+    result = augmentation_decoding(
+        params @ rng.standard_normal((P, 8)) + rng.standard_normal((10, 5, 8)), params, COLUMNS
+    )
     rows = result.rows(n_boot=50, seed=9)
     counts = bootstrap_counts(10, 50, seed=9)
 
     def fold_mean_r(keep: np.ndarray) -> float:
         """Reference: rows kept (with repeats) -> Pearson r within each test fold, mean over folds."""
-        rs = [np.corrcoef(result.targets[keep[result.folds[keep] == f], 0], result.predictions[keep[result.folds[keep] == f], 0])[0, 1]
-              for f in np.unique(result.folds[keep])]
+        rs = [
+            np.corrcoef(
+                result.targets[keep[result.folds[keep] == f], 0], result.predictions[keep[result.folds[keep] == f], 0]
+            )[0, 1]
+            for f in np.unique(result.folds[keep])
+        ]
         return float(np.nanmean(rs))
 
     boot = []
@@ -224,8 +230,23 @@ def test_analyze_command_on_the_real_cifar_resnet(tmp_path):
     common = ["n_images=12", "K=6", "progress=false"]
     (tmp_path / "analysis.yaml").write_text("n_boot: 100\nK: 4\n")  # K: overridden on the line
     sup, rand = tmp_path / "supervised", tmp_path / "random"
-    assert main(["analyze", "--model", "cifar-resnet20-supervised", "--out", str(sup), "probe_train=400",
-                 "probe_test=300", "--config", str(tmp_path / "analysis.yaml"), *common]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--model",
+                "cifar-resnet20-supervised",
+                "--out",
+                str(sup),
+                "probe_train=400",
+                "probe_test=300",
+                "--config",
+                str(tmp_path / "analysis.yaml"),
+                *common,
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(sup / "measures.csv")
     assert tuple(table.columns) == TABLE_COLUMNS
     assert set(table["K"]) == {6} and set(table["n_images"]) == {12} and set(table["layer"]) == {"avgpool"}
@@ -238,8 +259,23 @@ def test_analyze_command_on_the_real_cifar_resnet(tmp_path):
     cached = sorted(p.name for p in (sup / "responses").iterdir())
     assert len(cached) == 5 + 2  # five ensembles + the probe's train and test features
 
-    assert main(["analyze", "--model", "cifar-resnet20-random", "--out", str(rand), "probe_train=0",
-                 "--baseline", str(sup), "n_boot=100", *common]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--model",
+                "cifar-resnet20-random",
+                "--out",
+                str(rand),
+                "probe_train=0",
+                "--baseline",
+                str(sup),
+                "n_boot=100",
+                *common,
+            ]
+        )
+        == 0
+    )
     other = pd.read_csv(rand / "measures.csv")
     other_value = dict(zip(other["quantity"], other["value"]))
     for q in ("shared_variability", "content_augmentation_factorization", "crop_photometric_factorization"):
@@ -250,8 +286,12 @@ def test_analyze_command_on_the_real_cifar_resnet(tmp_path):
 def test_analyze_settings_are_checked_before_any_work(tmp_path, capsys):
     from neuroequi.cli import main
 
-    for bad, named in (("K=1", "K"), ("precision=fp16", "precision"), ("n_image=3", "n_image"),
-                       ("layer=layer9", "layer9")):
+    for bad, named in (
+        ("K=1", "K"),
+        ("precision=fp16", "precision"),
+        ("n_image=3", "n_image"),
+        ("layer=layer9", "layer9"),
+    ):
         assert main(["analyze", "--model", "cifar-resnet20-random", "--out", str(tmp_path), bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("neuroequi: error: ") and named in err and err.count("\n") == 1

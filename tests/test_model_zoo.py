@@ -99,11 +99,19 @@ def _save_project_checkpoint(path: Path, seed: int) -> Path:
 
     torch.manual_seed(seed)
     backbone = build_backbone("resnet18_cifar", 0.25)
-    meta = {"method": "barlow_twins", "equivariance": "tessl", "lambda": 0.1, "arch": "resnet18_cifar",
-            "width": 0.25, "dataset": {"name": "cifar10"}, "image_size": 32,
-            "input_normalization": {"mean": [0.4, 0.4, 0.4], "std": [0.2, 0.2, 0.2]}}
-    return save_checkpoint({"format": FORMAT, "version": VERSION, "model": {}, "backbone": backbone.state_dict(),
-                            "meta": meta}, path)
+    meta = {
+        "method": "barlow_twins",
+        "equivariance": "tessl",
+        "lambda": 0.1,
+        "arch": "resnet18_cifar",
+        "width": 0.25,
+        "dataset": {"name": "cifar10"},
+        "image_size": 32,
+        "input_normalization": {"mean": [0.4, 0.4, 0.4], "std": [0.2, 0.2, 0.2]},
+    }
+    return save_checkpoint(
+        {"format": FORMAT, "version": VERSION, "model": {}, "backbone": backbone.state_dict(), "meta": meta}, path
+    )
 
 
 def test_registered_checkpoint_is_verified_and_registered_again_when_its_weights_change(zoo_home, tmp_path):
@@ -182,8 +190,11 @@ def test_extract_matches_brainscore_pytorch_wrapper(data_root, tmp_path):
 def test_builtin_names_are_unchanged():
     """The catalogue names (λ spelled by neuroequi.io.format_lambda) are the names published before."""
     expected = {f"cifar-resnet{d}-{kind}" for d in (20, 32) for kind in ("supervised", "random")}
-    expected |= {f"tessl-{m}-lambda{lam}-resnet50" for m in ("barlowtwins", "mmcr", "simclr")
-                 for lam in ("0", "0.001", "0.1", "0.2", "0.3", "0.4", "0.5")}
+    expected |= {
+        f"tessl-{m}-lambda{lam}-resnet50"
+        for m in ("barlowtwins", "mmcr", "simclr")
+        for lam in ("0", "0.001", "0.1", "0.2", "0.3", "0.4", "0.5")
+    }
     assert set(builtin_entries()) == expected
     assert [lambda_code(lam) for lam in TESSL_LAMBDAS] == ["00", "0001", "01", "02", "03", "04", "05"]
 

@@ -94,7 +94,9 @@ def test_offline_mode_tries_no_connection(server, tmp_path, monkeypatch):
     target = tmp_path / "off.bin"
     with pytest.raises(OfflineError) as err:
         download(f"{server}/good", target, hashlib.sha256(PAYLOAD).hexdigest())
-    assert f"{server}/good" in str(err.value) and str(target) in str(err.value) and "NEUROEQUI_OFFLINE" in str(err.value)
+    assert (
+        f"{server}/good" in str(err.value) and str(target) in str(err.value) and "NEUROEQUI_OFFLINE" in str(err.value)
+    )
     assert _Handler.hits == [] and not target.exists()
 
 

@@ -15,7 +15,9 @@ from neuroequi.methods.invariance import MomentumMMCR
 
 def _mmcr(tau: float | None, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return build_method("mmcr", {"projector": [32, 16], "momentum_tau": tau}, build_backbone("resnet18_cifar", 1 / 16)).double()
+    return build_method(
+        "mmcr", {"projector": [32, 16], "momentum_tau": tau}, build_backbone("resnet18_cifar", 1 / 16)
+    ).double()
 
 
 def _batch(n: int = 8, seed: int = 0) -> Batch:
@@ -55,9 +57,12 @@ def test_momentum_target_follows_the_online_network_with_constant_tau() -> None:
     before_backbone = model.target_backbone.conv1.weight.clone()
     before_head = model.heads["inv"].target_projector[0].weight.clone()
     model.after_step(5, 100)
-    torch.testing.assert_close(model.target_backbone.conv1.weight, 0.9 * before_backbone + 0.1 * model.backbone.conv1.weight)
-    torch.testing.assert_close(model.heads["inv"].target_projector[0].weight,
-                               0.9 * before_head + 0.1 * model.heads["inv"].projector[0].weight)
+    torch.testing.assert_close(
+        model.target_backbone.conv1.weight, 0.9 * before_backbone + 0.1 * model.backbone.conv1.weight
+    )
+    torch.testing.assert_close(
+        model.heads["inv"].target_projector[0].weight, 0.9 * before_head + 0.1 * model.heads["inv"].projector[0].weight
+    )
     batch = _batch()
     lagging = model(batch).loss
     two_views = build_method("mmcr", {"projector": [32, 16]}, model.backbone).double()
@@ -81,8 +86,10 @@ def test_tessl_halves_run_each_half_view_on_its_own() -> None:
     batch = _batch()
     out = model(batch)
     m = model.method
-    embed = [{h: torch.cat([m.embed(h, m.encode(v[:4])), m.embed(h, m.encode(v[4:]))]) for h in ("inv", "equi")}
-             for v in batch.views]
+    embed = [
+        {h: torch.cat([m.embed(h, m.encode(v[:4])), m.embed(h, m.encode(v[4:]))]) for h in ("inv", "equi")}
+        for v in batch.views
+    ]
     inv = m.loss(embed[0]["inv"], embed[1]["inv"])
     equi = m.loss(embed[0]["equi"][:4] - embed[1]["equi"][:4], embed[0]["equi"][4:] - embed[1]["equi"][4:])
     torch.testing.assert_close(out.loss, 0.5 * inv + 0.5 * equi)

@@ -50,8 +50,9 @@ def test_cowley_repetition_assembly_matches_the_release(neural_env):
     assert not np.isnan(reps.values).any() and set(reps["region"].values) == {"V4"}
     averaged = average_repetition(reps)
     order = [int(s[-4:]) - 1 for s in averaged["stimulus_id"].values]  # ...imageNNNN, 1-based
-    np.testing.assert_allclose(averaged.transpose("presentation", "neuroid").values,
-                               np.nanmean(session.responses_raw, axis=2).T[order])
+    np.testing.assert_allclose(
+        averaged.transpose("presentation", "neuroid").values, np.nanmean(session.responses_raw, axis=2).T[order]
+    )
     np.testing.assert_allclose(np.nanmean(session.responses_raw, axis=2), session.responses, atol=1e-9)
     stimulus_set = reps.stimulus_set
     first = stimulus_set["stimulus_id"].values[0]
@@ -124,8 +125,10 @@ def cowley_scores(neural_env):
 def test_trained_resnet20_beats_random_weights_on_cowley_v4_pls(cowley_scores):
     trained = cowley_scores["cifar-resnet20-supervised"]
     random = cowley_scores["cifar-resnet20-random"]
-    print(f"\nCowley2023.V4-pls: trained {trained['score']:.3f} {trained['session_scores']}, "
-          f"random {random['score']:.3f} {random['session_scores']}")
+    print(
+        f"\nCowley2023.V4-pls: trained {trained['score']:.3f} {trained['session_scores']}, "
+        f"random {random['score']:.3f} {random['session_scores']}"
+    )
     assert trained["score"] > random["score"] + 0.05
     assert set(trained["session_scores"]) == {"190923", "201025", "210225"}
     assert all(trained["session_scores"][s] > random["session_scores"][s] for s in trained["session_scores"])
@@ -194,8 +197,11 @@ def test_subject_level_human_it_matches_rsatoolbox(neural_env):
     assert subjects.shape == (4, 92, 92) and names == ["BE", "KO", "SN", "TI"]
     reference = rsatoolbox.rdm.RDMs(np.array([squareform(s, checks=False) for s in subjects]))
     model = rsatoolbox.rdm.RDMs(squareform(data.rdm_monkey_it, checks=False)[None])
-    np.testing.assert_allclose(subject_scores(data.rdm_monkey_it, subjects),
-                               rsatoolbox.rdm.compare(model, reference, method="spearman")[0], atol=1e-6)
+    np.testing.assert_allclose(
+        subject_scores(data.rdm_monkey_it, subjects),
+        rsatoolbox.rdm.compare(model, reference, method="spearman")[0],
+        atol=1e-6,
+    )
     np.testing.assert_allclose(noise_ceiling(subjects), boot_noise_ceiling(reference, method="spearman"), atol=1e-6)
 
 
@@ -216,6 +222,7 @@ def test_stimulus_bootstrap_recomputes_both_rdms_and_widens_with_fewer_images(ne
         assert keep.sum() < len(keep)  # a resample of 92 draws repeats stimuli
         assert value == pytest.approx(spearmanr(monkey[a, b][keep], human[a, b][keep])[0], abs=1e-12)
     assert rdm_bootstrap(monkey, human, np.arange(92)[None])[0] == pytest.approx(
-        spearmanr(monkey[rows, cols], human[rows, cols])[0], abs=1e-12)
+        spearmanr(monkey[rows, cols], human[rows, cols])[0], abs=1e-12
+    )
     errors = [np.std(stimulus_replicates(monkey[:n, :n], human[:n, :n], n_boot=300)) for n in (92, 46, 23)]
     assert errors[0] < errors[1] < errors[2], errors

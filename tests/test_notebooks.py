@@ -46,11 +46,17 @@ def run_notebook(path: str, parameters: dict[str, object], workdir: Path) -> dic
     assert set(parameters) <= defined, f"{name} has no parameters {sorted(set(parameters) - defined)}"
     cell.source += "\n" + "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
     NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(workdir)}}).execute()
-    lines = [line for c in nb.cells if c.cell_type == "code" for out in c.outputs
-             if out.output_type == "stream" and out.name == "stdout"
-             for line in out.text.splitlines() if line.startswith(MARKER)]
+    lines = [
+        line
+        for c in nb.cells
+        if c.cell_type == "code"
+        for out in c.outputs
+        if out.output_type == "stream" and out.name == "stdout"
+        for line in out.text.splitlines()
+        if line.startswith(MARKER)
+    ]
     assert len(lines) == 1, f"{name} printed {len(lines)} result lines"
-    return json.loads(lines[0][len(MARKER):])
+    return json.loads(lines[0][len(MARKER) :])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -90,8 +96,11 @@ def test_notebooks_import_their_layer_and_below_and_no_command(path):
 def test_figure1_panel_notebook_recomputes_the_saved_panel(smoke_figure1, tmp_path):
     results, out, table = smoke_figure1
     seed = SMOKE.seeds[-1]
-    result = run_notebook("figures/notebooks/01_figure1_panel.ipynb",
-                          {"RESULTS": str(results), "MODE": "smoke", "FIGURES": str(out), "SEED": seed}, tmp_path)
+    result = run_notebook(
+        "figures/notebooks/01_figure1_panel.ipynb",
+        {"RESULTS": str(results), "MODE": "smoke", "FIGURES": str(out), "SEED": seed},
+        tmp_path,
+    )
     rows = table[table["quantity"] == "delta_shared_variability"].sort_values("lambda_")
     saved = rows[rows["seed"] == str(seed)]
     assert result["panel"] == 2 and result["seed"] == seed
@@ -110,8 +119,9 @@ def test_figure1_panel_notebook_recomputes_the_saved_panel(smoke_figure1, tmp_pa
     np.testing.assert_allclose(result["recomputed"], expected, rtol=0, atol=1e-9)
     np.testing.assert_allclose(result["recomputed"], saved["value"], rtol=0, atol=1e-9)
     later = saved["lambda_"] > 0  # λ=0: ΔD_B is 0 on every resample, the table has no interval
-    np.testing.assert_allclose(np.array(result["recomputed_ci"])[later.to_numpy()],
-                               saved.loc[later, ["ci_low", "ci_high"]], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        np.array(result["recomputed_ci"])[later.to_numpy()], saved.loc[later, ["ci_low", "ci_high"]], rtol=0, atol=1e-9
+    )
     assert saved.loc[~later, ["ci_low", "ci_high"]].isna().all().all()
     assert result["max_abs_diff"] < 1e-9
     mean = [np.mean([pair_mean(lam, s) - pair_mean(0.0, s) for s in SMOKE.seeds]) for lam in SMOKE.lambdas]
@@ -123,9 +133,18 @@ def test_analyze_checkpoint_notebook_on_the_supervised_resnet20(data_root, tmp_p
     monkeypatch.setenv("NEUROEQUI_ZOO_HOME", str(tmp_path / "zoo"))
     out = tmp_path / "analysis"
     n_images, K = 6, 6  # the smallest decoding fold then holds 6 views (analyses.measures.MIN_FOLD_ROWS)
-    result = run_notebook("analyses/notebooks/02_analyze_checkpoint.ipynb",
-                          {"MODEL": "cifar-resnet20-supervised", "N_IMAGES": n_images, "K": K, "PROBE_TRAIN": 0,
-                           "N_BOOT": 50, "OUT": str(out)}, tmp_path)
+    result = run_notebook(
+        "analyses/notebooks/02_analyze_checkpoint.ipynb",
+        {
+            "MODEL": "cifar-resnet20-supervised",
+            "N_IMAGES": n_images,
+            "K": K,
+            "PROBE_TRAIN": 0,
+            "N_BOOT": 50,
+            "OUT": str(out),
+        },
+        tmp_path,
+    )
     assert result["model"].startswith("cifar-resnet20-supervised") and result["layer"] == "avgpool"
     assert result["ensembles"] == sorted(ENSEMBLES)
     assert result["matched_shape"] == [n_images, K, 64]  # ResNet-20's pooled stage-3 features

@@ -15,14 +15,22 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_include_block_of_the_readmes_equals_its_result_file():
     pages = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("*/**/README.md")]
     blocks = {md: included(md) for md in pages if ".venv" not in md.parts}
-    reported = {"../figures/hssl/cpu/report.md", "../figures/equivariance_table/cpu/table.md",
-                "../figures/figure1_rerun/agreement.md"}
-    assert reported <= set(blocks[ROOT / "docs" / "reproduction.md"]), \
+    reported = {
+        "../figures/hssl/cpu/report.md",
+        "../figures/equivariance_table/cpu/table.md",
+        "../figures/figure1_rerun/agreement.md",
+    }
+    assert reported <= set(blocks[ROOT / "docs" / "reproduction.md"]), (
         "docs/reproduction.md must report these results through include blocks"
-    assert {"../tests/benchmarks/RESULTS.md", "../analyses/neural/RESULTS_rdm.md"} <= set(blocks[ROOT / "docs" / "benchmarks.md"])
+    )
+    assert {"../tests/benchmarks/RESULTS.md", "../analyses/neural/RESULTS_rdm.md"} <= set(
+        blocks[ROOT / "docs" / "benchmarks.md"]
+    )
     for markdown, bodies in blocks.items():
         for path, body in bodies.items():
-            assert body == source(markdown, path).read_text(), f"{markdown}: block {path} differs from the file (python -m figures.readme_include {markdown.relative_to(ROOT)})"
+            assert body == source(markdown, path).read_text(), (
+                f"{markdown}: block {path} differs from the file (python -m figures.readme_include {markdown.relative_to(ROOT)})"
+            )
 
 
 def test_refresh_rewrites_a_stale_block_and_only_then(tmp_path):

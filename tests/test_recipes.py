@@ -47,25 +47,62 @@ def _mlp(*layers: str) -> str:
 
 LIN, BN, RELU = "Linear({},{},bias={})", "BatchNorm1d({},affine={})", "ReLU"
 # CE-SSL g / g_1 / g_2 (and their momentum copies)
-CESSL_BARLOW = _mlp(LIN.format(2048, 8192, False), BN.format(8192, True), RELU, LIN.format(8192, 8192, False),
-                    BN.format(8192, True), RELU, LIN.format(8192, 8192, False))
-CESSL_512 = _mlp(LIN.format(2048, 8192, False), BN.format(8192, True), RELU, LIN.format(8192, 8192, False),
-                 BN.format(8192, True), RELU, LIN.format(8192, 512, False))
-CESSL_512_BIAS = _mlp(LIN.format(2048, 8192, True), BN.format(8192, True), RELU, LIN.format(8192, 8192, True),
-                      BN.format(8192, True), RELU, LIN.format(8192, 512, False))
+CESSL_BARLOW = _mlp(
+    LIN.format(2048, 8192, False),
+    BN.format(8192, True),
+    RELU,
+    LIN.format(8192, 8192, False),
+    BN.format(8192, True),
+    RELU,
+    LIN.format(8192, 8192, False),
+)
+CESSL_512 = _mlp(
+    LIN.format(2048, 8192, False),
+    BN.format(8192, True),
+    RELU,
+    LIN.format(8192, 8192, False),
+    BN.format(8192, True),
+    RELU,
+    LIN.format(8192, 512, False),
+)
+CESSL_512_BIAS = _mlp(
+    LIN.format(2048, 8192, True),
+    BN.format(8192, True),
+    RELU,
+    LIN.format(8192, 8192, True),
+    BN.format(8192, True),
+    RELU,
+    LIN.format(8192, 512, False),
+)
 
 
 def _equimod_heads(h: int, p_dim: int, byol: bool) -> dict[str, str]:
     """EquiMod's released heads on a backbone of width ``h`` with a ``p_dim``-d parameter vector."""
-    eq = _mlp(LIN.format(h, 2048, False), BN.format(2048, True), RELU, LIN.format(2048, 2048, False), BN.format(2048, True),
-              RELU, LIN.format(2048, 128, False), BN.format(128, False))
-    heads = {"equi_projector": eq, "aug_projector": _mlp(LIN.format(p_dim, 128, False), BN.format(128, True)),
-             "predictor": _mlp(LIN.format(256, 128, False), BN.format(128, False))}
+    eq = _mlp(
+        LIN.format(h, 2048, False),
+        BN.format(2048, True),
+        RELU,
+        LIN.format(2048, 2048, False),
+        BN.format(2048, True),
+        RELU,
+        LIN.format(2048, 128, False),
+        BN.format(128, False),
+    )
+    heads = {
+        "equi_projector": eq,
+        "aug_projector": _mlp(LIN.format(p_dim, 128, False), BN.format(128, True)),
+        "predictor": _mlp(LIN.format(256, 128, False), BN.format(128, False)),
+    }
     if byol:
         proj = _mlp(LIN.format(h, 4096, False), BN.format(4096, True), RELU, LIN.format(4096, 256, True))
         pred = _mlp(LIN.format(256, 4096, False), BN.format(4096, True), RELU, LIN.format(4096, 256, True))
-        heads.update({"method.heads.inv.projector": proj, "method.heads.inv.target_projector": proj,
-                      "method.heads.inv.predictor": pred})
+        heads.update(
+            {
+                "method.heads.inv.projector": proj,
+                "method.heads.inv.target_projector": proj,
+                "method.heads.inv.predictor": pred,
+            }
+        )
     else:
         heads["method.heads.inv"] = eq  # SimCLR's proj_head_inv has the same layout as g'
     return heads
@@ -74,8 +111,10 @@ def _equimod_heads(h: int, p_dim: int, byol: bool) -> dict[str, str]:
 HEADS: dict[str, tuple[str, dict[str, str]]] = {  # recipe -> (backbone, {module path: authors' signature})
     "tessl-barlow-imagenet": ("resnet50", {"method.heads.inv": CESSL_BARLOW, "method.heads.equi": CESSL_BARLOW}),
     "tessl-simclr-imagenet": ("resnet50", {"method.heads.inv": CESSL_512, "method.heads.equi": CESSL_512}),
-    "tessl-mmcr-imagenet": ("resnet50", {f"method.heads.{h}.{p}": CESSL_512 for h in ("inv", "equi")
-                                         for p in ("projector", "target_projector")}),
+    "tessl-mmcr-imagenet": (
+        "resnet50",
+        {f"method.heads.{h}.{p}": CESSL_512 for h in ("inv", "equi") for p in ("projector", "target_projector")},
+    ),
     "cessl-barlow-imagenet": ("resnet50", {"heads.inv": CESSL_BARLOW}),
     "cessl-simclr-imagenet": ("resnet50", {"heads.inv": CESSL_512_BIAS}),
     "cessl-mmcr-imagenet": ("resnet50", {"heads.inv.projector": CESSL_512, "heads.inv.target_projector": CESSL_512}),
@@ -120,7 +159,7 @@ def _tables() -> list[tuple[list[str], list[list[str]]]]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if cells[0] == "key" and cells[-1] == "source":
             rows = []
-            for row in lines[i + 2:]:
+            for row in lines[i + 2 :]:
                 if not row.startswith("|"):
                     break
                 rows.append([c.strip() for c in row.strip().strip("|").split("|")])
@@ -160,12 +199,15 @@ def test_load_recipe_accepts_overrides_that_keep_the_architecture() -> None:
     assert load_recipe(RECIPES_DIR / "equimod-byol-cifar10.yaml").method.equimod.statistics == "byol_cifar10"
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("method.options.projector=[512, 512]", "fixes method.options.projector"),
-    ("model.arch=resnet18", "fixes model.arch"),
-    ("method.tessl.bn_groups=views", "fixes method.tessl.bn_groups"),
-    ("method.options.momentum_tau=null", "momentum branch"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("method.options.projector=[512, 512]", "fixes method.options.projector"),
+        ("model.arch=resnet18", "fixes model.arch"),
+        ("method.tessl.bn_groups=views", "fixes method.tessl.bn_groups"),
+        ("method.options.momentum_tau=null", "momentum branch"),
+    ],
+)
 def test_recipe_overrides_that_contradict_the_architecture_are_errors(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_recipe("tessl-mmcr-imagenet", [override])

@@ -27,8 +27,15 @@ class QuarterTurnSplit(nn.Module):
 
     def __init__(self, k: int = 16) -> None:
         super().__init__()
-        self.f = nn.Sequential(nn.Conv2d(3, k, 5, stride=2), nn.ReLU(), nn.Conv2d(k, k, 5, stride=2), nn.ReLU(),
-                               nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(4 * k, k))
+        self.f = nn.Sequential(
+            nn.Conv2d(3, k, 5, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(k, k, 5, stride=2),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * k, k),
+        )
         self.feature_dim = 2 * k
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,8 +106,17 @@ def test_swap_target_decodes_each_view_from_the_other_views_invariant_part(rotat
 
 def test_reconstruction_loss_decreases_on_real_cifar(tmp_path: Path):
     values = {
-        "name": "recon", "output_dir": str(tmp_path), "epochs": 4, "batch_size": 32, "device": "cpu", "threads": 1,
-        "data": {"subset": 128, "cache_dir": str(tmp_path / "cache"), "transforms": {"families": ["rotation", "color"]}},
+        "name": "recon",
+        "output_dir": str(tmp_path),
+        "epochs": 4,
+        "batch_size": 32,
+        "device": "cpu",
+        "threads": 1,
+        "data": {
+            "subset": 128,
+            "cache_dir": str(tmp_path / "cache"),
+            "transforms": {"families": ["rotation", "color"]},
+        },
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
         "method": {"name": "recon_equi", "options": {**SMALL, "decoder_dim": 64}},
         "optim": {"name": "adamw", "lr": 2e-3, "lr_scaling": "none", "warmup_epochs": 0.0, "final_lr_ratio": 1.0},

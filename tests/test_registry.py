@@ -21,11 +21,29 @@ from neuroequi.registry import BACKBONE_REGISTRY, METHOD_REGISTRY, build_backbon
 def test_the_tables_are_exactly_the_families_specs():
     assert list(METHOD_REGISTRY.values()) == [*INVARIANCE_SPECS, *HOMOMORPHIC_SPECS, *SIE_SPECS, *RECONSTRUCTION_SPECS]
     assert list(BACKBONE_REGISTRY.values()) == [*RESNET_SPECS, *GROUP_SPECS]
-    assert set(METHOD_REGISTRY) == {"barlow_twins", "simclr", "vicreg", "mmcr", "byol", "hssl", "assl", "sie",
-                                    "recon_equi"}
+    assert set(METHOD_REGISTRY) == {
+        "barlow_twins",
+        "simclr",
+        "vicreg",
+        "mmcr",
+        "byol",
+        "hssl",
+        "assl",
+        "sie",
+        "recon_equi",
+    }
     assert set(BACKBONE_REGISTRY) == {
-        "resnet18", "resnet50", "resnet18_cifar", "resnet50_cifar", "p4cnn", "z2cnn", "p4cnn_control", "z2cnn_control",
-        "sesn", "sesn_control"}
+        "resnet18",
+        "resnet50",
+        "resnet18_cifar",
+        "resnet50_cifar",
+        "p4cnn",
+        "z2cnn",
+        "p4cnn_control",
+        "z2cnn_control",
+        "sesn",
+        "sesn_control",
+    }
 
 
 def test_importing_the_families_registers_nothing():

@@ -18,9 +18,18 @@ from neuroequi.config import load_typed
 
 TESTS = Path(__file__).resolve().parent
 #: Small sizes: a few images for the measures and the probes, a 100-component reduction.
-SMALL = ["measures.n_images=10", "measures.K=6", "measures.n_boot=20", "augmentation.n_train=20",
-         "augmentation.n_test=10", "augmentation.n_boot=20", "augmentation.families=[rotation,flip]",
-         "reduction.components=100", "reduction.images=100", "batch_size=32"]
+SMALL = [
+    "measures.n_images=10",
+    "measures.K=6",
+    "measures.n_boot=20",
+    "augmentation.n_train=20",
+    "augmentation.n_test=10",
+    "augmentation.n_boot=20",
+    "augmentation.families=[rotation,flip]",
+    "reduction.components=100",
+    "reduction.images=100",
+    "batch_size=32",
+]
 
 
 @pytest.fixture()
@@ -31,8 +40,14 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _check_complete(table: pd.DataFrame, model: str, layers: tuple[str, ...], benchmarks: list[str],
-                    families: tuple[str, ...] = ("rotation", "flip"), measures: bool = True) -> None:
+def _check_complete(
+    table: pd.DataFrame,
+    model: str,
+    layers: tuple[str, ...],
+    benchmarks: list[str],
+    families: tuple[str, ...] = ("rotation", "flip"),
+    measures: bool = True,
+) -> None:
     """Every benchmark and layer has a row (ceiled and raw where ceiled), every layer its measures and
     its augmentation prediction; values are numbers or empty, never text."""
     rows = table[table["model"] == model]
@@ -47,11 +62,17 @@ def _check_complete(table: pd.DataFrame, model: str, layers: tuple[str, ...], be
     measured = rows[rows["kind"] == "measure"]
     for layer in layers if measures else ():
         names = set(measured.loc[measured["layer"] == layer, "name"])
-        assert {"shared_variability", "content_augmentation_factorization", "crop_photometric_factorization",
-                "decoding_r_mean", "decoding_diff_r_mean"} <= names, (layer, names)
+        assert {
+            "shared_variability",
+            "content_augmentation_factorization",
+            "crop_photometric_factorization",
+            "decoding_r_mean",
+            "decoding_diff_r_mean",
+        } <= names, (layer, names)
     augmentation = rows[rows["kind"] == "augmentation"]
     assert set(zip(augmentation["name"], augmentation["layer"])) == {
-        (f"augmentation_prediction[{f}]", l) for f in families for l in layers}
+        (f"augmentation_prediction[{f}]", l) for f in families for l in layers
+    }
     finite = rows.dropna(subset=["ci_low", "ci_high"])
     assert ((finite["ci_low"] <= finite["value"] + 1e-9) & (finite["value"] <= finite["ci_high"] + 1e-9)).all()
 
@@ -66,10 +87,26 @@ def test_a_torchvision_state_dict_gets_every_benchmark_layer_and_measure(isolate
     from figures.report.config import default_benchmarks
 
     torch.manual_seed(0)
-    torch.save({"state_dict": {f"module.{k}": v for k, v in torchvision.models.resnet18().state_dict().items()}},
-               isolated / "resnet18.pt")
-    assert main(["zoo", "add", str(isolated / "resnet18.pt"), "--arch", "torchvision:resnet18", "--name", "mine",
-                 "--image-size", "64"]) == 0
+    torch.save(
+        {"state_dict": {f"module.{k}": v for k, v in torchvision.models.resnet18().state_dict().items()}},
+        isolated / "resnet18.pt",
+    )
+    assert (
+        main(
+            [
+                "zoo",
+                "add",
+                str(isolated / "resnet18.pt"),
+                "--arch",
+                "torchvision:resnet18",
+                "--name",
+                "mine",
+                "--image-size",
+                "64",
+            ]
+        )
+        == 0
+    )
     out = isolated / "report"
     assert main(["report", "--model", "mine", "--out", str(out), *SMALL]) == 0
     table = pd.read_csv(out / "report.csv")
@@ -99,12 +136,41 @@ def test_module_architectures_run_side_by_side_through_the_executor(isolated, ca
     for seed in (0, 1):
         torch.manual_seed(seed)
         torch.save(build().state_dict(), isolated / f"tiny{seed}.pt")
-        assert main(["zoo", "add", str(isolated / f"tiny{seed}.pt"), "--arch", "module:tiny_cnn:build",
-                     "--name", f"tiny{seed}", "--image-size", "32"]) == 0
+        assert (
+            main(
+                [
+                    "zoo",
+                    "add",
+                    str(isolated / f"tiny{seed}.pt"),
+                    "--arch",
+                    "module:tiny_cnn:build",
+                    "--name",
+                    f"tiny{seed}",
+                    "--image-size",
+                    "32",
+                ]
+            )
+            == 0
+        )
     out = isolated / "report"
     benchmarks = ["Kiani2007.IT-rdm", "tong.Coggan2024_fMRI.IT-rdm"]
-    assert main(["report", "--model", "tiny0", "--model", "tiny1", "--out", str(out), "parallel=2",
-                 f"benchmarks=[{','.join(benchmarks)}]", *SMALL]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--model",
+                "tiny0",
+                "--model",
+                "tiny1",
+                "--out",
+                str(out),
+                "parallel=2",
+                f"benchmarks=[{','.join(benchmarks)}]",
+                *SMALL,
+            ]
+        )
+        == 0
+    )
     log = capsys.readouterr().out
     assert "[report] report tiny0 started" in log and "[report] report tiny1 started" in log
     table = pd.read_csv(out / "report.csv")
@@ -127,8 +193,19 @@ def test_an_in_memory_network_is_reported_in_this_process(isolated):
 
 
 def test_report_settings_fail_before_any_work(isolated, capsys):
-    assert main(["report", "--model", "cifar-resnet20-random", "--out", str(isolated / "r"),
-                 "benchmarks=[MajajHong2015public.IT-pls]"]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "--model",
+                "cifar-resnet20-random",
+                "--out",
+                str(isolated / "r"),
+                "benchmarks=[MajajHong2015public.IT-pls]",
+            ]
+        )
+        == 2
+    )
     assert "online" in capsys.readouterr().err
     assert main(["report", "--model", "cifar-resnet20-random", "--out", str(isolated / "r"), "pieces=[probes]"]) == 2
     assert "pieces" in capsys.readouterr().err

@@ -65,11 +65,17 @@ def test_each_response_is_the_recorded_augmentation(loaded, images, policy, ense
     table, names = parameter_table(responses)
     column = {n: table[:, :, p] for p, n in enumerate(names)}
     if ensemble == "matched":
-        assert np.all(column["crop_x"] == column["crop_x"][:1]) and np.all(column["brightness"] == column["brightness"][:1])
+        assert np.all(column["crop_x"] == column["crop_x"][:1]) and np.all(
+            column["brightness"] == column["brightness"][:1]
+        )
     else:
         assert not np.all(column["crop_w"] == column["crop_w"][:1]) or not np.all(column["hue"] == column["hue"][:1])
     if ensemble == "crop":
-        assert np.all(column["jitter"] == 0) and np.all(column["grayscale"] == 0) and np.all(column["flip"] == DEFAULTS["flip"])
+        assert (
+            np.all(column["jitter"] == 0)
+            and np.all(column["grayscale"] == 0)
+            and np.all(column["flip"] == DEFAULTS["flip"])
+        )
     if ensemble == "photometric":
         assert np.all(column["crop_w"] == 1.0) and np.all(column["crop_x"] == 0.0)
     # Replaying the recorded parameters of image 2 reproduces its responses.

@@ -49,8 +49,11 @@ def test_refuse_names_the_changed_keys_and_changes_nothing(tmp_path):
     out.write_text("old")
     write_key(out, StepKey.of(Settings()))
     changed = StepKey.of(Settings(n_images=12))
-    with pytest.raises(ConfigError, match=r"table: .*table.csv was computed from other settings or inputs "
-                                          r"\(n_images: 8 -> 12\); pass reuse=recompute"):
+    with pytest.raises(
+        ConfigError,
+        match=r"table: .*table.csv was computed from other settings or inputs "
+        r"\(n_images: 8 -> 12\); pass reuse=recompute",
+    ):
         decide("table", out, changed, "refuse")
     assert out.read_text() == "old" and key_path(out).is_file()
     with pytest.raises(ConfigError, match="reuse must be one of"):

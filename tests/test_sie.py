@@ -32,26 +32,59 @@ CONFIGS = Path(neuroequi.__file__).parent / "configs"
 # --sim-coeff 10 --std-coeff 10 --cov-coeff 1 --equi-factor 0.45, one process group of size 1).
 GOLDEN = {
     "SIE_linear": dict(
-        options={}, pred_scale=1.0,
-        loss=6870.25146484375, inv=0.5776339769363403, equi=1523.34326171875, var=0.5142943263053894,
-        cov=4.287058353424072, pred_var=0.0, predictor_sum=32.823341339826584,
-        predictor_row0=[-0.665136456489563, 6.917080879211426, -0.2280588150024414, -6.887632369995117]),
+        options={},
+        pred_scale=1.0,
+        loss=6870.25146484375,
+        inv=0.5776339769363403,
+        equi=1523.34326171875,
+        var=0.5142943263053894,
+        cov=4.287058353424072,
+        pred_var=0.0,
+        predictor_sum=32.823341339826584,
+        predictor_row0=[-0.665136456489563, 6.917080879211426, -0.2280588150024414, -6.887632369995117],
+    ),
     "SIE_deep_bias_hidden16_relu": dict(  # --hypernetwork deep --bias-pred --bias-hypernet --predictor 16 --predictor-relu
-        options=dict(hypernetwork="deep", predictor_bias=True, hypernetwork_bias=True, predictor_hidden=(16,),
-                     predictor_relu=True), pred_scale=1.0,
-        loss=7775566.5, inv=0.5776339769363403, equi=1727900.25, var=0.5142943263053894, cov=4.287058353424072,
-        pred_var=0.0, predictor_sum=72576.32768011093,
-        predictor_row0=[125.12693786621094, 105.43071746826172, 154.2451934814453, 215.70545959472656]),
+        options=dict(
+            hypernetwork="deep",
+            predictor_bias=True,
+            hypernetwork_bias=True,
+            predictor_hidden=(16,),
+            predictor_relu=True,
+        ),
+        pred_scale=1.0,
+        loss=7775566.5,
+        inv=0.5776339769363403,
+        equi=1727900.25,
+        var=0.5142943263053894,
+        cov=4.287058353424072,
+        pred_var=0.0,
+        predictor_sum=72576.32768011093,
+        predictor_row0=[125.12693786621094, 105.43071746826172, 154.2451934814453, 215.70545959472656],
+    ),
     "SIENoVar_linear": dict(
-        options=dict(predictor_variance=False), pred_scale=1.0,
-        loss=6870.25146484375, inv=0.5776339769363403, equi=1523.34326171875, var=0.5142943263053894,
-        cov=4.287058353424072, pred_var=0.0, predictor_sum=32.823341339826584,
-        predictor_row0=[-0.665136456489563, 6.917080879211426, -0.2280588150024414, -6.887632369995117]),
+        options=dict(predictor_variance=False),
+        pred_scale=1.0,
+        loss=6870.25146484375,
+        inv=0.5776339769363403,
+        equi=1523.34326171875,
+        var=0.5142943263053894,
+        cov=4.287058353424072,
+        pred_var=0.0,
+        predictor_sum=32.823341339826584,
+        predictor_row0=[-0.665136456489563, 6.917080879211426, -0.2280588150024414, -6.887632369995117],
+    ),
     "SIE_linear_pred0.02": dict(  # hypernetwork weights scaled by 0.02: the prediction-variance hinge is active
-        options={}, pred_scale=0.02,
-        loss=33.955692291259766, inv=0.5776339769363403, equi=3.9446282386779785, var=0.5142943263053894,
-        cov=4.287058353424072, pred_var=0.099852055311203, predictor_sum=0.6564667881466448,
-        predictor_row0=[-0.013302718289196491, 0.13834163546562195, -0.004561175592243671, -0.13775265216827393]),
+        options={},
+        pred_scale=0.02,
+        loss=33.955692291259766,
+        inv=0.5776339769363403,
+        equi=3.9446282386779785,
+        var=0.5142943263053894,
+        cov=4.287058353424072,
+        pred_var=0.099852055311203,
+        predictor_sum=0.6564667881466448,
+        predictor_row0=[-0.013302718289196491, 0.13834163546562195, -0.004561175592243671, -0.13775265216827393],
+    ),
 }
 
 
@@ -84,8 +117,9 @@ def test_loss_and_predictor_match_the_authors_code(case):
     gold = GOLDEN[case]
     model = SIE(Features(), SIEOptions(projector=(64, 64, 64), **gold["options"]))
     o = model.options
-    model.predictor = HyperPredictor(32, 4, o.predictor_hidden, o.hypernetwork, o.predictor_bias, o.hypernetwork_bias,
-                                     o.predictor_relu)
+    model.predictor = HyperPredictor(
+        32, 4, o.predictor_hidden, o.hypernetwork, o.predictor_bias, o.hypernetwork_bias, o.predictor_relu
+    )
     fill([model.projector_inv, model.projector_equi, model.predictor], gold["pred_scale"])
     x, y, z, e = inputs()
     i_a, i_b = model.projector_inv(x[:, :256]), model.projector_inv(y[:, :256])
@@ -127,8 +161,13 @@ def test_sie_loss_is_the_formula():
         return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / t.shape[1]
 
     za, zb = torch.cat([ia, ea], 1), torch.cat([ib, eb], 1)
-    expected = (2.0 * F.mse_loss(ia, ib) + 0.5 * 2.0 * F.mse_loss(pred, eb) + 3.0 * (v(za) + v(zb)) / 2
-                + 3.0 * v(pred) / 2 + 0.7 * (c(za) + c(zb)))
+    expected = (
+        2.0 * F.mse_loss(ia, ib)
+        + 0.5 * 2.0 * F.mse_loss(pred, eb)
+        + 3.0 * (v(za) + v(zb)) / 2
+        + 3.0 * v(pred) / 2
+        + 0.7 * (c(za) + c(zb))
+    )
     loss, _ = sie_loss(ia, ib, ea, eb, pred, sim_weight=2.0, equi_factor=0.5, var_weight=3.0, cov_weight=0.7)
     torch.testing.assert_close(loss, expected)
 
@@ -136,7 +175,12 @@ def test_sie_loss_is_the_formula():
 def tiny(tmp_path: Path) -> dict:
     """A seconds-long SIE run on 96 real CIFAR-10 images (rotation and colour)."""
     return {
-        "name": "sie", "output_dir": str(tmp_path), "epochs": 1, "batch_size": 32, "device": "cpu", "threads": 1,
+        "name": "sie",
+        "output_dir": str(tmp_path),
+        "epochs": 1,
+        "batch_size": 32,
+        "device": "cpu",
+        "threads": 1,
         "checkpoint_every": 2,
         "data": {"subset": 96, "cache_dir": str(tmp_path / "cache"), "transforms": {"families": ["rotation", "color"]}},
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
@@ -188,7 +232,9 @@ def test_errors():
         build_model(config_from_dict(no_params))
     method = build_model(config_from_dict(tiny(Path("/nonexistent"))))
     x = torch.rand(4, 3, 32, 32)
-    batch = Batch(views=(x, x), params=(identity_params(image_sizes(x)),) * 2, clean=None, labels=torch.zeros(4, dtype=torch.long))
+    batch = Batch(
+        views=(x, x), params=(identity_params(image_sizes(x)),) * 2, clean=None, labels=torch.zeros(4, dtype=torch.long)
+    )
     with pytest.raises(ConfigError, match="needs views with transformation parameters"):
         method(batch)
     equimod = tiny(Path("/nonexistent"))

@@ -59,6 +59,7 @@ def _closed_port() -> int:
 
 # --------------------------------------------------------------------------- rendered architecture source
 
+
 def _entries():
     from neuroequi.registry import BACKBONE_REGISTRY
 
@@ -101,6 +102,7 @@ def test_published_ce_ssl_weights_are_not_repackaged():
 
 # --------------------------------------------------------------------------- the plugin files
 
+
 def test_submission_is_a_self_contained_brainscore_plugin(isolated):
     import yaml
     from brainscore_core.submission.repository import find_submission_directory
@@ -113,8 +115,17 @@ def test_submission_is_a_self_contained_brainscore_plugin(isolated):
     plugin = "neuroequi_cifar_resnet20_supervised"
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
-    assert names == {f"models/{plugin}/{f}" for f in ("__init__.py", "model.py", "test.py", "requirements.txt",
-                                                      "metadata.yaml", f"region_layer_map/{name}.json")}
+    assert names == {
+        f"models/{plugin}/{f}"
+        for f in (
+            "__init__.py",
+            "model.py",
+            "test.py",
+            "requirements.txt",
+            "metadata.yaml",
+            f"region_layer_map/{name}.json",
+        )
+    }
     assert out.stat().st_size < 50 * 2**20
     folder = isolated / "sub" / "models" / plugin
     assert find_submission_directory(isolated / "sub") == "models"
@@ -129,9 +140,18 @@ def test_submission_is_a_self_contained_brainscore_plugin(isolated):
     assert metadata["total_parameter_count"] == sum(p.numel() for p in loaded.module.parameters())
     assert metadata["training_dataset"] == "cifar10" and loaded.sha256 in metadata["extra_notes"]
     model_py = ast.parse((folder / "model.py").read_text())
-    constants = {t.id: ast.literal_eval(n.value) for n in model_py.body if isinstance(n, ast.Assign)
-                 for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant | ast.Tuple | ast.List)}
-    assert constants["IMAGE_SIZE"] == 32 and constants["MEAN"] == loaded.mean and constants["IDENTIFIER"] == loaded.identifier
+    constants = {
+        t.id: ast.literal_eval(n.value)
+        for n in model_py.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant | ast.Tuple | ast.List)
+    }
+    assert (
+        constants["IMAGE_SIZE"] == 32
+        and constants["MEAN"] == loaded.mean
+        and constants["IDENTIFIER"] == loaded.identifier
+    )
 
 
 def test_packaging_refuses_what_brainscore_could_not_load(isolated):
@@ -155,11 +175,21 @@ def test_packaging_refuses_what_brainscore_could_not_load(isolated):
         package("cifar-resnet20-supervised", isolated / "x.zip", layer_map=LayerMap({"IT": "fc"}, "test"))
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/w.pt", "https://localhost/w.pt", "http://10.1.2.3/w.pt",
-                                 "http://192.168.0.5/w.pt", "http://169.254.169.254/w.pt", "http://[::1]/w.pt",
-                                 "file:///tmp/w.pt"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/w.pt",
+        "https://localhost/w.pt",
+        "http://10.1.2.3/w.pt",
+        "http://192.168.0.5/w.pt",
+        "http://169.254.169.254/w.pt",
+        "http://[::1]/w.pt",
+        "file:///tmp/w.pt",
+    ],
+)
 def test_a_weights_url_brainscore_cannot_reach_is_refused_in_one_line_before_layers_are_chosen(
-        isolated, capsys, monkeypatch, url):
+    isolated, capsys, monkeypatch, url
+):
     import analyses.neural.commitment as commitment
     from test_model_zoo import _save_project_checkpoint
 
@@ -180,6 +210,7 @@ def test_a_weights_url_brainscore_cannot_reach_is_refused_in_one_line_before_lay
 
 
 # --------------------------------------------------------------------------- the check: bad input, fast
+
 
 def test_check_refuses_what_is_not_a_plugin(tmp_path, capsys):
     from analyses.neural.submission_check import check_submission
@@ -224,7 +255,9 @@ def test_static_checks_name_file_and_line(isolated):
     lines = (folder / "model.py").read_text().splitlines()
     assert (f"{folder.name}/model.py", len(lines), "imports 'model_zoo'") in found
     assert {(f.file, f.line) for f in static_failures(folder) if "requirements" in f.file} == {
-        (f"{folder.name}/requirements.txt", 2), (f"{folder.name}/requirements.txt", 3)}
+        (f"{folder.name}/requirements.txt", 2),
+        (f"{folder.name}/requirements.txt", 3),
+    }
 
 
 def test_the_blocked_environment_cannot_import_the_project(tmp_path):
@@ -233,11 +266,23 @@ def test_the_blocked_environment_cannot_import_the_project(tmp_path):
     blocker = write_sitecustomize(tmp_path / "blocker").parent
     env = {**os.environ, "PYTHONPATH": str(blocker)}
     for package_name in PROJECT_PACKAGES:
-        run = subprocess.run([sys.executable, "-P", "-c", f"import {package_name}"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-P", "-c", f"import {package_name}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode != 0 and "blocks this project's packages" in run.stderr
-    run = subprocess.run([sys.executable, "-P", "-c", "import torchvision.models; print('ok')"], cwd=tmp_path,
-                         env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-P", "-c", "import torchvision.models; print('ok')"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
@@ -245,12 +290,18 @@ def test_the_runner_imports_nothing_of_the_project():
     from analyses.neural.submission_check import RUNNER
 
     for node in ast.walk(ast.parse(RUNNER.read_text())):
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
         assert not any(n.split(".")[0] in PROJECT_PACKAGES for n in names), names
 
 
 # --------------------------------------------------------------------------- the check, end to end
+
 
 @pytest.mark.slow
 def test_packaged_resnet20_passes_brainscores_checks_and_scores_as_the_zoo_model(isolated, weights_server, data_root):
@@ -258,13 +309,22 @@ def test_packaged_resnet20_passes_brainscores_checks_and_scores_as_the_zoo_model
 
     roots, base = weights_server
     roots["akamaster"] = data_root / "pretrained_cifar_resnet"
-    out = package("cifar-resnet20-supervised", isolated / "sub.zip", weights_url=f"{base}/akamaster/resnet20-12fca82f.th",
-                  allow_private_url=True)
+    out = package(
+        "cifar-resnet20-supervised",
+        isolated / "sub.zip",
+        weights_url=f"{base}/akamaster/resnet20-12fca82f.th",
+        allow_private_url=True,
+    )
     report = check_submission(out, allow_private_url=True)
     print("\n".join(report.lines()))
     assert report.ok, report.lines()
-    assert [p["phase"] for p in report.phases] == ["import", "check_base_models", "generic_tests", "plugin_tests",
-                                                   "record"]
+    assert [p["phase"] for p in report.phases] == [
+        "import",
+        "check_base_models",
+        "generic_tests",
+        "plugin_tests",
+        "record",
+    ]
     assert report.zoo_score is not None and abs(report.score - report.zoo_score) <= 1e-6
 
 
@@ -280,15 +340,20 @@ def trained_checkpoint(tmp_path_factory):
 
 @pytest.mark.slow
 def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
-        isolated, weights_server, trained_checkpoint, data_root):
+    isolated, weights_server, trained_checkpoint, data_root
+):
     from analyses.neural.submission_check import check_submission
     from model_zoo.catalogue import register_checkpoint
 
     roots, base = weights_server
     roots["runs"] = trained_checkpoint.parent
     entry = register_checkpoint(trained_checkpoint, name="tiny-tessl", url=f"{base}/runs/{trained_checkpoint.name}")
-    out = package("tiny-tessl", isolated / "sub.zip", layer_map=LayerMap(dict(entry.region_layer_map), "test"),
-                  allow_private_url=True)
+    out = package(
+        "tiny-tessl",
+        isolated / "sub.zip",
+        layer_map=LayerMap(dict(entry.region_layer_map), "test"),
+        allow_private_url=True,
+    )
     assert "class Backbone(ResNet)" in (isolated / "sub" / "models" / "neuroequi_tiny_tessl" / "model.py").read_text()
     report = check_submission(out, phases=("generic_tests", "plugin_tests", "record"), allow_private_url=True)
     print("\n".join(report.lines()))
@@ -297,9 +362,22 @@ def test_a_trained_checkpoint_becomes_a_submission_that_scores_as_the_zoo_model(
 
     from neuroequi.cli import main
 
-    assert main(["brainscore", "package", "--model", "tiny-tessl", "--out", str(isolated / "cli"), "choose_layers=false",
-                 "allow_private_url=true",
-                 "region_layer_map={IT: layer3}"]) == 0
+    assert (
+        main(
+            [
+                "brainscore",
+                "package",
+                "--model",
+                "tiny-tessl",
+                "--out",
+                str(isolated / "cli"),
+                "choose_layers=false",
+                "allow_private_url=true",
+                "region_layer_map={IT: layer3}",
+            ]
+        )
+        == 0
+    )
     folder = isolated / "cli" / "neuroequi_tiny_tessl" / "models" / "neuroequi_tiny_tessl"
     assert json.loads((folder / "region_layer_map" / "tiny-tessl.json").read_text())["IT"] == "layer3"
     assert "overridden by the user: {'IT': 'layer3'}" in (folder / "__init__.py").read_text()

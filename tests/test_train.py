@@ -28,8 +28,13 @@ CONFIGS = Path(neuroequi.__file__).parent / "configs"
 def tiny_config(tmp_path: Path, **changes: object) -> dict:
     """A few-second CIFAR-10 run on real images: 256 images, width 1/16, 16 px views."""
     values = {
-        "name": "tiny", "output_dir": str(tmp_path), "seed": 0, "epochs": 2, "batch_size": 32,
-        "device": "cpu", "threads": 1,
+        "name": "tiny",
+        "output_dir": str(tmp_path),
+        "seed": 0,
+        "epochs": 2,
+        "batch_size": 32,
+        "device": "cpu",
+        "threads": 1,
         "data": {"dataset": "cifar10", "subset": 256, "size": 16, "cache_dir": str(tmp_path / "cache")},
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
         "method": {"name": "barlow_twins", "options": {"projector": [64, 64]}, "equivariance": "tessl", "lam": 0.2},
@@ -55,7 +60,9 @@ def test_shipped_configs_load(name: str) -> None:
 
 
 def test_overrides_and_round_trip(tmp_path: Path) -> None:
-    config = load_config(CONFIGS / "cifar10_tessl_barlow_cpu.yaml", ["method.lam=0.5", "name=x", "data.crop_scale=[0.2, 1.0]"])
+    config = load_config(
+        CONFIGS / "cifar10_tessl_barlow_cpu.yaml", ["method.lam=0.5", "name=x", "data.crop_scale=[0.2, 1.0]"]
+    )
     assert config.method.lam == 0.5 and config.name == "x" and config.data.crop_scale == (0.2, 1.0)
     assert config_from_dict(yaml.safe_load(yaml.safe_dump(config.to_dict()))) == config
 
@@ -72,8 +79,10 @@ def test_overrides_and_round_trip(tmp_path: Path) -> None:
         ({"method": {"name": "barlow_twins", "options": {"lamda": 1}}}, r"unknown key\(s\) \['lamda'\]"),
         ({"method": {"name": "nope"}}, "unknown method 'nope'"),
         ({"method": {"equivariance": "equimod", "lam": 1.0, "equimod": {"tau": 1}}}, "config.method.equimod"),
-        ({"method": {"equivariance": "tessl", "lam": 0.1, "tessl": {"pairing": "content"}}},
-         r"config.method.tessl.pairing: 'content' is not one of \['image', 'augmentation'\]"),
+        (
+            {"method": {"equivariance": "tessl", "lam": 0.1, "tessl": {"pairing": "content"}}},
+            r"config.method.tessl.pairing: 'content' is not one of \['image', 'augmentation'\]",
+        ),
         ({"data": {"policy": "moco"}}, r"data.policy: unknown policy 'moco'; valid: \[.*'byol_view1'"),
         ({"data": {"crop_scale": [0.2]}}, r"data.crop_scale must be \[low, high\]"),
         ({"model": {"arch": "resnet34"}}, r"model.arch: unknown backbone 'resnet34'"),
@@ -97,8 +106,16 @@ def test_the_schema_in_the_docstring_is_the_defaults() -> None:
 def test_wrapper_options_are_typed_sections() -> None:
     config = load_config(CONFIGS / "cifar10_tessl_barlow_cpu.yaml", ["method.tessl.pairing=augmentation"])
     assert config.method.tessl.pairing == "augmentation" and config.method.options.lambda_offdiag == 0.0051
-    equimod = load_config(None, ["method.name=simclr", "method.equivariance=equimod", "method.lam=1",
-                                 "method.equimod.aug_dim=16", "method.options.temperature=0.5"])
+    equimod = load_config(
+        None,
+        [
+            "method.name=simclr",
+            "method.equivariance=equimod",
+            "method.lam=1",
+            "method.equimod.aug_dim=16",
+            "method.options.temperature=0.5",
+        ],
+    )
     assert equimod.method.equimod.aug_dim == 16 and equimod.method.equimod.projector == (2048, 2048, 128)
     assert equimod.method.options.temperature == 0.5 and equimod.method.options.projector == (2048, 128)
 
@@ -136,7 +153,9 @@ def test_lars_step_matches_formula_and_excludes_bias_and_bn() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     groups = param_groups(model, weight_decay=0.1)
-    assert [p.ndim for p in groups[0]["params"]] == [2] and groups[1]["weight_decay"] == 0.0 and groups[1]["lars"] is False
+    assert (
+        [p.ndim for p in groups[0]["params"]] == [2] and groups[1]["weight_decay"] == 0.0 and groups[1]["lars"] is False
+    )
     opt = build_optimizer("lars", model, lr=0.5, weight_decay=0.1, momentum=0.9, eta=0.02)
     assert isinstance(opt, LARS)
     model(torch.randn(8, 3)).pow(2).sum().backward()
@@ -235,7 +254,10 @@ def test_equimod_byol_run_trains_and_its_method_loads_back(tmp_path: Path) -> No
 
     values = tiny_config(tmp_path, epochs=1, max_steps=2)
     values["method"] = {
-        "name": "byol", "options": {"projector": [64, 32], "predictor": [64, 32]}, "equivariance": "equimod", "lam": 1.0,
+        "name": "byol",
+        "options": {"projector": [64, 32], "predictor": [64, 32]},
+        "equivariance": "equimod",
+        "lam": 1.0,
         "equimod": {"projector": [64, 64, 32], "aug_dim": 16, "encoder_samples": 2000},
     }
     path = train(config_from_dict(values))

@@ -21,14 +21,19 @@ LOCAL = 4  # images per rank; TeSSL: LOCAL/2 matched pairs per rank
 CASES = {
     "tessl_barlow": {"name": "barlow_twins", "options": {"projector": [32, 16]}, "equivariance": "tessl", "lam": 0.4},
     "equimod_simclr": {
-        "name": "simclr", "options": {"projector": [32, 16], "temperature": 0.5}, "equivariance": "equimod", "lam": 1.0,
+        "name": "simclr",
+        "options": {"projector": [32, 16], "temperature": 0.5},
+        "equivariance": "equimod",
+        "lam": 1.0,
         "equimod": {"projector": [32, 32, 16], "aug_dim": 8, "encoder_samples": 1000},
     },
 }
 
 
 def _model(case: str) -> torch.nn.Module:
-    config = config_from_dict({"model": {"arch": "resnet18_cifar", "width": 0.0625}, "data": {"size": 16}, "method": CASES[case]})
+    config = config_from_dict(
+        {"model": {"arch": "resnet18_cifar", "width": 0.0625}, "data": {"size": 16}, "method": CASES[case]}
+    )
     torch.manual_seed(0)
     return build_model(config).double()
 
@@ -37,13 +42,19 @@ def _global_batch(case: str) -> tuple[Batch, list[Batch]]:
     """The single-process batch and the per-rank local batches that make it up."""
     g = torch.Generator().manual_seed(1)
     n = WORLD * LOCAL
-    views = (torch.rand(n, 3, 16, 16, generator=g, dtype=torch.float64), torch.rand(n, 3, 16, 16, generator=g, dtype=torch.float64))
+    views = (
+        torch.rand(n, 3, 16, 16, generator=g, dtype=torch.float64),
+        torch.rand(n, 3, 16, 16, generator=g, dtype=torch.float64),
+    )
     clean = torch.rand(n, 3, 16, 16, generator=g, dtype=torch.float64)
     params = tuple(get_policy("cifar", size=16).sample(n, g) for _ in range(2))
     if case.startswith("tessl"):
         # single process: halves [X1; X2]; rank r: [X1 rows of r; X2 rows of r]
         h, lh = n // 2, LOCAL // 2
-        rows = [torch.cat([torch.arange(r * lh, (r + 1) * lh), h + torch.arange(r * lh, (r + 1) * lh)]) for r in range(WORLD)]
+        rows = [
+            torch.cat([torch.arange(r * lh, (r + 1) * lh), h + torch.arange(r * lh, (r + 1) * lh)])
+            for r in range(WORLD)
+        ]
     else:
         rows = [torch.arange(r * LOCAL, (r + 1) * LOCAL) for r in range(WORLD)]
 

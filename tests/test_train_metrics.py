@@ -64,7 +64,9 @@ def test_csv_sink_keeps_the_header_of_an_existing_log(tmp_path: Path) -> None:
     assert rows == [{"step": "1", "loss": "2.0"}, {"step": "2", "loss": "1.0"}]
 
 
-def test_optional_loggers_are_off_by_default_and_clear_when_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_optional_loggers_are_off_by_default_and_clear_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert [type(s) for s in open_sinks(tmp_path, False, None, "run", {})] == [CsvSink]
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if tensorboard were not installed
     with pytest.raises(ConfigError, match="monitor.tensorboard: true needs the tensorboard package"):
@@ -116,8 +118,14 @@ def test_tiny_run_logs_every_step_to_csv_tensorboard_and_wandb(tmp_path: Path, m
     monkeypatch.setitem(sys.modules, "wandb", _fake_wandb(calls))
     monkeypatch.setenv("NEUROEQUI_OFFLINE", "1")
     values = {  # a few-second CIFAR-10 run: 256 images, width 1/16, 16 px views, 8 steps per epoch
-        "name": "tiny", "output_dir": str(tmp_path), "epochs": 1, "max_steps": 5, "batch_size": 32, "device": "cpu",
-        "threads": 1, "data": {"dataset": "cifar10", "subset": 256, "size": 16, "cache_dir": str(tmp_path / "cache")},
+        "name": "tiny",
+        "output_dir": str(tmp_path),
+        "epochs": 1,
+        "max_steps": 5,
+        "batch_size": 32,
+        "device": "cpu",
+        "threads": 1,
+        "data": {"dataset": "cifar10", "subset": 256, "size": 16, "cache_dir": str(tmp_path / "cache")},
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
         "method": {"name": "barlow_twins", "options": {"projector": [64, 64]}, "equivariance": "tessl", "lam": 0.2},
         "monitor": {"knn": False, "progress": False, "log_every": 3, "tensorboard": True, "wandb": "neuroequi-test"},

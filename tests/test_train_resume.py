@@ -20,8 +20,14 @@ from neuroequi.train import config_from_dict, train
 
 def _config(tmp_path: Path, name: str) -> dict:
     return {
-        "name": name, "output_dir": str(tmp_path), "seed": 3, "epochs": 4, "batch_size": 32, "device": "cpu",
-        "threads": 1, "checkpoint_every": 2,
+        "name": name,
+        "output_dir": str(tmp_path),
+        "seed": 3,
+        "epochs": 4,
+        "batch_size": 32,
+        "device": "cpu",
+        "threads": 1,
+        "checkpoint_every": 2,
         "data": {"dataset": "cifar10", "subset": 256, "cache_dir": str(tmp_path / "cache")},
         "model": {"arch": "resnet18_cifar", "width": 0.0625},
         "method": {"name": "barlow_twins", "options": {"projector": [64, 64]}, "equivariance": "tessl", "lam": 0.3},
@@ -43,8 +49,12 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
     cfg.write_text(yaml.safe_dump(_config(tmp_path, "killed")))
     run = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "neuroequi.train", "--config", str(cfg)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuroequi.train", "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 300
         while _logged_steps(run) < 7 and proc.poll() is None and time.monotonic() < deadline:

@@ -48,8 +48,10 @@ def check_benchmark(identifier: str) -> str:
     listing the known ones otherwise."""
     if identifier in local_benchmarks() or _SESSION_RE.match(identifier) or is_online(identifier):
         return identifier
-    raise ConfigError(f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
-                      "and Cowley2023-<session>.V4-pls for any session in the data directory")
+    raise ConfigError(
+        f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
+        "and Cowley2023-<session>.V4-pls for any session in the data directory"
+    )
 
 
 def load_benchmark(identifier: str):
@@ -71,8 +73,10 @@ def load_benchmark(identifier: str):
         from analyses.neural.online import load_online_benchmark
 
         return load_online_benchmark(identifier)
-    raise ConfigError(f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
-                     "and Cowley2023-<session>.V4-pls for any session in the data directory")
+    raise ConfigError(
+        f"unknown benchmark {identifier!r}; known: {benchmark_names()} "
+        "and Cowley2023-<session>.V4-pls for any session in the data directory"
+    )
 
 
 def run_benchmark(benchmark, candidate):
@@ -109,8 +113,7 @@ def place_stimuli_on_screen(identifiers, target_visual_degrees: float | None = N
         if is_online(identifier):
             continue
         for stimulus_set, degrees in benchmark_stimuli(load_benchmark(identifier)):
-            place_on_screen(stimulus_set, target_visual_degrees=target_visual_degrees,
-                            source_visual_degrees=degrees)
+            place_on_screen(stimulus_set, target_visual_degrees=target_visual_degrees, source_visual_degrees=degrees)
 
 
 def install_plugins(home: Path | None = None) -> list[Path]:
@@ -128,6 +131,16 @@ def uninstall_plugins() -> list[Path]:
     return uninstall(extra=(f"benchmarks/{BENCHMARK_PLUGIN_DIR.name}",))
 
 
-__all__ = ["BENCHMARK_PLUGIN_DIR", "ONLINE_BENCHMARKS", "local_benchmarks",
-           "benchmark_names", "check_benchmark", "install_plugins", "is_online", "load_benchmark", "place_stimuli_on_screen",
-           "run_benchmark", "uninstall_plugins"]
+__all__ = [
+    "BENCHMARK_PLUGIN_DIR",
+    "ONLINE_BENCHMARKS",
+    "local_benchmarks",
+    "benchmark_names",
+    "check_benchmark",
+    "install_plugins",
+    "is_online",
+    "load_benchmark",
+    "place_stimuli_on_screen",
+    "run_benchmark",
+    "uninstall_plugins",
+]

@@ -64,8 +64,9 @@ class StoredActivations:
 
         self._rows = {path: (table, row) for table in tables for row, path in enumerate(table.paths)}
         self._by_content: dict[str, tuple[ActivationTable, int]] | None = None
-        self._extractor = ActivationsExtractorHelper(get_activations=self._get_activations, preprocessing=None,
-                                                     identifier=False)
+        self._extractor = ActivationsExtractorHelper(
+            get_activations=self._get_activations, preprocessing=None, identifier=False
+        )
         self.identifier = identifier
 
     def __call__(self, *args, **kwargs):
@@ -83,25 +84,32 @@ class StoredActivations:
         missing = [str(p) for p, row in zip(paths, found) if row is None]
         if missing:
             raise KeyError(f"no stored activations for {len(missing)} images, e.g. {missing[0]}")
-        return OrderedDict((layer, np.stack([table.layers[layer][row] for table, row in found]))
-                           for layer in layer_names)
+        return OrderedDict(
+            (layer, np.stack([table.layers[layer][row] for table, row in found])) for layer in layer_names
+        )
 
 
 def _file_sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def stored_commitment(identifier: str, tables: Sequence[ActivationTable], region_layer_map: dict[str, str],
-                      visual_degrees: float = 8):
+def stored_commitment(
+    identifier: str, tables: Sequence[ActivationTable], region_layer_map: dict[str, str], visual_degrees: float = 8
+):
     """Brain-Score ``ModelCommitment`` on stored activations, with an explicit region->layer map."""
     from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
-    return ModelCommitment(identifier=identifier, activations_model=StoredActivations(identifier, tables),
-                           layers=sorted(set(region_layer_map.values())), region_layer_map=dict(region_layer_map),
-                           visual_degrees=visual_degrees)
+    return ModelCommitment(
+        identifier=identifier,
+        activations_model=StoredActivations(identifier, tables),
+        layers=sorted(set(region_layer_map.values())),
+        region_layer_map=dict(region_layer_map),
+        visual_degrees=visual_degrees,
+    )
 
 
 # --------------------------------------------------------------------------- activations
+
 
 def placed_stimulus_sets(benchmarks: Sequence, visual_degrees: float = 8) -> list:
     """The placed stimulus sets the local ``benchmarks`` show a model of ``visual_degrees``, each once."""
@@ -128,7 +136,7 @@ def _batches(loaded: LoadedModel, paths: Sequence[str], batch_size: int):
 
     preprocess = file_preprocessing(loaded)
     for start in range(0, len(paths), batch_size):
-        yield torch.from_numpy(preprocess(paths[start:start + batch_size]))
+        yield torch.from_numpy(preprocess(paths[start : start + batch_size]))
 
 
 def feature_counts(loaded: LoadedModel, layers: Sequence[str], image: str) -> dict[str, int]:
@@ -137,8 +145,9 @@ def feature_counts(loaded: LoadedModel, layers: Sequence[str], image: str) -> di
     return {layer: int(values.shape[1]) for layer, values in outputs.items()}
 
 
-def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, int], reduction: Reduction,
-                     batch_size: int) -> dict[str, PCAProjection | None]:
+def _fit_projections(
+    loaded: LoadedModel, layers: list[str], counts: dict[str, int], reduction: Reduction, batch_size: int
+) -> dict[str, PCAProjection | None]:
     """PCA projections of the ``layers`` with more than ``reduction.components`` features (None for the others)."""
     from analyses.neural.data import cifar10_pca_stimulus_set
 
@@ -148,14 +157,17 @@ def _fit_projections(loaded: LoadedModel, layers: list[str], counts: dict[str, i
     paths, _ = _paths(cifar10_pca_stimulus_set(reduction.images))
     fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
     start = 0
-    for batch in progress(_batches(loaded, paths, batch_size), total=math.ceil(len(paths) / batch_size),
-                      desc=f"PCA images {','.join(big)}", leave=False):
+    for batch in progress(
+        _batches(loaded, paths, batch_size),
+        total=math.ceil(len(paths) / batch_size),
+        desc=f"PCA images {','.join(big)}",
+        leave=False,
+    ):
         outputs = layer_activations(loaded.module, [batch], big, stop_early=True)
         for layer in big:
-            fit[layer][start:start + len(batch)] = outputs[layer]
+            fit[layer][start : start + len(batch)] = outputs[layer]
         start += len(batch)
-    return {layer: PCAProjection(fit.pop(layer), reduction.components) if layer in big else None
-            for layer in layers}
+    return {layer: PCAProjection(fit.pop(layer), reduction.components) if layer in big else None for layer in layers}
 
 
 def _cache_dir(loaded: LoadedModel, reduction: Reduction, home: Path | None) -> Path:
@@ -191,13 +203,21 @@ def _store(folder: Path, table: ActivationTable, layer: str) -> None:
     stored = json.loads(ids_file.read_text()) if ids_file.is_file() else {}
     features = stored.get("features_in", {}) if stored.get("stimulus_ids") == table.stimulus_ids else {}
     with atomic_write(ids_file, fsync=False) as tmp:
-        Path(tmp).write_text(json.dumps({"stimulus_ids": table.stimulus_ids,
-                                         "features_in": {**features, layer: table.features_in[layer]}}))
+        Path(tmp).write_text(
+            json.dumps(
+                {"stimulus_ids": table.stimulus_ids, "features_in": {**features, layer: table.features_in[layer]}}
+            )
+        )
 
 
-def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequence[str],
-                      reduction: Reduction = Reduction(), batch_size: int = 64,
-                      home: Path | None = None) -> list[ActivationTable]:
+def activation_tables(
+    loaded: LoadedModel,
+    stimulus_sets: Sequence,
+    layers: Sequence[str],
+    reduction: Reduction = Reduction(),
+    batch_size: int = 64,
+    home: Path | None = None,
+) -> list[ActivationTable]:
     """The (reduced) responses of ``layers`` to each placed stimulus set, from the disk cache where
     stored, else computed group by group (see the module docstring) and stored."""
     tables = []
@@ -208,8 +228,11 @@ def activation_tables(loaded: LoadedModel, stimulus_sets: Sequence, layers: Sequ
     missing = {t.identifier: [l for l in layers if not _load_cached(cache / t.identifier, t, l)] for t in tables}
     needed = [layer for layer in layers if any(layer in m for m in missing.values())]
     counts = feature_counts(loaded, needed, tables[0].paths[0]) if needed else {}
-    check_held({layer: counts.get(layer) or tables[0].features_in[layer] for layer in layers},
-               sum(len(t.paths) for t in tables), reduction)
+    check_held(
+        {layer: counts.get(layer) or tables[0].features_in[layer] for layer in layers},
+        sum(len(t.paths) for t in tables),
+        reduction,
+    )
     if not needed:
         return tables
     with _channels_last(loaded.module, bool(reduction.components)):
@@ -232,8 +255,15 @@ def _channels_last(module: torch.nn.Module, on: bool):
         module.to(memory_format=torch.contiguous_format)
 
 
-def _compute(loaded: LoadedModel, tables: list[ActivationTable], missing: dict[str, list[str]],
-             counts: dict[str, int], reduction: Reduction, batch_size: int, cache: Path) -> None:
+def _compute(
+    loaded: LoadedModel,
+    tables: list[ActivationTable],
+    missing: dict[str, list[str]],
+    counts: dict[str, int],
+    reduction: Reduction,
+    batch_size: int,
+    cache: Path,
+) -> None:
     """Fill ``tables`` with the ``missing`` layers (``counts``: features of each layer to compute), group by
     group (:func:`fit_groups`), and store them."""
     for group in fit_groups(counts, reduction):
@@ -242,15 +272,21 @@ def _compute(loaded: LoadedModel, tables: list[ActivationTable], missing: dict[s
             todo = [layer for layer in group if layer in missing[table.identifier]]
             if not todo:
                 continue
-            out = {l: np.empty((len(table.paths), p.components if p else counts[l]), np.float32)
-                   for l, p in ((l, projections[l]) for l in todo)}
+            out = {
+                l: np.empty((len(table.paths), p.components if p else counts[l]), np.float32)
+                for l, p in ((l, projections[l]) for l in todo)
+            }
             start = 0
-            for batch in progress(_batches(loaded, table.paths, batch_size), total=math.ceil(len(table.paths) / batch_size),
-                              desc=f"{table.identifier} {','.join(todo)}", leave=False):
+            for batch in progress(
+                _batches(loaded, table.paths, batch_size),
+                total=math.ceil(len(table.paths) / batch_size),
+                desc=f"{table.identifier} {','.join(todo)}",
+                leave=False,
+            ):
                 outputs = layer_activations(loaded.module, [batch], todo, stop_early=True)
                 for layer in todo:
                     values = outputs[layer] if projections[layer] is None else projections[layer](outputs[layer])
-                    out[layer][start:start + len(batch)] = values.numpy()
+                    out[layer][start : start + len(batch)] = values.numpy()
                 start += len(batch)
             for layer in todo:
                 table.layers[layer], table.features_in[layer] = out[layer], counts[layer]

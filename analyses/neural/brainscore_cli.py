@@ -79,7 +79,7 @@ def run_install(config: None, args: argparse.Namespace) -> int:
     """Link (or with ``--remove`` unlink) the model plugins and local benchmarks into brainscore_vision."""
     from analyses.neural import install_plugins, uninstall_plugins
 
-    for link in (uninstall_plugins() if args.remove else install_plugins()):
+    for link in uninstall_plugins() if args.remove else install_plugins():
         print(("removed " if args.remove else "linked ") + str(link))
     return 0
 
@@ -102,8 +102,13 @@ def run_package(config: PackageConfig, args: argparse.Namespace) -> int:
         print(f"choosing the region->layer map of {loaded.identifier} on held-out data ...")
         choose_region_layer_map(loaded)
     regions, how = region_layer_map(loaded, config.region_layer_map or None)
-    written = package(loaded, output, weights_url=config.weights_url or None, layer_map=LayerMap(regions, how),
-                      allow_private_url=config.allow_private_url)
+    written = package(
+        loaded,
+        output,
+        weights_url=config.weights_url or None,
+        layer_map=LayerMap(regions, how),
+        allow_private_url=config.allow_private_url,
+    )
     print(f"wrote {written} and {written.with_suffix('')}/ (region->layer {regions}: {how})")
     return 0
 
@@ -115,8 +120,14 @@ def run_check(config: CheckConfig, args: argparse.Namespace) -> int:
 
     if len(config.benchmarks) != 1:
         raise ConfigError(f"brainscore check: benchmarks must name one local benchmark, got {list(config.benchmarks)}")
-    report = check_submission(Path(config.submission), config.benchmarks[0], tuple(config.phases), config.timeout,
-                              Path(config.keep) if config.keep else None, allow_private_url=config.allow_private_url)
+    report = check_submission(
+        Path(config.submission),
+        config.benchmarks[0],
+        tuple(config.phases),
+        config.timeout,
+        Path(config.keep) if config.keep else None,
+        allow_private_url=config.allow_private_url,
+    )
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 

@@ -42,8 +42,7 @@ COGGAN_BENCHMARKS = {f"tong.Coggan2024_fMRI.{region}-rdm": region for region in 
 IMAGENET_CLASSES = {
     "bear": (294, "n02132136", "brown bear, bruin, Ursus arctos", "val/n02132136/ILSVRC2012_val_00049345.jpg"),
     "bison": (347, "n02410509", "bison", "val/n02410509/ILSVRC2012_val_00048511.jpg"),
-    "elephant": (386, "n02504458", "African elephant, Loxodonta africana",
-                 "val/n02504458/ILSVRC2012_val_00030840.jpg"),
+    "elephant": (386, "n02504458", "African elephant, Loxodonta africana", "val/n02504458/ILSVRC2012_val_00030840.jpg"),
     "hare": (331, "n02326432", "hare", "val/n02326432/ILSVRC2012_val_00004064.jpg"),
     "jeep": (609, "n03594945", "jeep, landrover", "val/n03594945/ILSVRC2012_val_00036304.jpg"),
     "lamp": (846, "n04380533", "table lamp", "val/n04380533/ILSVRC2012_val_00001055.jpg"),
@@ -79,9 +78,17 @@ def coggan_stimulus_set():
         with Image.open(file) as image:
             images.append(image.copy())
     return make_stimulus_set(
-        STIMULUS_SET_IDENTIFIER, images, data.stimulus_ids, content_key=False, object_name=list(objects),
-        occlusion_condition=list(conditions), imagenet_class_index_1K=list(index),
-        imagenet_class_name=list(name), imagenet_class_description=list(description), imagenet_path=list(path))
+        STIMULUS_SET_IDENTIFIER,
+        images,
+        data.stimulus_ids,
+        content_key=False,
+        object_name=list(objects),
+        occlusion_condition=list(conditions),
+        imagenet_class_index_1K=list(index),
+        imagenet_class_name=list(name),
+        imagenet_class_description=list(description),
+        imagenet_path=list(path),
+    )
 
 
 def coggan_proto_assembly(stimulus_set):
@@ -113,7 +120,8 @@ def coggan_proto_assembly(stimulus_set):
             "occlusion_condition": ("presentation", stimulus_set["occlusion_condition"].values),
             "subject": ("neuroid", [subject for _, subject in pairs]),
             "region": ("neuroid", [region for region, _ in pairs]),
-        })
+        },
+    )
     assembly.attrs["stimulus_set_identifier"] = STIMULUS_SET_IDENTIFIER
     return assembly
 
@@ -133,8 +141,9 @@ def coggan_assembly():
     )
 
     stimulus_set = coggan_stimulus_set()
-    loader = StimulusMergeAssemblyLoader(cls=NeuroidAssembly, file_path=None,
-                                         stimulus_set_identifier=STIMULUS_SET_IDENTIFIER, stimulus_set=stimulus_set)
+    loader = StimulusMergeAssemblyLoader(
+        cls=NeuroidAssembly, file_path=None, stimulus_set_identifier=STIMULUS_SET_IDENTIFIER, stimulus_set=stimulus_set
+    )
     assembly = loader.merge_stimulus_set_meta(NeuroidAssembly(coggan_proto_assembly(stimulus_set)), stimulus_set)
     assembly.attrs["stimulus_set_identifier"] = STIMULUS_SET_IDENTIFIER
     assembly.attrs["stimulus_set"] = stimulus_set

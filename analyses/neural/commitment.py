@@ -36,14 +36,21 @@ from model_zoo import LoadedModel, load
 from neuroequi.io import write_json
 
 #: Held-out benchmark per region (see the module docstring).
-SELECTION_BENCHMARKS = {"V1": "tong.Coggan2024_fMRI.V1-rdm", "V2": "tong.Coggan2024_fMRI.V2-rdm",
-                        "V4": "Cowley2023-selection.V4-pls", "IT": "Kriegeskorte2008.hIT-rdm"}
-RULE = ("argmax over the model's layers of the raw (signed, unceiled) score on held-out data "
-        "(PCA-reduced layers, as Brain-Score's LayerSelection)")
+SELECTION_BENCHMARKS = {
+    "V1": "tong.Coggan2024_fMRI.V1-rdm",
+    "V2": "tong.Coggan2024_fMRI.V2-rdm",
+    "V4": "Cowley2023-selection.V4-pls",
+    "IT": "Kriegeskorte2008.hIT-rdm",
+}
+RULE = (
+    "argmax over the model's layers of the raw (signed, unceiled) score on held-out data "
+    "(PCA-reduced layers, as Brain-Score's LayerSelection)"
+)
 
 
-def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction: Reduction = LAYER_SELECTION,
-                            home: Path | None = None) -> dict:
+def choose_region_layer_map(
+    model: str | os.PathLike | LoadedModel, *, reduction: Reduction = LAYER_SELECTION, home: Path | None = None
+) -> dict:
     """Choose each region's layer of ``model`` on :data:`SELECTION_BENCHMARKS`, record and return the record.
 
     The record: ``identifier``, ``region_layer_map``, ``chosen_by`` (per region: ``benchmark``,
@@ -55,9 +62,17 @@ def choose_region_layer_map(model: str | os.PathLike | LoadedModel, *, reduction
     for region, benchmark in SELECTION_BENCHMARKS.items():
         rows = table[table["benchmark"] == benchmark]
         region_layer_map[region] = str(rows.loc[rows["raw"].idxmax(), "layer"])
-        chosen_by[region] = {"benchmark": benchmark, "rule": RULE,
-                             "scores": {str(r.layer): float(r.raw) for r in rows.itertuples()}}
-    record = {"identifier": loaded.identifier, "region_layer_map": region_layer_map, "chosen_by": chosen_by,
-              "reduction": reduction.key, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        chosen_by[region] = {
+            "benchmark": benchmark,
+            "rule": RULE,
+            "scores": {str(r.layer): float(r.raw) for r in rows.itertuples()},
+        }
+    record = {
+        "identifier": loaded.identifier,
+        "region_layer_map": region_layer_map,
+        "chosen_by": chosen_by,
+        "reduction": reduction.key,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     write_json(commitment_path(loaded.identifier, home), record)
     return record

@@ -54,8 +54,13 @@ def content_digest(images: Sequence[Image.Image], stimulus_ids: Sequence[str]) -
     return digest.hexdigest()
 
 
-def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_ids: Sequence[str],
-                      content_key: bool = True, **columns: Sequence):
+def make_stimulus_set(
+    identifier: str,
+    images: Sequence[Image.Image],
+    stimulus_ids: Sequence[str],
+    content_key: bool = True,
+    **columns: Sequence,
+):
     """A brainio ``StimulusSet`` of ``images`` written to :func:`stimuli_dir` (once).
 
     With ``content_key`` its identifier is ``<identifier>-<first 12 hex digits of`` :func:`content_digest` ``>``,
@@ -67,8 +72,10 @@ def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_i
     from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
 
     if len(images) != len(stimulus_ids) or len(set(stimulus_ids)) != len(stimulus_ids):
-        raise ValueError(f"{identifier}: need one unique stimulus id per image "
-                         f"({len(images)} images, {len(set(stimulus_ids))} unique ids)")
+        raise ValueError(
+            f"{identifier}: need one unique stimulus id per image "
+            f"({len(images)} images, {len(set(stimulus_ids))} unique ids)"
+        )
     if content_key:
         identifier = f"{identifier}-{content_digest(images, stimulus_ids)[:12]}"
     folder = stimuli_dir(identifier)
@@ -80,8 +87,9 @@ def make_stimulus_set(identifier: str, images: Sequence[Image.Image], stimulus_i
             with atomic_write(path, fsync=False) as tmp:
                 image.save(tmp, format="PNG")
         paths[stimulus_id] = path
-    stimulus_set = StimulusSet({"stimulus_id": list(stimulus_ids),
-                                "filename": [p.name for p in paths.values()], **columns})
+    stimulus_set = StimulusSet(
+        {"stimulus_id": list(stimulus_ids), "filename": [p.name for p in paths.values()], **columns}
+    )
     stimulus_set.stimulus_paths = paths
     stimulus_set.identifier = identifier
     return stimulus_set
@@ -91,9 +99,12 @@ def _assembly(values: np.ndarray, presentation: dict, neuroid: dict, stimulus_se
     """NeuroidAssembly ``(presentation, neuroid)`` with one (squeezed) time bin and the stimulus set attached."""
     from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 
-    coords = {**{k: ("presentation", v) for k, v in presentation.items()},
-              **{k: ("neuroid", v) for k, v in neuroid.items()},
-              "time_bin_start": ("time_bin", [time_bin[0]]), "time_bin_end": ("time_bin", [time_bin[1]])}
+    coords = {
+        **{k: ("presentation", v) for k, v in presentation.items()},
+        **{k: ("neuroid", v) for k, v in neuroid.items()},
+        "time_bin_start": ("time_bin", [time_bin[0]]),
+        "time_bin_end": ("time_bin", [time_bin[1]]),
+    }
     assembly = NeuroidAssembly(values[:, :, None], coords=coords, dims=["presentation", "neuroid", "time_bin"])
     assembly = assembly.squeeze("time_bin")
     assembly.attrs["stimulus_set"] = stimulus_set
@@ -104,8 +115,9 @@ def _assembly(values: np.ndarray, presentation: dict, neuroid: dict, stimulus_se
 def cowley_stimulus_set(session):
     """StimulusSet of a :class:`neuroequi.data.CowleySession` (ids ``cowley2023.<session>.imageNNNN``)."""
     ids = [f"cowley2023.{session.session}.{Path(n).stem}" for n in session.image_names]
-    return make_stimulus_set(f"Cowley2023.{session.session}", session.images, ids,
-                             image_file_name=list(session.image_names))
+    return make_stimulus_set(
+        f"Cowley2023.{session.session}", session.images, ids, image_file_name=list(session.image_names)
+    )
 
 
 def cowley_assembly(session_id: str, repetitions: bool = False):
@@ -122,21 +134,28 @@ def cowley_assembly(session_id: str, repetitions: bool = False):
     session = cowley2023_session(session_id)
     stimulus_set = cowley_stimulus_set(session)
     n_neurons = session.responses.shape[0]
-    neuroid = {"neuroid_id": [f"{session.session}.n{k:03d}" for k in range(n_neurons)],
-               "region": ["V4"] * n_neurons, "session": [session.session] * n_neurons}
+    neuroid = {
+        "neuroid_id": [f"{session.session}.n{k:03d}" for k in range(n_neurons)],
+        "region": ["V4"] * n_neurons,
+        "session": [session.session] * n_neurons,
+    }
     ids = np.asarray(stimulus_set["stimulus_id"].values)
     files = np.asarray(session.image_names)
     if not repetitions:
-        return _assembly(session.responses.T.astype(np.float64),
-                         {"stimulus_id": ids, "image_file_name": files}, neuroid, stimulus_set, COWLEY_TIME_BIN)
+        return _assembly(
+            session.responses.T.astype(np.float64),
+            {"stimulus_id": ids, "image_file_name": files},
+            neuroid,
+            stimulus_set,
+            COWLEY_TIME_BIN,
+        )
     if session.responses_raw is None:
         raise ConfigError(f"Cowley session {session_id!r} has no per-repeat responses in the release")
     raw = session.responses_raw  # (neurons, images, repeats), NaN where an image was shown fewer times
     shown = ~np.isnan(raw).any(axis=0)  # (images, repeats)
     image_index, repeat_index = np.nonzero(shown)
     values = raw[:, image_index, repeat_index].T.astype(np.float64)
-    presentation = {"stimulus_id": ids[image_index], "image_file_name": files[image_index],
-                    "repetition": repeat_index}
+    presentation = {"stimulus_id": ids[image_index], "image_file_name": files[image_index], "repetition": repeat_index}
     return _assembly(values, presentation, neuroid, stimulus_set, COWLEY_TIME_BIN)
 
 
@@ -168,5 +187,9 @@ def cifar10_pca_stimulus_set(n_images: int = 1000):
     per_class = n_images // 10
     chosen = sorted(i for label in range(10) for i in np.flatnonzero(np.asarray(dataset.targets) == label)[:per_class])
     images = [dataset[i][0] for i in chosen]
-    return make_stimulus_set(f"cifar10-test-first{n_images}", images, [f"cifar10-test.{i:05d}" for i in chosen],
-                             image_label=[dataset.classes[dataset.targets[i]] for i in chosen])
+    return make_stimulus_set(
+        f"cifar10-test-first{n_images}",
+        images,
+        [f"cifar10-test.{i:05d}" for i in chosen],
+        image_label=[dataset.classes[dataset.targets[i]] for i in chosen],
+    )

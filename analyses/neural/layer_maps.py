@@ -30,11 +30,13 @@ def describe(record: dict) -> str:
     """One sentence saying how a record's map was chosen."""
     return "chosen on held-out data: " + "; ".join(
         f"{region}={record['region_layer_map'][region]} ({how['benchmark']}, best of {len(how['scores'])} layers)"
-        for region, how in sorted(record["chosen_by"].items()))
+        for region, how in sorted(record["chosen_by"].items())
+    )
 
 
-def region_layer_map(loaded: LoadedModel, override: dict[str, str] | None = None, home: Path | None = None,
-                     benchmark: str | None = None) -> tuple[dict[str, str], str]:
+def region_layer_map(
+    loaded: LoadedModel, override: dict[str, str] | None = None, home: Path | None = None, benchmark: str | None = None
+) -> tuple[dict[str, str], str]:
     """``(map, how it was chosen)`` for ``loaded``: the catalogue map, replaced by a recorded
     held-out choice if there is one (except for a region chosen on ``benchmark`` itself, the one
     being scored), then by the user's ``override`` (some or all regions).

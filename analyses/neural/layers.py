@@ -40,7 +40,6 @@ activations at once. Here:
 :func:`plot_layer_scores` draws score against depth.
 """
 
-
 from __future__ import annotations
 
 import dataclasses
@@ -74,6 +73,7 @@ COLUMNS = ("layer", "depth", "benchmark", "score", "error", "ceiling", "raw", "f
 
 
 # --------------------------------------------------------------------------- scores
+
 
 def resolve_layers(loaded: LoadedModel, layers: Sequence[str]) -> list[str]:
     """``['all']`` -> the model's named layers; otherwise each name checked against the network.
@@ -125,9 +125,15 @@ def _save_rows(save_dir: Path, rows: list[dict], new: dict, settings: dict) -> N
         table.to_csv(tmp, index=False, float_format="%.6g")
 
 
-def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[str], layers: Sequence[str] = ("all",),
-                 reduction: Reduction = Reduction(), batch_size: int = 64, home: Path | None = None,
-                 save_dir: Path | None = None):
+def score_layers(
+    model: str | os.PathLike | LoadedModel,
+    benchmarks: Sequence[str],
+    layers: Sequence[str] = ("all",),
+    reduction: Reduction = Reduction(),
+    batch_size: int = 64,
+    home: Path | None = None,
+    save_dir: Path | None = None,
+):
     """Score every layer in ``layers`` of ``model`` on each local benchmark.
 
     Args:
@@ -164,8 +170,10 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
     names = resolve_layers(loaded, layers)
     online = [b for b in benchmarks if is_online(b)]
     if online:
-        raise ConfigError(f"per-layer scores run on the local benchmarks; {online} are Brain-Score's online ones "
-                          "(score them with the committed layer: --benchmark without --layers)")
+        raise ConfigError(
+            f"per-layer scores run on the local benchmarks; {online} are Brain-Score's online ones "
+            "(score them with the committed layer: --benchmark without --layers)"
+        )
     benches = [load_benchmark(b) for b in benchmarks]
     reductions = {b.identifier: Reduction(0) if b.identifier in UNREDUCED else reduction for b in benches}
     rows, todo = [], []
@@ -186,24 +194,49 @@ def score_layers(model: str | os.PathLike | LoadedModel, benchmarks: Sequence[st
     for depth, layer, bench in progress(todo, desc="layer scores", enabled=None if todo else False):
         r = reductions[bench.identifier]
         candidate = stored_commitment(f"{loaded.identifier}-{layer}", tables[r], dict.fromkeys(REGIONS, layer))
-        result = result_from_score(run_benchmark(bench, candidate), model=loaded.name, identifier=loaded.identifier,
-                                   benchmark=bench, region_layer_map=dict.fromkeys(REGIONS, layer), elapsed_s=0.0)
+        result = result_from_score(
+            run_benchmark(bench, candidate),
+            model=loaded.name,
+            identifier=loaded.identifier,
+            benchmark=bench,
+            region_layer_map=dict.fromkeys(REGIONS, layer),
+            elapsed_s=0.0,
+        )
         reduced = tables[r][0]
-        rows.append({"layer": layer, "depth": depth, "benchmark": bench.identifier, "score": result["score"],
-                     "error": result["error"], "ceiling": result["ceiling"], "raw": result["raw"],
-                     "features": int(reduced.layers[layer].shape[1]), "reduced_from": int(reduced.features_in[layer]),
-                     "reduction": r.key})
+        rows.append(
+            {
+                "layer": layer,
+                "depth": depth,
+                "benchmark": bench.identifier,
+                "score": result["score"],
+                "error": result["error"],
+                "ceiling": result["ceiling"],
+                "raw": result["raw"],
+                "features": int(reduced.layers[layer].shape[1]),
+                "reduced_from": int(reduced.features_in[layer]),
+                "reduction": r.key,
+            }
+        )
         if save_dir is not None:
             _save_rows(save_dir, rows, rows[-1], _settings(loaded, r))
-    stages["scores"] = {"seconds": round(time.perf_counter() - start - stages["activations"]["seconds"], 2),
-                        "peak_rss_gb": round(peak_rss_gb(), 3)}
+    stages["scores"] = {
+        "seconds": round(time.perf_counter() - start - stages["activations"]["seconds"], 2),
+        "peak_rss_gb": round(peak_rss_gb(), 3),
+    }
     order = {bench.identifier: k for k, bench in enumerate(benches)}
     rows.sort(key=lambda row: (row["depth"], order[row["benchmark"]]))
     return pd.DataFrame(rows, columns=list(COLUMNS)), stages
 
 
-def write_layer_scores(loaded: LoadedModel, benchmarks: Sequence[str], layers: Sequence[str], out: Path,
-                       reduction: Reduction = Reduction(), batch_size: int = 64, command: str = "") -> dict:
+def write_layer_scores(
+    loaded: LoadedModel,
+    benchmarks: Sequence[str],
+    layers: Sequence[str],
+    out: Path,
+    reduction: Reduction = Reduction(),
+    batch_size: int = 64,
+    command: str = "",
+) -> dict:
     """:func:`score_layers`, written to ``out``: ``layer_scores.csv`` (rewritten as each row finishes;
     rows saved there earlier for the same settings are reused), ``layer_scores.png`` and ``run.json``
     (settings, time and peak memory per stage, package versions); returns the run record."""
@@ -217,13 +250,22 @@ def write_layer_scores(loaded: LoadedModel, benchmarks: Sequence[str], layers: S
     with atomic_write(Path(files["csv"]), fsync=False) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     plot_layer_scores(table, Path(files["plot"]), f"{loaded.identifier} ({reduction.describe()})")
-    run = {"model": loaded.name, "identifier": loaded.identifier, "benchmarks": list(benchmarks),
-           "layers": list(layers), "reduction": {**dataclasses.asdict(reduction), "key": reduction.key},
-           "batch_size": batch_size, "command": command, "stages": stages,
-           "total_seconds": round(time.perf_counter() - start, 2),
-           "peak_rss_gb": round(peak_rss_gb(), 3), "torch_threads": torch.get_num_threads(),
-           "versions": package_versions("brainscore_vision"),
-           "created": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
+    run = {
+        "model": loaded.name,
+        "identifier": loaded.identifier,
+        "benchmarks": list(benchmarks),
+        "layers": list(layers),
+        "reduction": {**dataclasses.asdict(reduction), "key": reduction.key},
+        "batch_size": batch_size,
+        "command": command,
+        "stages": stages,
+        "total_seconds": round(time.perf_counter() - start, 2),
+        "peak_rss_gb": round(peak_rss_gb(), 3),
+        "torch_threads": torch.get_num_threads(),
+        "versions": package_versions("brainscore_vision"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": files,
+    }
     write_json(files["run"], run, fsync=False)
     return run
 
@@ -247,13 +289,25 @@ def plot_layer_scores(table, path: Path, title: str = "") -> Path:
     for k, (benchmark, rows) in enumerate(table.groupby("benchmark", sort=True)):
         rows = rows.sort_values("depth")
         ceiling = rows["ceiling"].iloc[0]
-        ax.errorbar(rows["depth"], rows["score"], yerr=rows["error"].fillna(0), color=f"C{k}", marker="o", capsize=3,
-                    label=benchmark + ("" if np.isfinite(ceiling) else " (unceiled)"))
+        ax.errorbar(
+            rows["depth"],
+            rows["score"],
+            yerr=rows["error"].fillna(0),
+            color=f"C{k}",
+            marker="o",
+            capsize=3,
+            label=benchmark + ("" if np.isfinite(ceiling) else " (unceiled)"),
+        )
         if np.isfinite(ceiling):
             ax.axhline(1.0, color=f"C{k}", linestyle="--", linewidth=1, label=f"{benchmark} ceiling ({ceiling:.3f})")
     layers = table.drop_duplicates("depth").sort_values("depth")
-    ax.set_xticks(layers["depth"], [f"{r.layer}\n{r.reduced_from}" + (f"\u2192{r.features}" if r.features != r.reduced_from
-                                                                       else "") for r in layers.itertuples()])
+    ax.set_xticks(
+        layers["depth"],
+        [
+            f"{r.layer}\n{r.reduced_from}" + (f"\u2192{r.features}" if r.features != r.reduced_from else "")
+            for r in layers.itertuples()
+        ],
+    )
     ax.set_xlabel("layer (input to output); features")
     ax.set_ylabel("score")
     ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=8)

@@ -41,20 +41,47 @@ class BenchmarkInfo:
 
 #: identifier -> (region, species, data, metric, ceiling, source)
 DESCRIPTIONS: dict[str, tuple[str, str, str, str, str, str]] = {
-    "Cowley2023.V4-pls": ("V4", "macaque", f"{_COWLEY}; test sessions 190923, 201025, 210225 (mean)", _PLS,
-                          "none (raw r)", _LOCAL),
-    "Cowley2023-210325.V4-pls": ("V4", "macaque", f"{_COWLEY}; session 210325, repeated presentations", _PLS,
-                                 _EXPLAINED, _LOCAL),
-    "Cowley2023-selection.V4-pls": ("V4", "macaque", f"{_COWLEY}; sessions 190925, 210224 (held out: "
-                                    "choosing a model's V4 layer, never its score)", _PLS, "none (raw r)", _LOCAL),
+    "Cowley2023.V4-pls": (
+        "V4",
+        "macaque",
+        f"{_COWLEY}; test sessions 190923, 201025, 210225 (mean)",
+        _PLS,
+        "none (raw r)",
+        _LOCAL,
+    ),
+    "Cowley2023-210325.V4-pls": (
+        "V4",
+        "macaque",
+        f"{_COWLEY}; session 210325, repeated presentations",
+        _PLS,
+        _EXPLAINED,
+        _LOCAL,
+    ),
+    "Cowley2023-selection.V4-pls": (
+        "V4",
+        "macaque",
+        f"{_COWLEY}; sessions 190925, 210224 (held out: choosing a model's V4 layer, never its score)",
+        _PLS,
+        "none (raw r)",
+        _LOCAL,
+    ),
     "Kiani2007.IT-rdm": ("IT", "macaque", f"Kiani et al. 2007 IT RDM; {_KRIEGESKORTE}", _RDM, "none (raw rho)", _LOCAL),
-    "Kriegeskorte2008.hIT-rdm": ("IT", "human", f"human IT fMRI RDM; {_KRIEGESKORTE}", _RDM,
-                                 "none (raw rho)", _LOCAL),
-    **{f"tong.Coggan2024_fMRI.{region}-rdm": (region, "human", _COGGAN, "RSA of selected units (Brain-Score's)",
-                                              "Brain-Score's (r / ceiling)^2", _LOCAL)
-       for region in ("V1", "V2", "V4", "IT")},
-    **{name: ("IT", "macaque", f"{name.split('.')[0]} (Brain-Score)", _PLS, _EXPLAINED, _BRAINSCORE)
-       for name in ONLINE_BENCHMARKS},
+    "Kriegeskorte2008.hIT-rdm": ("IT", "human", f"human IT fMRI RDM; {_KRIEGESKORTE}", _RDM, "none (raw rho)", _LOCAL),
+    **{
+        f"tong.Coggan2024_fMRI.{region}-rdm": (
+            region,
+            "human",
+            _COGGAN,
+            "RSA of selected units (Brain-Score's)",
+            "Brain-Score's (r / ceiling)^2",
+            _LOCAL,
+        )
+        for region in ("V1", "V2", "V4", "IT")
+    },
+    **{
+        name: ("IT", "macaque", f"{name.split('.')[0]} (Brain-Score)", _PLS, _EXPLAINED, _BRAINSCORE)
+        for name in ONLINE_BENCHMARKS
+    },
 }
 
 
@@ -74,6 +101,7 @@ def benchmark_rows(count: bool = True) -> list[dict]:
     rows, local = [], local_benchmarks()
     for identifier in (*local, *ONLINE_BENCHMARKS):
         images = count_images(identifier) if count and identifier in local else None
-        rows.append(asdict(BenchmarkInfo(identifier, *DESCRIPTIONS[identifier][:5], images,
-                                         DESCRIPTIONS[identifier][5])))
+        rows.append(
+            asdict(BenchmarkInfo(identifier, *DESCRIPTIONS[identifier][:5], images, DESCRIPTIONS[identifier][5]))
+        )
     return rows

@@ -38,7 +38,7 @@ def _masked_corr(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray:
     xm = np.where(valid, x, 0.0).sum(axis=-1) / count
     ym = np.where(valid, y, 0.0).sum(axis=-1) / count
     dx, dy = np.where(valid, x - xm[..., None], 0.0), np.where(valid, y - ym[..., None], 0.0)
-    return (dx * dy).sum(axis=-1) / np.sqrt((dx ** 2).sum(axis=-1) * (dy ** 2).sum(axis=-1))
+    return (dx * dy).sum(axis=-1) / np.sqrt((dx**2).sum(axis=-1) * (dy**2).sum(axis=-1))
 
 
 def _ranks(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -46,8 +46,9 @@ def _ranks(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return rankdata(np.where(valid, values, np.nan), axis=-1, nan_policy="omit")
 
 
-def rdm_bootstrap(model_rdm: np.ndarray, neural_rdms: np.ndarray, resamples: np.ndarray,
-                  method: str = "spearman") -> np.ndarray:
+def rdm_bootstrap(
+    model_rdm: np.ndarray, neural_rdms: np.ndarray, resamples: np.ndarray, method: str = "spearman"
+) -> np.ndarray:
     """Similarity of the model RDM to each neural RDM on every stimulus resample.
 
     Args:
@@ -67,8 +68,10 @@ def rdm_bootstrap(model_rdm: np.ndarray, neural_rdms: np.ndarray, resamples: np.
     neural = neural[None] if single else neural
     n = model_rdm.shape[0]
     if model_rdm.shape != (n, n) or neural.shape[1:] != (n, n) or resamples.shape[1] != n:
-        raise ConfigError(f"rdm_bootstrap: model RDM {model_rdm.shape}, neural RDMs {neural.shape} and resamples "
-                          f"{resamples.shape} must share the number of stimuli")
+        raise ConfigError(
+            f"rdm_bootstrap: model RDM {model_rdm.shape}, neural RDMs {neural.shape} and resamples "
+            f"{resamples.shape} must share the number of stimuli"
+        )
     rows, cols = np.triu_indices(n, k=1)
     a, b = resamples[:, rows], resamples[:, cols]  # (B, P) stimulus of each resampled pair
     valid = a != b
@@ -80,8 +83,9 @@ def rdm_bootstrap(model_rdm: np.ndarray, neural_rdms: np.ndarray, resamples: np.
     return out[:, 0] if single else out
 
 
-def stimulus_replicates(model_rdm: np.ndarray, neural_rdm: np.ndarray, method: str = "spearman",
-                        n_boot: int = N_BOOT, seed: int = SEED) -> np.ndarray:
+def stimulus_replicates(
+    model_rdm: np.ndarray, neural_rdm: np.ndarray, method: str = "spearman", n_boot: int = N_BOOT, seed: int = SEED
+) -> np.ndarray:
     """``(n_boot,)`` similarities of ``model_rdm`` to one ``neural_rdm`` ``(n, n)`` on :func:`pattern_resamples`
     (the same resamples for every model, so two models' replicates are paired by stimulus resample)."""
     return rdm_bootstrap(model_rdm, neural_rdm, pattern_resamples(len(model_rdm), n_boot, seed), method)

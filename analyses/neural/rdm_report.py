@@ -37,11 +37,23 @@ from analyses.neural.coggan2024 import COGGAN_BENCHMARKS
 
 #: Benchmarks of the report, in table order.
 BENCHMARKS = (*COGGAN_BENCHMARKS, "Kriegeskorte2008.hIT-rdm", "Kiani2007.IT-rdm")
-COLUMNS = ("model", "weights", "seed", "identifier", "benchmark", "score", "raw", "ceiling",
-           "raw_subject_sd", "n_subjects")
+COLUMNS = (
+    "model",
+    "weights",
+    "seed",
+    "identifier",
+    "benchmark",
+    "score",
+    "raw",
+    "ceiling",
+    "raw_subject_sd",
+    "n_subjects",
+)
 RESULTS_DIR = Path(__file__).resolve().parent
-CEILING_NOTE = ("Ceiling: NaN = unceiled (score = raw). Coggan2024 scores are Brain-Score's (r / ceiling)^2, "
-                "clipped to [0, 1], so a negative r gives a positive score; raw r keeps the sign.")
+CEILING_NOTE = (
+    "Ceiling: NaN = unceiled (score = raw). Coggan2024 scores are Brain-Score's (r / ceiling)^2, "
+    "clipped to [0, 1], so a negative r gives a positive score; raw r keeps the sign."
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +74,17 @@ def reseeded_entry(name: str, seed: int):
 
     entry = get_entry(name)
     if entry.source.kind != "init":
-        raise ConfigError(f"random={name!r}: model {name!r} is not a random initialisation (source {entry.source.kind!r})")
+        raise ConfigError(
+            f"random={name!r}: model {name!r} is not a random initialisation (source {entry.source.kind!r})"
+        )
     if int(entry.source.location) == seed:
         return entry
-    return replace(entry, name=f"{name}-seed{seed}", source=WeightsSource("init", str(seed)),
-                   notes=f"{entry.name} with torch.manual_seed({seed})")
+    return replace(
+        entry,
+        name=f"{name}-seed{seed}",
+        source=WeightsSource("init", str(seed)),
+        notes=f"{entry.name} with torch.manual_seed({seed})",
+    )
 
 
 def score_rows(entry, weights: str, seed: int | None, benchmarks: tuple[str, ...]) -> list[dict]:
@@ -82,14 +100,21 @@ def score_rows(entry, weights: str, seed: int | None, benchmarks: tuple[str, ...
         raw = score.attrs.get("raw", score)
         per_subject = np.asarray(getattr(raw, "attrs", {}).get("raw", []), dtype=float)
         ceiling = score.attrs.get("ceiling")
-        rows.append({
-            "model": entry.name, "weights": weights, "seed": seed, "identifier": candidate.identifier,
-            "benchmark": name, "score": float(score.values), "raw": float(np.asarray(raw)),
-            "ceiling": float(np.asarray(ceiling)) if ceiling is not None else np.nan,
-            "error": float(score.attrs.get("error", np.nan)),
-            "raw_subject_sd": float(per_subject.std(ddof=1)) if per_subject.size > 1 else np.nan,
-            "n_subjects": int(per_subject.size),
-        })
+        rows.append(
+            {
+                "model": entry.name,
+                "weights": weights,
+                "seed": seed,
+                "identifier": candidate.identifier,
+                "benchmark": name,
+                "score": float(score.values),
+                "raw": float(np.asarray(raw)),
+                "ceiling": float(np.asarray(ceiling)) if ceiling is not None else np.nan,
+                "error": float(score.attrs.get("error", np.nan)),
+                "raw_subject_sd": float(per_subject.std(ddof=1)) if per_subject.size > 1 else np.nan,
+                "n_subjects": int(per_subject.size),
+            }
+        )
     return rows
 
 
@@ -124,13 +149,20 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     for name, rows in table.groupby("benchmark", sort=False):
         trained = rows[rows["weights"] == "trained"].iloc[0]
         random = rows[rows["weights"] == "random"]
-        out.append({
-            "benchmark": name, "ceiling": trained["ceiling"],
-            "trained score": trained["score"], "trained raw": trained["raw"],
-            "random score mean": random["score"].mean(), "random score sd": random["score"].std(ddof=1),
-            "random raw mean": random["raw"].mean(), "random raw sd": random["raw"].std(ddof=1),
-            "random seeds": len(random), "seeds raw >= trained": int((random["raw"] >= trained["raw"]).sum()),
-        })
+        out.append(
+            {
+                "benchmark": name,
+                "ceiling": trained["ceiling"],
+                "trained score": trained["score"],
+                "trained raw": trained["raw"],
+                "random score mean": random["score"].mean(),
+                "random score sd": random["score"].std(ddof=1),
+                "random raw mean": random["raw"].mean(),
+                "random raw sd": random["raw"].std(ddof=1),
+                "random seeds": len(random),
+                "seeds raw >= trained": int((random["raw"] >= trained["raw"]).sum()),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -139,22 +171,32 @@ def markdown(table: pd.DataFrame, config: RDMReportConfig) -> str:
     from neuroequi.io import package_versions
 
     s = summary(table)
-    header = ("| benchmark | ceiling | trained: score | trained: raw r | random: score (mean ± sd) "
-              "| random: raw r (mean ± sd) | random seeds with raw r ≥ trained |")
+    header = (
+        "| benchmark | ceiling | trained: score | trained: raw r | random: score (mean ± sd) "
+        "| random: raw r (mean ± sd) | random seeds with raw r ≥ trained |"
+    )
     lines = [header, "|---|---|---|---|---|---|---|"]
     for _, r in s.iterrows():
         lines.append(
             f"| `{r['benchmark']}` | {r['ceiling']:.3f} | {r['trained score']:.3f} | {r['trained raw']:+.3f} "
             f"| {r['random score mean']:.3f} ± {r['random score sd']:.3f} "
             f"| {r['random raw mean']:+.3f} ± {r['random raw sd']:.3f} "
-            f"| {r['seeds raw >= trained']} of {r['random seeds']} |")
+            f"| {r['seeds raw >= trained']} of {r['random seeds']} |"
+        )
     versions = ", ".join(f"{k} {v}" for k, v in package_versions("brainscore_vision").items())
     seeds = ", ".join(str(s) for s in config.seeds)
-    return "\n".join([
-        f"Trained: `{config.trained}`; random: `{config.random}` re-seeded with seeds {seeds}.",
-        CEILING_NOTE,
-        "", *lines, "", f"Versions: {versions}.",
-        "Written by `python -m analyses.neural.rdm_report`; per-run rows in RESULTS_rdm.csv.", ""])
+    return "\n".join(
+        [
+            f"Trained: `{config.trained}`; random: `{config.random}` re-seeded with seeds {seeds}.",
+            CEILING_NOTE,
+            "",
+            *lines,
+            "",
+            f"Versions: {versions}.",
+            "Written by `python -m analyses.neural.rdm_report`; per-run rows in RESULTS_rdm.csv.",
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

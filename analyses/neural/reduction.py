@@ -45,11 +45,13 @@ class Reduction:
 
     def __post_init__(self):
         if self.components < 0 or self.images <= 0 or self.max_fit_gb <= 0 or self.max_held_gb <= 0:
-            raise ConfigError(f"reduction: components >= 0, images > 0, max_fit_gb > 0 and max_held_gb > 0 needed, "
-                              f"got {self}")
+            raise ConfigError(
+                f"reduction: components >= 0, images > 0, max_fit_gb > 0 and max_held_gb > 0 needed, got {self}"
+            )
         if self.components > self.images:
-            raise ConfigError(f"reduction: {self.components} components need at least as many fit images, "
-                              f"got images={self.images}")
+            raise ConfigError(
+                f"reduction: {self.components} components need at least as many fit images, got images={self.images}"
+            )
 
     @property
     def key(self) -> str:
@@ -60,9 +62,11 @@ class Reduction:
         """One sentence saying what the reduction does."""
         if not self.components:
             return "no reduction (every feature, as Brain-Score scores a committed layer)"
-        return (f"layers over {self.components} features: {self.components} principal components fitted on "
-                f"{self.images} CIFAR-10 test images (Brain-Score's layer selection: LayerPCA, 1,000 components "
-                "fitted on ImageNet validation images)")
+        return (
+            f"layers over {self.components} features: {self.components} principal components fitted on "
+            f"{self.images} CIFAR-10 test images (Brain-Score's layer selection: LayerPCA, 1,000 components "
+            "fitted on ImageNet validation images)"
+        )
 
 
 #: The reduction of Brain-Score's layer selection (LayerPCA, 1,000 components), fitted on local images.
@@ -87,7 +91,7 @@ class PCAProjection:
         X -= self.mean
         gram = torch.zeros(n, n, dtype=torch.float64)
         for start in range(0, dim, chunk):
-            block = X[:, start:start + chunk].double()  # float64: float32 products lose the small components
+            block = X[:, start : start + chunk].double()  # float64: float32 products lose the small components
             gram += block @ block.T
         eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
         order = torch.argsort(eigenvalues, descending=True)[:components]
@@ -137,4 +141,5 @@ def check_held(counts: dict[str, int], stimuli: int, reduction: Reduction) -> No
             f"per-layer scores would hold {size:.1f} GiB of activations ({stimuli} images; {largest}: "
             f"{counts[largest]} features), over reduction.max_held_gb={reduction.max_held_gb}: set "
             "reduction.components=1000 (Brain-Score's layer-selection PCA, named in every row), score fewer "
-            "layers or benchmarks, or raise reduction.max_held_gb")
+            "layers or benchmarks, or raise reduction.max_held_gb"
+        )

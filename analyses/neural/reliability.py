@@ -36,8 +36,14 @@ from analyses.neural.coggan2024 import COGGAN_BENCHMARKS
 #: (trained, random) zoo names, one pair per architecture.
 PAIRS = (("cifar-resnet20-supervised", "cifar-resnet20-random"), ("cifar-resnet32-supervised", "cifar-resnet32-random"))
 #: The local benchmarks of Figure 1's neural panel.
-BENCHMARKS = ("Cowley2023.V4-pls", "Cowley2023-210325.V4-pls", "Kiani2007.IT-rdm", "Kriegeskorte2008.hIT-rdm",
-              "Kriegeskorte2008.hIT-subjects-rdm", *COGGAN_BENCHMARKS)
+BENCHMARKS = (
+    "Cowley2023.V4-pls",
+    "Cowley2023-210325.V4-pls",
+    "Kiani2007.IT-rdm",
+    "Kriegeskorte2008.hIT-rdm",
+    "Kriegeskorte2008.hIT-subjects-rdm",
+    *COGGAN_BENCHMARKS,
+)
 RESULTS_DIR = Path(__file__).resolve().parent
 CSV, MARKDOWN = "RESULTS_reliability.csv", "RESULTS_reliability.md"
 LEVEL = 0.95
@@ -77,15 +83,19 @@ def scores(config: ReliabilityConfig) -> pd.DataFrame:
     place_stimuli_on_screen(config.benchmarks)
     rows = []
     for trained, random in (pair for pair in PAIRS if pair[0] in config.trained):
-        models = [(get_entry(trained), "trained", None), *((reseeded_entry(random, s), "random", s) for s in config.seeds)]
+        models = [
+            (get_entry(trained), "trained", None),
+            *((reseeded_entry(random, s), "random", s) for s in config.seeds),
+        ]
         for entry, weights, seed in models:
             start = time.perf_counter()
             new = score_rows(entry, weights, seed, config.benchmarks)
             elapsed = time.perf_counter() - start
             rows += [{**row, "architecture": trained.removesuffix("-supervised"), "seconds": elapsed} for row in new]
     table = pd.DataFrame(rows)
-    return table[["architecture", "model", "weights", "seed", "benchmark", "score", "error", "raw", "ceiling",
-                  "seconds"]]
+    return table[
+        ["architecture", "model", "weights", "seed", "benchmark", "score", "error", "raw", "ceiling", "seconds"]
+    ]
 
 
 def separation(table: pd.DataFrame) -> pd.DataFrame:
@@ -98,20 +108,34 @@ def separation(table: pd.DataFrame) -> pd.DataFrame:
         random = rows[rows["weights"] == "random"]
         n = len(random)
         errors = np.nan_to_num(np.r_[trained["error"], random["error"].to_numpy(dtype=float)])
-        sd_error = float(np.sqrt(errors[0] ** 2 + (errors[1:] ** 2).sum() / n ** 2))
+        sd_error = float(np.sqrt(errors[0] ** 2 + (errors[1:] ** 2).sum() / n**2))
         difference = float(trained["score"] - random["score"].mean())
         low, high = combined_interval(difference, float(random["score"].std(ddof=1) / np.sqrt(n)), sd_error, n, LEVEL)
-        out.append({"benchmark": bench, "architecture": arch, "trained": float(trained["score"]),
-                    "trained_error": float(trained["error"]), "random_mean": float(random["score"].mean()),
-                    "random_sd": float(random["score"].std(ddof=1)), "random_seeds": n, "difference": difference,
-                    "ci_low": low, "ci_high": high, "random_above_trained": int((random["score"] >= trained["score"]).sum())})
+        out.append(
+            {
+                "benchmark": bench,
+                "architecture": arch,
+                "trained": float(trained["score"]),
+                "trained_error": float(trained["error"]),
+                "random_mean": float(random["score"].mean()),
+                "random_sd": float(random["score"].std(ddof=1)),
+                "random_seeds": n,
+                "difference": difference,
+                "ci_low": low,
+                "ci_high": high,
+                "random_above_trained": int((random["score"] >= trained["score"]).sum()),
+            }
+        )
     frame = pd.DataFrame(out)
     verdicts = {}
     for bench, rows in frame.groupby("benchmark", sort=False):
         failed = rows[rows["ci_low"] <= 0]
-        reason = "; ".join(f"{r['architecture']}: trained − random {r['difference']:+.3f} [{r['ci_low']:+.3f}, "
-                           f"{r['ci_high']:+.3f}] includes or lies below 0 ({r['random_above_trained']} of "
-                           f"{r['random_seeds']} random seeds score ≥ trained)" for _, r in failed.iterrows())
+        reason = "; ".join(
+            f"{r['architecture']}: trained − random {r['difference']:+.3f} [{r['ci_low']:+.3f}, "
+            f"{r['ci_high']:+.3f}] includes or lies below 0 ({r['random_above_trained']} of "
+            f"{r['random_seeds']} random seeds score ≥ trained)"
+            for _, r in failed.iterrows()
+        )
         verdicts[bench] = (NOT_SEPARATING, reason) if len(failed) else (SEPARATES, "")
     frame["verdict"] = frame["benchmark"].map(lambda b: verdicts[b][0])
     frame["reason"] = frame["benchmark"].map(lambda b: verdicts[b][1])
@@ -126,26 +150,39 @@ def markdown(table: pd.DataFrame, threads: int) -> str:
     frame = separation(table)
     seconds = table.drop_duplicates(["architecture", "model"])["seconds"].sum()
     seeds = sorted(table.loc[table["weights"] == "random", "seed"].dropna().astype(int).unique())
-    lines = ["| benchmark | network | trained (± error) | random: mean ± SD over seeds | trained − random [95% CI] "
-             "| verdict |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| benchmark | network | trained (± error) | random: mean ± SD over seeds | trained − random [95% CI] "
+        "| verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for _, r in frame.iterrows():
         verdict = r["verdict"] if r["verdict"] == SEPARATES else f"**{r['verdict']}**"
-        lines.append(f"| `{r['benchmark']}` | {r['architecture']} | {r['trained']:.3f} ± {r['trained_error']:.3f} "
-                     f"| {r['random_mean']:.3f} ± {r['random_sd']:.3f} ({r['random_seeds']} seeds) "
-                     f"| {r['difference']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {verdict} |")
+        lines.append(
+            f"| `{r['benchmark']}` | {r['architecture']} | {r['trained']:.3f} ± {r['trained_error']:.3f} "
+            f"| {r['random_mean']:.3f} ± {r['random_sd']:.3f} ({r['random_seeds']} seeds) "
+            f"| {r['difference']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {verdict} |"
+        )
     failing = frame[frame["verdict"] == NOT_SEPARATING].drop_duplicates("benchmark")
     reasons = [f"- `{r['benchmark']}` does not separate: {r['reason']}." for _, r in failing.iterrows()]
     versions = ", ".join(f"{k} {v}" for k, v in package_versions("brainscore_vision").items())
-    return "\n".join([
-        f"Trained networks ({', '.join(f'`{t}`' for t, _ in PAIRS)}; a benchmark lists those scored on it) against their random initialisations "
-        f"(seeds {', '.join(map(str, seeds))}), every benchmark scored by its Brain-Score class. Interval: "
-        "trained − mean over random seeds ± sqrt((t·SD_seeds/√S)² + (z·error)²), the benchmark's own error (split "
-        "error or stimulus bootstrap) of each score. A benchmark separates when the interval lies above 0 for "
-        "every network scored on it. The stimulus term is not paired between the trained and the random networks (conservative).",
-        "", *lines, "", *(reasons or ["Every benchmark separates."]), "",
-        f"Scoring time: {seconds / 60:.1f} min (sum over models) on {threads} torch thread(s), on a machine shared "
-        f"with other jobs. Versions: {versions}.",
-        "Written by `python -m analyses.neural.reliability`; per-model rows in RESULTS_reliability.csv.", ""])
+    return "\n".join(
+        [
+            f"Trained networks ({', '.join(f'`{t}`' for t, _ in PAIRS)}; a benchmark lists those scored on it) against their random initialisations "
+            f"(seeds {', '.join(map(str, seeds))}), every benchmark scored by its Brain-Score class. Interval: "
+            "trained − mean over random seeds ± sqrt((t·SD_seeds/√S)² + (z·error)²), the benchmark's own error (split "
+            "error or stimulus bootstrap) of each score. A benchmark separates when the interval lies above 0 for "
+            "every network scored on it. The stimulus term is not paired between the trained and the random networks (conservative).",
+            "",
+            *lines,
+            "",
+            *(reasons or ["Every benchmark separates."]),
+            "",
+            f"Scoring time: {seconds / 60:.1f} min (sum over models) on {threads} torch thread(s), on a machine shared "
+            f"with other jobs. Versions: {versions}.",
+            "Written by `python -m analyses.neural.reliability`; per-model rows in RESULTS_reliability.csv.",
+            "",
+        ]
+    )
 
 
 def not_separating(path: Path = RESULTS_DIR / CSV) -> dict[str, str]:
@@ -168,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analyses.neural.reliability", description=__doc__.splitlines()[0])
     add_config_arguments(parser)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the two result files")
-    parser.add_argument("--add", action="store_true",
-                        help="add the new rows to the csv in --out (replacing rows of the same model and benchmark)")
+    parser.add_argument(
+        "--add",
+        action="store_true",
+        help="add the new rows to the csv in --out (replacing rows of the same model and benchmark)",
+    )
     args = parser.parse_args(argv)
     args.overrides = overrides
     try:
@@ -180,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     if args.add and (args.out / CSV).is_file():
         table = pd.concat([pd.read_csv(args.out / CSV), table]).drop_duplicates(
-            ["architecture", "model", "benchmark"], keep="last")
+            ["architecture", "model", "benchmark"], keep="last"
+        )
     with atomic_write(args.out / CSV) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")
     text = markdown(table, config.threads)

@@ -57,8 +57,9 @@ def _committed(config: ScoreConfig, as_json: bool) -> None:
 
     not_cached = []
     for benchmark in config.benchmarks:
-        result = score(config.model, benchmark, recompute=config.recompute,
-                       region_layer_map=config.region_layer_map or None)
+        result = score(
+            config.model, benchmark, recompute=config.recompute, region_layer_map=config.region_layer_map or None
+        )
         if "not_cached" in result:
             not_cached.append(f"{benchmark} (score {result['score']:.4f}, printed above): {result['not_cached']}")
         if as_json:
@@ -83,14 +84,23 @@ def _per_layer(config: ScoreConfig, out: Path | None, as_json: bool) -> None:
 
     loaded = load(config.model)
     out = out or zoo_home() / "scores" / loaded.identifier / "layers"
-    run = write_layer_scores(loaded, config.benchmarks, config.layers, out, config.reduction, config.batch_size,
-                             command="neuroequi " + " ".join(sys.argv[1:]))
+    run = write_layer_scores(
+        loaded,
+        config.benchmarks,
+        config.layers,
+        out,
+        config.reduction,
+        config.batch_size,
+        command="neuroequi " + " ".join(sys.argv[1:]),
+    )
     if as_json:
         print(to_json(run, indent=2))
     else:
         print(Path(run["files"]["csv"]).read_text())
-        print(f"wrote {', '.join(run['files'].values())} ({run['total_seconds']:.0f} s, "
-              f"peak RSS {run['peak_rss_gb']:.2f} GiB)")
+        print(
+            f"wrote {', '.join(run['files'].values())} ({run['total_seconds']:.0f} s, "
+            f"peak RSS {run['peak_rss_gb']:.2f} GiB)"
+        )
 
 
 def run(config: ScoreConfig, args: argparse.Namespace) -> int:
@@ -99,8 +109,10 @@ def run(config: ScoreConfig, args: argparse.Namespace) -> int:
     from neuroequi.errors import ConfigError
 
     if config.reduction.components and not config.layers:
-        raise ConfigError(f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
-                          "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them")
+        raise ConfigError(
+            f"reduction.components={config.reduction.components}: a reduction applies to per-layer "
+            "scores (--layers); scores at the committed layers are unreduced, as Brain-Score scores them"
+        )
     if config.layers:
         _per_layer(config, args.out, args.json)
     else:

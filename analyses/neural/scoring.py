@@ -21,8 +21,22 @@ from neuroequi.errors import IntegrityError, WriteError
 from neuroequi.io import write_json
 
 #: Keys of a score result, in the order ``neuroequi score`` prints them.
-RESULT_KEYS = ("model", "identifier", "benchmark", "score", "raw", "ceiling", "error", "ceiling_formula",
-               "region_layer_map", "reduction", "preprocessing", "brainscore_version", "elapsed_s", "created")
+RESULT_KEYS = (
+    "model",
+    "identifier",
+    "benchmark",
+    "score",
+    "raw",
+    "ceiling",
+    "error",
+    "ceiling_formula",
+    "region_layer_map",
+    "reduction",
+    "preprocessing",
+    "brainscore_version",
+    "elapsed_s",
+    "created",
+)
 
 
 def result_path(identifier: str, benchmark: str, home: Path | None = None) -> Path:
@@ -37,18 +51,26 @@ def _float(value) -> float:
     return float(getattr(value, "values", value))
 
 
-def result_from_score(score, *, model: str, identifier: str, benchmark, region_layer_map: dict,
-                      elapsed_s: float) -> dict:
+def result_from_score(
+    score, *, model: str, identifier: str, benchmark, region_layer_map: dict, elapsed_s: float
+) -> dict:
     """Plain dict of a Brain-Score ``Score`` (see :data:`RESULT_KEYS`; extras: per-session values)."""
     from importlib.metadata import version
 
     attrs = score.attrs
     result = {
-        "model": model, "identifier": identifier, "benchmark": benchmark.identifier,
-        "score": _float(score), "raw": _float(attrs.get("raw")), "ceiling": _float(attrs.get("ceiling")),
-        "error": _float(attrs.get("error")), "ceiling_formula": benchmark.ceiling_formula,
-        "region_layer_map": dict(region_layer_map), "brainscore_version": version("brainscore_vision"),
-        "elapsed_s": round(elapsed_s, 2), "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": model,
+        "identifier": identifier,
+        "benchmark": benchmark.identifier,
+        "score": _float(score),
+        "raw": _float(attrs.get("raw")),
+        "ceiling": _float(attrs.get("ceiling")),
+        "error": _float(attrs.get("error")),
+        "ceiling_formula": benchmark.ceiling_formula,
+        "region_layer_map": dict(region_layer_map),
+        "brainscore_version": version("brainscore_vision"),
+        "elapsed_s": round(elapsed_s, 2),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     for key in ("session_scores", "session_errors", "subject_scores"):
         if key in attrs:
@@ -61,8 +83,14 @@ def result_from_score(score, *, model: str, identifier: str, benchmark, region_l
     return result
 
 
-def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: bool = False,
-          region_layer_map: dict[str, str] | None = None, home: Path | None = None) -> dict:
+def score(
+    model: str | os.PathLike | LoadedModel,
+    benchmark: str,
+    *,
+    recompute: bool = False,
+    region_layer_map: dict[str, str] | None = None,
+    home: Path | None = None,
+) -> dict:
     """Score ``model`` (anything :func:`model_zoo.load` takes, or a loaded model) on ``benchmark``
     (local or online; see :mod:`analyses.neural`).
 
@@ -94,13 +122,23 @@ def score(model: str | os.PathLike | LoadedModel, benchmark: str, *, recompute: 
     if path.is_file() and not recompute:
         cached = _read_cached(path)
         stale = benchmark.endswith("-rdm") and "replicates" not in (cached or {})  # before the stimulus bootstrap
-        if (cached is not None and cached.get("region_layer_map") == regions and not stale
-                and cached.get("preprocessing") == preprocessing_key(loaded)):
+        if (
+            cached is not None
+            and cached.get("region_layer_map") == regions
+            and not stale
+            and cached.get("preprocessing") == preprocessing_key(loaded)
+        ):
             return cached
     bench = load_benchmark(benchmark)
     raw_score = run_benchmark(bench, commitment(loaded, regions))
-    result = result_from_score(raw_score, model=loaded.name, identifier=loaded.identifier, benchmark=bench,
-                               region_layer_map=regions, elapsed_s=time.perf_counter() - start)
+    result = result_from_score(
+        raw_score,
+        model=loaded.name,
+        identifier=loaded.identifier,
+        benchmark=bench,
+        region_layer_map=regions,
+        elapsed_s=time.perf_counter() - start,
+    )
     result.update(reduction="none", preprocessing=preprocessing_key(loaded), layer_map_source=how)
     if not math.isfinite(result["score"]):
         raise IntegrityError(

@@ -58,8 +58,11 @@ from neuroequi.errors import ConfigError, OfflineError
 RUNNER = Path(__file__).resolve().with_name("submission_runner.py")
 PHASES = ("check_base_models", "generic_tests", "plugin_tests", "record")
 #: Copied (not linked) into the overlay: files whose own path Brain-Score uses to find other files.
-_COPIED = ("models/__init__.py", "model_helpers/brain_transformation/__init__.py",
-           "model_helpers/generic_plugin_tests.py")
+_COPIED = (
+    "models/__init__.py",
+    "model_helpers/brain_transformation/__init__.py",
+    "model_helpers/generic_plugin_tests.py",
+)
 
 #: The ``sitecustomize.py`` of the check's environment (a template beside this file, :class:`string.Template`).
 SITECUSTOMIZE = Path(__file__).resolve().parent / "submission_sitecustomize.py.tmpl"
@@ -100,11 +103,17 @@ class CheckReport:
     def lines(self) -> list[str]:
         """Human-readable report, one line each."""
         out = [f"submission {self.zip_path}: plugin models/{self.plugin}, model {self.model!r}"]
-        out += [f"  {p['phase']:>18}: {'ok' if p['ok'] else 'FAILED'} ({p['seconds']:.0f} s)"
-                + (f" -- {'; '.join(p.get('notes', []))}" if p.get("notes") else "") for p in self.phases]
+        out += [
+            f"  {p['phase']:>18}: {'ok' if p['ok'] else 'FAILED'} ({p['seconds']:.0f} s)"
+            + (f" -- {'; '.join(p.get('notes', []))}" if p.get("notes") else "")
+            for p in self.phases
+        ]
         if self.score is not None:
-            zoo = "" if self.zoo_score is None else (f"; zoo model {self.zoo_score:.6f}, "
-                                                     f"|difference| {abs(self.score - self.zoo_score):.2e}")
+            zoo = (
+                ""
+                if self.zoo_score is None
+                else (f"; zoo model {self.zoo_score:.6f}, |difference| {abs(self.score - self.zoo_score):.2e}")
+            )
             out.append(f"  score on {self.benchmark}: {self.score:.6f}{zoo}")
         out += [f"  note: {n}" for n in self.notes]
         out += [f"  {f}" for f in self.failures]
@@ -113,6 +122,7 @@ class CheckReport:
 
 
 # --------------------------------------------------------------------------- unpack and static checks
+
 
 def unpack(zip_path: Path, work: Path) -> tuple[Path, str]:
     """Unpack ``zip_path`` into ``work/submission``; ``(plugin folder, registered model name)``.
@@ -124,7 +134,9 @@ def unpack(zip_path: Path, work: Path) -> tuple[Path, str]:
     if not zip_path.is_file():
         raise ConfigError(f"submission {str(zip_path)!r} does not exist")
     if zip_path.stat().st_size > MAX_ZIP_BYTES:
-        raise ConfigError(f"submission {zip_path} is {zip_path.stat().st_size / 2**20:.1f} MB; Brain-Score accepts 50 MB")
+        raise ConfigError(
+            f"submission {zip_path} is {zip_path.stat().st_size / 2**20:.1f} MB; Brain-Score accepts 50 MB"
+        )
     if not zipfile.is_zipfile(zip_path):
         raise ConfigError(f"{zip_path} is not a Brain-Score plugin: not a zip file")
     target = work / "submission"
@@ -136,19 +148,26 @@ def unpack(zip_path: Path, work: Path) -> tuple[Path, str]:
             raise ConfigError(f"{zip_path} is not a Brain-Score plugin: unsafe paths {bad[:3]}")
         zf.extractall(target, members=names)
     top = sorted(p.name for p in target.iterdir() if not p.name.startswith((".", "_")))
-    plugins = sorted(p for p in (target / "models").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
-        if top == ["models"] else []
+    plugins = (
+        sorted(p for p in (target / "models").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        if top == ["models"]
+        else []
+    )
     if len(plugins) != 1:
-        raise ConfigError(f"{zip_path} is not a Brain-Score plugin: expected one folder models/<plugin>/ at the top, "
-                          f"found top-level entries {top} and plugin folders {[p.name for p in plugins]}")
+        raise ConfigError(
+            f"{zip_path} is not a Brain-Score plugin: expected one folder models/<plugin>/ at the top, "
+            f"found top-level entries {top} and plugin folders {[p.name for p in plugins]}"
+        )
     plugin = plugins[0]
     missing = [f for f in ("__init__.py", "test.py") if not (plugin / f).is_file()]
     if missing:
         raise ConfigError(f"{zip_path} is not a Brain-Score plugin: models/{plugin.name}/ lacks {missing}")
     registered = re.findall(r"""model_registry\[\s*['"]([^'"]+)['"]\s*\]""", (plugin / "__init__.py").read_text())
     if len(registered) != 1:
-        raise ConfigError(f"{zip_path}: models/{plugin.name}/__init__.py must register exactly one model with a "
-                          f"literal model_registry['<name>'] = ... line; found {registered}")
+        raise ConfigError(
+            f"{zip_path}: models/{plugin.name}/__init__.py must register exactly one model with a "
+            f"literal model_registry['<name>'] = ... line; found {registered}"
+        )
     return plugin, registered[0]
 
 
@@ -163,13 +182,23 @@ def static_failures(plugin: Path) -> list[Failure]:
             failures.append(Failure("static", rel, exc.lineno or 0, f"SyntaxError: {exc.msg}"))
             continue
         for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             for name in names:
                 if name.split(".")[0] in PROJECT_PACKAGES:
-                    failures.append(Failure("static", rel, node.lineno,
-                                            f"imports {name!r}, a package of this project that Brain-Score's "
-                                            "servers do not have"))
+                    failures.append(
+                        Failure(
+                            "static",
+                            rel,
+                            node.lineno,
+                            f"imports {name!r}, a package of this project that Brain-Score's servers do not have",
+                        )
+                    )
     requirements = plugin / "requirements.txt"
     if requirements.is_file():
         for number, raw in enumerate(requirements.read_text().splitlines(), 1):
@@ -178,11 +207,23 @@ def static_failures(plugin: Path) -> list[Failure]:
                 continue
             name = re.split(r"[\s<>=!~;\[@]", line, maxsplit=1)[0].lower().replace("_", "-")
             if "://" in line or line.startswith(("-", ".", "/")) or " @ " in line:
-                failures.append(Failure("static", f"{plugin.name}/requirements.txt", number,
-                                        f"{line!r} is not a package-index requirement (URL, path or option)"))
+                failures.append(
+                    Failure(
+                        "static",
+                        f"{plugin.name}/requirements.txt",
+                        number,
+                        f"{line!r} is not a package-index requirement (URL, path or option)",
+                    )
+                )
             elif name in PROJECT_PACKAGES or name == "neuroequi":
-                failures.append(Failure("static", f"{plugin.name}/requirements.txt", number,
-                                        f"{line!r}: this project is not on the package index"))
+                failures.append(
+                    Failure(
+                        "static",
+                        f"{plugin.name}/requirements.txt",
+                        number,
+                        f"{line!r}: this project is not on the package index",
+                    )
+                )
     return failures
 
 
@@ -192,8 +233,12 @@ def weights_url(plugin: Path) -> tuple[str, int] | None:
     if not model.is_file():
         return None
     for node in ast.parse(model.read_text()).body:
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "WEIGHTS_URL" for t in node.targets)
-                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "WEIGHTS_URL" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
             return node.value.value, node.lineno
     return None
 
@@ -216,11 +261,14 @@ def check_weights_url(plugin: Path, timeout: float = 10.0, allow_private_url: bo
         reason = f"HTTP {exc.code} {exc.reason}"
     except (OSError, ValueError) as exc:
         reason = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-    raise OfflineError(f"models/{plugin.name}/model.py:{line}: weights URL {url} is unreachable ({reason}); "
-                       "Brain-Score's servers could not load this model")
+    raise OfflineError(
+        f"models/{plugin.name}/model.py:{line}: weights URL {url} is unreachable ({reason}); "
+        "Brain-Score's servers could not load this model"
+    )
 
 
 # --------------------------------------------------------------------------- the blocked subprocess
+
 
 def _mirror(source: Path, target: Path, copied: tuple[str, ...], rel: str = "") -> None:
     """``target`` mirrors ``source`` with symlinks; paths in ``copied`` are copies, their folders real."""
@@ -263,8 +311,11 @@ def write_sitecustomize(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sitecustomize.py"
     template = string.Template(SITECUSTOMIZE.read_text())
-    path.write_text(template.substitute(blocked=repr(set(PROJECT_PACKAGES)), compat_imports="\n".join(compat.imports),
-                                        compat=compat.source))
+    path.write_text(
+        template.substitute(
+            blocked=repr(set(PROJECT_PACKAGES)), compat_imports="\n".join(compat.imports), compat=compat.source
+        )
+    )
     return path
 
 
@@ -282,15 +333,24 @@ def _standins(work: Path) -> dict:
     objects = [group[str(s)] for s in subset["stimulus_id"].values]
     meta = {
         "identifier": "MajajHong2015.public-standin-Cowley2023.210325",
-        "stimulus_set": {"stimulus_id": list(stimulus_set["stimulus_id"]), "filename": list(stimulus_set["filename"]),
-                         "object_name": [group[s] for s in stimulus_set["stimulus_id"]],
-                         "image_label": [group[s] for s in stimulus_set["stimulus_id"]]},
+        "stimulus_set": {
+            "stimulus_id": list(stimulus_set["stimulus_id"]),
+            "filename": list(stimulus_set["filename"]),
+            "object_name": [group[s] for s in stimulus_set["stimulus_id"]],
+            "image_label": [group[s] for s in stimulus_set["stimulus_id"]],
+        },
         "paths": [str(repetitions.stimulus_set.get_stimulus(s)) for s in stimulus_set["stimulus_id"]],
-        "presentation": {"stimulus_id": [str(s) for s in subset["stimulus_id"].values],
-                         "repetition": [int(r) for r in subset["repetition"].values],
-                         "object_name": objects, "image_label": objects},
-        "neuroid": {"neuroid_id": [str(n) for n in subset["neuroid_id"].values], "region": ["IT"] * subset.sizes["neuroid"],
-                    "session": [str(n) for n in subset["session"].values]},
+        "presentation": {
+            "stimulus_id": [str(s) for s in subset["stimulus_id"].values],
+            "repetition": [int(r) for r in subset["repetition"].values],
+            "object_name": objects,
+            "image_label": objects,
+        },
+        "neuroid": {
+            "neuroid_id": [str(n) for n in subset["neuroid_id"].values],
+            "region": ["IT"] * subset.sizes["neuroid"],
+            "session": [str(n) for n in subset["session"].values],
+        },
         "time_bin": [70, 170],
     }
     folder = work / "standins"
@@ -298,37 +358,62 @@ def _standins(work: Path) -> dict:
     np.save(folder / "majajhong_values.npy", subset.transpose("presentation", "neuroid").values)
     (folder / "majajhong_coords.json").write_text(json.dumps(meta))
     pca = cifar10_pca_stimulus_set(1000)
-    return {"majajhong": {"values": str(folder / "majajhong_values.npy"), "coords": str(folder / "majajhong_coords.json")},
-            "imagenet": [str(pca.get_stimulus(s)) for s in pca["stimulus_id"]],
-            "note": "offline: check_base_models ran with local stand-ins for MajajHong2015.public (Cowley 210325, "
-                    "200 images, per-repeat responses labelled IT) and for LayerPCA's ImageNet images "
-                    "(1,000 CIFAR-10 test images)"}
+    return {
+        "majajhong": {"values": str(folder / "majajhong_values.npy"), "coords": str(folder / "majajhong_coords.json")},
+        "imagenet": [str(pca.get_stimulus(s)) for s in pca["stimulus_id"]],
+        "note": "offline: check_base_models ran with local stand-ins for MajajHong2015.public (Cowley 210325, "
+        "200 images, per-repeat responses labelled IT) and for LayerPCA's ImageNet images "
+        "(1,000 CIFAR-10 test images)",
+    }
 
 
 def run_blocked(spec: dict, work: Path, timeout: float) -> list[dict]:
     """Run :mod:`analyses.neural.submission_runner` with ``spec`` in the blocked environment; its phases."""
     blocker = write_sitecustomize(work / "blocker")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME")}
-    env.update(PYTHONPATH=os.pathsep.join([str(blocker.parent), str(work / "site")]), PYTHONNOUSERSITE="1",
-               PYTHONDONTWRITEBYTECODE="1", BS_INSTALL_DEPENDENCIES="no", RESULTCACHING_HOME=str(work / "resultcaching"),
-               BRAINSCORE_HOME=str(work / "brainscore"), TORCH_HOME=str(work / "torch"), MT_HOME=str(work / "mt"))
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(blocker.parent), str(work / "site")]),
+        PYTHONNOUSERSITE="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        BS_INSTALL_DEPENDENCIES="no",
+        RESULTCACHING_HOME=str(work / "resultcaching"),
+        BRAINSCORE_HOME=str(work / "brainscore"),
+        TORCH_HOME=str(work / "torch"),
+        MT_HOME=str(work / "mt"),
+    )
     spec_path = work / "spec.json"
     spec_path.write_text(json.dumps(spec))
     try:
-        done = subprocess.run([sys.executable, "-P", str(RUNNER), str(spec_path)], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-P", str(RUNNER), str(spec_path)],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         raise ConfigError(f"the submission check ran past {timeout:.0f} s (raise timeout=...)") from exc
     report = Path(spec["report"])
     phases = json.loads(report.read_text()) if report.is_file() else []
     if not phases:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        phases = [{"phase": "start", "ok": False, "seconds": 0.0, "notes": [],
-                   "failures": [{"file": str(RUNNER), "line": 0, "message": " | ".join(tail) or f"exit {done.returncode}"}]}]
+        phases = [
+            {
+                "phase": "start",
+                "ok": False,
+                "seconds": 0.0,
+                "notes": [],
+                "failures": [
+                    {"file": str(RUNNER), "line": 0, "message": " | ".join(tail) or f"exit {done.returncode}"}
+                ],
+            }
+        ]
     return phases
 
 
 # --------------------------------------------------------------------------- the score
+
 
 def _recording_spec(benchmark, work: Path) -> dict:
     from analyses.neural.benchmarks import benchmark_stimuli
@@ -336,8 +421,14 @@ def _recording_spec(benchmark, work: Path) -> dict:
     stimuli = []
     for stimulus_set, degrees in benchmark_stimuli(benchmark):
         ids = [str(s) for s in stimulus_set["stimulus_id"].values]
-        stimuli.append({"identifier": stimulus_set.identifier, "stimulus_ids": ids, "visual_degrees": degrees,
-                        "paths": [str(stimulus_set.get_stimulus(s)) for s in ids]})
+        stimuli.append(
+            {
+                "identifier": stimulus_set.identifier,
+                "stimulus_ids": ids,
+                "visual_degrees": degrees,
+                "paths": [str(stimulus_set.get_stimulus(s)) for s in ids],
+            }
+        )
     return {"stimuli": stimuli, "out": str(work / "recorded")}
 
 
@@ -356,9 +447,15 @@ def score_recorded(benchmark, record: dict, out: Path) -> float:
     return float(run_benchmark(benchmark, candidate).values)
 
 
-def check_submission(zip_path: str | os.PathLike, benchmark: str = "Kiani2007.IT-rdm",
-                     phases: tuple[str, ...] = PHASES, timeout: float = 1800.0, keep: Path | None = None,
-                     home: Path | None = None, allow_private_url: bool = False) -> CheckReport:
+def check_submission(
+    zip_path: str | os.PathLike,
+    benchmark: str = "Kiani2007.IT-rdm",
+    phases: tuple[str, ...] = PHASES,
+    timeout: float = 1800.0,
+    keep: Path | None = None,
+    home: Path | None = None,
+    allow_private_url: bool = False,
+) -> CheckReport:
     """Run the checks of the module docstring on a submission zip; the report.
 
     ``phases``: a subset of :data:`PHASES`. ``keep``: a folder to work in and keep (default: a
@@ -385,16 +482,25 @@ def check_submission(zip_path: str | os.PathLike, benchmark: str = "Kiani2007.IT
         check_weights_url(plugin, allow_private_url=allow_private_url)
         plugin_dir = build_overlay(plugin, work)
         bench = load_benchmark(benchmark) if "record" in phases else None
-        spec = {"plugin_dir": str(plugin_dir), "plugin": plugin.name, "model": name, "phases": list(phases),
-                "report": str(work / "report.json"), "rootdir": str(work / "site"),
-                "generic_tests": str(plugin_dir.parents[1] / "model_helpers" / "generic_plugin_tests.py"),
-                "record": _recording_spec(bench, work) if bench is not None else None,
-                "standins": _standins(work) if "check_base_models" in phases and
-                reachable("brainscore-storage.s3.amazonaws.com") is not None else None}
+        spec = {
+            "plugin_dir": str(plugin_dir),
+            "plugin": plugin.name,
+            "model": name,
+            "phases": list(phases),
+            "report": str(work / "report.json"),
+            "rootdir": str(work / "site"),
+            "generic_tests": str(plugin_dir.parents[1] / "model_helpers" / "generic_plugin_tests.py"),
+            "record": _recording_spec(bench, work) if bench is not None else None,
+            "standins": _standins(work)
+            if "check_base_models" in phases and reachable("brainscore-storage.s3.amazonaws.com") is not None
+            else None,
+        }
         report.phases = run_blocked(spec, work, timeout)
         for phase in report.phases:
-            report.failures += [Failure(phase["phase"], _relative(f["file"], plugin_dir), f["line"], f["message"])
-                                for f in phase["failures"]]
+            report.failures += [
+                Failure(phase["phase"], _relative(f["file"], plugin_dir), f["line"], f["message"])
+                for f in phase["failures"]
+            ]
         recorded = next((p["record"] for p in report.phases if p["phase"] == "record" and p["ok"]), None)
         if recorded is not None:
             report.benchmark = benchmark
@@ -422,11 +528,20 @@ def _compare(report: CheckReport, recorded: dict, home: Path | None) -> None:
         return
     loaded = load(report.model, home)
     if loaded.identifier != recorded["identifier"]:
-        report.notes.append(f"the zoo's {report.model!r} has identifier {loaded.identifier}, the plugin "
-                            f"{recorded['identifier']}: different weights, scores not compared")
+        report.notes.append(
+            f"the zoo's {report.model!r} has identifier {loaded.identifier}, the plugin "
+            f"{recorded['identifier']}: different weights, scores not compared"
+        )
         return
     result = score(loaded, report.benchmark, region_layer_map=recorded["region_layer_map"], home=home)
     report.zoo_score = float(result["score"])
     if abs(report.score - report.zoo_score) > 1e-6:
-        report.failures.append(Failure("score", "model.py", 0, f"score {report.score:.8f} through the submission "
-                                       f"differs from the zoo model's {report.zoo_score:.8f} (> 1e-6)"))
+        report.failures.append(
+            Failure(
+                "score",
+                "model.py",
+                0,
+                f"score {report.score:.8f} through the submission "
+                f"differs from the zoo model's {report.zoo_score:.8f} (> 1e-6)",
+            )
+        )

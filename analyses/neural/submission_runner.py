@@ -79,12 +79,17 @@ def _pytest(args: list[str], plugin_dir: str, rootdir: str) -> dict:
     collector = _Collector(plugin_dir)
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        code = int(pytest.main([*args, "-m", "not slow", "-q", "-p", "no:cacheprovider", "--rootdir", rootdir],
-                               plugins=[collector]))
+        code = int(
+            pytest.main(
+                [*args, "-m", "not slow", "-q", "-p", "no:cacheprovider", "--rootdir", rootdir], plugins=[collector]
+            )
+        )
     print(output.getvalue())
     if code not in (0, 5) and not collector.failures:
         tail = [line for line in output.getvalue().splitlines() if line.strip()][-3:]
-        collector.failures.append({"file": args[0], "line": 0, "message": f"pytest exit code {code}: {' | '.join(tail)}"})
+        collector.failures.append(
+            {"file": args[0], "line": 0, "message": f"pytest exit code {code}: {' | '.join(tail)}"}
+        )
     return {"failures": collector.failures, "notes": [f"{collector.passed} passed (pytest exit code {code})"]}
 
 
@@ -98,9 +103,12 @@ def _standin_assembly(spec: dict):
     stimuli = StimulusSet(meta["stimulus_set"])
     stimuli.stimulus_paths = dict(zip(meta["stimulus_set"]["stimulus_id"], meta["paths"]))
     stimuli.identifier = meta["identifier"]
-    coords = {**{k: ("presentation", v) for k, v in meta["presentation"].items()},
-              **{k: ("neuroid", v) for k, v in meta["neuroid"].items()},
-              "time_bin_start": ("time_bin", [meta["time_bin"][0]]), "time_bin_end": ("time_bin", [meta["time_bin"][1]])}
+    coords = {
+        **{k: ("presentation", v) for k, v in meta["presentation"].items()},
+        **{k: ("neuroid", v) for k, v in meta["neuroid"].items()},
+        "time_bin_start": ("time_bin", [meta["time_bin"][0]]),
+        "time_bin_end": ("time_bin", [meta["time_bin"][1]]),
+    }
     values = np.load(spec["values"])[:, :, None]
     assembly = NeuroidAssembly(values, coords=coords, dims=["presentation", "neuroid", "time_bin"])
     assembly.attrs["stimulus_set"] = stimuli
@@ -117,8 +125,9 @@ def _check_base_models(spec: dict, model_module) -> dict:
     standins = spec.get("standins")
     if standins:
         original = check_models.load_dataset
-        check_models.load_dataset = lambda identifier: (_standin_assembly(standins["majajhong"])
-                                                        if identifier == "MajajHong2015.public" else original(identifier))
+        check_models.load_dataset = lambda identifier: (
+            _standin_assembly(standins["majajhong"]) if identifier == "MajajHong2015.public" else original(identifier)
+        )
         pca._get_imagenet_val = lambda num_images: standins["imagenet"][:num_images]
         notes.append(standins["note"])
     sys.modules["submission_model"] = model_module
@@ -139,12 +148,14 @@ def _record(spec: dict, name: str) -> dict:
     out = Path(spec["out"])
     recorded = []
     for request in spec["stimuli"]:
-        stimuli = StimulusSet({"stimulus_id": request["stimulus_ids"],
-                               "filename": [Path(p).name for p in request["paths"]]})
+        stimuli = StimulusSet(
+            {"stimulus_id": request["stimulus_ids"], "filename": [Path(p).name for p in request["paths"]]}
+        )
         stimuli.stimulus_paths = dict(zip(request["stimulus_ids"], request["paths"]))
         stimuli.identifier = request["identifier"]
-        placed = place_on_screen(stimuli, target_visual_degrees=model.visual_degrees(),
-                                 source_visual_degrees=request["visual_degrees"])
+        placed = place_on_screen(
+            stimuli, target_visual_degrees=model.visual_degrees(), source_visual_degrees=request["visual_degrees"]
+        )
         folder = out / placed.identifier
         folder.mkdir(parents=True, exist_ok=True)
         for layer in layers:
@@ -153,10 +164,17 @@ def _record(spec: dict, name: str) -> dict:
             np.save(folder / f"{layer}.npy", assembly.values.astype(np.float32))
             (folder / "stimulus_ids.json").write_text(json.dumps([str(s) for s in assembly["stimulus_id"].values]))
         recorded.append({"identifier": request["identifier"], "placed": placed.identifier})
-    return {"failures": [], "notes": [], "record": {
-        "identifier": model.identifier, "visual_degrees": model.visual_degrees(),
-        "region_layer_map": region_layer_map, "activations_identifier": model.activations_model.identifier,
-        "stimulus_sets": recorded}}
+    return {
+        "failures": [],
+        "notes": [],
+        "record": {
+            "identifier": model.identifier,
+            "visual_degrees": model.visual_degrees(),
+            "region_layer_map": region_layer_map,
+            "activations_identifier": model.activations_model.identifier,
+            "stimulus_sets": recorded,
+        },
+    }
 
 
 def main(spec_path: str) -> int:
@@ -190,8 +208,9 @@ def main(spec_path: str) -> int:
     name = spec["model"]
     runners = {
         "check_base_models": lambda: _check_base_models(spec, model_module),
-        "generic_tests": lambda: _pytest([spec["generic_tests"], "--plugin_directory", plugin_dir], plugin_dir,
-                                         spec["rootdir"]),
+        "generic_tests": lambda: _pytest(
+            [spec["generic_tests"], "--plugin_directory", plugin_dir], plugin_dir, spec["rootdir"]
+        ),
         "plugin_tests": lambda: _pytest([str(Path(plugin_dir) / "test.py")], plugin_dir, spec["rootdir"]),
         "record": lambda: _record(spec["record"], name),
     }

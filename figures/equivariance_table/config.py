@@ -75,15 +75,28 @@ def validate(config: EquivarianceTableConfig) -> EquivarianceTableConfig:
     config.families = check_families(config.families, "families")
     known = round(config.known_fraction * config.train_images)
     checks = [
-        (re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", config.name) is not None,
-         f"name {config.name!r} must be one folder name (letters, digits, '_', '.', '-'; no '/'): "
-         "the results go to <out>/<name>, never outside --out"),
-        (config.train_images >= config.batch_size, f"train_images ({config.train_images}) must be >= batch_size ({config.batch_size})"),
+        (
+            re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", config.name) is not None,
+            f"name {config.name!r} must be one folder name (letters, digits, '_', '.', '-'; no '/'): "
+            "the results go to <out>/<name>, never outside --out",
+        ),
+        (
+            config.train_images >= config.batch_size,
+            f"train_images ({config.train_images}) must be >= batch_size ({config.batch_size})",
+        ),
         (0.0 <= config.known_fraction < 1.0, f"known_fraction must be in [0, 1), got {config.known_fraction}"),
-        (config.known_fraction == 0 or known >= config.batch_size,
-         f"known_fraction * train_images = {known} images must be >= batch_size ({config.batch_size})"),
-        (config.epochs >= 1 and config.parallel >= 1, f"epochs and parallel must be >= 1, got {config.epochs}, {config.parallel}"),
-        (config.probe_train >= 10 and config.probe_test >= 2, f"probe_train >= 10 and probe_test >= 2, got {config.probe_train}, {config.probe_test}"),
+        (
+            config.known_fraction == 0 or known >= config.batch_size,
+            f"known_fraction * train_images = {known} images must be >= batch_size ({config.batch_size})",
+        ),
+        (
+            config.epochs >= 1 and config.parallel >= 1,
+            f"epochs and parallel must be >= 1, got {config.epochs}, {config.parallel}",
+        ),
+        (
+            config.probe_train >= 10 and config.probe_test >= 2,
+            f"probe_train >= 10 and probe_test >= 2, got {config.probe_train}, {config.probe_test}",
+        ),
     ]
     for ok, message in checks:
         if not ok:
@@ -119,14 +132,23 @@ class Run:
     variant: str = "main"
 
 
-SHORT = {"rotation": "rot", "color": "color", "blur": "blur", "translation": "trans", "crop": "crop",
-         "flip": "flip", "scale": "scale"}
+SHORT = {
+    "rotation": "rot",
+    "color": "color",
+    "blur": "blur",
+    "translation": "trans",
+    "crop": "crop",
+    "flip": "flip",
+    "scale": "scale",
+}
 
 
 def runs(config: EquivarianceTableConfig) -> list[Run]:
     """The runs of ``config``: SIE per family, SIE(all), the reconstruction method, VICReg,
     and SIE(all) on the known fraction for the unknown-transformations variant."""
-    out = [Run(f"sie_{f}", f"SIE({SHORT[f]})", SIE_CONFIG, (f,), config.train_images, config.sie) for f in config.families]
+    out = [
+        Run(f"sie_{f}", f"SIE({SHORT[f]})", SIE_CONFIG, (f,), config.train_images, config.sie) for f in config.families
+    ]
     out += [
         Run("sie_all", "SIE(all)", SIE_CONFIG, config.families, config.train_images, config.sie),
         Run("recon_equi", "Reconstruction (ours)", RECON_CONFIG, config.families, config.train_images, config.recon),
@@ -134,6 +156,15 @@ def runs(config: EquivarianceTableConfig) -> list[Run]:
     ]
     if config.known_fraction > 0:
         known = round(config.known_fraction * config.train_images)
-        out.append(Run("sie_all_known", f"SIE(all), {known} known", SIE_CONFIG, config.families, known,
-                       config.sie, variant="unknown"))
+        out.append(
+            Run(
+                "sie_all_known",
+                f"SIE(all), {known} known",
+                SIE_CONFIG,
+                config.families,
+                known,
+                config.sie,
+                variant="unknown",
+            )
+        )
     return out

@@ -34,10 +34,17 @@ CONFIG_FILE = "config.yaml"
 def run_overrides(config: EquivarianceTableConfig, run: Run, root: Path) -> list[str]:
     """The ``key=value`` overrides of ``run``'s training config."""
     common = {
-        "name": run.name, "output_dir": str(root / "train"), "seed": config.seed, "epochs": config.epochs,
-        "batch_size": config.batch_size, "model.width": config.width, "data.subset": run.images,
+        "name": run.name,
+        "output_dir": str(root / "train"),
+        "seed": config.seed,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "model.width": config.width,
+        "data.subset": run.images,
         "data.transforms": {**to_plain(config.transforms), "families": list(run.families)},
-        "threads": 1, "monitor.knn": False, "monitor.progress": False,
+        "threads": 1,
+        "monitor.knn": False,
+        "monitor.progress": False,
     }
     return train_overrides({**common, **config.train}) + train_overrides(run.overrides)
 
@@ -83,7 +90,9 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
     def model() -> model_zoo.LoadedModel:
         if not loaded:
             final = final_checkpoint(config, run, root)
-            loaded.append(model_zoo.load(model_zoo.run_name(final, zoo_prefix(config, run)), home=Path(config.zoo_home)))
+            loaded.append(
+                model_zoo.load(model_zoo.run_name(final, zoo_prefix(config, run)), home=Path(config.zoo_home))
+            )
         return loaded[0]
 
     def predict(tmp: Path) -> str:
@@ -94,18 +103,36 @@ def evaluate(config: EquivarianceTableConfig, run: Run, root: Path, log: StepLog
 
     def probe(tmp: Path) -> str:
         m = model()
-        result = linear_probe(m, get_policy("cifar", size=m.image_size), config.probe_train, config.probe_test,
-                              C=config.probe_C, seed=config.seed, progress=False)
+        result = linear_probe(
+            m,
+            get_policy("cifar", size=m.image_size),
+            config.probe_train,
+            config.probe_test,
+            C=config.probe_C,
+            seed=config.seed,
+            progress=False,
+        )
         row = result.row(n_boot=config.prediction.n_boot, seed=config.seed)
         tmp.write_text(to_json(row, indent=1))
         return f"accuracy {row['value']:.3f}"
 
     inputs = {"checkpoint": final_checkpoint(config, run, root)}
     prediction = replace(config.prediction, transforms=config.transforms, seed=config.seed)
-    probing = {"probe_train": config.probe_train, "probe_test": config.probe_test, "probe_C": config.probe_C,
-               "seed": config.seed, "n_boot": config.prediction.n_boot}
-    run_step(log, f"predict {run.name}", folder / "augmentation_prediction.csv", predict,
-             StepKey.of({"prediction": prediction}, inputs), config.reuse)  # keys named as in the config
+    probing = {
+        "probe_train": config.probe_train,
+        "probe_test": config.probe_test,
+        "probe_C": config.probe_C,
+        "seed": config.seed,
+        "n_boot": config.prediction.n_boot,
+    }
+    run_step(
+        log,
+        f"predict {run.name}",
+        folder / "augmentation_prediction.csv",
+        predict,
+        StepKey.of({"prediction": prediction}, inputs),
+        config.reuse,
+    )  # keys named as in the config
     run_step(log, f"probe {run.name}", folder / "probe.json", probe, StepKey.of(probing, inputs), config.reuse)
 
 
@@ -126,7 +153,10 @@ def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
     table_runs = runs(config)
     jobs = []
     for run in table_runs:
-        final, key = final_checkpoint(config, run, root), StepKey.of(train_config(config, run, root), place=TRAINING_PLACE)
+        final, key = (
+            final_checkpoint(config, run, root),
+            StepKey.of(train_config(config, run, root), place=TRAINING_PLACE),
+        )
         # a training saved with other settings is removed (or refused) before anything runs
         decide(f"train {run.name}", final, key, config.reuse, remove=final.parent.parent)
 
@@ -134,10 +164,18 @@ def run_table(config: EquivarianceTableConfig, out: Path) -> pd.DataFrame:
             write_key(final, key)
             model_zoo.register_run(final, zoo_prefix(config, run), home=home)
 
-        jobs.append(Job(f"train {run.name}", "figures.equivariance_table.pipeline:train",
-                        "figures.equivariance_table.config:EquivarianceTableConfig", root / CONFIG_FILE,
-                        {"root": str(root), "run": run.name}, final.is_file,  # after decide(): this training's
-                        root / "train" / f"{run.name}.log", on_done=trained))
+        jobs.append(
+            Job(
+                f"train {run.name}",
+                "figures.equivariance_table.pipeline:train",
+                "figures.equivariance_table.config:EquivarianceTableConfig",
+                root / CONFIG_FILE,
+                {"root": str(root), "run": run.name},
+                final.is_file,  # after decide(): this training's
+                root / "train" / f"{run.name}.log",
+                on_done=trained,
+            )
+        )
     env = {**os.environ, **{var: "1" for var in THREAD_VARS}}
     run_jobs(jobs, config.parallel, log, env=env)
     for run in table_runs:

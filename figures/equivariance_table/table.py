@@ -42,8 +42,14 @@ def build_table(config: EquivarianceTableConfig, runs: list[Run], root: Path) ->
         prediction = pd.read_csv(folder / "augmentation_prediction.csv")
         probe = json.loads((folder / "probe.json").read_text())
         rows = prediction[["family", "metric", "value", "ci_low", "ci_high", "n"]].copy()
-        rows.loc[len(rows)] = {"family": "classification", "metric": "accuracy", **{k: probe[k] for k in ("value", "ci_low", "ci_high", "n")}}
-        variants = [run.variant] + (["unknown"] if run.name in ("recon_equi", "vicreg") and config.known_fraction > 0 else [])
+        rows.loc[len(rows)] = {
+            "family": "classification",
+            "metric": "accuracy",
+            **{k: probe[k] for k in ("value", "ci_low", "ci_high", "n")},
+        }
+        variants = [run.variant] + (
+            ["unknown"] if run.name in ("recon_equi", "vicreg") and config.known_fraction > 0 else []
+        )
         for variant in variants:
             frames.append(rows.assign(run=run.name, label=run.label, variant=variant))
     return pd.concat(frames, ignore_index=True)[list(COLUMNS)]
@@ -82,7 +88,9 @@ def orderings(table: pd.DataFrame) -> list[str]:
             if o["value"] == s["value"]:
                 verdict = "a tie"
             else:
-                verdict = "the same ordering" if (o["value"] > s["value"]) == (p_ours > p_sie) else "the reverse ordering"
+                verdict = (
+                    "the same ordering" if (o["value"] > s["value"]) == (p_ours > p_sie) else "the reverse ordering"
+                )
             overlap = o["ci_low"] <= s["ci_high"] and s["ci_low"] <= o["ci_high"]
             lines.append(
                 f"- {variant}, {family}: poster ours {p_ours:.3f} vs SIE {p_sie:.3f} "
@@ -119,12 +127,26 @@ def markdown(table: pd.DataFrame, config: EquivarianceTableConfig) -> str:
         markdown_table(layout(table, "main")),
     ]
     if (table["variant"] == "unknown").any():
-        parts += ["", f"#### Unknown transformations ({known} of {config.train_images} images with known parameters)",
-                  "", "SIE trains on the known images only; the reconstruction method and VICReg use every image "
-                  "(they need no parameters: same runs as the main table).", "", markdown_table(layout(table, "unknown"))]
+        parts += [
+            "",
+            f"#### Unknown transformations ({known} of {config.train_images} images with known parameters)",
+            "",
+            "SIE trains on the known images only; the reconstruction method and VICReg use every image "
+            "(they need no parameters: same runs as the main table).",
+            "",
+            markdown_table(layout(table, "unknown")),
+        ]
     poster = pd.DataFrame({f"{v}: {label}": values for (v, label), values in POSTER.items()}, index=POSTER_FAMILIES).T
-    parts += ["", "#### The poster's numbers (R²; as quoted in issue 15)", "", markdown_table(poster, "{:.3f}"),
-              "", "#### Orderings: poster vs this run", "", *orderings(table)]
+    parts += [
+        "",
+        "#### The poster's numbers (R²; as quoted in issue 15)",
+        "",
+        markdown_table(poster, "{:.3f}"),
+        "",
+        "#### Orderings: poster vs this run",
+        "",
+        *orderings(table),
+    ]
     return "\n".join(parts) + "\n"
 
 

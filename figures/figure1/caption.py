@@ -20,16 +20,16 @@ from neuroequi.io import format_lambda
 
 PANEL_TEXT = {
     2: "ΔD_B of shared augmentation variability: mean over pairs of distinct images of the trace-normalised "
-       "Bures distance between their response covariances under the same K augmentations, minus the same for "
-       "the λ=0 model of the same seed (negative = more shared variability).",
+    "Bures distance between their response covariances under the same K augmentations, minus the same for "
+    "the λ=0 model of the same seed (negative = more shared variability).",
     3: "Decoding of augmentation parameters: Pearson r of cross-validated ridge predictions on held-out images "
-       "(folds split by image), mean over parameters and single parameters ({parameters}).",
+    "(folds split by image), mean over parameters and single parameters ({parameters}).",
     4: "ΔD_B of content/augmentation factorization: D_B between one image's covariance over augmentations and "
-       "the covariance of clean responses over all images, mean over images, minus the λ=0 model of the same "
-       "seed (positive = more factorized).",
+    "the covariance of clean responses over all images, mean over images, minus the λ=0 model of the same "
+    "seed (positive = more factorized).",
     5: "ΔD_B of crop/photometric factorization: D_B between one image's covariance under crops only and under "
-       "photometric distortions only, mean over images, minus the λ=0 model of the same seed (positive = more "
-       "factorized).",
+    "photometric distortions only, mean over images, minus the λ=0 model of the same seed (positive = more "
+    "factorized).",
 }
 INTERVALS = (
     "Points: mean over the {n_seeds} training seeds of each λ (small dots: single seeds). Error bars: 95% "
@@ -82,13 +82,15 @@ def with_interval(value: float, low: float, high: float, signed: bool = False) -
 def short_name(quantity: str, label: str) -> str:
     """The row name of a quantity in the Markdown tables."""
     if quantity.endswith(RAW_SUFFIX):
-        return f"{quantity[:-len(RAW_SUFFIX)]} raw (unceiled)"
+        return f"{quantity[: -len(RAW_SUFFIX)]} raw (unceiled)"
     return SHORT_NAMES.get(quantity, label)
 
 
 def _grid(rows: pd.DataFrame, lambdas: list[float], cell) -> list[str]:
-    lines = ["| quantity | " + " | ".join(f"λ={format_lambda(lam)}" for lam in lambdas) + " |",
-             "|---|" + "---|" * len(lambdas)]
+    lines = [
+        "| quantity | " + " | ".join(f"λ={format_lambda(lam)}" for lam in lambdas) + " |",
+        "|---|" + "---|" * len(lambdas),
+    ]
     for (_, quantity), group in rows.groupby(["panel", "quantity"], sort=False):
         by_lam = group.set_index("lambda_")
         cells = [cell(by_lam.loc[lam]) for lam in lambdas]
@@ -120,8 +122,10 @@ def trends_markdown(tests: pd.DataFrame) -> list[str]:
     lines = ["| quantity | slope per λ step [95% interval] | p | survives Holm | replicated |", "|---|---|---|---|---|"]
     for _, r in tests[tests["test"] == TREND].iterrows():
         text = with_interval(r["estimate"], r["low"], r["high"], signed=True)
-        lines.append(f"| {short_name(r['quantity'], r['label'])} | {f'**{text}**' if r['survives'] == 'yes' else text} "
-                     f"| {r['p_value']:.3g} | {r['survives']} | {r['replicated'] or '–'} |")
+        lines.append(
+            f"| {short_name(r['quantity'], r['label'])} | {f'**{text}**' if r['survives'] == 'yes' else text} "
+            f"| {r['p_value']:.3g} | {r['survives']} | {r['replicated'] or '–'} |"
+        )
     return lines
 
 
@@ -138,15 +142,21 @@ def verdict(tests: pd.DataFrame) -> str:
     claimed = survive[survive["claim"] == "yes"]
     head = f"Of {len(tests)} tests at {n_seeds} seeds (Holm, α = 0.05), "
     if survive.empty:
-        return head + ("none survives the correction: no effect or trend in these panels is distinguishable from "
-                       "seed and image noise.")
+        return head + (
+            "none survives the correction: no effect or trend in these panels is distinguishable from "
+            "seed and image noise."
+        )
     text = head + f"{len(survive)} survive: " + "; ".join(map(_test_name, (r for _, r in survive.iterrows()))) + ". "
     if (tests["replicated"] == "").all():
         return text + "With fewer than 4 seeds there is no independent half to replicate them in: none is a claim."
     if claimed.empty:
         return text + "None of them is replicated by an independent half of the seeds: none is a claim."
-    return text + "Claims (they also replicate in an independent half of the seeds): " + "; ".join(
-        map(_test_name, (r for _, r in claimed.iterrows()))) + "."
+    return (
+        text
+        + "Claims (they also replicate in an independent half of the seeds): "
+        + "; ".join(map(_test_name, (r for _, r in claimed.iterrows())))
+        + "."
+    )
 
 
 def power_line(tests: pd.DataFrame) -> str:
@@ -163,16 +173,30 @@ def power_line(tests: pd.DataFrame) -> str:
     effect = float(np.median(sds))
 
     def power(seeds: int, alpha: float = 0.05) -> float:
-        return float(np.median([rule_power(effect, sd, images * (1 if shared_images(q) else np.sqrt(n / seeds)),
-                                           seeds, alpha=alpha, n_sim=4000)
-                                for q, sd, images in zip(neural["quantity"], sds, neural["se_images"])]))
+        return float(
+            np.median(
+                [
+                    rule_power(
+                        effect,
+                        sd,
+                        images * (1 if shared_images(q) else np.sqrt(n / seeds)),
+                        seeds,
+                        alpha=alpha,
+                        n_sim=4000,
+                    )
+                    for q, sd, images in zip(neural["quantity"], sds, neural["se_images"])
+                ]
+            )
+        )
 
     needed = next((s for s in range(2, 41) if power(s) >= 0.8), None)
-    return (f"Power for an effect of {number(effect)} (one seed SD of the neural scores at "
-            f"λ={format_lambda(neural['lambda_'].max())}, median over the {len(neural)} tested benchmarks) at {n} "
-            f"seeds: {power(n):.0%} uncorrected, {power(n, 0.05 / len(tests)):.0%} at Holm's first step "
-            f"(α = 0.05/{len(tests)}); 80% uncorrected power needs "
-            + (f"{needed} seeds." if needed else "more than 40 seeds."))
+    return (
+        f"Power for an effect of {number(effect)} (one seed SD of the neural scores at "
+        f"λ={format_lambda(neural['lambda_'].max())}, median over the {len(neural)} tested benchmarks) at {n} "
+        f"seeds: {power(n):.0%} uncorrected, {power(n, 0.05 / len(tests)):.0%} at Holm's first step "
+        f"(α = 0.05/{len(tests)}); 80% uncorrected power needs "
+        + (f"{needed} seeds." if needed else "more than 40 seeds.")
+    )
 
 
 def separation_lines(excluded: dict[str, str]) -> list[str]:
@@ -185,8 +209,15 @@ def correction_text(tests: pd.DataFrame, excluded: dict[str, str]) -> str:
     return CORRECTION.format(m=len(tests), excluded=" (the greyed benchmarks left out)" if excluded else "")
 
 
-def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float, int], str],
-            missing: dict[str, str], elapsed_s: float, tests: pd.DataFrame, excluded: dict[str, str]) -> str:
+def caption(
+    config: Figure1Config,
+    table: pd.DataFrame,
+    models: dict[tuple[float, int], str],
+    missing: dict[str, str],
+    elapsed_s: float,
+    tests: pd.DataFrame,
+    excluded: dict[str, str],
+) -> str:
     """Markdown caption of the figure drawn from ``table`` (columns :data:`figures.plot.TABLE_COLUMNS`).
 
     Args:
@@ -200,7 +231,7 @@ def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float
     """
     means = table[table["seed"] == "all"]
     scores = means[(means["panel"] == 1) & means["in_figure"].astype(bool)]
-    parameters = [q[len("decoding_r["):-1] for q in means["quantity"].unique() if q.startswith("decoding_r[")]
+    parameters = [q[len("decoding_r[") : -1] for q in means["quantity"].unique() if q.startswith("decoding_r[")]
     images = means.loc[means["panel"] > 1, "n"]
     n_seeds = int(means["n_seeds"].max())
     lines = [
@@ -217,15 +248,37 @@ def caption(config: Figure1Config, table: pd.DataFrame, models: dict[tuple[float
         INTERVALS.format(n_seeds=n_seeds, dof=max(n_seeds - 1, 0)),
     ]
     coggan = [q for q in means["quantity"].unique() if q.startswith("tong.Coggan2024") and q.endswith(RAW_SUFFIX)]
-    lines += [COGGAN_NOTE.format(benchmark=q[:-len(RAW_SUFFIX)], suffix=RAW_SUFFIX) for q in coggan]
+    lines += [COGGAN_NOTE.format(benchmark=q[: -len(RAW_SUFFIX)], suffix=RAW_SUFFIX) for q in coggan]
     lines += [*separation_lines(excluded), "", correction_text(tests, excluded), "", power_line(tests)]
-    lines += ["", "## What the data show", "", verdict(tests), "", "Mean over seeds [95% interval]:", "",
-              *means_markdown(table), "", "Effect vs λ=0, paired by seed (and image) [95% interval]; bold: survives "
-              "Holm's correction:", "", *effects_markdown(table), "", "Trend over λ:", "", *trends_markdown(tests),
-              "", "## Models"]
+    lines += [
+        "",
+        "## What the data show",
+        "",
+        verdict(tests),
+        "",
+        "Mean over seeds [95% interval]:",
+        "",
+        *means_markdown(table),
+        "",
+        "Effect vs λ=0, paired by seed (and image) [95% interval]; bold: survives Holm's correction:",
+        "",
+        *effects_markdown(table),
+        "",
+        "Trend over λ:",
+        "",
+        *trends_markdown(tests),
+        "",
+        "## Models",
+    ]
     lines += [f"- λ={format_lambda(lam)}, seed {seed}: `{name}`" for (lam, seed), name in models.items()]
-    lines += ["", "## Sizes", (f"- analysis: {int(images.max())} images x K={config.K} augmentations, the same for "
-                               f"every model (analysis seed {config.seed}); {config.n_boot} bootstrap resamples")]
+    lines += [
+        "",
+        "## Sizes",
+        (
+            f"- analysis: {int(images.max())} images x K={config.K} augmentations, the same for "
+            f"every model (analysis seed {config.seed}); {config.n_boot} bootstrap resamples"
+        ),
+    ]
     if config.trains:
         lines += [f"- training overrides of `{config.base_config}`: `{' '.join(train_overrides(config.train))}`"]
     if config.mode in ("offline", "smoke"):

@@ -17,6 +17,5 @@ def run(config: Figure1Config, args: argparse.Namespace) -> int:
     """Run the Figure-1 pipeline for the parsed arguments."""
     from figures.figure1.pipeline import run as run_pipeline
 
-    run_pipeline(config, output_folder(args.results, "--results"), output_folder(args.out, "--out"),
-                 readme=args.readme)
+    run_pipeline(config, output_folder(args.results, "--results"), output_folder(args.out, "--out"), readme=args.readme)
     return 0

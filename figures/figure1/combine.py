@@ -60,7 +60,7 @@ def _image_sd(low: float, high: float, sd_seeds: float, n: int) -> float:
     if not (np.isfinite(low) and np.isfinite(high)):
         return 0.0
     half = (high - low) / 2
-    rest = half ** 2 - (student_t.ppf(0.975, n - 1) * sd_seeds) ** 2
+    rest = half**2 - (student_t.ppf(0.975, n - 1) * sd_seeds) ** 2
     return float(np.sqrt(max(rest, 0.0)) / norm.ppf(0.975))
 
 
@@ -76,8 +76,10 @@ def upgrade(table: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     for index, row in table[table["seed"] == "all"].iterrows():
         per_seed = seeds[(seeds["quantity"] == row["quantity"]) & (seeds["lambda_"] == row["lambda_"])]
         n = len(per_seed)
-        for prefix, column, low, high in (("", "value", "ci_low", "ci_high"),
-                                          ("effect_", "effect", "effect_low", "effect_high")):
+        for prefix, column, low, high in (
+            ("", "value", "ci_low", "ci_high"),
+            ("effect_", "effect", "effect_low", "effect_high"),
+        ):
             sd_seeds = legacy_seed_sd(per_seed[column].to_numpy(dtype=float), n_boot, seed)
             table.loc[index, f"{prefix}se_seeds"] = np.std(per_seed[column], ddof=1) / np.sqrt(n)
             table.loc[index, f"{prefix}se_images"] = _image_sd(row[low], row[high], sd_seeds, n)
@@ -91,8 +93,10 @@ def pool(tables: list[pd.DataFrame]) -> pd.DataFrame:
     seed_rows = pd.concat([t[t["seed"] != "all"] for t in tables], ignore_index=True)
     duplicated = seed_rows.duplicated(["quantity", "lambda_", "seed"])
     if duplicated.any():
-        raise ConfigError(f"figure1 combine: seed {seed_rows.loc[duplicated, 'seed'].iloc[0]} is in more than one "
-                          "table; pool runs of distinct seeds")
+        raise ConfigError(
+            f"figure1 combine: seed {seed_rows.loc[duplicated, 'seed'].iloc[0]} is in more than one "
+            "table; pool runs of distinct seeds"
+        )
     means = [t[t["seed"] == "all"].set_index(["quantity", "lambda_"]) for t in tables]
     keys = means[0].index
     if any(not m.index.sort_values().equals(keys.sort_values()) for m in means):
@@ -103,16 +107,26 @@ def pool(tables: list[pd.DataFrame]) -> pd.DataFrame:
         n = len(per_seed)
         weights = np.array([m.loc[(quantity, lam), "n_seeds"] for m in means], dtype=float) / n
         row = {**first.to_dict(), "quantity": quantity, "lambda_": lam, "seed": "all", "n_seeds": n}
-        for prefix, column, low, high in (("", "value", "ci_low", "ci_high"),
-                                          ("effect_", "effect", "effect_low", "effect_high")):
+        for prefix, column, low, high in (
+            ("", "value", "ci_low", "ci_high"),
+            ("effect_", "effect", "effect_low", "effect_high"),
+        ):
             images = weights * np.array([m.loc[(quantity, lam), f"{prefix}se_images"] for m in means])
-            sd_images = float(images.sum() if shared_images(quantity) else np.sqrt((images ** 2).sum()))
+            sd_images = float(images.sum() if shared_images(quantity) else np.sqrt((images**2).sum()))
             sd_seeds = float(np.std(per_seed[column], ddof=1) / np.sqrt(n))
             mean = float(per_seed[column].mean())
-            interval = ((np.nan, np.nan) if sd_seeds == 0 and sd_images == 0
-                        else combined_interval(mean, sd_seeds, sd_images, n))
-            row |= {column: mean, low: interval[0], high: interval[1], f"{prefix}se_seeds": sd_seeds,
-                    f"{prefix}se_images": sd_images}
+            interval = (
+                (np.nan, np.nan)
+                if sd_seeds == 0 and sd_images == 0
+                else combined_interval(mean, sd_seeds, sd_images, n)
+            )
+            row |= {
+                column: mean,
+                low: interval[0],
+                high: interval[1],
+                f"{prefix}se_seeds": sd_seeds,
+                f"{prefix}se_images": sd_images,
+            }
         later = lam > min(means[0].index.get_level_values("lambda_"))
         row["excludes_zero"] = ("yes" if row["effect_low"] > 0 or row["effect_high"] < 0 else "no") if later else ""
         rows.append(row)
@@ -145,12 +159,30 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
             raise ConfigError(f"figure1 combine: {path} and its run record {record} must both exist")
         records.append(json.loads(record.read_text()))
         tables.append(upgrade(read_table(path), records[-1]["n_boot"], records[-1]["analysis_seed"]))
-    settings = [{k: v for k, v in r.items() if k in ("mode", "objective", "lambdas", "n_images", "K", "n_boot",
-                                                      "analysis_seed", "base_config", "train_overrides")}
-                for r in records]
+    settings = [
+        {
+            k: v
+            for k, v in r.items()
+            if k
+            in (
+                "mode",
+                "objective",
+                "lambdas",
+                "n_images",
+                "K",
+                "n_boot",
+                "analysis_seed",
+                "base_config",
+                "train_overrides",
+            )
+        }
+        for r in records
+    ]
     if any(s != settings[0] for s in settings):
-        raise ConfigError(f"figure1 combine: the runs' settings differ: {settings[0]} vs "
-                          f"{next(s for s in settings if s != settings[0])}")
+        raise ConfigError(
+            f"figure1 combine: the runs' settings differ: {settings[0]} vs "
+            f"{next(s for s in settings if s != settings[0])}"
+        )
     pooled = pool(tables)
     benchmarks = {q.removesuffix(RAW_SUFFIX) for q in pooled.loc[pooled["panel"] == 1, "quantity"]}
     excluded = untestable(pooled) | separation_exclusions(benchmarks)
@@ -158,24 +190,41 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
     halves = tuple(finished(t.copy(), excluded) for t in tables[:2]) if len(tables) == 2 else None
     tests = claims(table, halves)
     first = records[0]
-    config = preset(first["mode"], [f"seeds={json.dumps(sorted({s for r in records for s in r['seeds']}))}",
-                                    f"n_images={first['n_images']}", f"K={first['K']}", f"n_boot={first['n_boot']}",
-                                    f"seed={first['analysis_seed']}"])
+    config = preset(
+        first["mode"],
+        [
+            f"seeds={json.dumps(sorted({s for r in records for s in r['seeds']}))}",
+            f"n_images={first['n_images']}",
+            f"K={first['K']}",
+            f"n_boot={first['n_boot']}",
+            f"seed={first['analysis_seed']}",
+        ],
+    )
     stem = output_stem(config, out_dir)
     with atomic_write(stem.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)
     with atomic_write(claims_path(stem)) as tmp:
         tests.to_csv(tmp, index=False)
-    draw_figure1(table, stem, title=f"TeSSL ({first['objective']}) λ sweep — {first['mode']} mode, "
-                                    f"{len(config.seeds)} seeds pooled from {len(paths)} runs")
+    draw_figure1(
+        table,
+        stem,
+        title=f"TeSSL ({first['objective']}) λ sweep — {first['mode']} mode, "
+        f"{len(config.seeds)} seeds pooled from {len(paths)} runs",
+    )
     elapsed = sum(r["elapsed_s"] for r in records)
-    record = {**first, "seeds": list(config.seeds), "elapsed_s": elapsed,
-              "jobs": {k: v for r in records for k, v in r["jobs"].items()},
-              "not_separating": excluded, "pooled_from": [str(p) for p in paths]}
+    record = {
+        **first,
+        "seeds": list(config.seeds),
+        "elapsed_s": elapsed,
+        "jobs": {k: v for r in records for k, v in r["jobs"].items()},
+        "not_separating": excluded,
+        "pooled_from": [str(p) for p in paths],
+    }
     models = {(lam, s): model_name(config, lam, s) for lam in config.lambdas for s in config.seeds}
     text = caption(config, table, models, first.get("not_scored", {}), elapsed, tests, excluded)
-    text = text.replace("Total wall time of this run", f"Pooled from {', '.join(map(str, paths))}. "
-                        "Total wall time of these runs")
+    text = text.replace(
+        "Total wall time of this run", f"Pooled from {', '.join(map(str, paths))}. Total wall time of these runs"
+    )
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
         tmp.write_text(text)
     with atomic_write(run_record_path(stem.with_suffix(".csv"))) as tmp:

@@ -38,21 +38,33 @@ def agreement(reference: pd.DataFrame, rerun: pd.DataFrame) -> pd.DataFrame:
     """One row per (quantity, λ) drawn in the figure with an interval (ΔD_B at λ=0 is 0 by definition and
     has none): the reference's mean and interval, the rerun's mean, ``value_inside`` and, for λ > 0, the
     same for the effect vs λ=0 (``effect_inside``)."""
+
     def aggregated(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[(frame["seed"] == "all") & frame["in_figure"] & frame["ci_low"].notna()].set_index(KEYS)
 
     ref, new = aggregated(reference), aggregated(rerun)
     missing = ref.index.difference(new.index)
     if len(missing):
-        raise ConfigError(f"rerun table lacks {len(missing)} aggregated rows of the reference, e.g. {missing[0]} "
-                          "(the same preset and λ grid are needed)")
+        raise ConfigError(
+            f"rerun table lacks {len(missing)} aggregated rows of the reference, e.g. {missing[0]} "
+            "(the same preset and λ grid are needed)"
+        )
     new = new.loc[ref.index]
-    out = pd.DataFrame({
-        "label": ref["label"], "ref_seeds": ref["n_seeds"], "rerun_seeds": new["n_seeds"],
-        "ref_value": ref["value"], "ref_low": ref["ci_low"], "ref_high": ref["ci_high"], "rerun_value": new["value"],
-        "ref_effect": ref["effect"], "ref_effect_low": ref["effect_low"], "ref_effect_high": ref["effect_high"],
-        "rerun_effect": new["effect"],
-    })
+    out = pd.DataFrame(
+        {
+            "label": ref["label"],
+            "ref_seeds": ref["n_seeds"],
+            "rerun_seeds": new["n_seeds"],
+            "ref_value": ref["value"],
+            "ref_low": ref["ci_low"],
+            "ref_high": ref["ci_high"],
+            "rerun_value": new["value"],
+            "ref_effect": ref["effect"],
+            "ref_effect_low": ref["effect_low"],
+            "ref_effect_high": ref["effect_high"],
+            "rerun_effect": new["effect"],
+        }
+    )
     out["value_inside"] = (out["ref_low"] <= out["rerun_value"]) & (out["rerun_value"] <= out["ref_high"])
     has_effect = out["ref_effect_low"].notna()
     inside = (out["ref_effect_low"] <= out["rerun_effect"]) & (out["rerun_effect"] <= out["ref_effect_high"])
@@ -60,21 +72,31 @@ def agreement(reference: pd.DataFrame, rerun: pd.DataFrame) -> pd.DataFrame:
     n_ref, n_new = ref["n_seeds"].astype(int), new["n_seeds"].astype(int)
 
     def expected(prefix: str) -> list[float]:
-        return [expected_agreement(sd * np.sqrt(a), images, a, b, shared_images(q[0]), n_sim=4000, seed=i)
-                if np.isfinite(sd) else np.nan for i, (q, sd, images, a, b) in enumerate(zip(
-                    ref.index, ref[f"{prefix}se_seeds"], ref[f"{prefix}se_images"], n_ref, n_new))]
+        return [
+            expected_agreement(sd * np.sqrt(a), images, a, b, shared_images(q[0]), n_sim=4000, seed=i)
+            if np.isfinite(sd)
+            else np.nan
+            for i, (q, sd, images, a, b) in enumerate(
+                zip(ref.index, ref[f"{prefix}se_seeds"], ref[f"{prefix}se_images"], n_ref, n_new)
+            )
+        ]
 
     out["value_expected"] = expected("") if "se_seeds" in ref else np.nan
-    out["effect_expected"] = pd.Series(expected("effect_") if "se_seeds" in ref else np.nan,
-                                       index=out.index).where(has_effect)
+    out["effect_expected"] = pd.Series(expected("effect_") if "se_seeds" in ref else np.nan, index=out.index).where(
+        has_effect
+    )
     return out.reset_index()
 
 
 def _names(tests: pd.DataFrame) -> str:
     if tests.empty:
         return "none"
-    return "; ".join(f"{r['quantity']} " + ("trend over λ" if r["test"] == TREND else f"at λ={format_lambda(r['lambda_'])}")
-                     + f" ({r['estimate']:+.3f})" for _, r in tests.iterrows())
+    return "; ".join(
+        f"{r['quantity']} "
+        + ("trend over λ" if r["test"] == TREND else f"at λ={format_lambda(r['lambda_'])}")
+        + f" ({r['estimate']:+.3f})"
+        for _, r in tests.iterrows()
+    )
 
 
 def flag_summary(reference: pd.DataFrame, rerun: pd.DataFrame) -> str:
@@ -83,32 +105,46 @@ def flag_summary(reference: pd.DataFrame, rerun: pd.DataFrame) -> str:
     as Figure 1's claims do)."""
     ref, new = family(reference), family(rerun)
     ref_found, new_found = ref[ref["survives"] == "yes"], new[new["survives"] == "yes"]
-    return (f"Tests: {len(ref)} per run (effects vs λ=0 and trends over λ; Holm, α = 0.05). Surviving in the "
-            f"reference: {_names(ref_found)}; **replicated** by the rerun (same sign, surviving Holm over the "
-            f"reference's {len(ref_found)} survivors): {_names(ref[replication(ref, new).to_numpy() == 'yes'])}. "
-            f"Surviving in the rerun: {_names(new_found)}; **replicated** by the reference: "
-            f"{_names(new[replication(new, ref).to_numpy() == 'yes'])}.")
+    return (
+        f"Tests: {len(ref)} per run (effects vs λ=0 and trends over λ; Holm, α = 0.05). Surviving in the "
+        f"reference: {_names(ref_found)}; **replicated** by the rerun (same sign, surviving Holm over the "
+        f"reference's {len(ref_found)} survivors): {_names(ref[replication(ref, new).to_numpy() == 'yes'])}. "
+        f"Surviving in the rerun: {_names(new_found)}; **replicated** by the reference: "
+        f"{_names(new[replication(new, ref).to_numpy() == 'yes'])}."
+    )
 
 
 def markdown(table: pd.DataFrame, reference: str, rerun: str, flags: str = "") -> str:
     """The report: counts, the effects each run flags (``flags``, :func:`flag_summary`), then one line per (quantity, λ)."""
     values = int(table["value_inside"].sum())
     effects = table["effect_inside"].dropna()
-    expected = (f" The rule expects about {table['value_expected'].sum():.1f} and "
-                f"{table['effect_expected'].sum():.1f} (the chance that a fresh mean lands inside, per row, from the "
-                "reference's seed and image SDs, simulated)." if table["value_expected"].notna().any() else "")
-    lines = [f"Rerun `{rerun}` against `{reference}` (aggregated rows drawn in the figure): the rerun's mean lies "
-             f"inside the reference's 95% interval for **{values} of {len(table)}** values and "
-             f"**{int(effects.sum())} of {len(effects)}** effects vs λ=0.{expected}", "",
-             *([flags, ""] if flags else []),
-             "| quantity | λ | reference [95% CI] | rerun | inside | effect: reference [95% CI] | rerun | inside |",
-             "|---|---|---|---|---|---|---|---|"]
+    expected = (
+        f" The rule expects about {table['value_expected'].sum():.1f} and "
+        f"{table['effect_expected'].sum():.1f} (the chance that a fresh mean lands inside, per row, from the "
+        "reference's seed and image SDs, simulated)."
+        if table["value_expected"].notna().any()
+        else ""
+    )
+    lines = [
+        f"Rerun `{rerun}` against `{reference}` (aggregated rows drawn in the figure): the rerun's mean lies "
+        f"inside the reference's 95% interval for **{values} of {len(table)}** values and "
+        f"**{int(effects.sum())} of {len(effects)}** effects vs λ=0.{expected}",
+        "",
+        *([flags, ""] if flags else []),
+        "| quantity | λ | reference [95% CI] | rerun | inside | effect: reference [95% CI] | rerun | inside |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for _, r in table.iterrows():
-        effect = ("| — | — | — |" if pd.isna(r["effect_inside"]) else
-                  f"| {r['ref_effect']:+.4f} [{r['ref_effect_low']:+.4f}, {r['ref_effect_high']:+.4f}] | "
-                  f"{r['rerun_effect']:+.4f} | {'yes' if r['effect_inside'] else '**no**'} |")
-        lines.append(f"| {r['quantity']} | {format_lambda(r['lambda_'])} | {r['ref_value']:.4f} [{r['ref_low']:.4f}, "
-                     f"{r['ref_high']:.4f}] | {r['rerun_value']:.4f} | {'yes' if r['value_inside'] else '**no**'} {effect}")
+        effect = (
+            "| — | — | — |"
+            if pd.isna(r["effect_inside"])
+            else f"| {r['ref_effect']:+.4f} [{r['ref_effect_low']:+.4f}, {r['ref_effect_high']:+.4f}] | "
+            f"{r['rerun_effect']:+.4f} | {'yes' if r['effect_inside'] else '**no**'} |"
+        )
+        lines.append(
+            f"| {r['quantity']} | {format_lambda(r['lambda_'])} | {r['ref_value']:.4f} [{r['ref_low']:.4f}, "
+            f"{r['ref_high']:.4f}] | {r['rerun_value']:.4f} | {'yes' if r['value_inside'] else '**no**'} {effect}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -138,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         return report(err)
     with atomic_write(args.out) as tmp:
         tmp.write_text(markdown(table, str(args.reference), str(args.rerun), flag_summary(reference, rerun)))
-    print(f"{args.out}: {int(table['value_inside'].sum())}/{len(table)} values and "
-          f"{int(table['effect_inside'].dropna().sum())}/{int(table['effect_inside'].notna().sum())} effects inside")
+    print(
+        f"{args.out}: {int(table['value_inside'].sum())}/{len(table)} values and "
+        f"{int(table['effect_inside'].dropna().sum())}/{int(table['effect_inside'].notna().sum())} effects inside"
+    )
     return 0
 
 

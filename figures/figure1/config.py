@@ -24,10 +24,20 @@ BASE_CONFIG = "cifar10_tessl_barlow_cpu.yaml"
 PAPER_LAMBDAS = (0.0, 0.001, 0.1, 0.2, 0.5)
 #: The objectives the published TeSSL checkpoints were trained with (``neuroequi`` method names).
 OBJECTIVES = ("barlow_twins", "simclr", "mmcr")
-LOCAL_BENCHMARKS = ("Cowley2023.V4-pls", "Cowley2023-210325.V4-pls", "Kiani2007.IT-rdm", "Kriegeskorte2008.hIT-rdm",
-                    "Kriegeskorte2008.hIT-subjects-rdm", "tong.Coggan2024_fMRI.IT-rdm")
-IT_BENCHMARKS = ("MajajHong2015public.IT-pls", "Sanghavi2020.IT-pls", "SanghaviJozwik2020.IT-pls",
-                 "SanghaviMurty2020.IT-pls")
+LOCAL_BENCHMARKS = (
+    "Cowley2023.V4-pls",
+    "Cowley2023-210325.V4-pls",
+    "Kiani2007.IT-rdm",
+    "Kriegeskorte2008.hIT-rdm",
+    "Kriegeskorte2008.hIT-subjects-rdm",
+    "tong.Coggan2024_fMRI.IT-rdm",
+)
+IT_BENCHMARKS = (
+    "MajajHong2015public.IT-pls",
+    "Sanghavi2020.IT-pls",
+    "SanghaviJozwik2020.IT-pls",
+    "SanghaviMurty2020.IT-pls",
+)
 Mode = Literal["offline", "smoke", "paper", "imagenet"]
 #: Modes whose models the run trains itself (the others load published checkpoints).
 TRAINED_MODES = ("offline", "smoke", "imagenet")
@@ -100,8 +110,10 @@ class Figure1Config:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ConfigError(f"figure1 seeds must be distinct integers >= 0 (at least one), got {list(self.seeds)}")
         if self.mode == "paper" and len(self.seeds) != 1:
-            raise ConfigError(f"figure1 paper mode loads the published checkpoints, one per λ: seeds must hold "
-                              f"one value, got {list(self.seeds)}")
+            raise ConfigError(
+                f"figure1 paper mode loads the published checkpoints, one per λ: seeds must hold "
+                f"one value, got {list(self.seeds)}"
+            )
         if self.n_images < 3 or self.K < 2:
             raise ConfigError(f"figure1 needs n_images >= 3 and K >= 2, got n_images={self.n_images}, K={self.K}")
         from analyses.measures import check_decoding_size  # here: the config module stays light (--help)
@@ -110,8 +122,9 @@ class Figure1Config:
         if self.parallel < 1 or self.n_boot < 1:
             raise ConfigError(f"figure1 parallel and n_boot must be >= 1, got {self.parallel} and {self.n_boot}")
         if self.mode in ("paper", "imagenet") and not self.images:
-            raise ConfigError(f"figure1 {self.mode} mode analyses ImageNet validation images: "
-                              "pass --images DIR (an ImageFolder)")
+            raise ConfigError(
+                f"figure1 {self.mode} mode analyses ImageNet validation images: pass --images DIR (an ImageFolder)"
+            )
 
     @property
     def trains(self) -> bool:

@@ -39,8 +39,21 @@ from scipy.stats import t as student_t
 
 ALPHA = 0.05
 TREND = "trend"
-FAMILY_COLUMNS = ("panel", "quantity", "label", "test", "lambda_", "estimate", "low", "high", "se_seeds",
-                  "se_images", "n_seeds", "p_value", "survives")
+FAMILY_COLUMNS = (
+    "panel",
+    "quantity",
+    "label",
+    "test",
+    "lambda_",
+    "estimate",
+    "low",
+    "high",
+    "se_seeds",
+    "se_images",
+    "n_seeds",
+    "p_value",
+    "survives",
+)
 
 #: The quantities the text reports besides the neural benchmarks, with their short names.
 SHORT_NAMES = {
@@ -76,6 +89,7 @@ def rule_p_value(estimate: float, se_seeds: float, se_images: float, n_seeds: in
         return np.nan
     if estimate == 0:
         return 1.0
+
     def gap(alpha: float) -> float:
         return half_width(se_seeds, se_images, n_seeds, alpha) - abs(estimate)
 
@@ -100,18 +114,32 @@ def trend_weights(n_lambdas: int) -> np.ndarray:
     """``(n_lambdas,)`` contrast of the least-squares slope against the rank of λ (per rank step)."""
     rank = np.arange(n_lambdas, dtype=float)
     centred = rank - rank.mean()
-    return centred / (centred ** 2).sum()
+    return centred / (centred**2).sum()
 
 
-def _test(rows: pd.DataFrame, test: str, lam: float, estimate: float, se_seeds: float, se_images: float,
-          n_seeds: int) -> dict:
+def _test(
+    rows: pd.DataFrame, test: str, lam: float, estimate: float, se_seeds: float, se_images: float, n_seeds: int
+) -> dict:
     first = rows.iloc[0]
-    low, high = ((estimate - (w := half_width(se_seeds, se_images, n_seeds, ALPHA)), estimate + w)
-                 if n_seeds > 1 else (np.nan, np.nan))
-    return {"panel": int(first["panel"]), "quantity": first["quantity"], "label": first["label"], "test": test,
-            "lambda_": lam, "estimate": estimate, "low": low, "high": high, "se_seeds": se_seeds,
-            "se_images": se_images, "n_seeds": n_seeds,
-            "p_value": rule_p_value(estimate, se_seeds, se_images, n_seeds)}
+    low, high = (
+        (estimate - (w := half_width(se_seeds, se_images, n_seeds, ALPHA)), estimate + w)
+        if n_seeds > 1
+        else (np.nan, np.nan)
+    )
+    return {
+        "panel": int(first["panel"]),
+        "quantity": first["quantity"],
+        "label": first["label"],
+        "test": test,
+        "lambda_": lam,
+        "estimate": estimate,
+        "low": low,
+        "high": high,
+        "se_seeds": se_seeds,
+        "se_images": se_images,
+        "n_seeds": n_seeds,
+        "p_value": rule_p_value(estimate, se_seeds, se_images, n_seeds),
+    }
 
 
 def family(table: pd.DataFrame) -> pd.DataFrame:
@@ -127,11 +155,24 @@ def family(table: pd.DataFrame) -> pd.DataFrame:
         later = rows[rows["lambda_"] > rows["lambda_"].min()]
         n = int(rows["n_seeds"].iloc[0])
         for _, r in later.iterrows():
-            tests.append(_test(rows, "effect", float(r["lambda_"]), float(r["effect"]), float(r["effect_se_seeds"]),
-                               float(r["effect_se_images"]), n))
+            tests.append(
+                _test(
+                    rows,
+                    "effect",
+                    float(r["lambda_"]),
+                    float(r["effect"]),
+                    float(r["effect_se_seeds"]),
+                    float(r["effect_se_images"]),
+                    n,
+                )
+            )
         weights = trend_weights(len(rows))[1:]
-        per_seed = (seeds[seeds["quantity"] == quantity].pivot(index="seed", columns="lambda_", values="effect")
-                    [later["lambda_"].to_numpy()].to_numpy() @ weights)
+        per_seed = (
+            seeds[seeds["quantity"] == quantity]
+            .pivot(index="seed", columns="lambda_", values="effect")[later["lambda_"].to_numpy()]
+            .to_numpy()
+            @ weights
+        )
         se_seeds = float(per_seed.std(ddof=1) / np.sqrt(len(per_seed))) if len(per_seed) > 1 else np.nan
         se_images = float(np.abs(weights) @ later["effect_se_images"].to_numpy(dtype=float))
         tests.append(_test(rows, TREND, np.nan, float(per_seed.mean()), se_seeds, se_images, n))
@@ -147,7 +188,7 @@ def replication(discovery: pd.DataFrame, confirmation: pd.DataFrame, alpha: floa
     keys = ["quantity", "test", "lambda_"]
     found = discovery[discovery["survives"] == "yes"]
     other = confirmation.set_index(keys).reindex(pd.MultiIndex.from_frame(found[keys]))
-    agrees = (np.sign(other["estimate"].to_numpy()) == np.sign(found["estimate"].to_numpy()))
+    agrees = np.sign(other["estimate"].to_numpy()) == np.sign(found["estimate"].to_numpy())
     confirmed = agrees & holm(np.where(agrees, other["p_value"].to_numpy(), np.nan), alpha)
     out = pd.Series("no", index=pd.MultiIndex.from_frame(discovery[keys]))
     out.loc[pd.MultiIndex.from_frame(found[keys])[confirmed]] = "yes"
@@ -163,8 +204,9 @@ def claims(pooled: pd.DataFrame, halves: tuple[pd.DataFrame, pd.DataFrame] | Non
         return out
     first, second = family(halves[0]), family(halves[1])
     keys = pd.MultiIndex.from_frame(out[["quantity", "test", "lambda_"]])
-    either = [replication(a, b).reindex(keys).fillna("no").to_numpy() == "yes" for a, b in ((first, second),
-                                                                                            (second, first))]
+    either = [
+        replication(a, b).reindex(keys).fillna("no").to_numpy() == "yes" for a, b in ((first, second), (second, first))
+    ]
     out["replicated"] = np.where(either[0] | either[1], "yes", "no")
     out["claim"] = np.where((out["survives"] == "yes") & (out["replicated"] == "yes"), "yes", "no")
     return out
@@ -175,8 +217,15 @@ def _simulated_means(effect: float, seed_sd: float, n_seeds: int, n_sim: int, rn
     return points.mean(axis=1), points.std(axis=1, ddof=1) / np.sqrt(n_seeds)
 
 
-def rule_power(effect: float, seed_sd: float, se_images: float, n_seeds: int, alpha: float = ALPHA,
-               n_sim: int = 20000, seed: int = 0) -> float:
+def rule_power(
+    effect: float,
+    seed_sd: float,
+    se_images: float,
+    n_seeds: int,
+    alpha: float = ALPHA,
+    n_sim: int = 20000,
+    seed: int = 0,
+) -> float:
     """Chance that the rule's ``1 − alpha`` interval excludes 0 for a true ``effect`` with per-seed SD ``seed_sd``
     and image SD ``se_images`` of the mean (simulated, ``n_sim`` experiments of ``n_seeds`` seeds)."""
     rng = np.random.default_rng(seed)
@@ -187,8 +236,15 @@ def rule_power(effect: float, seed_sd: float, se_images: float, n_seeds: int, al
     return float(np.mean(np.abs(mean) > half))
 
 
-def expected_agreement(seed_sd: float, se_images: float, n_reference: int, n_rerun: int, shared_images: bool,
-                       n_sim: int = 20000, seed: int = 0) -> float:
+def expected_agreement(
+    seed_sd: float,
+    se_images: float,
+    n_reference: int,
+    n_rerun: int,
+    shared_images: bool,
+    n_sim: int = 20000,
+    seed: int = 0,
+) -> float:
     """Chance that a rerun's mean over ``n_rerun`` new seeds lies inside the reference's 95% interval over
     ``n_reference`` seeds when both measure the same thing (simulated with the rule). ``shared_images``: both
     runs saw the same images, so their image deviation is the same and cancels (else independent)."""

@@ -107,8 +107,14 @@ def train_config(config: Figure1Config, lam: float, seed: int, root: Path):
     objective = []
     if load_config(base).method.name != config.objective:
         objective = [f"method.name={config.objective}", "method.options={}"]
-    overrides = [*objective, *train_overrides(config.train), f"method.lam={lam}", f"seed={seed}",
-                 f"name={run_tag(lam, seed)}", f"output_dir={root / 'train'}"]
+    overrides = [
+        *objective,
+        *train_overrides(config.train),
+        f"method.lam={lam}",
+        f"seed={seed}",
+        f"name={run_tag(lam, seed)}",
+        f"output_dir={root / 'train'}",
+    ]
     return load_config(base, overrides)
 
 
@@ -121,8 +127,11 @@ def published_model(lam: float, objective: str = "barlow_twins") -> str:
     """Catalogue name of the published CE-SSL ResNet-50 of ``objective`` for ``lam``."""
     from model_zoo.catalogue import builtin_entries
 
-    names = [e.name for e in builtin_entries().values()
-             if e.family == "neuroequi_tessl_resnet50" and e.method == f"tessl_{objective}" and e.lam == lam]
+    names = [
+        e.name
+        for e in builtin_entries().values()
+        if e.family == "neuroequi_tessl_resnet50" and e.method == f"tessl_{objective}" and e.lam == lam
+    ]
     if not names:
         raise ConfigError(f"no published TeSSL {objective} checkpoint for λ={format_lambda(lam)} in the model zoo")
     return names[0]
@@ -162,12 +171,20 @@ def analysis_settings(config: Figure1Config):
     """The :class:`analyses.pipeline.AnalysisConfig` every model of the run is analysed with."""
     from analyses.pipeline import AnalysisConfig
 
-    return AnalysisConfig(n_images=config.n_images, K=config.K, seed=config.seed, images=config.images,
-                          probe_train=config.probe_train, probe_test=config.probe_test, n_boot=config.n_boot)
+    return AnalysisConfig(
+        n_images=config.n_images,
+        K=config.K,
+        seed=config.seed,
+        images=config.images,
+        probe_train=config.probe_train,
+        probe_test=config.probe_test,
+        n_boot=config.n_boot,
+    )
 
 
-def evaluation_keys(config: Figure1Config, root: Path, lam: float, seed: int,
-                    benchmarks: tuple[str, ...] | None = None) -> dict[Path, StepKey]:
+def evaluation_keys(
+    config: Figure1Config, root: Path, lam: float, seed: int, benchmarks: tuple[str, ...] | None = None
+) -> dict[Path, StepKey]:
     """The reuse key of every output of the ``(lam, seed)`` evaluation (analysis marker, replicates,
     one score per benchmark; default the local ``config.benchmarks``): its settings, and the model it
     reads (the trained checkpoint's sha256, or the published model's name, pinned by its sha256)."""
@@ -176,9 +193,12 @@ def evaluation_keys(config: Figure1Config, root: Path, lam: float, seed: int,
     else:
         model, inputs = published_model(lam, config.objective), {}
     analysis = {"model": model, "analysis": analysis_settings(config)}
-    keys = {analysis_marker(root, lam, seed): StepKey.of(analysis, inputs),
-            replicates_path(root, lam, seed): StepKey.of({**analysis, "replicates_n_boot": config.n_boot,
-                                                          "replicates_seed": config.seed}, inputs)}
+    keys = {
+        analysis_marker(root, lam, seed): StepKey.of(analysis, inputs),
+        replicates_path(root, lam, seed): StepKey.of(
+            {**analysis, "replicates_n_boot": config.n_boot, "replicates_seed": config.seed}, inputs
+        ),
+    }
     for bench in config.benchmarks if benchmarks is None else benchmarks:
         keys[score_path(root, lam, seed, bench)] = StepKey.of({"model": model, "benchmark": bench}, inputs)
     return keys
@@ -221,8 +241,9 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
         score_model(config, name, lam, seed, bench, root, home, log)
 
 
-def score_model(config: Figure1Config, name: str, lam: float, seed: int, benchmark: str, root: Path, home: Path,
-                log: StepLog) -> Path:
+def score_model(
+    config: Figure1Config, name: str, lam: float, seed: int, benchmark: str, root: Path, home: Path, log: StepLog
+) -> Path:
     """One neural benchmark score of one model (:func:`analyses.neural.scoring.score`), saved as JSON
     with its reuse key (:func:`evaluation_keys`)."""
     from analyses.neural.scoring import score
@@ -241,10 +262,16 @@ def job(action: str, lam: float, seed: int, root: Path, **kwargs) -> Job:
     """The job that runs ``action`` (:func:`figures.figure1.jobs.train` or ``evaluate``) for ``(lam, seed)``
     on the run's saved config."""
     folder = "train" if action == "train" else "analyses"
-    return Job(f"{action} {run_tag(lam, seed)}", f"figures.figure1.jobs:{action}",
-               "figures.figure1.config:Figure1Config", root / CONFIG_FILE,
-               {"root": str(root), "lam": float(lam), "seed": seed},
-               log_path=root / folder / f"{run_tag(lam, seed)}.log", distributed=action == "train", **kwargs)
+    return Job(
+        f"{action} {run_tag(lam, seed)}",
+        f"figures.figure1.jobs:{action}",
+        "figures.figure1.config:Figure1Config",
+        root / CONFIG_FILE,
+        {"root": str(root), "lam": float(lam), "seed": seed},
+        log_path=root / folder / f"{run_tag(lam, seed)}.log",
+        distributed=action == "train",
+        **kwargs,
+    )
 
 
 def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model, str]) -> list[Job]:
@@ -274,14 +301,23 @@ def model_jobs(config: Figure1Config, root: Path, home: Path, models: dict[Model
                 after = (trainings[-1].name,)
             else:
                 models[lam, seed] = model_name(config, lam, seed, root)
-            evaluations.append(job("evaluate", lam, seed, root, after=after,
-                                   done=lambda lam=lam, seed=seed: evaluated(config, root, lam, seed)))
+            evaluations.append(
+                job(
+                    "evaluate",
+                    lam,
+                    seed,
+                    root,
+                    after=after,
+                    done=lambda lam=lam, seed=seed: evaluated(config, root, lam, seed),
+                )
+            )
         jobs += trainings + evaluations
     return jobs
 
 
-def reachable_online(config: Figure1Config, root: Path, home: Path, models: dict[Model, str],
-                     log: StepLog) -> tuple[tuple[str, ...], dict[str, str]]:
+def reachable_online(
+    config: Figure1Config, root: Path, home: Path, models: dict[Model, str], log: StepLog
+) -> tuple[tuple[str, ...], dict[str, str]]:
     """Score every model on the online benchmarks that can be reached (tried on the first model,
     failing fast); the usable ones, and why the others cannot be scored."""
     usable, missing = [], {}
@@ -319,8 +355,10 @@ def paper_preflight(config: Figure1Config) -> None:
             break
     why = unreachable("brainscore-storage.s3.amazonaws.com")  # Brain-Score's data bucket
     if why:
-        problems.append(f"Brain-Score IT benchmarks {', '.join(config.online_benchmarks)}: "
-                        f"Brain-Score's storage unreachable ({why}); pre-seed BRAINIO_HOME")
+        problems.append(
+            f"Brain-Score IT benchmarks {', '.join(config.online_benchmarks)}: "
+            f"Brain-Score's storage unreachable ({why}); pre-seed BRAINIO_HOME"
+        )
     if problems:
         raise OfflineError("figure1 paper preset cannot run here: " + "; ".join(problems))
 
@@ -347,8 +385,11 @@ def earlier_pool(config: Figure1Config, root: Path) -> tuple[int, ...]:
     saved = read_json_mapping(path)
     changed = differences(saved.get("settings", {}), pool_settings(config))
     if changed:
-        print(f"[figure1] seeds {saved.get('seeds')} in {root} were computed with other settings "
-              f"({'; '.join(changed)}): not pooled with this run's", flush=True)
+        print(
+            f"[figure1] seeds {saved.get('seeds')} in {root} were computed with other settings "
+            f"({'; '.join(changed)}): not pooled with this run's",
+            flush=True,
+        )
         return ()
     return tuple(int(s) for s in saved.get("seeds", ()))
 
@@ -358,8 +399,11 @@ def separation_exclusions(benchmarks) -> dict[str, str]:
     trained from random networks (:func:`analyses.neural.reliability.not_separating`): drawn, not tested."""
     from analyses.neural.reliability import not_separating
 
-    return {b: f"does not separate trained from random networks (analyses/neural/RESULTS_reliability.md: {why})"
-            for b, why in not_separating().items() if b in benchmarks}
+    return {
+        b: f"does not separate trained from random networks (analyses/neural/RESULTS_reliability.md: {why})"
+        for b, why in not_separating().items()
+        if b in benchmarks
+    }
 
 
 def halves(seeds: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
@@ -378,16 +422,29 @@ def output_stem(config: Figure1Config, out_dir: Path) -> Path:
 
 def run_record(config: Figure1Config, log: StepLog, missing: dict[str, str]) -> dict:
     """What ``<stem>_run.json`` holds: the settings, the wall time, every job's wall and CPU time, the machine."""
-    return {"mode": config.mode, "objective": config.objective, "lambdas": list(config.lambdas),
-            "seeds": list(config.seeds), "n_images": config.n_images, "K": config.K, "n_boot": config.n_boot,
-            "analysis_seed": config.seed, "base_config": config.base_config,
-            "train_overrides": train_overrides(config.train), "executor": config.executor,
-            "parallel": config.parallel, "elapsed_s": round(log.elapsed, 1), "jobs": log.jobs,
-            "not_scored": missing, "machine": machine()}
+    return {
+        "mode": config.mode,
+        "objective": config.objective,
+        "lambdas": list(config.lambdas),
+        "seeds": list(config.seeds),
+        "n_images": config.n_images,
+        "K": config.K,
+        "n_boot": config.n_boot,
+        "analysis_seed": config.seed,
+        "base_config": config.base_config,
+        "train_overrides": train_overrides(config.train),
+        "executor": config.executor,
+        "parallel": config.parallel,
+        "elapsed_s": round(log.elapsed, 1),
+        "jobs": log.jobs,
+        "not_scored": missing,
+        "machine": machine(),
+    }
 
 
-def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | None = None,
-        readme: Path | None = None) -> pd.DataFrame:
+def run(
+    config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | None = None, readme: Path | None = None
+) -> pd.DataFrame:
     """Run the whole pipeline for ``config``; return the Figure-1 table.
 
     Args:
@@ -434,8 +491,12 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
         excluded |= untestable(table)
         table = finish_table(table, excluded)
     split = halves(pool)
-    tests = claims(table, None if split is None else tuple(
-        build_table(config, root, tuple(benchmarks), half, excluded) for half in split))
+    tests = claims(
+        table,
+        None
+        if split is None
+        else tuple(build_table(config, root, tuple(benchmarks), half, excluded) for half in split),
+    )
     stem = output_stem(config, out_dir)
     with atomic_write(stem.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False)
@@ -443,8 +504,9 @@ def run(config: Figure1Config, results: Path, out_dir: Path, zoo_home: Path | No
         tests.to_csv(tmp, index=False)
     paths = draw_figure1(table, stem, title=f"TeSSL ({config.objective}) λ sweep — {config.mode} mode")
     record = run_record(config, log, missing) | {"seeds": list(pool), "not_separating": excluded}
-    names = {(lam, seed): models.get((lam, seed)) or model_name(config, lam, seed)
-             for lam in config.lambdas for seed in pool}
+    names = {
+        (lam, seed): models.get((lam, seed)) or model_name(config, lam, seed) for lam in config.lambdas for seed in pool
+    }
     with atomic_write(stem.with_name(stem.name + "_caption.md")) as tmp:
         tmp.write_text(caption(config, table, dict(sorted(names.items())), missing, log.elapsed, tests, excluded))
     with atomic_write(stem.with_name(stem.name + "_run.json")) as tmp:

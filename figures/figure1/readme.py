@@ -47,13 +47,25 @@ def machine() -> dict[str, object]:
     cpu = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                  if line.startswith("model name")]
+        models = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = models[0] if models else cpu
-    blas = sorted({f"{p['internal_api']} {p.get('version') or ''}".strip() for p in threadpool_info()
-                   if p.get("user_api") == "blas"})
-    return {"cpu": cpu, "cpus": os.cpu_count(), "torch": torch.__version__,
-            "torch_mkldnn": bool(torch.backends.mkldnn.is_available()), "numpy_blas": blas, **describe("cpu")}
+    blas = sorted(
+        {
+            f"{p['internal_api']} {p.get('version') or ''}".strip()
+            for p in threadpool_info()
+            if p.get("user_api") == "blas"
+        }
+    )
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "numpy_blas": blas,
+        **describe("cpu"),
+    }
 
 
 def run_record_path(table_path: Path) -> Path:
@@ -91,8 +103,12 @@ def readme_block(table: pd.DataFrame, run: dict, table_path: str, tests: pd.Data
         f"{len(run['seeds'])} training seeds per λ ({', '.join(map(str, run['seeds']))}), "
         f"{run['n_images']} analysis images × K={run['K']} augmentations (the same for every model), "
         f"{run['n_boot']} bootstrap resamples. "
-        + (f"Pooled from {len(run['pooled_from'])} runs ({', '.join(f'`{p}`' for p in run['pooled_from'])}) by "
-           "`python -m figures.figure1.combine`; their wall times add up to " if run.get("pooled_from") else "Wall time ")
+        + (
+            f"Pooled from {len(run['pooled_from'])} runs ({', '.join(f'`{p}`' for p in run['pooled_from'])}) by "
+            "`python -m figures.figure1.combine`; their wall times add up to "
+            if run.get("pooled_from")
+            else "Wall time "
+        )
         + f"**{run['elapsed_s'] / 60:.1f} min** on "
         f"{machine_['cpus']} CPUs ({machine_['cpu']}), executor `{run['executor']}` with {run['parallel']} jobs "
         f"side by side; training jobs: {job_times(run['jobs'], 'train')}; evaluation jobs (analysis, replicates, "
@@ -118,8 +134,11 @@ def readme_block(table: pd.DataFrame, run: dict, table_path: str, tests: pd.Data
         *trends_markdown(tests),
     ]
     if run["mode"] == "smoke":
-        lines[5:5] = ["**A smoke run** (toy sizes that check the pipeline end to end; its numbers say nothing "
-                      "about λ): `make figures` replaces this block with the offline run.", ""]
+        lines[5:5] = [
+            "**A smoke run** (toy sizes that check the pipeline end to end; its numbers say nothing "
+            "about λ): `make figures` replaces this block with the offline run.",
+            "",
+        ]
     if run.get("not_scored"):
         lines += ["", "Not scored (unreachable here): " + ", ".join(f"`{b}`" for b in run["not_scored"]) + "."]
     return "\n".join([*lines, END])
@@ -170,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m figures.figure1.readme``: rewrite the README's Figure-1 block from a saved table."""
     parser = argparse.ArgumentParser(prog="python -m figures.figure1.readme", description=main.__doc__)
     parser.add_argument("--readme", type=Path, default=Path("docs/reproduction.md"))
-    parser.add_argument("--table", type=Path, default=None,
-                        help="the saved table (default: the one the block names now)")
+    parser.add_argument(
+        "--table", type=Path, default=None, help="the saved table (default: the one the block names now)"
+    )
     args = parser.parse_args(argv)
     try:
         update_readme(args.readme, args.table or committed_table(args.readme))

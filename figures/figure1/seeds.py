@@ -56,15 +56,17 @@ def model_replicates(analysis_dir: Path, n_boot: int, seed: int) -> xr.Dataset:
     decoding = load_decoding(analysis_dir / DECODING)["decoding_r"]
     images = measures[DISTANCES[0]].images
     if any(not np.array_equal(measures[q].images, images) for q in DISTANCES) or not np.array_equal(
-            decoding.images, images):
+        decoding.images, images
+    ):
         raise ValueError(f"{analysis_dir}: the measures were taken on different images")
     counts = bootstrap_counts(len(images), n_boot, seed)
     values = {q: (measures[q].mean(), measures[q].resampled(counts)) for q in DISTANCES}
     boot, r = decoding.fold_mean_r(counts[:, decoding.groups]), decoding.r()
     values |= {f"decoding_r[{name}]": (float(r[p]), boot[:, p]) for p, name in enumerate(decoding.parameters)}
     values["decoding_r_mean"] = (float(r.mean()), boot.mean(axis=1))
-    variables = {q: xr.DataArray(reps, dims=("replicate",), attrs={"value": float(value)})
-                 for q, (value, reps) in values.items()}
+    variables = {
+        q: xr.DataArray(reps, dims=("replicate",), attrs={"value": float(value)}) for q, (value, reps) in values.items()
+    }
     return xr.Dataset(variables, coords={"image": ("image", images)}, attrs={"n_boot": n_boot, "seed": seed})
 
 

@@ -107,8 +107,17 @@ def decoding_quantities() -> dict[str, tuple[int, str]]:
     return {f"decoding_r[{p}]": (3, f"decoding_r[{p}]") for p in DECODING_GROUPS}
 
 
-def aggregate(quantity: str, panel: int, label: str, values: ReplicateSet, lambdas: tuple[float, ...],
-              seeds: tuple[int, ...], *, n: float = np.nan, in_figure: bool = True) -> list[dict]:
+def aggregate(
+    quantity: str,
+    panel: int,
+    label: str,
+    values: ReplicateSet,
+    lambdas: tuple[float, ...],
+    seeds: tuple[int, ...],
+    *,
+    n: float = np.nan,
+    in_figure: bool = True,
+) -> list[dict]:
     """The rows of one quantity: per λ, one row per seed and the aggregated row (see the module docstring).
 
     Args:
@@ -123,31 +132,72 @@ def aggregate(quantity: str, panel: int, label: str, values: ReplicateSet, lambd
         points = np.array([values[lam, s][0] for s in seeds])
         reps = np.stack([values[lam, s][1] for s in seeds])
         effects = points - np.array([values[baseline, s][0] for s in seeds])
-        common = {"panel": panel, "quantity": quantity, "label": label, "lambda_": lam, "n": n,
-                  "in_figure": in_figure, "tested": ""}
+        common = {
+            "panel": panel,
+            "quantity": quantity,
+            "label": label,
+            "lambda_": lam,
+            "n": n,
+            "in_figure": in_figure,
+            "tested": "",
+        }
         for i, seed in enumerate(seeds):
             low, high = percentile_interval(reps[i])
-            rows.append({**common, "seed": str(seed), "value": points[i], "ci_low": low, "ci_high": high,
-                         "n_seeds": 1, "effect": effects[i], "effect_low": np.nan, "effect_high": np.nan,
-                         "excludes_zero": "", "se_seeds": np.nan, "se_images": np.nan, "effect_se_seeds": np.nan,
-                         "effect_se_images": np.nan, "p_value": np.nan, "survives": ""})
+            rows.append(
+                {
+                    **common,
+                    "seed": str(seed),
+                    "value": points[i],
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n_seeds": 1,
+                    "effect": effects[i],
+                    "effect_low": np.nan,
+                    "effect_high": np.nan,
+                    "excludes_zero": "",
+                    "se_seeds": np.nan,
+                    "se_images": np.nan,
+                    "effect_se_seeds": np.nan,
+                    "effect_se_images": np.nan,
+                    "p_value": np.nan,
+                    "survives": "",
+                }
+            )
         low, high = seed_interval(points, reps)
         effect_low, effect_high = seed_interval(effects, reps - base)
         se_seeds, se_images = seed_terms(points, reps)
         effect_se_seeds, effect_se_images = seed_terms(effects, reps - base)
         excludes = "" if lam == baseline else ("yes" if effect_low > 0 or effect_high < 0 else "no")
-        rows.append({**common, "seed": "all", "value": points.mean(), "ci_low": low, "ci_high": high,
-                     "n_seeds": len(seeds), "effect": effects.mean(), "effect_low": effect_low,
-                     "effect_high": effect_high, "excludes_zero": excludes, "se_seeds": se_seeds,
-                     "se_images": se_images, "effect_se_seeds": effect_se_seeds,
-                     "effect_se_images": effect_se_images, "p_value": np.nan, "survives": ""})
+        rows.append(
+            {
+                **common,
+                "seed": "all",
+                "value": points.mean(),
+                "ci_low": low,
+                "ci_high": high,
+                "n_seeds": len(seeds),
+                "effect": effects.mean(),
+                "effect_low": effect_low,
+                "effect_high": effect_high,
+                "excludes_zero": excludes,
+                "se_seeds": se_seeds,
+                "se_images": se_images,
+                "effect_se_seeds": effect_se_seeds,
+                "effect_se_images": effect_se_images,
+                "p_value": np.nan,
+                "survives": "",
+            }
+        )
     return rows
 
 
 def measure_rows(config: Figure1Config, root: Path, seeds: tuple[int, ...]) -> list[dict]:
     """Panel 2-5 rows from every model's ``replicates.nc`` (ΔD_B: the difference to λ=0, same seed and images)."""
-    data = {(lam, s): xr.load_dataset(replicates_path(root, lam, s), engine="h5netcdf")
-            for lam in config.lambdas for s in seeds}
+    data = {
+        (lam, s): xr.load_dataset(replicates_path(root, lam, s), engine="h5netcdf")
+        for lam in config.lambdas
+        for s in seeds
+    }
     first = data[config.lambdas[0], seeds[0]]
     if any(not np.array_equal(d.coords["image"].values, first.coords["image"].values) for d in data.values()):
         raise ValueError(f"figure1 models under {root} were analysed on different images; rerun their analyses")
@@ -164,7 +214,7 @@ def measure_rows(config: Figure1Config, root: Path, seeds: tuple[int, ...]) -> l
         elif quantity == "decoding_r_mean":
             label = f"mean over the decoded parameters of {MEASURE_LABELS['decoding_r'].format(parameter='parameter')}"
         else:
-            label = MEASURE_LABELS["decoding_r"].format(parameter=quantity[len("decoding_r["):-1])
+            label = MEASURE_LABELS["decoding_r"].format(parameter=quantity[len("decoding_r[") : -1])
         rows += aggregate(quantity, panel, label, values, config.lambdas, seeds, n=n)
     return rows
 
@@ -188,34 +238,56 @@ def score_rows(config: Figure1Config, root: Path, benchmarks: tuple[str, ...], s
     """Panel-1 rows of every benchmark (and ``<benchmark>:raw`` for ceiled ones, table only)."""
     rows = []
     for b, bench in enumerate(benchmarks):
-        results = {(lam, s): json.loads(score_path(root, lam, s, bench).read_text())
-                   for lam in config.lambdas for s in seeds}
+        results = {
+            (lam, s): json.loads(score_path(root, lam, s, bench).read_text()) for lam in config.lambdas for s in seeds
+        }
         ceiled = not str(next(iter(results.values()))["ceiling_formula"]).startswith("none")
-        values: ReplicateSet = {(lam, s): (float(r["score"]), within_seed(r, config.n_boot, (
-            config.seed, b, s, config.lambdas.index(lam)))) for (lam, s), r in results.items()}
+        values: ReplicateSet = {
+            (lam, s): (float(r["score"]), within_seed(r, config.n_boot, (config.seed, b, s, config.lambdas.index(lam))))
+            for (lam, s), r in results.items()
+        }
         label = f"{bench} (ceiled{ceiling_text(next(iter(results.values())))})" if ceiled else bench
         rows += aggregate(bench, 1, label, values, config.lambdas, seeds)
         if ceiled:
-            raw: ReplicateSet = {key: (float(r["raw"]), np.full(config.n_boot, float(r["raw"])))
-                                 for key, r in results.items()}
-            rows += aggregate(bench + RAW_SUFFIX, 1, f"{bench}, raw score before the ceiling (sign kept)", raw,
-                              config.lambdas, seeds, in_figure=False)
+            raw: ReplicateSet = {
+                key: (float(r["raw"]), np.full(config.n_boot, float(r["raw"]))) for key, r in results.items()
+            }
+            rows += aggregate(
+                bench + RAW_SUFFIX,
+                1,
+                f"{bench}, raw score before the ceiling (sign kept)",
+                raw,
+                config.lambdas,
+                seeds,
+                in_figure=False,
+            )
     return rows
 
 
-def complete_seeds(config: Figure1Config, root: Path, benchmarks: tuple[str, ...],
-                   earlier: tuple[int, ...] = ()) -> tuple[int, ...]:
+def complete_seeds(
+    config: Figure1Config, root: Path, benchmarks: tuple[str, ...], earlier: tuple[int, ...] = ()
+) -> tuple[int, ...]:
     """The pool: ``config.seeds`` and every seed of ``earlier`` (those an earlier run of the same settings
     pooled in ``root``; :func:`figures.figure1.pipeline.earlier_pool`) whose models are all evaluated
     under ``root``, sorted."""
-    extra = {s for s in set(earlier) - set(config.seeds)
-             if all(replicates_path(root, lam, s).is_file()
-                    and all(score_path(root, lam, s, b).is_file() for b in benchmarks) for lam in config.lambdas)}
+    extra = {
+        s
+        for s in set(earlier) - set(config.seeds)
+        if all(
+            replicates_path(root, lam, s).is_file() and all(score_path(root, lam, s, b).is_file() for b in benchmarks)
+            for lam in config.lambdas
+        )
+    }
     return tuple(sorted({*config.seeds, *extra}))
 
 
-def build_table(config: Figure1Config, root: Path, benchmarks: tuple[str, ...],
-                seeds: tuple[int, ...] | None = None, excluded: dict[str, str] | None = None) -> pd.DataFrame:
+def build_table(
+    config: Figure1Config,
+    root: Path,
+    benchmarks: tuple[str, ...],
+    seeds: tuple[int, ...] | None = None,
+    excluded: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """The tidy Figure-1 table (module docstring) from the per-model replicates and scores under ``root``.
 
     Args:
@@ -239,23 +311,28 @@ def finish_table(table: pd.DataFrame, excluded: dict[str, str]) -> pd.DataFrame:
     keys = pd.MultiIndex.from_frame(table[["quantity", "lambda_"]])
     aggregated = (table["seed"] == "all").to_numpy()
     table["p_value"] = np.where(aggregated, effects["p_value"].reindex(keys).to_numpy(), np.nan)
-    table["survives"] = np.where(aggregated & (table["lambda_"] > table["lambda_"].min()).to_numpy(),
-                                 effects["survives"].reindex(keys).fillna("").to_numpy(), "")
+    table["survives"] = np.where(
+        aggregated & (table["lambda_"] > table["lambda_"].min()).to_numpy(),
+        effects["survives"].reindex(keys).fillna("").to_numpy(),
+        "",
+    )
     seeds = sorted({s for s in table["seed"] if s != "all"}, key=int)
     order = {s: i for i, s in enumerate([*seeds, "all"])}
-    return table.sort_values(["panel", "quantity", "lambda_", "seed"], key=lambda c: c.map(order) if c.name == "seed"
-                             else c, kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        ["panel", "quantity", "lambda_", "seed"], key=lambda c: c.map(order) if c.name == "seed" else c, kind="stable"
+    ).reset_index(drop=True)
 
 
 def read_table(path: Path) -> pd.DataFrame:
     """A saved Figure-1 table, exactly as it was written (floats round-trip; seed and excludes_zero as text)."""
     text = {"seed": str, "excludes_zero": str, "tested": str, "survives": str}
-    return pd.read_csv(path, dtype=text, float_precision="round_trip").fillna(
-        {c: "" for c in text if c != "seed"})
+    return pd.read_csv(path, dtype=text, float_precision="round_trip").fillna({c: "" for c in text if c != "seed"})
 
 
-NO_STIMULUS_TERM = ("its rows pooled from runs scored before the stimulus bootstrap carry no within-seed "
-                    "(stimulus) term, so their intervals are too narrow to test")
+NO_STIMULUS_TERM = (
+    "its rows pooled from runs scored before the stimulus bootstrap carry no within-seed "
+    "(stimulus) term, so their intervals are too narrow to test"
+)
 
 
 def untestable(table: pd.DataFrame) -> dict[str, str]:

@@ -20,6 +20,8 @@ def run(config: HsslConfig, args: argparse.Namespace) -> int:
 
     table = run_experiment(config, output_folder(args.out, "--out"))
     print(table[list(SHOWN)].to_string(index=False))
-    written = [TABLE, DIFFERENCES, REPORT] + ([SWEEP, "figure3_base.png", "figure3_distance.png"] if config.sweeps else [])
+    written = [TABLE, DIFFERENCES, REPORT] + (
+        [SWEEP, "figure3_base.png", "figure3_distance.png"] if config.sweeps else []
+    )
     print(f"wrote {', '.join(str(args.out / name) for name in written)}")
     return 0

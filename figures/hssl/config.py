@@ -38,7 +38,14 @@ GROUPS = ("rotation", "translation", "scale")
 GROUP_OPTIONS: dict[str, dict[str, Any]] = {
     "rotation": {"group": "rotation", "rotation_base": 1, "rotation_distance": 1, "grid_base": 4, "grid_distance": 2},
     "translation": {"group": "translation", "rotation_distance": 0, "grid_base": 4, "grid_distance": 2},
-    "scale": {"group": "scale", "rotation_distance": 0, "scale_base": 1, "scale_distance": 5, "grid_base": 4, "grid_distance": 2},
+    "scale": {
+        "group": "scale",
+        "rotation_distance": 0,
+        "scale_base": 1,
+        "scale_distance": 5,
+        "grid_base": 4,
+        "grid_distance": 2,
+    },
 }
 #: The option a Figure-3 sweep varies in each group: the base size ``|g0|`` and the topographic distance.
 SWEEP_KEYS: dict[str, dict[str, str]] = {
@@ -171,7 +178,12 @@ def plan(config: HsslConfig) -> list[Run]:
     runs = [Run(b, m, s) for b in config.backbones for m in config.methods for s in config.seeds]
     for sweep, groups in config.sweeps.items():
         for group, values in groups.items():
-            runs += [sweep_run(group, sweep, v, m, s) for v in values for m in config.sweep_methods for s in config.sweep_seeds]
+            runs += [
+                sweep_run(group, sweep, v, m, s)
+                for v in values
+                for m in config.sweep_methods
+                for s in config.sweep_seeds
+            ]
     return list(dict.fromkeys(runs))
 
 

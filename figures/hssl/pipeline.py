@@ -70,10 +70,20 @@ def train_run(run: Run, config: HsslConfig, out: Path) -> Path:
 
     options = {f"method.options.{key}": value for key, value in run.method_options(config.scale_range).items()}
     overrides = [
-        f"name={run.name}", f"output_dir={out / 'train'}", f"seed={run.seed}", f"epochs={config.epochs}",
-        f"threads={config.threads}", f"data.subset={config.train_images}", f"model.arch={run.backbone}",
-        f"model.width={config.width}", f"method.name={run.method}", "monitor.knn=false", "monitor.probe=false",
-        "monitor.progress=false", *train_overrides(options), *train_overrides(config.train),
+        f"name={run.name}",
+        f"output_dir={out / 'train'}",
+        f"seed={run.seed}",
+        f"epochs={config.epochs}",
+        f"threads={config.threads}",
+        f"data.subset={config.train_images}",
+        f"model.arch={run.backbone}",
+        f"model.width={config.width}",
+        f"method.name={run.method}",
+        "monitor.knn=false",
+        "monitor.probe=false",
+        "monitor.progress=false",
+        *train_overrides(options),
+        *train_overrides(config.train),
     ]
     return train(load_config(CONFIG, overrides), resume=True)
 
@@ -102,8 +112,15 @@ def evaluate(run: Run, config: HsslConfig, out: Path) -> Path:
         path = train_run(run, config, out)
         model, loss, checkpoint = model_zoo.load(path), final_ssl_loss(path), str(path)
     trained = time.perf_counter() - start
-    result = linear_probe(model, get_policy("cifar"), config.probe_train, config.probe_test, seed=config.probe_seed,
-                          progress=False, layer=LAYER)
+    result = linear_probe(
+        model,
+        get_policy("cifar"),
+        config.probe_train,
+        config.probe_test,
+        seed=config.probe_seed,
+        progress=False,
+        layer=LAYER,
+    )
     folder = run_dir(out, run)
     folder.mkdir(parents=True, exist_ok=True)
     ids = cifar10_subset("test", config.probe_test, config.probe_seed)[2]
@@ -111,10 +128,18 @@ def evaluate(run: Run, config: HsslConfig, out: Path) -> Path:
     with atomic_write(folder / "predictions.csv") as tmp:
         predictions.to_csv(tmp, index=False)
     meta = {
-        "run": run.name, "backbone": run.backbone, "group": run.group, "structure": BACKBONES[run.backbone].structure,
-        "method": run.method, "seed": run.seed, "options": dict(run.options), "final_ssl_loss": loss,
-        "train_seconds": round(trained, 1), "probe_seconds": round(time.perf_counter() - start - trained, 1),
-        "checkpoint": checkpoint, "weights_sha256": model.sha256,
+        "run": run.name,
+        "backbone": run.backbone,
+        "group": run.group,
+        "structure": BACKBONES[run.backbone].structure,
+        "method": run.method,
+        "seed": run.seed,
+        "options": dict(run.options),
+        "final_ssl_loss": loss,
+        "train_seconds": round(trained, 1),
+        "probe_seconds": round(time.perf_counter() - start - trained, 1),
+        "checkpoint": checkpoint,
+        "weights_sha256": model.sha256,
     }
     with atomic_write(folder / "run.json") as tmp:
         tmp.write_text(to_json(meta, indent=1))
@@ -134,7 +159,9 @@ def check_settings(config: HsslConfig, out: Path) -> None:
         saved = json.loads(path.read_text())
         if saved != current:
             changed = sorted(k for k in current if saved.get(k) != current[k])
-            raise ConfigError(f"hssl --out {out} holds runs made with other {changed}: use another --out or the same settings")
+            raise ConfigError(
+                f"hssl --out {out} holds runs made with other {changed}: use another --out or the same settings"
+            )
         return
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as tmp:
@@ -144,8 +171,15 @@ def check_settings(config: HsslConfig, out: Path) -> None:
 def jobs(config: HsslConfig, out: Path) -> list[Job]:
     """One job per run of :func:`plan`: :func:`figures.hssl.jobs.evaluate` on the saved config."""
     return [
-        Job(f"hssl {run.name}", "figures.hssl.jobs:evaluate", "figures.hssl.config:HsslConfig", out / CONFIG_FILE,
-            {"out": str(out), "run": run.name}, lambda run=run: is_done(out, run), out / "logs" / f"{run.name}.log")
+        Job(
+            f"hssl {run.name}",
+            "figures.hssl.jobs:evaluate",
+            "figures.hssl.config:HsslConfig",
+            out / CONFIG_FILE,
+            {"out": str(out), "run": run.name},
+            lambda run=run: is_done(out, run),
+            out / "logs" / f"{run.name}.log",
+        )
         for run in plan(config)
     ]
 
@@ -165,7 +199,9 @@ def run(config: HsslConfig, out: Path) -> pd.DataFrame:
                 evaluate(item, config, out)
     else:
         env = {**os.environ, **{name: str(config.threads) for name in THREAD_VARS}}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
+        )
         run_jobs(jobs(config, out), config.parallel, StepLog(prefix="hssl"), env)
     tables = write_tables(config, out)
     if config.sweeps:
@@ -189,11 +225,17 @@ def scale_equivariance(backbone: torch.nn.Module, images: torch.Tensor) -> list[
             moved = backbone._stage_outputs(scale_images(images, steps, backbone.scales))
             for stage, (f, g) in enumerate(zip(outputs, moved), start=1):
                 acted = scale_features(f, steps, backbone.scales)
-                rows.append({
-                    "stage": stage, "j": j, "shrink": backbone.scales[0] / backbone.scales[j],
-                    "error_index0": equivariance_error(acted[:, :, 0], g[:, :, 0]),
-                    "error_all": equivariance_error(acted[:, :, : len(backbone.scales) - j], g[:, :, : len(backbone.scales) - j]),
-                })
+                rows.append(
+                    {
+                        "stage": stage,
+                        "j": j,
+                        "shrink": backbone.scales[0] / backbone.scales[j],
+                        "error_index0": equivariance_error(acted[:, :, 0], g[:, :, 0]),
+                        "error_all": equivariance_error(
+                            acted[:, :, : len(backbone.scales) - j], g[:, :, : len(backbone.scales) - j]
+                        ),
+                    }
+                )
     return rows
 
 
@@ -205,14 +247,21 @@ def write_scale_equivariance(config: HsslConfig, out: Path, n_images: int = 32) 
     from analyses.probe import cifar10_subset
     from neuroequi.methods.base import normalize_images
 
-    images = normalize_images(torch.stack([TF.to_tensor(im) for im in cifar10_subset("test", n_images, config.probe_seed)[0]]))
+    images = normalize_images(
+        torch.stack([TF.to_tensor(im) for im in cifar10_subset("test", n_images, config.probe_seed)[0]])
+    )
     rows = []
     for run in plan(config):
         if run.group != "scale" or run.options or run.seed != config.seeds[0]:
             continue
         meta = json.loads((run_dir(out, run) / "run.json").read_text())
-        backbone = (frozen_model(run, config) if run.method == "frozen" else model_zoo.load(Path(meta["checkpoint"]))).module
-        rows += [{"backbone": run.backbone, "method": run.method, "seed": run.seed, **row} for row in scale_equivariance(backbone, images)]
+        backbone = (
+            frozen_model(run, config) if run.method == "frozen" else model_zoo.load(Path(meta["checkpoint"]))
+        ).module
+        rows += [
+            {"backbone": run.backbone, "method": run.method, "seed": run.seed, **row}
+            for row in scale_equivariance(backbone, images)
+        ]
     path = out / "scale_equivariance.csv"
     with atomic_write(path) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)

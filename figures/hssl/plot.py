@@ -38,7 +38,14 @@ def draw_sweeps(sweep: pd.DataFrame, out: Path) -> list[Path]:
             for method, line in panel.groupby("method", sort=False):
                 delta = 100 * line["delta"]
                 errors = [delta - 100 * line["delta_ci_low"], 100 * line["delta_ci_high"] - delta]
-                ax.errorbar(line["value"], delta, yerr=errors, marker="o", capsize=3, label=method.upper().replace("SSL", "-SSL"))
+                ax.errorbar(
+                    line["value"],
+                    delta,
+                    yerr=errors,
+                    marker="o",
+                    capsize=3,
+                    label=method.upper().replace("SSL", "-SSL"),
+                )
             ax.axhline(0, color="0.6", lw=0.8)
             ax.set_title(f"{group.capitalize()} ({int(panel['n_seeds'].iloc[0])} seed(s))")
             ax.set_xlabel(XLABELS[panel["key"].iloc[0]], fontsize=8)

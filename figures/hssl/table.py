@@ -50,8 +50,14 @@ def _interval(matrix: np.ndarray, config: HsslConfig) -> dict[str, float]:
 def _contrast(out: Path, config: HsslConfig, a: list[Run], b: list[Run], **labels: object) -> dict[str, object]:
     """Paired difference ``a - b`` (seed index by seed index, image by image) with its interval."""
     result = _interval(scores(out, a) - scores(out, b), config)
-    return {**labels, "difference": result["value"], "ci_low": result["ci_low"], "ci_high": result["ci_high"],
-            "excludes_zero": bool(result["ci_low"] > 0 or result["ci_high"] < 0), "n_seeds": len(a)}
+    return {
+        **labels,
+        "difference": result["value"],
+        "ci_low": result["ci_low"],
+        "ci_high": result["ci_high"],
+        "excludes_zero": bool(result["ci_low"] > 0 or result["ci_high"] < 0),
+        "n_seeds": len(a),
+    }
 
 
 def main_table(config: HsslConfig, out: Path) -> pd.DataFrame:
@@ -63,19 +69,28 @@ def main_table(config: HsslConfig, out: Path) -> pd.DataFrame:
             matrix = scores(out, runs)
             metas = [json.loads((out / "runs" / run.name / "run.json").read_text()) for run in runs]
             accuracy = _interval(matrix, config)
-            rows.append({
-                "group": BACKBONES[backbone].group, "backbone": backbone, "structure": BACKBONES[backbone].structure,
-                "method": method, "n_seeds": len(runs), "probe_accuracy": accuracy["value"],
-                "ci_low": accuracy["ci_low"], "ci_high": accuracy["ci_high"],
-                "seed_accuracies": ";".join(f"{a:.4f}" for a in matrix.mean(axis=1)), "n_test": matrix.shape[1],
-                "final_ssl_loss": float(np.mean([m["final_ssl_loss"] for m in metas])),
-                "train_seconds": round(float(np.mean([m["train_seconds"] for m in metas])), 1),
-            })
+            rows.append(
+                {
+                    "group": BACKBONES[backbone].group,
+                    "backbone": backbone,
+                    "structure": BACKBONES[backbone].structure,
+                    "method": method,
+                    "n_seeds": len(runs),
+                    "probe_accuracy": accuracy["value"],
+                    "ci_low": accuracy["ci_low"],
+                    "ci_high": accuracy["ci_high"],
+                    "seed_accuracies": ";".join(f"{a:.4f}" for a in matrix.mean(axis=1)),
+                    "n_test": matrix.shape[1],
+                    "final_ssl_loss": float(np.mean([m["final_ssl_loss"] for m in metas])),
+                    "train_seconds": round(float(np.mean([m["train_seconds"] for m in metas])), 1),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def differences(config: HsslConfig, out: Path) -> pd.DataFrame:
     """``differences.csv``'s rows (see module doc)."""
+
     def runs(backbone: str, method: str) -> list[Run]:
         return [Run(backbone, method, seed) for seed in config.seeds]
 
@@ -84,14 +99,30 @@ def differences(config: HsslConfig, out: Path) -> pd.DataFrame:
     for backbone in config.backbones:
         for a, b in pairs:
             if {a, b} <= set(config.methods):
-                rows.append(_contrast(out, config, runs(backbone, a), runs(backbone, b), group=BACKBONES[backbone].group,
-                                      contrast=f"{backbone}: {a} - {b}"))
+                rows.append(
+                    _contrast(
+                        out,
+                        config,
+                        runs(backbone, a),
+                        runs(backbone, b),
+                        group=BACKBONES[backbone].group,
+                        contrast=f"{backbone}: {a} - {b}",
+                    )
+                )
     for backbone in config.backbones:
         control = f"{backbone}_control"
         if control in config.backbones:
             for method in config.methods:
-                rows.append(_contrast(out, config, runs(backbone, method), runs(control, method),
-                                      group=BACKBONES[backbone].group, contrast=f"{method}: {backbone} - {control}"))
+                rows.append(
+                    _contrast(
+                        out,
+                        config,
+                        runs(backbone, method),
+                        runs(control, method),
+                        group=BACKBONES[backbone].group,
+                        contrast=f"{method}: {backbone} - {control}",
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -105,13 +136,24 @@ def sweep_table(config: HsslConfig, out: Path) -> pd.DataFrame:
                 for value in values:
                     accuracy = _interval(scores(out, runs[value]), config)
                     change = _contrast(out, config, runs[value], runs[values[0]])
-                    rows.append({
-                        "group": group, "sweep": sweep, "key": SWEEP_KEYS[sweep][group], "value": value, "method": method,
-                        "n_seeds": len(config.sweep_seeds), "probe_accuracy": accuracy["value"],
-                        "ci_low": accuracy["ci_low"], "ci_high": accuracy["ci_high"], "reference": values[0],
-                        "delta": change["difference"], "delta_ci_low": change["ci_low"], "delta_ci_high": change["ci_high"],
-                        "delta_excludes_zero": change["excludes_zero"],
-                    })
+                    rows.append(
+                        {
+                            "group": group,
+                            "sweep": sweep,
+                            "key": SWEEP_KEYS[sweep][group],
+                            "value": value,
+                            "method": method,
+                            "n_seeds": len(config.sweep_seeds),
+                            "probe_accuracy": accuracy["value"],
+                            "ci_low": accuracy["ci_low"],
+                            "ci_high": accuracy["ci_high"],
+                            "reference": values[0],
+                            "delta": change["difference"],
+                            "delta_ci_low": change["ci_low"],
+                            "delta_ci_high": change["ci_high"],
+                            "delta_excludes_zero": change["excludes_zero"],
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -138,30 +180,55 @@ def verdict(row: pd.Series) -> str:
 def markdown_report(tables: dict[str, pd.DataFrame], config: HsslConfig) -> str:
     """``report.md``: accuracy table, paired differences, the paper's claims per group and the sweeps."""
     table, diffs = tables["table"], tables["differences"].set_index("contrast")
-    lines = [f"Linear-probe CIFAR-10 test accuracy, mean over {len(config.seeds)} training seeds "
-             f"(95% interval over seeds and {int(table['n_test'].iloc[0])} test images: mean ± √((t·SE_seeds)² + (z·SE_images)²)):", "",
-             "| group | backbone | structure | method | accuracy [95% CI] | per seed |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Linear-probe CIFAR-10 test accuracy, mean over {len(config.seeds)} training seeds "
+        f"(95% interval over seeds and {int(table['n_test'].iloc[0])} test images: mean ± √((t·SE_seeds)² + (z·SE_images)²)):",
+        "",
+        "| group | backbone | structure | method | accuracy [95% CI] | per seed |",
+        "|---|---|---|---|---|---|",
+    ]
     for _, r in table.iterrows():
-        lines.append(f"| {r['group']} | {r['backbone']} | {r['structure']} | {r['method']} | "
-                     f"{r['probe_accuracy']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] | {r['seed_accuracies'].replace(';', ', ')} |")
-    lines += ["", "Paired differences (same seed index, same test images):", "",
-              "| contrast | difference [95% CI] | excludes 0 |", "|---|---|---|"]
+        lines.append(
+            f"| {r['group']} | {r['backbone']} | {r['structure']} | {r['method']} | "
+            f"{r['probe_accuracy']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] | {r['seed_accuracies'].replace(';', ', ')} |"
+        )
+    lines += [
+        "",
+        "Paired differences (same seed index, same test images):",
+        "",
+        "| contrast | difference [95% CI] | excludes 0 |",
+        "|---|---|---|",
+    ]
     for contrast, r in diffs.iterrows():
-        lines.append(f"| {contrast} | {_ci(r['difference'], r['ci_low'], r['ci_high'])} | {'yes' if r['excludes_zero'] else 'no'} |")
-    lines += ["", "The paper's claims at this size (from the paired differences above):", "",
-              "| group | claim | contrast | verdict |", "|---|---|---|---|"]
+        lines.append(
+            f"| {contrast} | {_ci(r['difference'], r['ci_low'], r['ci_high'])} | {'yes' if r['excludes_zero'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "The paper's claims at this size (from the paired differences above):",
+        "",
+        "| group | claim | contrast | verdict |",
+        "|---|---|---|---|",
+    ]
     for backbone in (b for b in config.backbones if f"{b}_control" in BACKBONES):  # the equivariant ones
         for template, claim in CLAIMS:
             contrast = template.format(B=backbone)
             if contrast in diffs.index:
                 lines.append(f"| {BACKBONES[backbone].group} | {claim} | {contrast} | {verdict(diffs.loc[contrast])} |")
     if "sweep" in tables:
-        lines += ["", f"Figure-3 sweeps (H-SSL, equivariant backbone, {len(config.sweep_seeds)} seeds): change of accuracy "
-                  "from the smallest value, paired:", "", "| group | sweep | value | accuracy | change [95% CI] | excludes 0 |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"Figure-3 sweeps (H-SSL, equivariant backbone, {len(config.sweep_seeds)} seeds): change of accuracy "
+            "from the smallest value, paired:",
+            "",
+            "| group | sweep | value | accuracy | change [95% CI] | excludes 0 |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, r in tables["sweep"].iterrows():
-            lines.append(f"| {r['group']} | {r['sweep']} ({r['key']}) | {r['value']} | {r['probe_accuracy']:.3f} | "
-                         f"{_ci(r['delta'], r['delta_ci_low'], r['delta_ci_high'])} | {'yes' if r['delta_excludes_zero'] else 'no'} |")
+            lines.append(
+                f"| {r['group']} | {r['sweep']} ({r['key']}) | {r['value']} | {r['probe_accuracy']:.3f} | "
+                f"{_ci(r['delta'], r['delta_ci_low'], r['delta_ci_high'])} | {'yes' if r['delta_excludes_zero'] else 'no'} |"
+            )
     return "\n".join(lines) + "\n"
 
 

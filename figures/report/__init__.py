@@ -8,5 +8,6 @@ from neuroequi.lazy import lazy_exports
 
 __all__ = ["ReportConfig", "report"]
 
-__getattr__, __dir__ = lazy_exports(__name__, {"ReportConfig": "figures.report.config",
-                                               "report": "figures.report.pipeline"})
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"ReportConfig": "figures.report.config", "report": "figures.report.pipeline"}
+)

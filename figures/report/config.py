@@ -115,8 +115,10 @@ class ReportConfig:
         benchmarks = self.benchmarks or default_benchmarks()
         online = [check_benchmark(b) for b in benchmarks if is_online(check_benchmark(b))]
         if online:
-            raise ConfigError(f"report benchmarks {online} are Brain-Score's online ones; a report scores every "
-                              "layer on local benchmarks (score online ones with `neuroequi score`)")
+            raise ConfigError(
+                f"report benchmarks {online} are Brain-Score's online ones; a report scores every "
+                "layer on local benchmarks (score online ones with `neuroequi score`)"
+            )
         if "measures" in self.pieces:
             check_decoding_size(self.measures.n_images, self.measures.K, "report measures:")
         return dataclasses.replace(self, benchmarks=tuple(benchmarks))

@@ -61,8 +61,22 @@ from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write, output_folder, read_json_mapping, to_json, write_json
 
 #: Columns of every piece and of ``report.csv``.
-COLUMNS = ("model", "identifier", "layer", "depth", "kind", "name", "statistic", "value", "ci_low", "ci_high",
-           "ceiling", "reduction", "n", "note")
+COLUMNS = (
+    "model",
+    "identifier",
+    "layer",
+    "depth",
+    "kind",
+    "name",
+    "statistic",
+    "value",
+    "ci_low",
+    "ci_high",
+    "ceiling",
+    "reduction",
+    "n",
+    "note",
+)
 CONFIG_FILE = "config.yaml"
 TIMINGS_FILE = "timings.json"
 #: 1.96: the normal quantile of a 95% interval from a standard error.
@@ -110,15 +124,20 @@ def _tidy(loaded: LoadedModel, rows: list[dict], layers: Sequence[str]) -> pd.Da
     return table[list(COLUMNS)]
 
 
-def benchmark_rows(loaded: LoadedModel, benchmark: str, layers: Sequence[str], config: ReportConfig,
-                   home: Path | None, save_dir: Path | None = None) -> pd.DataFrame:
+def benchmark_rows(
+    loaded: LoadedModel,
+    benchmark: str,
+    layers: Sequence[str],
+    config: ReportConfig,
+    home: Path | None,
+    save_dir: Path | None = None,
+) -> pd.DataFrame:
     """Every layer of ``loaded`` on ``benchmark``: ceiled and raw rows where it is ceiled, raw otherwise.
     ``save_dir``: where each layer's score is saved as it finishes (a stopped piece resumes by layer)."""
     from analyses.neural.layers import score_layers
 
     def scored(names: list[str]) -> pd.DataFrame:
-        return score_layers(loaded, [benchmark], names, config.reduction, config.batch_size, home,
-                            save_dir=save_dir)[0]
+        return score_layers(loaded, [benchmark], names, config.reduction, config.batch_size, home, save_dir=save_dir)[0]
 
     rows = []
     try:
@@ -129,34 +148,71 @@ def benchmark_rows(loaded: LoadedModel, benchmark: str, layers: Sequence[str], c
             try:
                 tables.append(scored([layer]))
             except (ValueError, np.linalg.LinAlgError) as err:
-                rows.append({"layer": layer, "kind": "benchmark", "name": benchmark, "statistic": "raw",
-                             "value": math.nan, "note": f"not scored: {' '.join(str(err).split())}"})
+                rows.append(
+                    {
+                        "layer": layer,
+                        "kind": "benchmark",
+                        "name": benchmark,
+                        "statistic": "raw",
+                        "value": math.nan,
+                        "note": f"not scored: {' '.join(str(err).split())}",
+                    }
+                )
         table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["layer"])
     for r in table.itertuples():
         ceiled = r.ceiling is not None and math.isfinite(r.ceiling)
         values = [("ceiled", r.score, r.error), ("raw", r.raw, math.nan)] if ceiled else [("raw", r.score, r.error)]
         for statistic, value, error in values:
             half = Z95 * error if error is not None and math.isfinite(error) else math.nan
-            rows.append({"layer": r.layer, "kind": "benchmark", "name": benchmark, "statistic": statistic,
-                         "value": value, "ci_low": value - half, "ci_high": value + half,
-                         "ceiling": r.ceiling if ceiled else math.nan,
-                         "reduction": f"{r.reduction} ({r.reduced_from} -> {r.features} features)"})
+            rows.append(
+                {
+                    "layer": r.layer,
+                    "kind": "benchmark",
+                    "name": benchmark,
+                    "statistic": statistic,
+                    "value": value,
+                    "ci_low": value - half,
+                    "ci_high": value + half,
+                    "ceiling": r.ceiling if ceiled else math.nan,
+                    "reduction": f"{r.reduction} ({r.reduced_from} -> {r.features} features)",
+                }
+            )
     return _tidy(loaded, rows, layers)
 
 
-def measure_rows(loaded: LoadedModel, layer: str, layers: Sequence[str], config: ReportConfig,
-                 work: Path) -> pd.DataFrame:
+def measure_rows(
+    loaded: LoadedModel, layer: str, layers: Sequence[str], config: ReportConfig, work: Path
+) -> pd.DataFrame:
     """The Figure-1 measures of one layer (:func:`analyses.pipeline.analyze`, no probe)."""
     from analyses.pipeline import AnalysisConfig, analyze
 
     m = config.measures
-    analysis = AnalysisConfig(layer=layer, images=m.images, n_images=m.n_images, K=m.K, seed=config.seed,
-                              batch_size=config.batch_size, probe_train=0, n_boot=m.n_boot,
-                              progress=sys.stderr.isatty())
+    analysis = AnalysisConfig(
+        layer=layer,
+        images=m.images,
+        n_images=m.n_images,
+        K=m.K,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        probe_train=0,
+        n_boot=m.n_boot,
+        progress=sys.stderr.isatty(),
+    )
     table = pd.read_csv(analyze(loaded, analysis, work))
-    rows = [{"layer": layer, "kind": "measure", "name": r.quantity, "statistic": "value", "value": r.value,
-             "ci_low": r.ci_low, "ci_high": r.ci_high, "reduction": "none", "n": r.n_images}
-            for r in table.itertuples()]
+    rows = [
+        {
+            "layer": layer,
+            "kind": "measure",
+            "name": r.quantity,
+            "statistic": "value",
+            "value": r.value,
+            "ci_low": r.ci_low,
+            "ci_high": r.ci_high,
+            "reduction": "none",
+            "n": r.n_images,
+        }
+        for r in table.itertuples()
+    ]
     return _tidy(loaded, rows, layers)
 
 
@@ -165,13 +221,32 @@ def augmentation_rows(loaded: LoadedModel, layer: str, layers: Sequence[str], co
     from analyses.augmentation_prediction import PredictionConfig, augmentation_prediction
 
     a = config.augmentation
-    prediction = PredictionConfig(layer=layer, families=a.families, n_train=a.n_train, n_test=a.n_test,
-                                  per_image=a.per_image, seed=config.seed, n_boot=a.n_boot,
-                                  batch_size=config.batch_size, progress=sys.stderr.isatty())
+    prediction = PredictionConfig(
+        layer=layer,
+        families=a.families,
+        n_train=a.n_train,
+        n_test=a.n_test,
+        per_image=a.per_image,
+        seed=config.seed,
+        n_boot=a.n_boot,
+        batch_size=config.batch_size,
+        progress=sys.stderr.isatty(),
+    )
     table = augmentation_prediction(loaded, prediction)
-    rows = [{"layer": layer, "kind": "augmentation", "name": r.quantity, "statistic": r.metric, "value": r.value,
-             "ci_low": r.ci_low, "ci_high": r.ci_high, "reduction": "none", "n": r.n}
-            for r in table.itertuples()]
+    rows = [
+        {
+            "layer": layer,
+            "kind": "augmentation",
+            "name": r.quantity,
+            "statistic": r.metric,
+            "value": r.value,
+            "ci_low": r.ci_low,
+            "ci_high": r.ci_high,
+            "reduction": "none",
+            "n": r.n,
+        }
+        for r in table.itertuples()
+    ]
     return _tidy(loaded, rows, layers)
 
 
@@ -184,19 +259,37 @@ def pieces(loaded: LoadedModel, config: ReportConfig, out: Path, home: Path | No
         key = settings_key({"layers": layers, "reduction": config.reduction, "batch_size": config.batch_size})
         for bench in config.benchmarks:
             work = out / "work" / _safe(loaded.identifier) / f"benchmark-{_safe(bench)}-{key}"
-            result.append(Piece("benchmark", bench, folder / f"benchmark-{_safe(bench)}-{key}.csv",
-                                lambda b=bench, w=work: benchmark_rows(loaded, b, layers, config, home, w)))
+            result.append(
+                Piece(
+                    "benchmark",
+                    bench,
+                    folder / f"benchmark-{_safe(bench)}-{key}.csv",
+                    lambda b=bench, w=work: benchmark_rows(loaded, b, layers, config, home, w),
+                )
+            )
     if "measures" in config.pieces:
         key = settings_key({"measures": config.measures, "seed": config.seed})
         for layer in layers:
             work = out / "work" / _safe(loaded.identifier) / f"measures-{_safe(layer)}-{key}"
-            result.append(Piece("measures", layer, folder / f"measures-{_safe(layer)}-{key}.csv",
-                                lambda l=layer, w=work: measure_rows(loaded, l, layers, config, w)))
+            result.append(
+                Piece(
+                    "measures",
+                    layer,
+                    folder / f"measures-{_safe(layer)}-{key}.csv",
+                    lambda l=layer, w=work: measure_rows(loaded, l, layers, config, w),
+                )
+            )
     if "augmentation" in config.pieces:
         key = settings_key({"augmentation": config.augmentation, "seed": config.seed})
         for layer in layers:
-            result.append(Piece("augmentation", layer, folder / f"augmentation-{_safe(layer)}-{key}.csv",
-                                lambda l=layer: augmentation_rows(loaded, l, layers, config)))
+            result.append(
+                Piece(
+                    "augmentation",
+                    layer,
+                    folder / f"augmentation-{_safe(layer)}-{key}.csv",
+                    lambda l=layer: augmentation_rows(loaded, l, layers, config),
+                )
+            )
     return result
 
 
@@ -209,8 +302,9 @@ def _estimate(timings: dict, piece: Piece) -> str:
     return f"estimate ~{seconds:.0f} s (its last run here)" if seconds is not None else "no estimate yet (first run)"
 
 
-def run_pieces(loaded: LoadedModel, config: ReportConfig, out: Path, home: Path | None = None,
-               log: StepLog | None = None) -> list[Path]:
+def run_pieces(
+    loaded: LoadedModel, config: ReportConfig, out: Path, home: Path | None = None, log: StepLog | None = None
+) -> list[Path]:
     """Make every missing piece of ``loaded``'s report (each saved as it finishes); their paths."""
     log = log or StepLog(prefix="report")
     timings_path = out / TIMINGS_FILE
@@ -220,8 +314,7 @@ def run_pieces(loaded: LoadedModel, config: ReportConfig, out: Path, home: Path 
         if piece.path.is_file():
             log.record(name, 0.0, reused=True)
             continue
-        print(f"[report] {name} ({k}/{len(todo)}) started; {_estimate(_timings(timings_path), piece)}",
-              flush=True)
+        print(f"[report] {name} ({k}/{len(todo)}) started; {_estimate(_timings(timings_path), piece)}", flush=True)
         start = time.perf_counter()
         table = piece.make()
         with atomic_write(piece.path) as tmp:
@@ -235,13 +328,23 @@ def run_pieces(loaded: LoadedModel, config: ReportConfig, out: Path, home: Path 
 def _job(out: Path, model: str, home: Path, done: Callable[[], bool]) -> Job:
     """The job that makes ``model``'s missing pieces (:func:`figures.report.jobs.run_model`) from the
     report's saved config ``out/config.yaml``."""
-    return Job(f"report {model}", "figures.report.jobs:run_model", "figures.report.config:ReportConfig",
-               out / CONFIG_FILE, {"out": str(out), "model": model, "zoo_home": str(home)},
-               done=done, log_path=out / "logs" / f"{_safe(model)}.log")
+    return Job(
+        f"report {model}",
+        "figures.report.jobs:run_model",
+        "figures.report.config:ReportConfig",
+        out / CONFIG_FILE,
+        {"out": str(out), "model": model, "zoo_home": str(home)},
+        done=done,
+        log_path=out / "logs" / f"{_safe(model)}.log",
+    )
 
 
-def report(models: Sequence[str | os.PathLike | LoadedModel], config: ReportConfig, out: str | os.PathLike,
-           home: Path | None = None) -> pd.DataFrame:
+def report(
+    models: Sequence[str | os.PathLike | LoadedModel],
+    config: ReportConfig,
+    out: str | os.PathLike,
+    home: Path | None = None,
+) -> pd.DataFrame:
     """The report of ``models`` (catalogue names, checkpoint files, or loaded models) in ``out``.
 
     Returns the tidy table (also ``out/report.csv``); writes ``report.png`` and ``report.md``.
@@ -269,16 +372,20 @@ def report(models: Sequence[str | os.PathLike | LoadedModel], config: ReportConf
         place_stimuli_on_screen(config.benchmarks)  # once here: jobs that run side by side must find it done
     if in_process or any(m.entry.source.kind == "memory" for m in loaded):
         if not in_process:
-            raise ConfigError("report: a model in memory (model_zoo.from_module) runs in this process only; "
-                              "use executor=local parallel=1")
+            raise ConfigError(
+                "report: a model in memory (model_zoo.from_module) runs in this process only; "
+                "use executor=local parallel=1"
+            )
         for m in loaded:
             run_pieces(m, config, out, home, log)
     else:
         zoo = model_zoo.zoo_home(home)
         threads = max(1, (os.cpu_count() or 1) // config.parallel) if config.executor == "local" else config.slurm.cpus
         executor = make_executor(config.executor, config.slurm, out / "submitit", threads)
-        jobs = [_job(out, str(model), zoo, lambda m=m: all(p.path.is_file() for p in pieces(m, config, out, home)))
-                for model, m in zip(models, loaded)]
+        jobs = [
+            _job(out, str(model), zoo, lambda m=m: all(p.path.is_file() for p in pieces(m, config, out, home)))
+            for model, m in zip(models, loaded)
+        ]
         run_jobs(jobs, config.parallel, log, executor=executor)
     return write_outputs(loaded, config, out)
 
@@ -299,8 +406,10 @@ def write_outputs(loaded: Sequence[LoadedModel], config: ReportConfig, out: Path
     draw_summary(table, out / "report.png")
     with atomic_write(out / "report.md") as tmp:
         tmp.write_text(markdown(table, config, loaded))
-    print(f"[report] wrote {out / 'report.csv'} ({len(table)} rows), {out / 'report.png'}, {out / 'report.md'}",
-          flush=True)
+    print(
+        f"[report] wrote {out / 'report.csv'} ({len(table)} rows), {out / 'report.png'}, {out / 'report.md'}",
+        flush=True,
+    )
     return table
 
 
@@ -309,5 +418,16 @@ def clean_work(out: Path) -> None:
     shutil.rmtree(out / "work", ignore_errors=True)
 
 
-__all__ = ["COLUMNS", "Piece", "ReportConfig", "benchmark_rows", "clean_work", "collect", "pieces", "report",
-           "run_pieces", "settings_key", "write_outputs"]
+__all__ = [
+    "COLUMNS",
+    "Piece",
+    "ReportConfig",
+    "benchmark_rows",
+    "clean_work",
+    "collect",
+    "pieces",
+    "report",
+    "run_pieces",
+    "settings_key",
+    "write_outputs",
+]

@@ -13,8 +13,13 @@ from model_zoo import LoadedModel
 from neuroequi.io import atomic_write
 
 #: Measures the figure shows (the CSV holds every row, e.g. decoding r per parameter).
-FIGURE_MEASURES = ("shared_variability", "content_augmentation_factorization", "crop_photometric_factorization",
-                   "decoding_r_mean", "decoding_diff_r_mean")
+FIGURE_MEASURES = (
+    "shared_variability",
+    "content_augmentation_factorization",
+    "crop_photometric_factorization",
+    "decoding_r_mean",
+    "decoding_diff_r_mean",
+)
 
 
 def panels(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -53,13 +58,22 @@ def draw_summary(table: pd.DataFrame, path: Path) -> Path:
             lines = lines.sort_values("depth")
             low = (lines["value"] - lines["ci_low"]).clip(lower=0).fillna(0)
             high = (lines["ci_high"] - lines["value"]).clip(lower=0).fillna(0)
-            ax.errorbar(lines["depth"], lines["value"], yerr=[low, high], color=f"C{k}", marker="o", markersize=3,
-                        capsize=2, linewidth=1, label=model)
+            ax.errorbar(
+                lines["depth"],
+                lines["value"],
+                yerr=[low, high],
+                color=f"C{k}",
+                marker="o",
+                markersize=3,
+                capsize=2,
+                linewidth=1,
+                label=model,
+            )
         ticks = data.drop_duplicates("depth").sort_values("depth")
         ax.set_xticks(ticks["depth"], ticks["layer"], rotation=45, ha="right", fontsize=6)
         ax.tick_params(axis="y", labelsize=6)
         ax.set_title(title, fontsize=7)
-    for ax in list(axes.flat)[len(chosen):]:
+    for ax in list(axes.flat)[len(chosen) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=7, frameon=False)
@@ -81,7 +95,9 @@ def _interval(low: float, high: float) -> str:
 def best_layers(table: pd.DataFrame) -> pd.DataFrame:
     """Per model and benchmark: the layer with the highest score (ceiled where ceiled), its value and interval."""
     bench = table[(table["kind"] == "benchmark") & table["value"].notna()]
-    main = bench[(bench["statistic"] == "ceiled") | ~bench["name"].isin(bench.loc[bench["statistic"] == "ceiled", "name"])]
+    main = bench[
+        (bench["statistic"] == "ceiled") | ~bench["name"].isin(bench.loc[bench["statistic"] == "ceiled", "name"])
+    ]
     return main.loc[main.groupby(["model", "name"], sort=False)["value"].idxmax()]
 
 
@@ -89,35 +105,70 @@ def markdown(table: pd.DataFrame, config, loaded: Sequence[LoadedModel]) -> str:
     """A short account: the models, the settings, the best layer per benchmark, and where the rest is."""
     lines = ["# Model report", ""]
     for m in loaded:
-        lines.append(f"- **{m.name}** (`{m.identifier}`): {m.entry.arch}, {m.image_size} px, layers "
-                     f"{', '.join(sorted(set(table.loc[table['model'] == m.name, 'layer']), key=list(m.layers).index))}")
-    lines += ["", f"{len(table)} rows in `report.csv` (one per model, layer, benchmark or measure, statistic); "
-              "`report.png` draws them against layer depth.", ""]
+        lines.append(
+            f"- **{m.name}** (`{m.identifier}`): {m.entry.arch}, {m.image_size} px, layers "
+            f"{', '.join(sorted(set(table.loc[table['model'] == m.name, 'layer']), key=list(m.layers).index))}"
+        )
+    lines += [
+        "",
+        f"{len(table)} rows in `report.csv` (one per model, layer, benchmark or measure, statistic); "
+        "`report.png` draws them against layer depth.",
+        "",
+    ]
     best = best_layers(table)
     if len(best):
-        lines += ["## Best layer per benchmark", "", "| model | benchmark | layer | score | 95% interval | ceiling |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "## Best layer per benchmark",
+            "",
+            "| model | benchmark | layer | score | 95% interval | ceiling |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in best.itertuples():
-            lines.append(f"| {r.model} | {r.name} ({r.statistic}) | {r.layer} | {_fmt(r.value)} | "
-                         f"{_interval(r.ci_low, r.ci_high)} | {_fmt(r.ceiling)} |")
+            lines.append(
+                f"| {r.model} | {r.name} ({r.statistic}) | {r.layer} | {_fmt(r.value)} | "
+                f"{_interval(r.ci_low, r.ci_high)} | {_fmt(r.ceiling)} |"
+            )
         lines.append("")
     reductions = sorted(set(table.loc[table["kind"] == "benchmark", "reduction"].dropna().str.split(" ").str[0]))
     unscored = table[table["note"].notna()]
     m, a = config.measures, config.augmentation
     lines += [
-        "## How", "",
-        *([f"- Benchmarks: {', '.join(config.benchmarks)}; every layer scored with Brain-Score's own metric and "
-        f"ceiling; large layers reduced as named in each row ({', '.join(reductions) or 'none'}). Interval: "
-        "score ± 1.96 × Brain-Score's standard error over cross-validation splits (none where a benchmark has no "
-        "error, the RDM benchmarks)."] if "benchmarks" in config.pieces else []),
-        *([f"- Figure-1 measures: {m.n_images} images × {m.K} augmentations per layer, bootstrap intervals over "
-           f"images ({m.n_boot} resamples)."] if "measures" in config.pieces else []),
-        *([f"- Augmentation prediction: probes fitted on {a.n_train} CIFAR-10 training images, scored on "
-           f"{a.n_test} test images ({', '.join(a.families)}), bootstrap intervals over test images "
-           f"({a.n_boot} resamples)."] if "augmentation" in config.pieces else []),
+        "## How",
+        "",
+        *(
+            [
+                f"- Benchmarks: {', '.join(config.benchmarks)}; every layer scored with Brain-Score's own metric and "
+                f"ceiling; large layers reduced as named in each row ({', '.join(reductions) or 'none'}). Interval: "
+                "score ± 1.96 × Brain-Score's standard error over cross-validation splits (none where a benchmark has no "
+                "error, the RDM benchmarks)."
+            ]
+            if "benchmarks" in config.pieces
+            else []
+        ),
+        *(
+            [
+                f"- Figure-1 measures: {m.n_images} images × {m.K} augmentations per layer, bootstrap intervals over "
+                f"images ({m.n_boot} resamples)."
+            ]
+            if "measures" in config.pieces
+            else []
+        ),
+        *(
+            [
+                f"- Augmentation prediction: probes fitted on {a.n_train} CIFAR-10 training images, scored on "
+                f"{a.n_test} test images ({', '.join(a.families)}), bootstrap intervals over test images "
+                f"({a.n_boot} resamples)."
+            ]
+            if "augmentation" in config.pieces
+            else []
+        ),
         "- Larger settings: `neuroequi report --help` (e.g. `measures.n_images=64 augmentation.n_train=2000`).",
     ]
     if len(unscored):
-        lines += ["", "Not scored (empty rows in `report.csv`, the reason in `note`): " + "; ".join(
-            f"{r.model} {r.layer} on {r.name}" for r in unscored.itertuples()) + "."]
+        lines += [
+            "",
+            "Not scored (empty rows in `report.csv`, the reason in `note`): "
+            + "; ".join(f"{r.model} {r.layer} on {r.name}" for r in unscored.itertuples())
+            + ".",
+        ]
     return "\n".join(lines) + "\n"

@@ -52,21 +52,87 @@ ORDERS: tuple[str, ...] = ("neuroequi", "released")
 #: Columns present only in the layouts of policies with blur / solarize.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("blur", "blur_sigma", "solarize")
 
-_SIMCLR_CIFAR10_MEAN = (4.3122, 4.3216, 23.369, 23.374, 0.49998, 0.80087, 1.2025, 1.4007, 1.5964, 1.8004,
-                        0.99993, 1.0002, 0.99986, 2.2321e-07, 0.19965)
-_SIMCLR_CIFAR10_STD = (3.9740, 3.9851, 4.9544, 4.9539, 0.5000, 0.3993, 1.1651, 1.0210, 1.0200, 1.1669,
-                       0.2066, 0.2068, 0.2066, 0.0517, 0.3997)
-_SIMCLR_IMAGENET_MEAN = (68.162, 99.199, 269.33, 274.57, 0.49905, 0.80054, 1.1998, 1.3994, 1.6014, 1.7995,
-                         1.0001, 1.0000, 1.0005, 1.5640e-04, 0.20018)
-_SIMCLR_IMAGENET_STD = (77.370, 98.681, 136.86, 143.49, 0.50000, 0.39959, 1.1661, 1.0201, 1.0201, 1.1657,
-                        0.41347, 0.41323, 0.41349, 0.10333, 0.40013)
+_SIMCLR_CIFAR10_MEAN = (
+    4.3122,
+    4.3216,
+    23.369,
+    23.374,
+    0.49998,
+    0.80087,
+    1.2025,
+    1.4007,
+    1.5964,
+    1.8004,
+    0.99993,
+    1.0002,
+    0.99986,
+    2.2321e-07,
+    0.19965,
+)
+_SIMCLR_CIFAR10_STD = (
+    3.9740,
+    3.9851,
+    4.9544,
+    4.9539,
+    0.5000,
+    0.3993,
+    1.1651,
+    1.0210,
+    1.0200,
+    1.1669,
+    0.2066,
+    0.2068,
+    0.2066,
+    0.0517,
+    0.3997,
+)
+_SIMCLR_IMAGENET_MEAN = (
+    68.162,
+    99.199,
+    269.33,
+    274.57,
+    0.49905,
+    0.80054,
+    1.1998,
+    1.3994,
+    1.6014,
+    1.7995,
+    1.0001,
+    1.0000,
+    1.0005,
+    1.5640e-04,
+    0.20018,
+)
+_SIMCLR_IMAGENET_STD = (
+    77.370,
+    98.681,
+    136.86,
+    143.49,
+    0.50000,
+    0.39959,
+    1.1661,
+    1.0201,
+    1.0201,
+    1.1657,
+    0.41347,
+    0.41323,
+    0.41349,
+    0.10333,
+    0.40013,
+)
 RELEASED_STATISTICS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     # ADevillers/EquiMod SimCLR+EquiMod 908c7b4f, src/main.py lines 77-88 (train_repr: p_mean, p_std)
     "simclr_cifar10": (_SIMCLR_CIFAR10_MEAN, _SIMCLR_CIFAR10_STD),
     "simclr_imagenet": (_SIMCLR_IMAGENET_MEAN + (0.50030, 0.52507), _SIMCLR_IMAGENET_STD + (0.50000, 0.65251)),
     # ADevillers/EquiMod BYOL+EquiMod 5c936cf7, src/main.py lines 84-95 (train_repr: p_mean, p_std)
-    "byol_cifar10": (_SIMCLR_CIFAR10_MEAN + (0.27256, 0.52507, 0.050149), _SIMCLR_CIFAR10_STD + (0.30381, 0.65251, 0.064719)),
-    "byol_imagenet": (_SIMCLR_IMAGENET_MEAN + (0.27256, 0.52507, 0.050149), _SIMCLR_IMAGENET_STD + (0.30381, 0.65251, 0.064719)),
+    "byol_cifar10": (
+        _SIMCLR_CIFAR10_MEAN + (0.27256, 0.52507, 0.050149),
+        _SIMCLR_CIFAR10_STD + (0.30381, 0.65251, 0.064719),
+    ),
+    "byol_imagenet": (
+        _SIMCLR_IMAGENET_MEAN + (0.27256, 0.52507, 0.050149),
+        _SIMCLR_IMAGENET_STD + (0.30381, 0.65251, 0.064719),
+    ),
 }
 """The z-score statistics the released EquiMod code uses, by branch and dataset (in the released
 order). Note the BYOL tables reuse the SimCLR ones for the first 15 dimensions (measured under
@@ -102,8 +168,9 @@ class EquiModEncoder:
             raise ValueError(f"std must be positive, got {self.std.tolist()}")
 
     @classmethod
-    def fit(cls, policy: Policy | Sequence[Policy], n_samples: int = 100_000, seed: int = 0,
-            order: str = "neuroequi") -> EquiModEncoder:
+    def fit(
+        cls, policy: Policy | Sequence[Policy], n_samples: int = 100_000, seed: int = 0, order: str = "neuroequi"
+    ) -> EquiModEncoder:
         """Measure the z-score statistics by sampling ``n_samples`` parameter sets.
 
         ``policy`` may be a sequence (e.g. both BYOL views): ``n_samples`` is split evenly among
@@ -117,9 +184,7 @@ class EquiModEncoder:
         columns = encoding_columns(policies[0], order)
         for other in policies[1:]:
             if encoding_columns(other, order) != columns:
-                raise ValueError(
-                    f"policies {policies[0].name!r} and {other.name!r} have different EquiMod layouts"
-                )
+                raise ValueError(f"policies {policies[0].name!r} and {other.name!r} have different EquiMod layouts")
         per_policy = n_samples // len(policies)
         if per_policy < 2:
             raise ConfigError(
@@ -164,8 +229,11 @@ class EquiModEncoder:
 
         Raises ConfigError when ``params`` apply an augmentation this encoder's layout has no
         column for (blur or solarize from another policy): it would be dropped silently."""
-        dropped = [c for c in OPTIONAL_COLUMNS if c not in self.columns and c in params.columns
-                   and bool((params[c] != DEFAULTS[c]).any())]
+        dropped = [
+            c
+            for c in OPTIONAL_COLUMNS
+            if c not in self.columns and c in params.columns and bool((params[c] != DEFAULTS[c]).any())
+        ]
         if dropped:
             raise ConfigError(
                 f"these augmentation parameters apply {dropped}, which this EquiMod encoder (fitted on a policy "

@@ -165,7 +165,9 @@ class FamilyPolicy:
     def __post_init__(self) -> None:
         object.__setattr__(self, "families", check_families(self.families, f"policy {self.name!r}"))
         if self.translation.size != self.crop.size:
-            raise ValueError(f"translation is sampled for {self.translation.size}px views but views are {self.crop.size}px")
+            raise ValueError(
+                f"translation is sampled for {self.translation.size}px views but views are {self.crop.size}px"
+            )
 
     @property
     def size(self) -> int:
@@ -179,8 +181,10 @@ class FamilyPolicy:
     def identity(self, image_hw: torch.Tensor) -> AugParams:
         """Parameters of the un-transformed view of images of sizes ``(n, 2)``: whole image, identity."""
         hw = image_hw.to(torch.float64)
-        cols = {**_identity_columns(hw), **{c: torch.full((hw.shape[0],), v, dtype=torch.float64)
-                                            for c, v in GEOMETRIC_DEFAULTS.items()}}
+        cols = {
+            **_identity_columns(hw),
+            **{c: torch.full((hw.shape[0],), v, dtype=torch.float64) for c, v in GEOMETRIC_DEFAULTS.items()},
+        }
         return AugParams(torch.stack([cols[c] for c in FAMILY_COLUMNS], dim=1), FAMILY_COLUMNS)
 
     def sample(
@@ -212,7 +216,9 @@ class FamilyPolicy:
 
     def _apply(self, images: torch.Tensor | list[torch.Tensor], params: AugParams) -> torch.Tensor:
         if not isinstance(params, AugParams) or params.columns not in (FAMILY_COLUMNS, COLUMNS):
-            raise ValueError(f"params must be AugParams with the columns {FAMILY_COLUMNS} (or {COLUMNS}), got {params!r}")
+            raise ValueError(
+                f"params must be AugParams with the columns {FAMILY_COLUMNS} (or {COLUMNS}), got {params!r}"
+            )
         if len(params) != len(images):
             raise ValueError(f"got {len(params)} parameter rows for {len(images)} images")
         for column in ("grayscale", "solarize"):
@@ -241,7 +247,9 @@ def family_policy(config: TransformsConfig, size: int, name: str = "families") -
         if len(getattr(config, key)) != 2:
             raise ConfigError(f"transforms.{key}: expected [low, high], got {list(getattr(config, key))}")
     if len(config.jitter) != 4:
-        raise ConfigError(f"transforms.jitter: expected [brightness, contrast, saturation, hue], got {list(config.jitter)}")
+        raise ConfigError(
+            f"transforms.jitter: expected [brightness, contrast, saturation, hue], got {list(config.jitter)}"
+        )
     kernel = config.blur_kernel
     if kernel is None:
         kernel = min(2 * math.ceil(3 * config.blur_sigma[1]) + 1, 2 * size - 1 if size > 1 else 1)
@@ -287,7 +295,9 @@ def family_targets(params: AugParams, family: str, reference: AugParams | None =
 
 
 def _identity_like(params: AugParams) -> AugParams:
-    values = torch.stack([torch.full((len(params),), _IDENTITY.get(c, 0.0), dtype=torch.float64) for c in params.columns], 1)
+    values = torch.stack(
+        [torch.full((len(params),), _IDENTITY.get(c, 0.0), dtype=torch.float64) for c in params.columns], 1
+    )
     return AugParams(values, params.columns)
 
 

@@ -156,8 +156,12 @@ class RandomTranslation:
     def sample(self, n: int, generator: torch.Generator | None, image_hw: torch.Tensor) -> Columns:
         limit = self.fraction * self.size
         px = torch.round(_uniform(2 * n, -limit, limit, generator)).reshape(2, n)
-        return {"translate_x": px[0] / self.size, "translate_y": px[1] / self.size,
-                "translate_x_px": px[0], "translate_y_px": px[1]}
+        return {
+            "translate_x": px[0] / self.size,
+            "translate_y": px[1] / self.size,
+            "translate_x_px": px[0],
+            "translate_y_px": px[1],
+        }
 
 
 __all__ = [

@@ -68,9 +68,7 @@ class AugParams:
             shape = getattr(values, "shape", type(values).__name__)
             raise ValueError(f"AugParams values must be a 2-D tensor (N, P), got {shape}")
         if values.shape[1] != len(columns):
-            raise ValueError(
-                f"AugParams has {values.shape[1]} value columns but {len(columns)} names: {columns}"
-            )
+            raise ValueError(f"AugParams has {values.shape[1]} value columns but {len(columns)} names: {columns}")
         if len(set(columns)) != len(columns):
             raise ValueError(f"AugParams column names must be unique, got {columns}")
         self.values: torch.Tensor = values.detach().to(torch.float64)

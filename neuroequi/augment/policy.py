@@ -57,7 +57,9 @@ class Policy:
 
     def __post_init__(self) -> None:
         if self.restriction not in RESTRICTIONS:
-            raise ConfigError(f"unknown restriction {self.restriction!r} (data.restriction); valid: {sorted(RESTRICTIONS)}")
+            raise ConfigError(
+                f"unknown restriction {self.restriction!r} (data.restriction); valid: {sorted(RESTRICTIONS)}"
+            )
 
     @property
     def size(self) -> int:
@@ -119,9 +121,7 @@ class Policy:
         """
         return self._apply(as_images(images), params)
 
-    def __call__(
-        self, images: ImageInput, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, AugParams]:
+    def __call__(self, images: ImageInput, generator: torch.Generator | None = None) -> tuple[torch.Tensor, AugParams]:
         """Sample one parameter set per image (crop boxes in each image's pixels) and apply it."""
         checked = as_images(images)
         params = self.sample(len(checked), generator, image_sizes(checked))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from neuroequi.data.registry import SOURCES, data_dir, dataset_files, fetch, verify
 from neuroequi.errors import ConfigError
 
+
 @dataclass(frozen=True)
 class DataConfig:
     """Settings of ``neuroequi data list|fetch|verify``.

@@ -33,7 +33,16 @@ from neuroequi.errors import ConfigError, IntegrityError, OfflineError
 log = logging.getLogger(__name__)
 
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 # Every session id of the Cowley et al. (2023) release (its readme.txt, "Data table").
@@ -85,8 +94,7 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
         found = sorted(p.name for p in tree.iterdir() if p.is_dir())
         if tuple(found) != CIFAR10_CLASSES:
             raise DataUnavailableError(
-                f"dataset 'cifar10': {tree} should hold the ten class folders "
-                f"{list(CIFAR10_CLASSES)}, found {found}"
+                f"dataset 'cifar10': {tree} should hold the ten class folders {list(CIFAR10_CLASSES)}, found {found}"
             )
         return torchvision.datasets.ImageFolder(str(tree), transform=transform, loader=read_rgb)
     if offline():
@@ -97,8 +105,10 @@ def cifar10(split: str = "train", transform=None) -> torchvision.datasets.Vision
         )
     # torchvision checks the archive's md5 itself.
     return torchvision.datasets.CIFAR10(
-        str(data_dir() / "cifar10_torchvision"), train=split == "train",
-        transform=transform, download=True,
+        str(data_dir() / "cifar10_torchvision"),
+        train=split == "train",
+        transform=transform,
+        download=True,
     )
 
 
@@ -141,7 +151,8 @@ def cowley2023_sessions() -> list[str]:
     """Ids of the release's sessions whose images and responses are in the data directory."""
     root = data_dir() / "cowley2023_v4"
     return [
-        s for s in COWLEY2023_RELEASE
+        s
+        for s in COWLEY2023_RELEASE
         if (root / "images" / f"images_{s}.zip").is_file()
         and (root / "responses_repeat_averaged" / f"responses_{s}.npy").is_file()
     ]
@@ -175,8 +186,7 @@ def cowley2023_session(session: str) -> CowleySession:
     raw = np.load(_cowley_file(raw_rel)) if has_raw else None
     if responses.ndim != 2 or responses.shape[1] != len(images):
         raise DataUnavailableError(
-            f"dataset 'cowley2023_v4' session {session}: responses {responses.shape} do not "
-            f"match {len(images)} images"
+            f"dataset 'cowley2023_v4' session {session}: responses {responses.shape} do not match {len(images)} images"
         )
     return CowleySession(session, images, names, responses, raw)
 
@@ -278,14 +288,18 @@ def coggan2024() -> Coggan2024:
     rsms = _unpickle(f"{base}/dataset.pkl")
     shapes = {r: {s: np.shape(m) for s, m in subjects.items()} for r, subjects in rsms.items()}
     if tuple(rsms) != COGGAN2024_REGIONS or any(
-            shape != (len(paths), len(paths)) for subjects in shapes.values() for shape in subjects.values()):
+        shape != (len(paths), len(paths)) for subjects in shapes.values() for shape in subjects.values()
+    ):
         raise DataUnavailableError(
             f"dataset 'coggan2024_fmri': {base}/dataset.pkl should map regions {COGGAN2024_REGIONS} to "
-            f"subjects' ({len(paths)}, {len(paths)}) RSMs; found {shapes}")
+            f"subjects' ({len(paths)}, {len(paths)}) RSMs; found {shapes}"
+        )
     return Coggan2024(
         rsms={r: {s: np.asarray(m, dtype=np.float64) for s, m in subjects.items()} for r, subjects in rsms.items()},
         stimulus_ids=[Path(p).stem for p in stimuli],
         stimulus_paths=paths,
-        packaged={"assembly": _unpickle(f"{base}/packaged_neural_metadata.pkl"),
-                  "stimulus_set": _unpickle(f"{base}/packaged_stimulus_metadata.pkl")},
+        packaged={
+            "assembly": _unpickle(f"{base}/packaged_neural_metadata.pkl"),
+            "stimulus_set": _unpickle(f"{base}/packaged_stimulus_metadata.pkl"),
+        },
     )

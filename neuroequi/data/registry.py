@@ -139,8 +139,7 @@ def _registered(relpath: str) -> tuple[DataFile, Path]:
     files = registered_files()
     if relpath not in files:
         raise ConfigError(
-            f"unknown data file {relpath!r}; registered datasets: {sorted(SOURCES)} "
-            f"(see `neuroequi data list`)"
+            f"unknown data file {relpath!r}; registered datasets: {sorted(SOURCES)} (see `neuroequi data list`)"
         )
     return files[relpath], data_dir() / relpath
 
@@ -158,9 +157,7 @@ def verify(relpath: str) -> Path:
     stat = target.stat()
     actual = _verified(target, stat.st_size, stat.st_mtime_ns, entry.sha256)
     if actual != entry.sha256:
-        raise DataUnavailableError(
-            f"corrupt file: sha256 {actual[:12]}… does not match. {_how_to_get(entry, target)}"
-        )
+        raise DataUnavailableError(f"corrupt file: sha256 {actual[:12]}… does not match. {_how_to_get(entry, target)}")
     return target
 
 

@@ -15,7 +15,14 @@
 The CPU-sized A-SSL vs H-SSL experiment (``neuroequi hssl``) is :mod:`figures.hssl`.
 """
 
-from neuroequi.hssl.backbones import GROUP_CNNS, EmulatedGroupCNN, GroupCNN, ScaleCNN, build_group_backbone, stage_widths
+from neuroequi.hssl.backbones import (
+    GROUP_CNNS,
+    EmulatedGroupCNN,
+    GroupCNN,
+    ScaleCNN,
+    build_group_backbone,
+    stage_widths,
+)
 from neuroequi.hssl.bundles import (
     BundleSpec,
     GroupAxis,

@@ -69,7 +69,10 @@ def stage_widths(width: float, base: tuple[int, ...] = BASE_WIDTHS) -> tuple[int
 def region_layer_map(stages: tuple[str, ...]) -> dict[str, str]:
     """Ventral-stream regions -> stage read-outs: V1 the first stage, IT the last, V2/V4 spread between."""
     last = len(stages) - 1
-    return {region: stages[round(position * last)] for region, position in (("V1", 0), ("V2", 1 / 3), ("V4", 2 / 3), ("IT", 1))}
+    return {
+        region: stages[round(position * last)]
+        for region, position in (("V1", 0), ("V2", 1 / 3), ("V4", 2 / 3), ("IT", 1))
+    }
 
 
 class GroupBlock(nn.Module):
@@ -243,8 +246,15 @@ class ScaleCNN(_GroupStack):
 
         def make_conv(cin: int, cout: int, lifting: bool) -> ScaleConv2d:
             return ScaleConv2d(
-                cin, cout, kernel_size, effective_size, scales, lifting=lifting,
-                scale_size=1 if lifting else scale_size, padding_mode=padding_mode, structured=structured,
+                cin,
+                cout,
+                kernel_size,
+                effective_size,
+                scales,
+                lifting=lifting,
+                scale_size=1 if lifting else scale_size,
+                padding_mode=padding_mode,
+                structured=structured,
             )
 
         super().__init__(len(scales), widths, blocks_per_stage, padding_mode, in_channels, make_conv)
@@ -331,6 +341,8 @@ def build_group_backbone(arch: str, width: float = 1.0) -> GroupCNN | EmulatedGr
     return EmulatedGroupCNN(spec["emulated"], widths)  # type: ignore[arg-type]
 
 
-BACKBONE_SPECS: tuple[BackboneSpec, ...] = tuple(BackboneSpec(name, partial(build_group_backbone, name)) for name in GROUP_CNNS)
+BACKBONE_SPECS: tuple[BackboneSpec, ...] = tuple(
+    BackboneSpec(name, partial(build_group_backbone, name)) for name in GROUP_CNNS
+)
 """The group-CNN family (rotation, translation, scale and their controls), registered by
 :mod:`neuroequi.registry` (no residual branches)."""

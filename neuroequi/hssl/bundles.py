@@ -135,9 +135,17 @@ class BundleSpec:
         axis (rotations of ``order`` when ``axis`` is None) and a grid ``(H, W)``."""
         axis = _axis(axis, order)
         fields = (self.rotation_base, self.rotation_distance, self.grid_distance, self.scale_base, self.scale_distance)
-        if min(fields) < 0 or min(self.rotation_base, self.scale_base) < 1 or (self.grid_base is not None and self.grid_base < 1):
+        if (
+            min(fields) < 0
+            or min(self.rotation_base, self.scale_base) < 1
+            or (self.grid_base is not None and self.grid_base < 1)
+        ):
             raise ConfigError(f"bundle sizes must be >= 1 and distances >= 0, got {self}")
-        unused = ("scale", self.scale_base, self.scale_distance) if axis.cyclic else ("rotation", self.rotation_base, self.rotation_distance)
+        unused = (
+            ("scale", self.scale_base, self.scale_distance)
+            if axis.cyclic
+            else ("rotation", self.rotation_base, self.rotation_distance)
+        )
         if unused[1:] != (1, 0):
             raise ConfigError(
                 f"method.options.{unused[0]}_base / {unused[0]}_distance apply to {unused[0]} axes only: leave them at 1 / 0, "
@@ -244,7 +252,9 @@ def act_on_images(
     return _shift(_axis(axis, 4).act_on_images(images, elements[:, 0]), elements, cell, padding)
 
 
-def act_on_features(features: Tensor, elements: Tensor, padding: str = "circular", axis: GroupAxis | None = None) -> Tensor:
+def act_on_features(
+    features: Tensor, elements: Tensor, padding: str = "circular", axis: GroupAxis | None = None
+) -> Tensor:
     """``g.f`` for a group feature map ``(N, C, n, H, W)``: the group-axis action (rotations: rotate maps and
     roll the axis; scales: see :func:`~neuroequi.hssl.scale.scale_features`), then shift the grid
     (cyclically, or zero-filled)."""
@@ -268,12 +278,16 @@ def hssl_bundles(
     if not axis.cyclic:
         top = base[:, 0] + elements[:, 0] + spec.scale_base
         if bool((top > features.shape[2]).any()):
-            raise ValueError(f"scale elements {elements[:, 0].tolist()} move a base of {spec.scale_base} past the top of the scale axis")
+            raise ValueError(
+                f"scale elements {elements[:, 0].tolist()} move a base of {spec.scale_base} past the top of the scale axis"
+            )
     shifted = base - torch.cat([torch.zeros_like(elements[:, :1]), elements[:, 1:]], dim=1)
     return extract_bundles(axis.act_on_features(features, elements[:, 0]), shifted, spec, axis)
 
 
-def _pair_offsets(count: int, distance: int, n: int, cyclic: bool, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+def _pair_offsets(
+    count: int, distance: int, n: int, cyclic: bool, generator: torch.Generator | None
+) -> tuple[Tensor, Tensor]:
     """Two offsets in ``0 .. count - 1`` at distance <= ``distance`` (cyclic: modulo ``count``), uniform."""
     first = torch.randint(count, (n,), generator=generator)
     if cyclic:

@@ -92,12 +92,23 @@ def build_homomorphic(mode: str, options: HSSLOptions, backbone: nn.Module, imag
     if scale_distance is None:
         scale_distance = 0 if axis.cyclic else max(backbone.group_order - options.scale_base, 0)
     spec = BundleSpec(
-        options.rotation_base, rotation_distance, options.grid_base, options.grid_distance,
-        options.scale_base, scale_distance,
+        options.rotation_base,
+        rotation_distance,
+        options.grid_base,
+        options.grid_distance,
+        options.scale_base,
+        scale_distance,
     )
     objective = HomomorphicSSL(
-        backbone, options.group, mode, spec, image_size, options.criterion, options.temperature,
-        options.projector, None if options.scale_range is None else tuple(options.scale_range),
+        backbone,
+        options.group,
+        mode,
+        spec,
+        image_size,
+        options.criterion,
+        options.temperature,
+        options.projector,
+        None if options.scale_range is None else tuple(options.scale_range),
     )
     return HomomorphicMethod(objective)
 

@@ -71,7 +71,9 @@ def check_group(group: str, backbone: nn.Module) -> GroupAxis:
     scales = getattr(backbone, "scales", None)
     if group == "scale":
         if scales is None:
-            raise ConfigError(f"group 'scale' needs a scale backbone (model.arch sesn or sesn_control), got {type(backbone).__name__}")
+            raise ConfigError(
+                f"group 'scale' needs a scale backbone (model.arch sesn or sesn_control), got {type(backbone).__name__}"
+            )
     elif scales is not None or backbone.group_order != GROUP_ORDERS[group]:
         raise ConfigError(
             f"group {group!r} needs a backbone with a group axis of {GROUP_ORDERS[group]} (rotations), "

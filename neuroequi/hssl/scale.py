@@ -188,7 +188,9 @@ class ScaleConv2d(nn.Module):
                 raise ValueError(f"scale axis of the input has {x.shape[2]} entries, the layer has {s} scales")
             padded = F.pad(x, (0, 0, 0, 0, 0, self.scale_size - 1))
             windows = padded.unfold(2, self.scale_size, 1)  # (N, C, S, H, W, scale_size)
-            stacked = windows.permute(0, 2, 1, 5, 3, 4).reshape(n, s * self.in_channels * self.scale_size, *x.shape[-2:])
+            stacked = windows.permute(0, 2, 1, 5, 3, 4).reshape(
+                n, s * self.in_channels * self.scale_size, *x.shape[-2:]
+            )
             groups = s
         k, pad = self.kernel_size, self.kernel_size // 2
         weight = self.kernels().reshape(s * self.out_channels, -1, k, k)

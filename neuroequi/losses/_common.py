@@ -40,7 +40,9 @@ def upcast(x: Tensor) -> Tensor:
 def check_pair(a: Tensor, b: Tensor, name: str) -> None:
     """Raise ValueError unless ``a`` and ``b`` are 2-D float tensors of the same shape (N, D)."""
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"{name} expects two (N, D) tensors of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{name} expects two (N, D) tensors of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     if not (a.is_floating_point() and b.is_floating_point()):
         raise ValueError(f"{name} expects floating-point embeddings, got {a.dtype} and {b.dtype}")
 

@@ -31,7 +31,9 @@ class BYOLLoss(nn.Module):
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         if a.ndim != 3 or a.shape[1] != 2 or a.shape != b.shape:
-            raise ValueError(f"BYOLLoss expects two (N, 2, D) tensors of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+            raise ValueError(
+                f"BYOLLoss expects two (N, 2, D) tensors of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+            )
         if a.shape[0] < 1:
             raise ValueError("BYOLLoss got an empty batch")
         return normalized_mse(a[:, 0], b[:, 1]) + normalized_mse(b[:, 0], a[:, 1])

@@ -37,8 +37,9 @@ def equimod_targets(m: int, device: torch.device | str = "cpu", negatives: str =
     return positive, exclude
 
 
-def equimod_loss(y_a: Tensor, y_b: Tensor, yhat_a: Tensor, yhat_b: Tensor, temperature: float = 0.2,
-                 negatives: str = "released") -> Tensor:
+def equimod_loss(
+    y_a: Tensor, y_b: Tensor, yhat_a: Tensor, yhat_b: Tensor, temperature: float = 0.2, negatives: str = "released"
+) -> Tensor:
     """Mean NT-Xent over the 4M anchors ``[y_a; y_b; yhat_a; yhat_b]`` of the global batch.
 
     Args:

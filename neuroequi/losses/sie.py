@@ -47,8 +47,15 @@ def sie_loss(
     check_pair(equi_pred, equi_b, "sie_loss prediction")
     if inv_a.shape[0] != equi_a.shape[0]:
         raise ValueError(f"sie_loss: parts have {inv_a.shape[0]} and {equi_a.shape[0]} rows")
-    weights = {k: check_nonnegative(v, k) for k, v in
-               (("sim_weight", sim_weight), ("equi_factor", equi_factor), ("var_weight", var_weight), ("cov_weight", cov_weight))}
+    weights = {
+        k: check_nonnegative(v, k)
+        for k, v in (
+            ("sim_weight", sim_weight),
+            ("equi_factor", equi_factor),
+            ("var_weight", var_weight),
+            ("cov_weight", cov_weight),
+        )
+    }
     inv_a, inv_b, equi_a, equi_b, equi_pred = (upcast(t) for t in (inv_a, inv_b, equi_a, equi_b, equi_pred))
     invariance = F.mse_loss(inv_a, inv_b)
     equivariance = F.mse_loss(equi_pred, equi_b)
@@ -60,8 +67,13 @@ def sie_loss(
     covariance = _covariance_term(z_a) + _covariance_term(z_b)
     pred_variance = _variance_term(gather(equi_pred), VICREG_EPS) / 2 if predictor_variance else equi_pred.new_zeros(())
     sim = weights["sim_weight"]
-    loss = (sim * invariance + weights["equi_factor"] * sim * equivariance + weights["var_weight"] * variance
-            + weights["var_weight"] * pred_variance + weights["cov_weight"] * covariance)
+    loss = (
+        sim * invariance
+        + weights["equi_factor"] * sim * equivariance
+        + weights["var_weight"] * variance
+        + weights["var_weight"] * pred_variance
+        + weights["cov_weight"] * covariance
+    )
     terms = {"inv": invariance, "equi": equivariance, "var": variance, "cov": covariance, "pred_var": pred_variance}
     return loss, {k: v.detach() for k, v in terms.items()}
 

@@ -9,7 +9,9 @@ from torch import Tensor, nn
 from neuroequi.losses._common import check_positive, gathered_pair, upcast
 
 
-def masked_info_nce(anchors: Tensor, candidates: Tensor, positive: Tensor, exclude: Tensor, temperature: float) -> Tensor:
+def masked_info_nce(
+    anchors: Tensor, candidates: Tensor, positive: Tensor, exclude: Tensor, temperature: float
+) -> Tensor:
     """Mean InfoNCE over anchors with cosine similarity and explicit positives/exclusions.
 
     ``loss_r = -log( exp(s_{r,p(r)}/T) / sum_{k not excluded} exp(s_{r,k}/T) )`` where

@@ -31,7 +31,9 @@ class VICRegLoss(nn.Module):
     Shapes: ``z_a, z_b: (N, D)`` -> scalar.
     """
 
-    def __init__(self, sim_weight: float = 25.0, var_weight: float = 25.0, cov_weight: float = 1.0, eps: float = 1e-4) -> None:
+    def __init__(
+        self, sim_weight: float = 25.0, var_weight: float = 25.0, cov_weight: float = 1.0, eps: float = 1e-4
+    ) -> None:
         super().__init__()
         self.sim_weight = check_nonnegative(sim_weight, "sim_weight")
         self.var_weight = check_nonnegative(var_weight, "var_weight")

@@ -59,16 +59,23 @@ class EquiModOptions:
 
     def __post_init__(self) -> None:
         choices = {
-            "heads": ("released", "neuroequi"), "bn_groups": ("joint", "views"), "negatives": ("released", "strict"),
-            "encoding": ("neuroequi", "released"), "statistics": ("fitted", *RELEASED_STATISTICS),
+            "heads": ("released", "neuroequi"),
+            "bn_groups": ("joint", "views"),
+            "negatives": ("released", "strict"),
+            "encoding": ("neuroequi", "released"),
+            "statistics": ("fitted", *RELEASED_STATISTICS),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"method.equimod.{key} must be one of {list(allowed)}, got {getattr(self, key)!r}")
         if self.statistics != "fitted" and self.encoding != "released":
-            raise ConfigError(f"method.equimod.statistics {self.statistics!r} are the released code's: they need encoding 'released', got {self.encoding!r}")
+            raise ConfigError(
+                f"method.equimod.statistics {self.statistics!r} are the released code's: they need encoding 'released', got {self.encoding!r}"
+            )
         if self.aug_dim < 1 or not self.temperature > 0 or self.encoder_samples < 2 or not self.projector:
-            raise ConfigError(f"method.equimod needs aug_dim >= 1, temperature > 0, encoder_samples >= 2 and a projector, got {self}")
+            raise ConfigError(
+                f"method.equimod needs aug_dim >= 1, temperature > 0, encoder_samples >= 2 and a projector, got {self}"
+            )
 
 
 def build_encoder(options: EquiModOptions, policies: Sequence[Policy], seed: int) -> EquiModEncoder:
@@ -102,7 +109,9 @@ class EquiMod(SSLMethod):
 
     requirements = Requirements(views=2, clean=True)
 
-    def __init__(self, method: InvarianceMethod, encoder: EquiModEncoder, lam: float = 1.0, options: EquiModOptions | None = None) -> None:
+    def __init__(
+        self, method: InvarianceMethod, encoder: EquiModEncoder, lam: float = 1.0, options: EquiModOptions | None = None
+    ) -> None:
         super().__init__()
         if not isinstance(method, InvarianceMethod):
             raise ConfigError(f"EquiMod wraps an invariance method (method.name), got {type(method).__name__}")
@@ -121,8 +130,12 @@ class EquiMod(SSLMethod):
         out = options.projector[-1]
         released = options.heads == "released"
         self.equi_projector = mlp(method.backbone.feature_dim, options.projector, last_bias=False, last_bn=released)
-        self.aug_projector = nn.Sequential(nn.Linear(encoder.dim, options.aug_dim, bias=False), nn.BatchNorm1d(options.aug_dim))
-        self.predictor = nn.Sequential(nn.Linear(out + options.aug_dim, out, bias=False), nn.BatchNorm1d(out, affine=not released))
+        self.aug_projector = nn.Sequential(
+            nn.Linear(encoder.dim, options.aug_dim, bias=False), nn.BatchNorm1d(options.aug_dim)
+        )
+        self.predictor = nn.Sequential(
+            nn.Linear(out + options.aug_dim, out, bias=False), nn.BatchNorm1d(out, affine=not released)
+        )
 
     @property
     def backbone(self) -> nn.Module:  # type: ignore[override]
@@ -170,7 +183,7 @@ class EquiMod(SSLMethod):
         loss_inv = self.method.pair_loss(z[:n], z[n:])
         y = self.equi_projector(h)
         yhat = self.predict_encoded(torch.cat([y[:n], y[:n]]), torch.cat([t_a, t_b]))
-        return loss_inv, h[n:2 * n], (y[n:2 * n], y[2 * n:], yhat[:n], yhat[n:])
+        return loss_inv, h[n : 2 * n], (y[n : 2 * n], y[2 * n :], yhat[:n], yhat[n:])
 
     def _per_view(self, batch: Batch, t_a: Tensor, t_b: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
         """One pass per view and one for the clean images (BatchNorm statistics per pass)."""
@@ -183,5 +196,7 @@ class EquiMod(SSLMethod):
         self.method.after_step(step, total_steps)
 
     def extra_repr(self) -> str:
-        return (f"lam={self.lam}, temperature={self.temperature}, bn_groups={self.bn_groups!r}, "
-                f"negatives={self.negatives!r}, columns={len(self.columns)}")
+        return (
+            f"lam={self.lam}, temperature={self.temperature}, bn_groups={self.bn_groups!r}, "
+            f"negatives={self.negatives!r}, columns={len(self.columns)}"
+        )

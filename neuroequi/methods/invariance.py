@@ -127,8 +127,13 @@ class MomentumMethod(InvarianceMethod):
         momentum: ``(step, total_steps) -> tau`` after optimiser step ``step`` (1-based).
     """
 
-    def __init__(self, backbone: nn.Module, head_factory: Callable[[], MomentumHead], loss: nn.Module,
-                 momentum: Callable[[int, int], float]) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        head_factory: Callable[[], MomentumHead],
+        loss: nn.Module,
+        momentum: Callable[[int, int], float],
+    ) -> None:
         super().__init__(backbone, head_factory, loss)
         self.momentum = momentum
         self.target_backbone = copy.deepcopy(backbone).requires_grad_(False)
@@ -159,7 +164,9 @@ class BYOL(MomentumMethod):
         if not 0 <= tau_base <= 1:
             raise ConfigError(f"method.options.tau_base must be in [0, 1], got {tau_base}")
         self.tau_base = float(tau_base)
-        super().__init__(backbone, head_factory, BYOLLoss(), lambda step, total: cosine_momentum(step, total, self.tau_base))
+        super().__init__(
+            backbone, head_factory, BYOLLoss(), lambda step, total: cosine_momentum(step, total, self.tau_base)
+        )
 
 
 class MomentumMMCR(MomentumMethod):
@@ -172,7 +179,9 @@ class MomentumMMCR(MomentumMethod):
     change training, where BatchNorm uses batch statistics).
     """
 
-    def __init__(self, backbone: nn.Module, head_factory: Callable[[], MomentumHead], loss: MMCRLoss, tau: float) -> None:
+    def __init__(
+        self, backbone: nn.Module, head_factory: Callable[[], MomentumHead], loss: MMCRLoss, tau: float
+    ) -> None:
         self.tau = check_momentum(tau)
         super().__init__(backbone, head_factory, loss, lambda step, total: self.tau)
 
@@ -254,7 +263,9 @@ class BYOLOptions:
     tau_base: float = 0.996
 
 
-def _projector(backbone: nn.Module, dims: tuple[int, ...], hidden_bias: bool = False, last_bn: bool = False) -> Callable[[], nn.Module]:
+def _projector(
+    backbone: nn.Module, dims: tuple[int, ...], hidden_bias: bool = False, last_bn: bool = False
+) -> Callable[[], nn.Module]:
     return lambda: mlp(backbone.feature_dim, dims, hidden_bias=hidden_bias, last_bias=False, last_bn=last_bn)
 
 

@@ -72,20 +72,35 @@ class ReconstructionDecoder(nn.Module):
     the memory tokens the cross-attention may read (``("inv",)``: the invariant part alone).
     """
 
-    def __init__(self, inv_dim: int, equi_dim: int, image_size: int, patch_size: int, dim: int, depth: int,
-                 heads: int, inv_tokens: int, equi_tokens: int, mlp_ratio: float) -> None:
+    def __init__(
+        self,
+        inv_dim: int,
+        equi_dim: int,
+        image_size: int,
+        patch_size: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        inv_tokens: int,
+        equi_tokens: int,
+        mlp_ratio: float,
+    ) -> None:
         super().__init__()
         if patch_size < 1 or image_size % patch_size:
             raise ConfigError(f"method.options.patch_size {patch_size} must divide the view size {image_size}")
         self.image_size, self.patch_size = int(image_size), int(patch_size)
         self.grid = image_size // patch_size
         self.dim, self.tokens = int(dim), {"inv": int(inv_tokens), "equi": int(equi_tokens)}
-        self.memory = nn.ModuleDict({"inv": nn.Linear(inv_dim, inv_tokens * dim), "equi": nn.Linear(equi_dim, equi_tokens * dim)})
+        self.memory = nn.ModuleDict(
+            {"inv": nn.Linear(inv_dim, inv_tokens * dim), "equi": nn.Linear(equi_dim, equi_tokens * dim)}
+        )
         self.queries = nn.Parameter(torch.randn(1, self.grid**2, dim) * 0.02)
         hidden = max(1, round(mlp_ratio * dim))
         self.cross = CrossAttentionLayer(dim, heads, hidden)
         self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(dim, heads, hidden, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+            nn.TransformerEncoderLayer(
+                dim, heads, hidden, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+            )
             for _ in range(depth)
         )
         self.norm = nn.LayerNorm(dim)
@@ -97,7 +112,9 @@ class ReconstructionDecoder(nn.Module):
             raise ValueError(f"parts must be a non-empty subset of {PARTS}, got {list(parts)}")
         n = h_inv.shape[0]
         sources = {"inv": h_inv, "equi": h_equi}
-        memory = torch.cat([self.memory[p](sources[p]).reshape(n, self.tokens[p], self.dim) for p in PARTS if p in parts], 1)
+        memory = torch.cat(
+            [self.memory[p](sources[p]).reshape(n, self.tokens[p], self.dim) for p in PARTS if p in parts], 1
+        )
         x = self.cross(self.queries.expand(n, -1, -1), memory)
         for layer in self.layers:
             x = layer(x)
@@ -153,16 +170,27 @@ def check_options(options: ReconEquiOptions) -> None:
     """ConfigError for a decoder depth below 1, non-positive sizes or weights, or a width the heads do not divide."""
     o = options
     if o.decoder_depth < 1:
-        raise ConfigError(f"method.options.decoder_depth must be >= 1 (L self-attention layers after the "
-                          f"cross-attention), got {o.decoder_depth}")
-    sizes = {"decoder_dim": o.decoder_dim, "decoder_heads": o.decoder_heads, "inv_tokens": o.inv_tokens,
-             "equi_tokens": o.equi_tokens, "patch_size": o.patch_size}
+        raise ConfigError(
+            f"method.options.decoder_depth must be >= 1 (L self-attention layers after the "
+            f"cross-attention), got {o.decoder_depth}"
+        )
+    sizes = {
+        "decoder_dim": o.decoder_dim,
+        "decoder_heads": o.decoder_heads,
+        "inv_tokens": o.inv_tokens,
+        "equi_tokens": o.equi_tokens,
+        "patch_size": o.patch_size,
+    }
     bad = {k: v for k, v in sizes.items() if v < 1}
     if bad or o.decoder_dim % o.decoder_heads:
-        raise ConfigError(f"method.options: sizes must be >= 1 and decoder_dim a multiple of decoder_heads, got {sizes}")
+        raise ConfigError(
+            f"method.options: sizes must be >= 1 and decoder_dim a multiple of decoder_heads, got {sizes}"
+        )
     if not (o.inv_weight >= 0 and o.recon_weight >= 0 and o.mlp_ratio > 0):
-        raise ConfigError(f"method.options: weights must be >= 0 and mlp_ratio > 0, got inv_weight={o.inv_weight}, "
-                          f"recon_weight={o.recon_weight}, mlp_ratio={o.mlp_ratio}")
+        raise ConfigError(
+            f"method.options: weights must be >= 0 and mlp_ratio > 0, got inv_weight={o.inv_weight}, "
+            f"recon_weight={o.recon_weight}, mlp_ratio={o.mlp_ratio}"
+        )
 
 
 def invariance_method(options: ReconEquiOptions, inv_dim: int) -> InvarianceMethod:
@@ -174,8 +202,10 @@ def invariance_method(options: ReconEquiOptions, inv_dim: int) -> InvarianceMeth
     values = dataclass_from_mapping(spec.options, options.invariance_options, "method.options.invariance_options")
     method = spec.build(values, _InvariantPart(inv_dim), 0)
     if type(method) is not InvarianceMethod:
-        raise ConfigError(f"method.options.invariance must be a plain invariance method (vicreg, barlow_twins, "
-                          f"simclr, mmcr), got {options.invariance!r}")
+        raise ConfigError(
+            f"method.options.invariance must be a plain invariance method (vicreg, barlow_twins, "
+            f"simclr, mmcr), got {options.invariance!r}"
+        )
     return method
 
 
@@ -196,8 +226,18 @@ class ReconEqui(SSLMethod):
         self.inv_dim, self.equi_dim = split_sizes(options.split, int(backbone.feature_dim), "recon_equi")
         self.invariance = invariance_method(options, self.inv_dim)
         o = options
-        self.decoder = ReconstructionDecoder(self.inv_dim, self.equi_dim, image_size, o.patch_size, o.decoder_dim,
-                                             o.decoder_depth, o.decoder_heads, o.inv_tokens, o.equi_tokens, o.mlp_ratio)
+        self.decoder = ReconstructionDecoder(
+            self.inv_dim,
+            self.equi_dim,
+            image_size,
+            o.patch_size,
+            o.decoder_dim,
+            o.decoder_depth,
+            o.decoder_heads,
+            o.inv_tokens,
+            o.equi_tokens,
+            o.mlp_ratio,
+        )
 
     def split(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """``h (N, D) -> (h_inv (N, inv), h_equi (N, equi))``."""
@@ -243,5 +283,12 @@ def build_recon_equi(options: ReconEquiOptions, backbone: nn.Module, image_size:
 METHOD_SPECS: tuple[MethodSpec, ...] = (MethodSpec("recon_equi", ReconEquiOptions, build_recon_equi),)
 """The reconstruction family, registered by :mod:`neuroequi.registry`."""
 
-__all__ = ["METHOD_SPECS", "CrossAttentionLayer", "ReconEqui", "ReconEquiOptions", "ReconstructionDecoder",
-           "build_recon_equi", "invariance_method"]
+__all__ = [
+    "METHOD_SPECS",
+    "CrossAttentionLayer",
+    "ReconEqui",
+    "ReconEquiOptions",
+    "ReconstructionDecoder",
+    "build_recon_equi",
+    "invariance_method",
+]

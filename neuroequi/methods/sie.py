@@ -58,8 +58,16 @@ class HyperPredictor(nn.Module):
     Shapes: ``forward(u (N, dim), z (N, z_dim)) -> (N, dim)``.
     """
 
-    def __init__(self, dim: int, z_dim: int, hidden: Sequence[int] = (), hypernet: str = "linear",
-                 bias: bool = False, hypernet_bias: bool = False, relu: bool = False) -> None:
+    def __init__(
+        self,
+        dim: int,
+        z_dim: int,
+        hidden: Sequence[int] = (),
+        hypernet: str = "linear",
+        bias: bool = False,
+        hypernet_bias: bool = False,
+        relu: bool = False,
+    ) -> None:
         super().__init__()
         if dim < 1 or z_dim < 1 or any(h < 1 for h in hidden):
             raise ConfigError(f"SIE predictor sizes must be positive: dim {dim}, z_dim {z_dim}, hidden {list(hidden)}")
@@ -71,8 +79,10 @@ class HyperPredictor(nn.Module):
             self.hypernet = nn.Sequential(nn.Linear(z_dim, total, bias=hypernet_bias))
         elif hypernet == "deep":
             self.hypernet = nn.Sequential(
-                nn.Linear(z_dim, z_dim, bias=hypernet_bias), nn.ReLU(),
-                nn.Linear(z_dim, z_dim, bias=hypernet_bias), nn.ReLU(),
+                nn.Linear(z_dim, z_dim, bias=hypernet_bias),
+                nn.ReLU(),
+                nn.Linear(z_dim, z_dim, bias=hypernet_bias),
+                nn.ReLU(),
                 nn.Linear(z_dim, total, bias=hypernet_bias),
             )
         else:
@@ -187,8 +197,9 @@ class SIE(SSLMethod):
         self.register_buffer("target_std", std.float())
         o = self.options
         out = self.projector_equi[-1].out_features
-        self.predictor = HyperPredictor(out, len(mean), o.predictor_hidden, o.hypernetwork, o.predictor_bias,
-                                        o.hypernetwork_bias, o.predictor_relu)
+        self.predictor = HyperPredictor(
+            out, len(mean), o.predictor_hidden, o.hypernetwork, o.predictor_bias, o.hypernetwork_bias, o.predictor_relu
+        )
 
     def relative_parameters(self, params_a: AugParams, params_b: AugParams) -> Tensor:
         """Standardised parameters ``z (N, d)`` of the transformation from view a to view b."""
@@ -209,8 +220,18 @@ class SIE(SSLMethod):
         e_a, e_b = self.projector_equi(h_a[:, self.inv_dim :]), self.projector_equi(h_b[:, self.inv_dim :])
         z = self.relative_parameters(batch.params[0], batch.params[1]).to(e_a.dtype)
         o = self.options
-        loss, terms = sie_loss(i_a, i_b, e_a, e_b, self.predictor(e_a, z), o.sim_weight, o.equi_factor,
-                               o.var_weight, o.cov_weight, o.predictor_variance)
+        loss, terms = sie_loss(
+            i_a,
+            i_b,
+            e_a,
+            e_b,
+            self.predictor(e_a, z),
+            o.sim_weight,
+            o.equi_factor,
+            o.var_weight,
+            o.cov_weight,
+            o.predictor_variance,
+        )
         return StepOutput(loss=loss, features=h_a.detach(), logs={f"loss_{k}": v for k, v in terms.items()})
 
     def extra_repr(self) -> str:

@@ -93,7 +93,9 @@ class TeSSL(SSLMethod):
     def forward(self, batch: Batch) -> StepOutput:
         n = len(batch)
         if n % 2:
-            raise ConfigError(f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}")
+            raise ConfigError(
+                f"TeSSL splits the local batch into two halves of matched images: batch size must be even, got {n}"
+            )
         if len(batch.views) != 2:
             raise ValueError(f"TeSSL needs 2 views, got {len(batch.views)}")
         (enc_a, inv_a, equi_a), (_, inv_b, equi_b) = (self._embed(view) for view in batch.views)
@@ -130,7 +132,7 @@ def equivariant_pairs(view_a: Tensor, view_b: Tensor, pairing: str) -> tuple[Ten
     ``"image"``: ``(Z1A - Z1B, Z2A - Z2B)``; ``"augmentation"``: ``(Z1A - Z2A, Z1B - Z2B)``.
     """
     m = view_a.shape[0] // 2
-    a1, a2, b1, b2 = view_a[:m], view_a[m:2 * m], view_b[:m], view_b[m:2 * m]
+    a1, a2, b1, b2 = view_a[:m], view_a[m : 2 * m], view_b[:m], view_b[m : 2 * m]
     if pairing == "image":
         return a1 - b1, a2 - b2
     return a1 - a2, b1 - b2

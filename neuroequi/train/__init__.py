@@ -8,5 +8,13 @@ from neuroequi.train.config import TrainConfig, config_from_dict, load_config, s
 from neuroequi.train.loop import train
 from neuroequi.train.model import build_model, build_policies, load_method
 
-__all__ = ["TrainConfig", "build_model", "build_policies", "config_from_dict", "load_config", "load_method",
-           "save_config", "train"]
+__all__ = [
+    "TrainConfig",
+    "build_model",
+    "build_policies",
+    "config_from_dict",
+    "load_config",
+    "load_method",
+    "save_config",
+    "train",
+]

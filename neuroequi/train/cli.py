@@ -21,8 +21,10 @@ def load(args: argparse.Namespace, overrides: Sequence[str]) -> TrainConfig:
     from neuroequi.train.recipes import load_recipe
 
     if (args.preset is None) == (args.config is None):
-        raise ConfigError("train: give exactly one of --preset NAME (a paper's recipe, as its authors trained it; "
-                          "neuroequi/configs/recipes/README.md) and --config FILE")
+        raise ConfigError(
+            "train: give exactly one of --preset NAME (a paper's recipe, as its authors trained it; "
+            "neuroequi/configs/recipes/README.md) and --config FILE"
+        )
     if args.preset is not None:
         return load_recipe(args.preset, overrides)
     return load_config(args.config, overrides)

@@ -231,41 +231,70 @@ def validate(config: TrainConfig) -> TrainConfig:
         (config.batch_size >= 2, f"batch_size must be >= 2, got {config.batch_size}"),
         (config.max_steps is None or config.max_steps >= 1, f"max_steps must be >= 1, got {config.max_steps}"),
         (config.checkpoint_every >= 0, f"checkpoint_every must be >= 0, got {config.checkpoint_every}"),
-        (config.threads is None or config.threads >= 1, f"threads must be >= 1 (or null: torch's default), got {config.threads}"),
-        (_inside(config.output_dir, config.name),
-         f"name {config.name!r} must name a directory inside output_dir {config.output_dir!r} (no '..', not absolute)"),
+        (
+            config.threads is None or config.threads >= 1,
+            f"threads must be >= 1 (or null: torch's default), got {config.threads}",
+        ),
+        (
+            _inside(config.output_dir, config.name),
+            f"name {config.name!r} must name a directory inside output_dir {config.output_dir!r} (no '..', not absolute)",
+        ),
         (config.model.width > 0, f"model.width must be > 0, got {config.model.width}"),
         (config.optim.lr > 0, f"optim.lr must be > 0, got {config.optim.lr}"),
         (config.optim.warmup_epochs >= 0, f"optim.warmup_epochs must be >= 0, got {config.optim.warmup_epochs}"),
-        (len(config.optim.betas) == 2 and all(0 <= b < 1 for b in config.optim.betas),
-         f"optim.betas must be [beta1, beta2], each in [0, 1), got {list(config.optim.betas)}"),
+        (
+            len(config.optim.betas) == 2 and all(0 <= b < 1 for b in config.optim.betas),
+            f"optim.betas must be [beta1, beta2], each in [0, 1), got {list(config.optim.betas)}",
+        ),
         (config.optim.weight_decay >= 0, f"optim.weight_decay must be >= 0, got {config.optim.weight_decay}"),
         (0 <= config.optim.momentum < 1, f"optim.momentum must be in [0, 1), got {config.optim.momentum}"),
         (config.optim.lars_eta > 0, f"optim.lars_eta must be > 0, got {config.optim.lars_eta}"),
         (config.optim.final_lr_ratio >= 0, f"optim.final_lr_ratio must be >= 0, got {config.optim.final_lr_ratio}"),
         (config.data.workers >= 0, f"data.workers must be >= 0, got {config.data.workers}"),
         (config.data.subset is None or config.data.subset >= 2, f"data.subset must be >= 2, got {config.data.subset}"),
-        (config.data.policy in POLICY_NAMES, f"data.policy: unknown policy {config.data.policy!r}; valid: {list(POLICY_NAMES)}"),
-        (config.data.crop_scale is None or (len(config.data.crop_scale) == 2 and 0 < config.data.crop_scale[0]
-                                            <= config.data.crop_scale[1] <= 1),
-         f"data.crop_scale must be [low, high] with 0 < low <= high <= 1, got {list(config.data.crop_scale or ())}"),
+        (
+            config.data.policy in POLICY_NAMES,
+            f"data.policy: unknown policy {config.data.policy!r}; valid: {list(POLICY_NAMES)}",
+        ),
+        (
+            config.data.crop_scale is None
+            or (len(config.data.crop_scale) == 2 and 0 < config.data.crop_scale[0] <= config.data.crop_scale[1] <= 1),
+            f"data.crop_scale must be [low, high] with 0 < low <= high <= 1, got {list(config.data.crop_scale or ())}",
+        ),
         (config.data.size is None or config.data.size >= 1, f"data.size must be >= 1, got {config.data.size}"),
         (config.monitor.log_every >= 1, f"monitor.log_every must be >= 1, got {config.monitor.log_every}"),
         (config.monitor.probe_lr > 0, f"monitor.probe_lr must be > 0, got {config.monitor.probe_lr}"),
-        (config.monitor.knn_k >= 1 and config.monitor.knn_temperature > 0,
-         f"monitor.knn_k must be >= 1 and monitor.knn_temperature > 0, got {config.monitor.knn_k}, "
-         f"{config.monitor.knn_temperature}"),
-        (all(n is None or n >= 1 for n in (config.monitor.knn_train_samples, config.monitor.knn_test_samples)),
-         f"monitor.knn_train_samples and knn_test_samples must be >= 1 (or null: all), got "
-         f"{config.monitor.knn_train_samples}, {config.monitor.knn_test_samples}"),
-        (config.data.dataset != "imagefolder" or config.data.root is not None, "data.root is required for dataset 'imagefolder'"),
-        (method.equivariance != "none" or method.lam == 0, f"method.lam must be 0 without an equivariance wrapper, got {method.lam}"),
-        (method.equivariance != "tessl" or 0 <= method.lam < 1, f"TeSSL method.lam must be in [0, 1), got {method.lam}"),
-        (method.equivariance != "tessl" or config.batch_size % 2 == 0,
-         f"TeSSL pairs the batch's images into matched halves: batch_size must be even, got {config.batch_size}"),
+        (
+            config.monitor.knn_k >= 1 and config.monitor.knn_temperature > 0,
+            f"monitor.knn_k must be >= 1 and monitor.knn_temperature > 0, got {config.monitor.knn_k}, "
+            f"{config.monitor.knn_temperature}",
+        ),
+        (
+            all(n is None or n >= 1 for n in (config.monitor.knn_train_samples, config.monitor.knn_test_samples)),
+            f"monitor.knn_train_samples and knn_test_samples must be >= 1 (or null: all), got "
+            f"{config.monitor.knn_train_samples}, {config.monitor.knn_test_samples}",
+        ),
+        (
+            config.data.dataset != "imagefolder" or config.data.root is not None,
+            "data.root is required for dataset 'imagefolder'",
+        ),
+        (
+            method.equivariance != "none" or method.lam == 0,
+            f"method.lam must be 0 without an equivariance wrapper, got {method.lam}",
+        ),
+        (
+            method.equivariance != "tessl" or 0 <= method.lam < 1,
+            f"TeSSL method.lam must be in [0, 1), got {method.lam}",
+        ),
+        (
+            method.equivariance != "tessl" or config.batch_size % 2 == 0,
+            f"TeSSL pairs the batch's images into matched halves: batch_size must be even, got {config.batch_size}",
+        ),
         (method.equivariance != "equimod" or method.lam >= 0, f"EquiMod method.lam must be >= 0, got {method.lam}"),
-        (method.equivariance != "equimod" or config.data.transforms is None,
-         "EquiMod encodes the parameters of a preset policy (data.policy); it does not take data.transforms"),
+        (
+            method.equivariance != "equimod" or config.data.transforms is None,
+            "EquiMod encodes the parameters of a preset policy (data.policy); it does not take data.transforms",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -82,8 +82,10 @@ class FolderImages:
     def load(self, indices: list[int]) -> list[Tensor]:
         from neuroequi.data.loaders import read_rgb
 
-        return [torch.from_numpy(np.asarray(read_rgb(self.samples[i][0]), dtype=np.uint8).copy()).permute(2, 0, 1)
-                for i in indices]
+        return [
+            torch.from_numpy(np.asarray(read_rgb(self.samples[i][0]), dtype=np.uint8).copy()).permute(2, 0, 1)
+            for i in indices
+        ]
 
 
 def default_cache_dir() -> Path:
@@ -100,7 +102,9 @@ def fixed_subset(n: int, size: int | None, seed: int) -> Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:size].sort().values
 
 
-def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, subset: int | None = None) -> TensorImages:
+def cifar10_tensor(
+    split: str = "train", cache_dir: str | Path | None = None, subset: int | None = None
+) -> TensorImages:
     """CIFAR-10 ``split`` via ``neuroequi.data.cifar10`` as one uint8 tensor, decoded once.
 
     ``subset`` keeps a fixed random subset (seed 0, all classes) and decodes only those images.
@@ -122,8 +126,11 @@ def cifar10_tensor(split: str = "train", cache_dir: str | Path | None = None, su
             blob = torch.load(path, map_location="cpu", weights_only=True)
             return TensorImages(blob["images"], blob["labels"], 10)
         except Exception as err:  # any damage (truncation, wrong content): the cache is rebuilt
-            log.warning("decoded-image cache %s cannot be read (%s); decoding the images again and rewriting it",
-                        path, type(err).__name__)
+            log.warning(
+                "decoded-image cache %s cannot be read (%s); decoding the images again and rewriting it",
+                path,
+                type(err).__name__,
+            )
     if hasattr(dataset, "data"):  # torchvision.datasets.CIFAR10: (N, 32, 32, 3) uint8
         array, labels = np.asarray(dataset.data)[keep.numpy()], [dataset.targets[i] for i in keep.tolist()]
     else:  # ImageFolder of JPEGs
@@ -189,8 +196,16 @@ class BatchPlan(Sampler[tuple[int, list[int]]]):
         if global_batch % world_size:
             raise ConfigError(f"batch_size {global_batch} must be divisible by the world size {world_size}")
         if n_images < global_batch:
-            raise ConfigError(f"batch_size: the dataset has {n_images} images, fewer than one global batch of {global_batch}")
-        self.n_images, self.global_batch, self.world_size, self.rank, self.seed = n_images, global_batch, world_size, rank, seed
+            raise ConfigError(
+                f"batch_size: the dataset has {n_images} images, fewer than one global batch of {global_batch}"
+            )
+        self.n_images, self.global_batch, self.world_size, self.rank, self.seed = (
+            n_images,
+            global_batch,
+            world_size,
+            rank,
+            seed,
+        )
         self.local_batch = global_batch // world_size
         self.epoch, self.start = 0, 0
 
@@ -237,6 +252,12 @@ def _identity(items: Batch) -> Batch:
 def make_loader(source: BatchSource, plan: BatchPlan, workers: int = 0, pin_memory: bool = False) -> DataLoader:
     """DataLoader over a plan (one item = one whole batch; ``workers`` processes build them)."""
     return DataLoader(
-        source, batch_size=None, sampler=plan, num_workers=workers, collate_fn=_identity,
-        pin_memory=pin_memory, persistent_workers=False, prefetch_factor=2 if workers else None,
+        source,
+        batch_size=None,
+        sampler=plan,
+        num_workers=workers,
+        collate_fn=_identity,
+        pin_memory=pin_memory,
+        persistent_workers=False,
+        prefetch_factor=2 if workers else None,
     )

@@ -125,7 +125,9 @@ def convert_batchnorm(module: nn.Module) -> nn.Module:
     """Replace every BatchNorm1d/2d/3d in ``module`` by :class:`GlobalBatchNorm` (same state), in place."""
     for name, child in module.named_children():
         if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-            new = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            new = GlobalBatchNorm(
+                child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats
+            )
             reference = next(iter([*child.parameters(), *child.buffers()]), None)
             if reference is not None and reference.is_floating_point():
                 new.to(reference.device, reference.dtype)

@@ -63,8 +63,14 @@ log = logging.getLogger(__name__)
 
 #: Config keys that may differ between a run and its resumption (they do not change the result).
 RESUMABLE_CHANGES = (
-    "max_steps", "threads", "checkpoint_every", "data.workers", "monitor.progress", "monitor.log_every",
-    "monitor.tensorboard", "monitor.wandb",
+    "max_steps",
+    "threads",
+    "checkpoint_every",
+    "data.workers",
+    "monitor.progress",
+    "monitor.log_every",
+    "monitor.tensorboard",
+    "monitor.wandb",
 )
 #: Where the run directory lies: not compared on resume, since the checkpoint is read from the run
 #: directory the config names, whatever its path was when it was written (a moved run resumes).
@@ -87,7 +93,10 @@ def git_commit() -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(Path(neuroequi.__file__).parent), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -192,7 +201,9 @@ class Trainer:
         torch.manual_seed(config.seed)  # same initial weights on every rank
         random.seed(config.seed)  # its state is saved in checkpoints: seeded, so reruns are bit-identical
         method = build_model(config)
-        self.model = ProbedMethod(method, self.train_images.num_classes if config.monitor.probe else None).to(self.device)
+        self.model = ProbedMethod(method, self.train_images.num_classes if config.monitor.probe else None).to(
+            self.device
+        )
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.ddp = D.wrap_ddp(self.model, info)
@@ -220,7 +231,11 @@ class Trainer:
             o.name, self.method, lr, o.weight_decay, o.momentum, (o.betas[0], o.betas[1]), o.lars_eta, o.exclude_bias_bn
         )
         if self.model.probe is not None:
-            group: dict[str, Any] = {"params": list(self.model.probe.parameters()), "lr": self.config.monitor.probe_lr, "weight_decay": 0.0}
+            group: dict[str, Any] = {
+                "params": list(self.model.probe.parameters()),
+                "lr": self.config.monitor.probe_lr,
+                "weight_decay": 0.0,
+            }
             if isinstance(optimizer, LARS):
                 group["lars"] = False
             optimizer.add_param_group(group)
@@ -232,13 +247,22 @@ class Trainer:
     def _meta(self, epoch: int, final: bool) -> dict[str, Any]:
         c = self.config
         return {
-            "method": c.method.name, "equivariance": c.method.equivariance, "lambda": c.method.lam,
-            "arch": c.model.arch, "width": c.model.width, "config": c.to_dict(),
+            "method": c.method.name,
+            "equivariance": c.method.equivariance,
+            "lambda": c.method.lam,
+            "arch": c.model.arch,
+            "width": c.model.width,
+            "config": c.to_dict(),
             "dataset": {"name": c.data.dataset, "root": c.data.root, "n_images": len(self.train_images)},
-            "epoch": epoch, "step": self.step, "total_steps": self.total_steps, "final": final,
-            "versions": package_versions(), "git_commit": git_commit(),
+            "epoch": epoch,
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "final": final,
+            "versions": package_versions(),
+            "git_commit": git_commit(),
             "input_normalization": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-            "image_size": self.policies[0].size, "hardware": describe(self.device),
+            "image_size": self.policies[0].size,
+            "hardware": describe(self.device),
         }
 
     def save(self, name: str, epoch: int, final: bool = False) -> Path:
@@ -246,13 +270,16 @@ class Trainer:
         path = self.ckpt_dir / f"{name}.pt"
         if self.info.is_main:
             payload = {
-                "format": FORMAT, "version": VERSION,
+                "format": FORMAT,
+                "version": VERSION,
                 "model": self.method.state_dict(),
                 "backbone": self.method.backbone.state_dict(),
                 "probe": None if self.model.probe is None else self.model.probe.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-                "rng": _rng_state(), "meta": self._meta(epoch, final),
+                "rng": _rng_state(),
+                "meta": self._meta(epoch, final),
                 "epoch_sums": {"sums": {k: float(v) for k, v in self.epoch_sums.items()}, "count": self.epoch_count},
             }
             save_checkpoint(payload, path)
@@ -326,7 +353,14 @@ class Trainer:
         train_f = extract_features(backbone, self.train_images, train_idx, policy, **args)
         test_f = extract_features(backbone, self.test_images, test_idx, policy, **args)
         test_y = self.test_images.labels[test_idx]
-        pred = knn_predict(train_f, self.train_images.labels[train_idx], test_f, m.knn_k, m.knn_temperature, self.train_images.num_classes)
+        pred = knn_predict(
+            train_f,
+            self.train_images.labels[train_idx],
+            test_f,
+            m.knn_k,
+            m.knn_temperature,
+            self.train_images.num_classes,
+        )
         result = {"knn_acc": float((pred == test_y).float().mean())}
         if self.model.probe is not None:
             with torch.no_grad():
@@ -337,7 +371,11 @@ class Trainer:
     def run(self) -> Path:
         c = self.config
         final = self.ckpt_dir / "final.pt"
-        sinks = open_sinks(c.run_dir, c.monitor.tensorboard, c.monitor.wandb, c.name, c.to_dict()) if self.info.is_main else []
+        sinks = (
+            open_sinks(c.run_dir, c.monitor.tensorboard, c.monitor.wandb, c.name, c.to_dict())
+            if self.info.is_main
+            else []
+        )
         metrics = StepMetrics(sinks, D.all_reduce_mean, c.batch_size)
         try:
             self._loop(metrics)
@@ -372,9 +410,13 @@ class Trainer:
             if self._bar is not None:
                 self._bar.close()
             epoch_done = self.step % self.steps_per_epoch == 0
-            summary = {"epoch": epoch + 1 if epoch_done else epoch + self.step % self.steps_per_epoch / self.steps_per_epoch,
-                       "step": self.step, **{f"mean_{k}": float(v) / max(self.epoch_count, 1) for k, v in self.epoch_sums.items()},
-                       "seconds": time.perf_counter() - t_epoch, **self.evaluate()}
+            summary = {
+                "epoch": epoch + 1 if epoch_done else epoch + self.step % self.steps_per_epoch / self.steps_per_epoch,
+                "step": self.step,
+                **{f"mean_{k}": float(v) / max(self.epoch_count, 1) for k, v in self.epoch_sums.items()},
+                "seconds": time.perf_counter() - t_epoch,
+                **self.evaluate(),
+            }
             if self.info.is_main:
                 with (c.run_dir / "epochs.jsonl").open("a") as fh:
                     fh.write(to_json(summary) + "\n")
@@ -422,7 +464,9 @@ def _train_owned(config: TrainConfig, resume: bool, info: D.DistInfo) -> Path:
     ckpt_dir = config.run_dir / "checkpoints"
     final, last = ckpt_dir / "final.pt", ckpt_dir / "last.pt"
     if not resume and (last.is_file() or final.is_file()):
-        raise ConfigError(f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name")
+        raise ConfigError(
+            f"run directory {str(config.run_dir)!r} already has checkpoints; pass --resume or another name"
+        )
     if final.is_file():
         return _finished_run(final, config)
     trainer = Trainer(config, info)

@@ -82,9 +82,13 @@ class WandbSink:
         try:
             import wandb
         except ImportError as err:
-            raise ConfigError(f"monitor.wandb: {project!r} needs the wandb package (pip install 'neuroequi[wandb]')") from err
+            raise ConfigError(
+                f"monitor.wandb: {project!r} needs the wandb package (pip install 'neuroequi[wandb]')"
+            ) from err
         mode = "offline" if os.environ.get("NEUROEQUI_OFFLINE") == "1" else None
-        self.run = wandb.init(project=project, name=name, dir=str(run_dir), config=dict(config), mode=mode, resume="allow")
+        self.run = wandb.init(
+            project=project, name=name, dir=str(run_dir), config=dict(config), mode=mode, resume="allow"
+        )
 
     def write(self, row: Mapping[str, float]) -> None:
         self.run.log({k: v for k, v in row.items() if k != "step"}, step=int(row["step"]))
@@ -121,7 +125,13 @@ class StepMetrics:
         """Record optimiser step ``step`` (1-based count of steps done) and its detached logs."""
         now = time.perf_counter()
         seconds, self.last = now - self.last, now
-        info = {"step": step, "epoch": epoch, "lr": lr, "seconds": seconds, "images_per_s": self.batch_size / max(seconds, 1e-9)}
+        info = {
+            "step": step,
+            "epoch": epoch,
+            "lr": lr,
+            "seconds": seconds,
+            "images_per_s": self.batch_size / max(seconds, 1e-9),
+        }
         self.pending.append((info, {k: v.detach().float().reshape(()) for k, v in logs.items()}))
 
     def flush(self) -> list[dict[str, float]]:

@@ -31,28 +31,41 @@ class ProbedMethod(nn.Module):
         logits = self.probe(out.features.float())
         known = batch.labels >= 0
         probe_loss = F.cross_entropy(logits[known], batch.labels[known]) if bool(known.any()) else logits.sum() * 0
-        acc = (logits.argmax(1)[known] == batch.labels[known]).float().mean() if bool(known.any()) else logits.new_zeros(())
+        acc = (
+            (logits.argmax(1)[known] == batch.labels[known]).float().mean()
+            if bool(known.any())
+            else logits.new_zeros(())
+        )
         logs = {**out.logs, "ssl_loss": out.loss.detach(), "probe_loss": probe_loss.detach(), "probe_acc": acc.detach()}
         return StepOutput(loss=out.loss + probe_loss, features=out.features, logs=logs)
 
 
 @torch.no_grad()
 def extract_features(
-    backbone: nn.Module, source: ImageSource, indices: Tensor, policy: Policy, device: torch.device,
-    batch_size: int = 512, channels_last: bool = False,
+    backbone: nn.Module,
+    source: ImageSource,
+    indices: Tensor,
+    policy: Policy,
+    device: torch.device,
+    batch_size: int = 512,
+    channels_last: bool = False,
 ) -> Tensor:
     """Backbone features ``(n, D)`` float32 of un-augmented images ``source[indices]`` (eval mode)."""
     was_training = backbone.training
     backbone.eval()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    batches = (normalize_images(clean_views(policy, source.load(chunk.tolist())).to(device)).contiguous(memory_format=fmt)
-               for chunk in indices.split(batch_size))
+    batches = (
+        normalize_images(clean_views(policy, source.load(chunk.tolist())).to(device)).contiguous(memory_format=fmt)
+        for chunk in indices.split(batch_size)
+    )
     features = layer_activations(backbone, batches, [""])[""]  # "": the backbone's own output
     backbone.train(was_training)
     return features
 
 
-def knn_predict(train_features: Tensor, train_labels: Tensor, test_features: Tensor, k: int, temperature: float, num_classes: int) -> Tensor:
+def knn_predict(
+    train_features: Tensor, train_labels: Tensor, test_features: Tensor, k: int, temperature: float, num_classes: int
+) -> Tensor:
     """Weighted kNN (Wu et al. 2018): cosine similarity, top-``k`` neighbours vote with
     weight ``exp(sim / temperature)``. Features ``(n, D)``, ``(m, D)`` -> predicted labels ``(m,)``."""
     if k < 1 or temperature <= 0:

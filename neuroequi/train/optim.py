@@ -34,7 +34,9 @@ class LARS(torch.optim.Optimizer):
         eta: float = 0.001,
     ) -> None:
         if lr < 0 or not 0 <= momentum < 1 or weight_decay < 0 or eta <= 0:
-            raise ConfigError(f"LARS needs lr >= 0, 0 <= momentum < 1, weight_decay >= 0, eta > 0; got {lr}, {momentum}, {weight_decay}, {eta}")
+            raise ConfigError(
+                f"LARS needs lr >= 0, 0 <= momentum < 1, weight_decay >= 0, eta > 0; got {lr}, {momentum}, {weight_decay}, {eta}"
+            )
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, lars=True))
 
     @torch.no_grad()
@@ -113,7 +115,9 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, final_ratio: f
     return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int, final_ratio: float = 0.0) -> LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int, final_ratio: float = 0.0
+) -> LambdaLR:
     """Per-step :func:`warmup_cosine` schedule (call ``scheduler.step()`` after every optimiser step)."""
     warmup_cosine(0, total_steps, warmup_steps, final_ratio)  # validate now, not at the first step
     return LambdaLR(optimizer, lambda step: warmup_cosine(step, total_steps, warmup_steps, final_ratio))

@@ -56,8 +56,11 @@ def extraction(layer: str, repeats: int) -> None:
     stimulus_set = cowley_stimulus_set(session)
     paths = [str(stimulus_set.get_stimulus(s)) for s in stimulus_set["stimulus_id"]]
     loaded = model_zoo.load("cifar-resnet20-supervised")
-    reference = PytorchWrapper(model=loaded.module, identifier=loaded.identifier,
-                               preprocessing=functools.partial(load_preprocess_images, image_size=32))
+    reference = PytorchWrapper(
+        model=loaded.module,
+        identifier=loaded.identifier,
+        preprocessing=functools.partial(load_preprocess_images, image_size=32),
+    )
     things = thingsvision_extract(loaded, session.images, layer)
     times: dict[str, list[float]] = {"ours": [], "brainscore": [], "thingsvision": []}
     for _ in range(repeats):  # interleaved, so a change of machine load hits every side alike
@@ -71,20 +74,30 @@ def extraction(layer: str, repeats: int) -> None:
     n, best = len(paths), {k: min(v) for k, v in times.items() if v}
     diff = np.abs(ours[layer] - theirs.transpose("presentation", "neuroid").values).max()
     print(f"model {loaded.identifier}, layer {layer} ({ours[layer].shape[1]} features), {n} images, best of {repeats}")
-    print(f"  ours (model_zoo.activations.extract, in-memory PIL): {n / best['ours']:8.1f} images/s "
-          f"(range {_range(times['ours'])} s)")
-    print(f"  Brain-Score PytorchWrapper (files, load_preprocess_images): {n / best['brainscore']:8.1f} images/s "
-          f"(range {_range(times['brainscore'])} s)")
-    print(f"  ratio ours/Brain-Score: {best['brainscore'] / best['ours']:.2f}x (target >= 2)   "
-          f"max |difference| of activations: {diff:.2e}")
+    print(
+        f"  ours (model_zoo.activations.extract, in-memory PIL): {n / best['ours']:8.1f} images/s "
+        f"(range {_range(times['ours'])} s)"
+    )
+    print(
+        f"  Brain-Score PytorchWrapper (files, load_preprocess_images): {n / best['brainscore']:8.1f} images/s "
+        f"(range {_range(times['brainscore'])} s)"
+    )
+    print(
+        f"  ratio ours/Brain-Score: {best['brainscore'] / best['ours']:.2f}x (target >= 2)   "
+        f"max |difference| of activations: {diff:.2e}"
+    )
     if things is None:
         print("  THINGSvision: not importable here (install it for this benchmark only, see the docstring): skipped")
         return
     tdiff = np.abs(ours[layer] - tv).max()
-    print(f"  THINGSvision extractor (our preprocessing, flatten_acts): {n / best['thingsvision']:8.1f} images/s "
-          f"(range {_range(times['thingsvision'])} s)")
-    print(f"  ratio ours/THINGSvision: {best['thingsvision'] / best['ours']:.2f}x (target >= 1)   "
-          f"max |difference| of activations: {tdiff:.2e}")
+    print(
+        f"  THINGSvision extractor (our preprocessing, flatten_acts): {n / best['thingsvision']:8.1f} images/s "
+        f"(range {_range(times['thingsvision'])} s)"
+    )
+    print(
+        f"  ratio ours/THINGSvision: {best['thingsvision'] / best['ours']:.2f}x (target >= 1)   "
+        f"max |difference| of activations: {tdiff:.2e}"
+    )
 
 
 def _range(values: list[float]) -> str:
@@ -107,10 +120,11 @@ def thingsvision_extract(loaded, images, layer: str, batch_size: int = 128):  # 
 
         def __iter__(self):  # noqa: ANN204
             for start in range(0, len(images), batch_size):
-                yield preprocess(images[start:start + batch_size], loaded.image_size, loaded.mean, loaded.std)
+                yield preprocess(images[start : start + batch_size], loaded.image_size, loaded.mean, loaded.std)
 
-    return lambda: extractor.extract_features(batches=Batches(), module_name=layer, flatten_acts=True,
-                                              output_type="ndarray")
+    return lambda: extractor.extract_features(
+        batches=Batches(), module_name=layer, flatten_acts=True, output_type="ndarray"
+    )
 
 
 def benchmark_time(benchmarks: list[str]) -> None:
@@ -122,9 +136,11 @@ def benchmark_time(benchmarks: list[str]) -> None:
             start, cpu = time.perf_counter(), time.process_time()
             result = score("cifar-resnet20-supervised", benchmark, home=tmp)
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-        print(f"{benchmark}: one full score of cifar-resnet20-supervised in {elapsed:.1f} s wall, {cpu:.1f} s CPU "
-              f"(score {result['score']:.4f}, raw {result['raw']:.4f}, ceiling {result['ceiling']:.4f}, "
-              f"error {result['error']:.4f})")
+        print(
+            f"{benchmark}: one full score of cifar-resnet20-supervised in {elapsed:.1f} s wall, {cpu:.1f} s CPU "
+            f"(score {result['score']:.4f}, raw {result['raw']:.4f}, ceiling {result['ceiling']:.4f}, "
+            f"error {result['error']:.4f})"
+        )
 
 
 def main() -> None:

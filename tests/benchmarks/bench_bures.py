@@ -84,8 +84,9 @@ def pot_rows(covs: torch.Tensor, rows: int, chunk: int) -> tuple[np.ndarray, flo
     """POT's batched all-pairs distances for the first ``rows`` sources vs all K targets, and its seconds."""
     out, total = [], 0.0
     for start in range(0, rows, chunk):
-        block, seconds = timed(lambda: ot.gaussian.bures_distance(covs[start : min(start + chunk, rows)], covs),
-                               covs.device)
+        block, seconds = timed(
+            lambda: ot.gaussian.bures_distance(covs[start : min(start + chunk, rows)], covs), covs.device
+        )
         out.append(block.cpu().numpy())
         total += seconds
     return np.concatenate(out, axis=0), total
@@ -116,19 +117,27 @@ def bench_samples(K: int, n: int, d: int, rows: int, repeats: int, pot_repeats: 
             ratios.append(t_pot[-1] / seconds)
     ours = ours.cpu().numpy()
     off = ~np.eye(K, dtype=bool)[:rows]
-    print(f"[samples] K={K} n={n} d={d}: all {K * (K - 1) // 2} pairs; medians of {repeats} repeats (POT: {pot_repeats})")
+    print(
+        f"[samples] K={K} n={n} d={d}: all {K * (K - 1) // 2} pairs; medians of {repeats} repeats (POT: {pot_repeats})"
+    )
     print(f"  ours (samples, O(n²d))          {spread(t_ours)} s")
     print(f"  POT batched, torch f64          {spread(t_pot)} s  ({rows} x {K} pairs timed, scaled to {K} x {K})")
     print(f"  speed-up POT / ours             {spread(ratios)} x   (target >= 300 x)")
-    print(f"  max |ours - POT| / POT          {max_rel_diff(ours[:rows][off], pot[off]):9.2e}   (POT's own error ~1e-8)")
+    print(
+        f"  max |ours - POT| / POT          {max_rel_diff(ours[:rows][off], pot[off]):9.2e}   (POT's own error ~1e-8)"
+    )
     print(f"  mean (ours - POT)               {np.mean(ours[:rows][off] - pot[off]):9.2e}")
     check = min(K, 3)
     eigh_path, t_eigh = timed(lambda: pairwise_bures_distance(covs[:check]), device)
-    print(f"  ours, eigh path on {check} covariances {t_eigh:9.3f} s;"
-          f" max rel diff to samples path {max_rel_diff(eigh_path.cpu().numpy(), ours[:check, :check]):.2e}")
+    print(
+        f"  ours, eigh path on {check} covariances {t_eigh:9.3f} s;"
+        f" max rel diff to samples path {max_rel_diff(eigh_path.cpu().numpy(), ours[:check, :check]):.2e}"
+    )
     d32, t32 = timed(lambda: pairwise_bures_distance_from_samples(sets_t, dtype=torch.float32), device)
-    print(f"  float32: {t32:.3f} s, max |d32 - d64| {np.max(np.abs(d32.cpu().numpy() - ours)):.1e} "
-          f"(distances {ours[~np.eye(K, dtype=bool)].min():.3f}-{ours.max():.3f})")
+    print(
+        f"  float32: {t32:.3f} s, max |d32 - d64| {np.max(np.abs(d32.cpu().numpy() - ours)):.1e} "
+        f"(distances {ours[~np.eye(K, dtype=bool)].min():.3f}-{ours.max():.3f})"
+    )
 
 
 def eigh_lower_bound(covs: torch.Tensor) -> float:
@@ -163,8 +172,10 @@ def bench_full_rank(K: int, d: int, repeats: int, pot_repeats: int, device: torc
             pot_ratios.append(pot_seconds / seconds)
     ours = ours.cpu().numpy()
     off = ~np.eye(K, dtype=bool)
-    print(f"[full rank] K={K} d={d} (covariances of {4 * d} samples): all {K * (K - 1) // 2} pairs; "
-          f"medians of {repeats} repeats (POT: {pot_repeats})")
+    print(
+        f"[full rank] K={K} d={d} (covariances of {4 * d} samples): all {K * (K - 1) // 2} pairs; "
+        f"medians of {repeats} repeats (POT: {pot_repeats})"
+    )
     print(f"  ours (eigh once + Gram eigvalsh per pair) {spread(t_ours)} s")
     print(f"  eigh lower bound                {spread(t_bound)} s")
     print(f"  ours / bound                    {spread(bound_ratios)}     (target <= 1.5)")
@@ -211,8 +222,10 @@ def main() -> None:
         raise SystemExit(f"--device {args.device}: {err}") from None
     torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
-        print(f"threads: {args.threads}; device {device}; numpy {np.__version__}, torch {torch.__version__}, "
-              f"POT {ot.__version__} (torch backend)")
+        print(
+            f"threads: {args.threads}; device {device}; numpy {np.__version__}, torch {torch.__version__}, "
+            f"POT {ot.__version__} (torch backend)"
+        )
         print("BLAS/LAPACK of every timed side (ours, POT, bound): torch's; numpy only makes the inputs.")
         for line in environment():
             print(f"  {line}")

@@ -67,10 +67,18 @@ def bench(I: int, K: int, N: int, repeats: int, device: str) -> None:
         t_ref.append(time.perf_counter() - start)
         ratios.append(t_ref[-1] / t_ours[-1])
     print(f"[decoding] {I} images x K={K} = {I * K} rows, N={N} features, {P} parameters, 5 folds, {repeats} repeats")
-    print(f"  ours (torch f64, {device})        {statistics.median(t_ours):8.2f} s  (range {min(t_ours):.2f}-{max(t_ours):.2f})")
-    print(f"  sklearn StandardScaler+RidgeCV  {statistics.median(t_ref):8.2f} s  (range {min(t_ref):.2f}-{max(t_ref):.2f})")
-    print(f"  speed-up sklearn / ours         {statistics.median(ratios):8.2f} x  (range {min(ratios):.2f}-{max(ratios):.2f})")
-    print(f"  max |ours - sklearn| / max |sklearn| of held-out predictions {np.abs(ours - ref).max() / np.abs(ref).max():.1e}")
+    print(
+        f"  ours (torch f64, {device})        {statistics.median(t_ours):8.2f} s  (range {min(t_ours):.2f}-{max(t_ours):.2f})"
+    )
+    print(
+        f"  sklearn StandardScaler+RidgeCV  {statistics.median(t_ref):8.2f} s  (range {min(t_ref):.2f}-{max(t_ref):.2f})"
+    )
+    print(
+        f"  speed-up sklearn / ours         {statistics.median(ratios):8.2f} x  (range {min(ratios):.2f}-{max(ratios):.2f})"
+    )
+    print(
+        f"  max |ours - sklearn| / max |sklearn| of held-out predictions {np.abs(ours - ref).max() / np.abs(ref).max():.1e}"
+    )
 
 
 def main() -> None:

@@ -31,7 +31,9 @@ def job_summary(jobs: dict[str, dict[str, float | None]], kind: str) -> str:
     if not walls:
         return "none"
     cpu = f", CPU mean {sum(cpus) / len(cpus):.1f} s" if cpus else ""
-    return f"{len(walls)} jobs: wall mean {sum(walls) / len(walls):.1f} s (range {min(walls):.1f}-{max(walls):.1f}){cpu}"
+    return (
+        f"{len(walls)} jobs: wall mean {sum(walls) / len(walls):.1f} s (range {min(walls):.1f}-{max(walls):.1f}){cpu}"
+    )
 
 
 def main() -> None:
@@ -47,10 +49,12 @@ def main() -> None:
 
     config = preset(args.preset, [*args.overrides, f"train.device={args.device}"])
     precision = resolve_precision(str(config.train.get("precision", "fp32")), args.device)
-    print(f"preset {args.preset} ({' '.join(args.overrides) or 'as shipped'}); device {args.device}; "
-          f"{len(config.lambdas)} λ x {len(config.seeds)} seeds, {config.parallel} jobs side by side; "
-          f"training precision {config.train.get('precision', 'fp32')} -> {precision}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"preset {args.preset} ({' '.join(args.overrides) or 'as shipped'}); device {args.device}; "
+        f"{len(config.lambdas)} λ x {len(config.seeds)} seeds, {config.parallel} jobs side by side; "
+        f"training precision {config.train.get('precision', 'fp32')} -> {precision}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"hardware: {json.dumps(describe(args.device))}")
     with tempfile.TemporaryDirectory() as tmp:
         run(config, Path(tmp) / "results", Path(tmp) / "out", zoo_home=Path(tmp) / "zoo")

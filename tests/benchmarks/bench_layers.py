@@ -58,8 +58,12 @@ def reference(loaded, benchmarks, layers) -> dict[tuple[str, str], float]:
         activations_model = wrapper(loaded)
         activations_model.identifier = f"{loaded.identifier}-reference-{layer}"
         pca.LayerPCA.hook(activations_model, n_components=1000)
-        candidate = ModelCommitment(identifier=activations_model.identifier, activations_model=activations_model,
-                                    layers=[layer], region_layer_map=dict.fromkeys(REGIONS, layer))
+        candidate = ModelCommitment(
+            identifier=activations_model.identifier,
+            activations_model=activations_model,
+            layers=[layer],
+            region_layer_map=dict.fromkeys(REGIONS, layer),
+        )
         for bench in benches:
             scores[layer, bench.identifier] = float(run_benchmark(bench, candidate).values)
     return scores
@@ -83,19 +87,34 @@ def compare(model: str, benchmarks: list[str]) -> str:
     t_ref = time.perf_counter() - start
     print(f"model {loaded.identifier}, layers {layers}, benchmarks {benchmarks}, {torch.get_num_threads()} threads")
     for row in table.itertuples():
-        print(f"  {row.layer:>8} {row.benchmark:<20} ours {row.score:.4f}  reference {theirs[row.layer, row.benchmark]:.4f}")
+        print(
+            f"  {row.layer:>8} {row.benchmark:<20} ours {row.score:.4f}  reference {theirs[row.layer, row.benchmark]:.4f}"
+        )
     diff = max(abs(r.score - theirs[r.layer, r.benchmark]) for r in table.itertuples())
-    line = (f"bench_layers: {loaded.name}, {len(layers)} layers x {', '.join(benchmarks)}: activations once "
-            f"{t_ours:.0f} s vs ModelCommitment per layer {t_ref:.0f} s, ratio {t_ref / t_ours:.2f}x; "
-            f"max |score difference| {diff:.1e}; peak RSS {rss_ours:.2f} GiB (ours), {peak_rss_gb():.2f} GiB (both)")
+    line = (
+        f"bench_layers: {loaded.name}, {len(layers)} layers x {', '.join(benchmarks)}: activations once "
+        f"{t_ours:.0f} s vs ModelCommitment per layer {t_ref:.0f} s, ratio {t_ref / t_ours:.2f}x; "
+        f"max |score difference| {diff:.1e}; peak RSS {rss_ours:.2f} GiB (ours), {peak_rss_gb():.2f} GiB (both)"
+    )
     print(line)
-    record = {"model": loaded.identifier, "layers": layers, "benchmarks": benchmarks, "seconds_ours": round(t_ours, 1),
-              "seconds_reference": round(t_ref, 1), "ratio": round(t_ref / t_ours, 3), "max_score_difference": diff,
-              "scores": [{"layer": r.layer, "benchmark": r.benchmark, "ours": r.score,
-                          "reference": theirs[r.layer, r.benchmark]} for r in table.itertuples()],
-              "peak_rss_gb_ours": round(rss_ours, 3), "torch_threads": torch.get_num_threads(),
-              "versions": package_versions("brainscore_vision"), "created": datetime.now(UTC).isoformat(timespec="seconds"),
-              "command": "python tests/benchmarks/bench_layers.py"}
+    record = {
+        "model": loaded.identifier,
+        "layers": layers,
+        "benchmarks": benchmarks,
+        "seconds_ours": round(t_ours, 1),
+        "seconds_reference": round(t_ref, 1),
+        "ratio": round(t_ref / t_ours, 3),
+        "max_score_difference": diff,
+        "scores": [
+            {"layer": r.layer, "benchmark": r.benchmark, "ours": r.score, "reference": theirs[r.layer, r.benchmark]}
+            for r in table.itertuples()
+        ],
+        "peak_rss_gb_ours": round(rss_ours, 3),
+        "torch_threads": torch.get_num_threads(),
+        "versions": package_versions("brainscore_vision"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python tests/benchmarks/bench_layers.py",
+    }
     out = ROOT / "analyses" / "neural" / "results" / "bench_layers.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     return line
@@ -118,18 +137,29 @@ def resnet50(batch_size: int) -> str:
         old.unlink()  # a fresh run: no row reused
     with tempfile.TemporaryDirectory() as home:
         os.environ["NEUROEQUI_ZOO_HOME"] = home  # a fresh activation cache
-        run = write_layer_scores(loaded, benchmarks, list(loaded.layers), out, LAYER_SELECTION, batch_size,
-                                 command="python tests/benchmarks/bench_layers.py --resnet50")
-    stages = ", ".join(f"{k} {v['seconds']:.0f} s (peak RSS {v['peak_rss_gb']:.2f} GiB)" for k, v in run["stages"].items())
+        run = write_layer_scores(
+            loaded,
+            benchmarks,
+            list(loaded.layers),
+            out,
+            LAYER_SELECTION,
+            batch_size,
+            command="python tests/benchmarks/bench_layers.py --resnet50",
+        )
+    stages = ", ".join(
+        f"{k} {v['seconds']:.0f} s (peak RSS {v['peak_rss_gb']:.2f} GiB)" for k, v in run["stages"].items()
+    )
     within = run["total_seconds"] <= BOUND_MINUTES * 60 and run["peak_rss_gb"] <= BOUND_GIB
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime  # this process's CPU seconds: what a shared machine does not inflate
-    line = (f"bench_layers --resnet50: random ResNet-50 (224 px), {len(loaded.layers)} stages x {len(benchmarks)} "
-            f"local benchmarks, reduction {LAYER_SELECTION.key}, {torch.get_num_threads()} threads: {stages}; "
-            f"total {run['total_seconds']:.0f} s wall, {cpu:.0f} CPU s ({cpu / run['total_seconds']:.2f} cores busy), "
-            f"peak RSS {run['peak_rss_gb']:.2f} GiB; load average after the run "
-            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; within {BOUND_MINUTES} min and {BOUND_GIB} GiB: "
-            f"{'yes' if within else 'no'}")
+    line = (
+        f"bench_layers --resnet50: random ResNet-50 (224 px), {len(loaded.layers)} stages x {len(benchmarks)} "
+        f"local benchmarks, reduction {LAYER_SELECTION.key}, {torch.get_num_threads()} threads: {stages}; "
+        f"total {run['total_seconds']:.0f} s wall, {cpu:.0f} CPU s ({cpu / run['total_seconds']:.2f} cores busy), "
+        f"peak RSS {run['peak_rss_gb']:.2f} GiB; load average after the run "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; within {BOUND_MINUTES} min and {BOUND_GIB} GiB: "
+        f"{'yes' if within else 'no'}"
+    )
     print(line)
     return line
 
@@ -138,8 +168,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="cifar-resnet20-supervised")
     parser.add_argument("--benchmarks", nargs="+", default=["Cowley2023.V4-pls", "Kiani2007.IT-rdm"])
-    parser.add_argument("--resnet50", action="store_true",
-                        help="time and peak memory of a random ResNet-50, every stage, every local benchmark")
+    parser.add_argument(
+        "--resnet50",
+        action="store_true",
+        help="time and peak memory of a random ResNet-50, every stage, every local benchmark",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     # the line each prints is what `make bench` (tests/benchmarks/record.py) records in RESULTS.md

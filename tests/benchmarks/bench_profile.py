@@ -90,6 +90,7 @@ class Stages:
                 self.calls[name] += 1
                 if stack:
                     stack[-1] += inclusive
+
         timed.__wrapped__ = fn
         return timed
 
@@ -149,14 +150,18 @@ def main() -> None:
     if args.steps:
         overrides.append(f"train.max_steps={args.steps}")
     config = preset(args.preset, overrides)
-    print(f"preset {args.preset} ({' '.join(overrides)}); λ={args.lam}, seed {args.seed}; device {args.device}; "
-          f"torch threads {torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"preset {args.preset} ({' '.join(overrides)}); λ={args.lam}, seed {args.seed}; device {args.device}; "
+        f"torch threads {torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root, home = Path(tmp) / "figure1", Path(tmp) / "zoo"
         train_cfg = pipeline.train_config(config, args.lam, args.seed, root)
-        print(f"training: {train_cfg.epochs} epoch(s) of {train_cfg.batch_size}-image steps, precision "
-              f"{train_cfg.precision}, channels_last {train_cfg.channels_last}, width {train_cfg.model.width}, "
-              f"kNN monitor {train_cfg.monitor.knn}, probe {train_cfg.monitor.probe}")
+        print(
+            f"training: {train_cfg.epochs} epoch(s) of {train_cfg.batch_size}-image steps, precision "
+            f"{train_cfg.precision}, channels_last {train_cfg.channels_last}, width {train_cfg.model.width}, "
+            f"kNN monitor {train_cfg.monitor.knn}, probe {train_cfg.monitor.probe}"
+        )
         stages = Stages()
         with stages.patched(TRAIN_STAGES):
             start = time.perf_counter()

@@ -56,24 +56,42 @@ def compute(out: Path, steps: int, seed: int) -> None:
     gen = torch.Generator().manual_seed(0)
     a, b = torch.randn(256, 512, generator=gen), torch.randn(512, 512, generator=gen)
     x, w = torch.randn(64, 32, 16, 16, generator=gen), torch.randn(32, 32, 3, 3, generator=gen)
-    result = {"matmul": a @ b, "numpy_matmul": torch.from_numpy(a.numpy() @ b.numpy()),
-              "conv": torch.nn.functional.conv2d(x, w, padding=1)}
+    result = {
+        "matmul": a @ b,
+        "numpy_matmul": torch.from_numpy(a.numpy() @ b.numpy()),
+        "conv": torch.nn.functional.conv2d(x, w, padding=1),
+    }
     base = str(resources.files("neuroequi.configs").joinpath("cifar10_tessl_barlow_cpu.yaml"))
     for precision in ("fp32", "bf16"):
-        config = load_config(base, [f"precision={precision}", "batch_size=64", "data.subset=2048", "method.lam=0.5",
-                                    f"seed={seed}",
-                                    f"threads={os.environ['OMP_NUM_THREADS']}", "monitor.knn=false",
-                                    "monitor.probe=false", f"output_dir={out.parent}", "name=unused"])
+        config = load_config(
+            base,
+            [
+                f"precision={precision}",
+                "batch_size=64",
+                "data.subset=2048",
+                "method.lam=0.5",
+                f"seed={seed}",
+                f"threads={os.environ['OMP_NUM_THREADS']}",
+                "monitor.knn=false",
+                "monitor.probe=false",
+                f"output_dir={out.parent}",
+                "name=unused",
+            ],
+        )
         trainer = Trainer(config, D.setup("cpu"))
         batches = iter(trainer.loader)
         for step in range(1, steps + 1):
             loss = trainer.train_step(next(batches))["loss"]
             if step in CHECKPOINTS or step == steps:
-                result[f"train_{precision}@{step}"] = {k: v.clone() for k, v in trainer.method.state_dict().items()
-                                                       if v.is_floating_point()}
+                result[f"train_{precision}@{step}"] = {
+                    k: v.clone() for k, v in trainer.method.state_dict().items() if v.is_floating_point()
+                }
         result[f"loss_{precision}"] = loss.float()
-    result["blas"] = np.__config__.show(mode="dicts")["Build Dependencies"]["blas"]["name"] if hasattr(
-        np.__config__, "show") else "?"
+    result["blas"] = (
+        np.__config__.show(mode="dicts")["Build Dependencies"]["blas"]["name"]
+        if hasattr(np.__config__, "show")
+        else "?"
+    )
     torch.save(result, out)
 
 
@@ -107,11 +125,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, setting in SETTINGS.items():
             threads = setting["threads"]
-            env = {**os.environ, **setting["env"], "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-                   "OPENBLAS_NUM_THREADS": threads, "BENCH_SEED": setting.get("seed", "0")}
+            env = {
+                **os.environ,
+                **setting["env"],
+                "OMP_NUM_THREADS": threads,
+                "MKL_NUM_THREADS": threads,
+                "OPENBLAS_NUM_THREADS": threads,
+                "BENCH_SEED": setting.get("seed", "0"),
+            }
             path = Path(tmp) / f"{len(outputs)}.pt"
-            subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--child", str(path)], env=env,
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, __file__, "--steps", str(args.steps), "--child", str(path)],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             outputs[name] = torch.load(path, weights_only=False)
     reference = outputs.pop("reference (1 thread)")
     report = {"numpy_vs_torch_matmul (1 thread)": compare(reference["matmul"], reference["numpy_matmul"])}

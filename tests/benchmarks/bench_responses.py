@@ -39,8 +39,9 @@ from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
 
 
-def bare_views(model: LoadedModel, images, policy, K: int, seed: int, batch_size: int,
-               device: torch.device) -> list[torch.Tensor]:
+def bare_views(
+    model: LoadedModel, images, policy, K: int, seed: int, batch_size: int, device: torch.device
+) -> list[torch.Tensor]:
     """The normalised view batches extract_ensemble feeds the network for the ``full`` ensemble, on ``device``."""
     checked = as_images(images)
     params = ensemble_params(policy, "full", image_sizes(checked), K, seed)
@@ -64,21 +65,25 @@ def time_bare(module: torch.nn.Module, batches: list[torch.Tensor], bf16: bool, 
     return time.perf_counter() - start
 
 
-def figure1_distances(model: LoadedModel, images, ids, policy, K: int, precision: str,
-                      device: torch.device) -> dict[str, float]:
+def figure1_distances(
+    model: LoadedModel, images, ids, policy, K: int, precision: str, device: torch.device
+) -> dict[str, float]:
     """The three Figure-1 distances (means over images / pairs) from responses at ``precision``."""
     r = extract_ensembles(model, images, policy, K=K, image_ids=ids, precision=precision, progress=False)
     return {
         "shared_variability": shared_variability(r["matched"], device=device).mean(),
-        "content_augmentation_factorization": content_augmentation_factorization(r["full"], r["clean"],
-                                                                                  device=device).mean(),
-        "crop_photometric_factorization": crop_photometric_factorization(r["crop"], r["photometric"],
-                                                                         device=device).mean(),
+        "content_augmentation_factorization": content_augmentation_factorization(
+            r["full"], r["clean"], device=device
+        ).mean(),
+        "crop_photometric_factorization": crop_photometric_factorization(
+            r["crop"], r["photometric"], device=device
+        ).mean(),
     }
 
 
-def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int, repeats: int,
-          device: torch.device) -> None:
+def bench(
+    name: str, model: LoadedModel, n_images: int, K: int, batch_size: int, repeats: int, device: torch.device
+) -> None:
     images, _, ids = cifar10_subset("test", n_images, seed=0)
     policy = get_policy("cifar" if model.image_size <= 64 else "barlow_twins_view1", size=model.image_size)
     model.module.to(device)
@@ -92,23 +97,38 @@ def bench(name: str, model: LoadedModel, n_images: int, K: int, batch_size: int,
         for _ in range(repeats):  # interleaved, best of `repeats`: the machine is shared
             t_bare.append(time_bare(model.module, batches, precision == "bf16", device))
             start = time.perf_counter()
-            results[precision] = extract_ensemble(model, images, policy, "full", K=K, image_ids=ids,
-                                                  batch_size=batch_size, precision=precision, progress=False).values
+            results[precision] = extract_ensemble(
+                model,
+                images,
+                policy,
+                "full",
+                K=K,
+                image_ids=ids,
+                batch_size=batch_size,
+                precision=precision,
+                progress=False,
+            ).values
             t_ours.append(time.perf_counter() - start)  # its outputs are on the CPU: the device is done
         t_bare, t_ours = min(t_bare), min(t_ours)
-        print(f"  {precision}: ours {n_views / t_ours:8.1f} img/s   bare model(x) {n_views / t_bare:8.1f} img/s"
-              f"   ours/bare = {t_bare / t_ours:5.2f}   (target >= 0.9)")
+        print(
+            f"  {precision}: ours {n_views / t_ours:8.1f} img/s   bare model(x) {n_views / t_bare:8.1f} img/s"
+            f"   ours/bare = {t_bare / t_ours:5.2f}   (target >= 0.9)"
+        )
     rel = np.linalg.norm(results["bf16"] - results["fp32"]) / np.linalg.norm(results["fp32"])
     print(f"  bf16 vs fp32: relative Frobenius error of the responses {rel:.2e}")
     fp32, bf16 = (figure1_distances(model, images, ids, policy, K, p, device) for p in PRECISIONS)
     for label in fp32:
-        print(f"  bf16 vs fp32: {label:<36} {fp32[label]:.5f} vs {bf16[label]:.5f}  (diff {bf16[label] - fp32[label]:+.1e})")
+        print(
+            f"  bf16 vs fp32: {label:<36} {fp32[label]:.5f} vs {bf16[label]:.5f}  (diff {bf16[label] - fp32[label]:+.1e})"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (default 2, the CI machine)")
-    parser.add_argument("--images", type=int, default=128, help="CIFAR-10 test images for the CIFAR ResNet-20 (0: skip)")
+    parser.add_argument(
+        "--images", type=int, default=128, help="CIFAR-10 test images for the CIFAR ResNet-20 (0: skip)"
+    )
     parser.add_argument("--K", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3, help="timings per side, interleaved; the best is kept")
     parser.add_argument("--resnet50-images", type=int, default=8, help="images for the 224 px ResNet-50 (0: skip)")
@@ -126,12 +146,26 @@ def main() -> None:
         for line in environment():
             print(f"  {line}")
         if args.images:
-            bench("cifar-resnet20-supervised", model_zoo.load("cifar-resnet20-supervised"), args.images, args.K, 256,
-                  args.repeats, device)
+            bench(
+                "cifar-resnet20-supervised",
+                model_zoo.load("cifar-resnet20-supervised"),
+                args.images,
+                args.K,
+                256,
+                args.repeats,
+                device,
+            )
         if args.resnet50_images:
             r50 = model_zoo.load(model_zoo.random_entry("resnet50", seed=0, image_size=224))
-            bench("resnet50 (random init, 224 px)", r50, args.resnet50_images, args.resnet50_K, args.resnet50_batch,
-                  args.repeats, device)
+            bench(
+                "resnet50 (random init, 224 px)",
+                r50,
+                args.resnet50_images,
+                args.resnet50_K,
+                args.resnet50_batch,
+                args.repeats,
+                device,
+            )
 
 
 if __name__ == "__main__":

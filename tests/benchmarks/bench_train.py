@@ -47,28 +47,58 @@ from neuroequi.train.loop import Trainer
 
 METHODS = {
     "barlow_twins": {"name": "barlow_twins", "options": {"projector": [2048, 2048, 2048], "lambda_offdiag": 0.0051}},
-    "tessl(barlow_twins)": {"name": "barlow_twins", "options": {"projector": [2048, 2048, 2048], "lambda_offdiag": 0.0051},
-                            "equivariance": "tessl", "lam": 0.2},
+    "tessl(barlow_twins)": {
+        "name": "barlow_twins",
+        "options": {"projector": [2048, 2048, 2048], "lambda_offdiag": 0.0051},
+        "equivariance": "tessl",
+        "lam": 0.2,
+    },
     "simclr": {"name": "simclr", "options": {"projector": [2048, 128], "temperature": 0.5}},
-    "equimod(simclr)": {"name": "simclr", "options": {"projector": [2048, 128], "temperature": 0.5},
-                        "equivariance": "equimod", "lam": 1.0, "equimod": {"projector": [2048, 2048, 128]}},
+    "equimod(simclr)": {
+        "name": "simclr",
+        "options": {"projector": [2048, 128], "temperature": 0.5},
+        "equivariance": "equimod",
+        "lam": 1.0,
+        "equimod": {"projector": [2048, 2048, 128]},
+    },
 }
 PAIRS = (("barlow_twins", "tessl(barlow_twins)"), ("simclr", "equimod(simclr)"))
 
 
 def config(args: argparse.Namespace, method: dict, out: str, name: str, images: int, knn: bool) -> dict:
     scale = args.width  # projector sizes follow the backbone width (64*width channels at the stem)
-    method = {**method, "options": {**method["options"], "projector": [max(int(d * scale), 16) for d in method["options"]["projector"]]}}
+    method = {
+        **method,
+        "options": {
+            **method["options"],
+            "projector": [max(int(d * scale), 16) for d in method["options"]["projector"]],
+        },
+    }
     if "equimod" in method:
-        method["equimod"] = {"projector": [max(int(d * scale), 16) for d in method["equimod"]["projector"]], "encoder_samples": 20_000}
+        method["equimod"] = {
+            "projector": [max(int(d * scale), 16) for d in method["equimod"]["projector"]],
+            "encoder_samples": 20_000,
+        }
     return {
-        "name": name, "output_dir": out, "epochs": 1, "batch_size": args.batch, "device": "cpu", "threads": args.threads,
-        "precision": args.precision, "channels_last": not args.no_channels_last,
+        "name": name,
+        "output_dir": out,
+        "epochs": 1,
+        "batch_size": args.batch,
+        "device": "cpu",
+        "threads": args.threads,
+        "precision": args.precision,
+        "channels_last": not args.no_channels_last,
         "data": {"dataset": "cifar10", "subset": images},
         "model": {"arch": "resnet18_cifar", "width": args.width, "zero_init_residual": True},
         "method": method,
         "optim": {"name": "lars", "lr": 0.3, "warmup_epochs": 0.1, "weight_decay": 1e-4},
-        "monitor": {"knn": knn, "knn_train_samples": 5000, "knn_test_samples": 1000, "progress": False, "log_every": 10},
+        "monitor": {
+            "knn": knn,
+            "knn_train_samples": 5000,
+            "knn_test_samples": 1000,
+            "progress": False,
+            "log_every": 10,
+        },
     }
 
 
@@ -121,10 +151,14 @@ def tessl_step(batch: int, device: str = "cuda", size: int = 224) -> Callable[[]
     torch.manual_seed(0)
     method = convert_batchnorm(build_model(config)).to(device).to(memory_format=torch.channels_last)
     o = config.optim
-    optimizer = build_optimizer(o.name, method, o.lr, o.weight_decay, o.momentum, (0.9, 0.999), o.lars_eta, o.exclude_bias_bn)
+    optimizer = build_optimizer(
+        o.name, method, o.lr, o.weight_decay, o.momentum, (0.9, 0.999), o.lars_eta, o.exclude_bias_bn
+    )
     g = torch.Generator(device=device).manual_seed(0)
-    views = tuple(torch.randn(batch, 3, size, size, device=device, generator=g).contiguous(memory_format=torch.channels_last)
-                  for _ in range(2))
+    views = tuple(
+        torch.randn(batch, 3, size, size, device=device, generator=g).contiguous(memory_format=torch.channels_last)
+        for _ in range(2)
+    )
     empty = AugParams(torch.zeros(batch, 0), ())
     data = Batch(views, (empty, empty), None, torch.zeros(batch, dtype=torch.long, device=device))
 
@@ -176,50 +210,79 @@ def synthetic_image_folder(root: Path, images: int = 128, size: int = 256) -> Pa
 def cuda_main(args: argparse.Namespace) -> None:
     """The paper-scale GPU benchmark (see the module docstring)."""
     if not torch.cuda.is_available():
-        sys.exit("bench_train.py --device cuda: CUDA is not available here (torch.cuda.is_available() is False); "
-                 "run it on a machine with a GPU, or use --device cpu")
+        sys.exit(
+            "bench_train.py --device cuda: CUDA is not available here (torch.cuda.is_available() is False); "
+            "run it on a machine with a GPU, or use --device cpu"
+        )
     torch.backends.cudnn.benchmark = True
     name = torch.cuda.get_device_name()
     print(f"{name}: ResNet-50, 224 px, {args.batch} images x 2 views per step, bf16 autocast, channels-last")
     results = {}
-    for label, factory in (("tessl-barlow-imagenet step", lambda: tessl_step(args.batch)),
-                           ("bare torchvision ResNet-50 step", lambda: bare_resnet50_step(2 * args.batch))):
+    for label, factory in (
+        ("tessl-barlow-imagenet step", lambda: tessl_step(args.batch)),
+        ("bare torchvision ResNet-50 step", lambda: bare_resnet50_step(2 * args.batch)),
+    ):
         seconds, peak = cuda_step_rate(factory(), args.steps, args.warmup)
         results[label] = seconds
-        print(f"  {label:34s} {seconds * 1000:8.1f} ms/step  {2 * args.batch / seconds:8.0f} img/s  peak {peak:6.1f} GiB")
+        print(
+            f"  {label:34s} {seconds * 1000:8.1f} ms/step  {2 * args.batch / seconds:8.0f} img/s  peak {peak:6.1f} GiB"
+        )
         torch.cuda.empty_cache()
     ratio = results["bare torchvision ResNet-50 step"] / results["tessl-barlow-imagenet step"]
     print(f"  TeSSL-Barlow / bare ResNet-50 images/s: {ratio:.3f}x (target >= 0.9x)")
     with tempfile.TemporaryDirectory() as out:
         root = synthetic_image_folder(Path(out))
         command = [
-            sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "neuroequi.train",
-            "--preset", "tessl-barlow-imagenet",
-            f"data.root={root}", "data.val_root=null", "data.workers=4", "batch_size=64", "max_steps=1",
-            "precision=bf16", "monitor.knn=false", "monitor.progress=false", f"output_dir={out}", "name=torchrun-step",
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=1",
+            "-m",
+            "neuroequi.train",
+            "--preset",
+            "tessl-barlow-imagenet",
+            f"data.root={root}",
+            "data.val_root=null",
+            "data.workers=4",
+            "batch_size=64",
+            "max_steps=1",
+            "precision=bf16",
+            "monitor.knn=false",
+            "monitor.progress=false",
+            f"output_dir={out}",
+            "name=torchrun-step",
         ]
         start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "4"}, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "4"}, check=False
+        )
         wall = time.perf_counter() - start
         if done.returncode:
             print(done.stdout[-2000:], done.stderr[-4000:], sep="\n")
             sys.exit(f"torchrun step failed with exit code {done.returncode}")
         log = (Path(out) / "torchrun-step" / "log.csv").read_text().splitlines()
-        print(f"  torchrun --nproc_per_node=1 -m neuroequi.train --preset tessl-barlow-imagenet (batch 64, 1 step): "
-              f"ok in {wall:.1f} s wall (start-up and checkpoint included); log.csv: {log[1] if len(log) > 1 else 'empty'}")
+        print(
+            f"  torchrun --nproc_per_node=1 -m neuroequi.train --preset tessl-barlow-imagenet (batch 64, 1 step): "
+            f"ok in {wall:.1f} s wall (start-up and checkpoint included); log.csv: {log[1] if len(log) > 1 else 'empty'}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--batch", type=int, default=None, help="images per step (cpu: 256; cuda: 256 per GPU, as the paper)")
+    parser.add_argument(
+        "--batch", type=int, default=None, help="images per step (cpu: 256; cuda: 256 per GPU, as the paper)"
+    )
     parser.add_argument("--width", type=float, default=1.0, help="backbone width multiplier (1 = ResNet-18)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="timed steps per method (cpu: 5; cuda: 20)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (cpu: 2; cuda: 5)")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--no-channels-last", action="store_true")
-    parser.add_argument("--epoch-images", type=int, default=50_000, help="images in the 1-epoch run (50000: all of CIFAR-10)")
+    parser.add_argument(
+        "--epoch-images", type=int, default=50_000, help="images in the 1-epoch run (50000: all of CIFAR-10)"
+    )
     args = parser.parse_args()
     cuda = args.device == "cuda"
     args.batch = args.batch or 256
@@ -229,25 +292,33 @@ def main() -> None:
         cuda_main(args)
         return
     torch.set_num_threads(args.threads)
-    print(f"CIFAR ResNet-18 width {args.width}, 32 px, batch {args.batch}, {args.threads} threads, {args.precision}, "
-          f"channels_last={not args.no_channels_last}")
+    print(
+        f"CIFAR ResNet-18 width {args.width}, 32 px, batch {args.batch}, {args.threads} threads, {args.precision}, "
+        f"channels_last={not args.no_channels_last}"
+    )
     with threadpool_limits(limits=args.threads), tempfile.TemporaryDirectory() as out:
         times = step_times(args, out)
         sps = {name: statistics.median(t) for name, t in times.items()}
         for name, t in times.items():
-            print(f"  {name:22s} median {sps[name]:7.3f} s/step (min {min(t):7.3f})   {args.batch / sps[name]:8.1f} img/s")
+            print(
+                f"  {name:22s} median {sps[name]:7.3f} s/step (min {min(t):7.3f})   {args.batch / sps[name]:8.1f} img/s"
+            )
         for base, wrapped in PAIRS:
             paired = statistics.median(w / b for w, b in zip(times[wrapped], times[base]))
-            print(f"  ratio {wrapped} / {base}: {paired:.3f}x (median of per-step ratios; min-time ratio "
-                  f"{min(times[wrapped]) / min(times[base]):.3f}x)")
+            print(
+                f"  ratio {wrapped} / {base}: {paired:.3f}x (median of per-step ratios; min-time ratio "
+                f"{min(times[wrapped]) / min(times[base]):.3f}x)"
+            )
         start = time.perf_counter()
         train(config_from_dict(config(args, METHODS["tessl(barlow_twins)"], out, "epoch", args.epoch_images, knn=True)))
         wall = time.perf_counter() - start
         steps = args.epoch_images // args.batch
         epoch_ips = steps * args.batch / wall
         step_ips = args.batch / sps["tessl(barlow_twins)"]
-        print(f"  1-epoch TeSSL run: {steps} steps, {wall:.1f} s wall (start-up, kNN monitor, checkpoints included), "
-              f"{epoch_ips:.1f} img/s; steady-state {step_ips:.1f} img/s; ratio epoch/steady {epoch_ips / step_ips:.3f}")
+        print(
+            f"  1-epoch TeSSL run: {steps} steps, {wall:.1f} s wall (start-up, kNN monitor, checkpoints included), "
+            f"{epoch_ips:.1f} img/s; steady-state {step_ips:.1f} img/s; ratio epoch/steady {epoch_ips / step_ips:.3f}"
+        )
 
 
 if __name__ == "__main__":

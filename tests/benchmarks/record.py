@@ -55,16 +55,22 @@ def environment() -> list[str]:
 
     from neuroequi.io import package_versions
 
-    gpu = (f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, {torch.cuda.device_count()} device(s))"
-           if torch.cuda.is_available() else "none")
+    gpu = (
+        f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}, {torch.cuda.device_count()} device(s))"
+        if torch.cuda.is_available()
+        else "none"
+    )
     versions = package_versions("POT", "scikit-learn", "scipy", "threadpoolctl")
     config = torch.__config__.show()
     capability = re.search(r"CPU capability usage: (\S+)", config)
     blas = re.search(r"BLAS_INFO=(\w+)", config)
     lapack = re.search(r"LAPACK_INFO=(\w+)", config)
-    libraries = [f"{pool['internal_api']} {pool.get('version')} ({Path(pool['filepath']).name}): kernel "
-                 f"{pool.get('architecture', 'n/a')}, {pool['num_threads']} threads"
-                 for pool in threadpool_info() if pool["user_api"] == "blas"]
+    libraries = [
+        f"{pool['internal_api']} {pool.get('version')} ({Path(pool['filepath']).name}): kernel "
+        f"{pool.get('architecture', 'n/a')}, {pool['num_threads']} threads"
+        for pool in threadpool_info()
+        if pool["user_api"] == "blas"
+    ]
     from neuroequi.hardware import cpu_flags, describe
 
     flags = cpu_flags()
@@ -113,7 +119,11 @@ def main() -> int:
         print(f"[record] {script.name} exited with {proc.returncode}: {RESULTS.name} not changed", file=sys.stderr)
         return proc.returncode
     minutes = (datetime.datetime.now(datetime.UTC) - started).total_seconds() / 60
-    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ}
+    env = {
+        k: os.environ[k]
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")
+        if k in os.environ
+    }
     meta = [
         f"command: `python {shlex.join([str(script), *args])}`",
         f"date: {started:%Y-%m-%d %H:%M} UTC, {minutes:.1f} min; load average (1, 5, 15 min) before the run: "

@@ -27,8 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from figures.figure1.table import read_table  # noqa: E402
 
-REFERENCES = {"committed run (seeds 0-2)": ROOT / "figures" / "figure1.csv",
-              "committed rerun (seeds 3-5)": ROOT / "figures" / "figure1_rerun" / "figure1.csv"}
+REFERENCES = {
+    "committed run (seeds 0-2)": ROOT / "figures" / "figure1.csv",
+    "committed rerun (seeds 3-5)": ROOT / "figures" / "figure1_rerun" / "figure1.csv",
+}
 KEYS = ["quantity", "lambda_"]
 FEWER = "; fewer than the references' 3, so its intervals are wider"
 
@@ -40,7 +42,9 @@ def overlap(low_a: float, high_a: float, low_b: float, high_b: float) -> bool:
 
 def aggregated(table: pd.DataFrame, lambdas: set[float]) -> pd.DataFrame:
     """The drawn, aggregated rows (seed "all", with an interval) at ``lambdas``, indexed by quantity and λ."""
-    rows = table[(table["seed"] == "all") & table["in_figure"] & table["ci_low"].notna() & table["lambda_"].isin(lambdas)]
+    rows = table[
+        (table["seed"] == "all") & table["in_figure"] & table["ci_low"].notna() & table["lambda_"].isin(lambdas)
+    ]
     return rows.set_index(KEYS)
 
 
@@ -50,12 +54,23 @@ def compare(new: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     a, b = aggregated(new, lambdas), aggregated(reference, lambdas)
     b = b.loc[a.index.intersection(b.index)]
     a = a.loc[b.index]
-    out = pd.DataFrame({"label": a["label"], "new": a["value"], "new_low": a["ci_low"], "new_high": a["ci_high"],
-                        "ref": b["value"], "ref_low": b["ci_low"], "ref_high": b["ci_high"]})
+    out = pd.DataFrame(
+        {
+            "label": a["label"],
+            "new": a["value"],
+            "new_low": a["ci_low"],
+            "new_high": a["ci_high"],
+            "ref": b["value"],
+            "ref_low": b["ci_low"],
+            "ref_high": b["ci_high"],
+        }
+    )
     out["value_overlap"] = [overlap(*x) for x in zip(out.new_low, out.new_high, out.ref_low, out.ref_high)]
     effect = a["effect_low"].notna() & b["effect_low"].notna()
-    out["effect_overlap"] = [overlap(*x) if e else None for e, x in
-                             zip(effect, zip(a.effect_low, a.effect_high, b.effect_low, b.effect_high))]
+    out["effect_overlap"] = [
+        overlap(*x) if e else None
+        for e, x in zip(effect, zip(a.effect_low, a.effect_high, b.effect_low, b.effect_high))
+    ]
     out["new_effect"] = a["effect"].where(effect)
     out["ref_effect"] = b["effect"].where(effect)
     return out.reset_index()
@@ -73,16 +88,20 @@ def same_seeds(new: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
 def job_lines(run_record: Path) -> list[str]:
     """The new run's settings and per-kind job times, from its run record (``figure1_run.json``)."""
     record = json.loads(run_record.read_text())
-    lines = [f"New run's training overrides: `{' '.join(record['train_overrides'])}`; machine: {record['machine']['cpu']}, "
-             f"native bf16: {record['machine'].get('native_bf16')}; {record['parallel']} jobs side by side, "
-             f"{record['elapsed_s'] / 60:.1f} min wall on a shared, loaded machine (other work ran beside it, so wall "
-             "times are not the preset's; CPU times are closer to it)."]
+    lines = [
+        f"New run's training overrides: `{' '.join(record['train_overrides'])}`; machine: {record['machine']['cpu']}, "
+        f"native bf16: {record['machine'].get('native_bf16')}; {record['parallel']} jobs side by side, "
+        f"{record['elapsed_s'] / 60:.1f} min wall on a shared, loaded machine (other work ran beside it, so wall "
+        "times are not the preset's; CPU times are closer to it)."
+    ]
     for kind in ("train", "evaluate"):
         jobs = [t for name, t in record["jobs"].items() if name.startswith(kind + " ")]
         cpu = [t["cpu_s"] for t in jobs if t.get("cpu_s") is not None]
         if cpu:
-            lines.append(f"- {kind} jobs: {len(jobs)}, CPU time mean {sum(cpu) / len(cpu):.1f} s "
-                         f"(range {min(cpu):.1f}-{max(cpu):.1f}), wall mean {sum(t['wall_s'] for t in jobs) / len(jobs):.0f} s")
+            lines.append(
+                f"- {kind} jobs: {len(jobs)}, CPU time mean {sum(cpu) / len(cpu):.1f} s "
+                f"(range {min(cpu):.1f}-{max(cpu):.1f}), wall mean {sum(t['wall_s'] for t in jobs) / len(jobs):.0f} s"
+            )
     return [*lines, ""]
 
 
@@ -90,32 +109,45 @@ def report(new_path: Path, run_record: Path | None = None) -> str:
     new = read_table(new_path)
     seeds = sorted(set(new.loc[new["seed"] != "all", "seed"]), key=int)
     lambdas = sorted(set(new["lambda_"]))
-    lines = ["# Figure 1: the current pipeline (precision: auto, monitors off) against the committed runs", "",
-             f"Written by `python tests/benchmarks/speed_check.py {new_path.name} --out ...`. New run: the current code's "
-             f"offline preset at λ ∈ {{{', '.join(f'{x:g}' for x in lambdas)}}}, seeds {', '.join(seeds)} "
-             f"({len(seeds)} seeds{FEWER if len(seeds) < 3 else ''}). "
-             "An interval pair that overlaps is consistent with seed and image noise.", ""]
+    lines = [
+        "# Figure 1: the current pipeline (precision: auto, monitors off) against the committed runs",
+        "",
+        f"Written by `python tests/benchmarks/speed_check.py {new_path.name} --out ...`. New run: the current code's "
+        f"offline preset at λ ∈ {{{', '.join(f'{x:g}' for x in lambdas)}}}, seeds {', '.join(seeds)} "
+        f"({len(seeds)} seeds{FEWER if len(seeds) < 3 else ''}). "
+        "An interval pair that overlaps is consistent with seed and image noise.",
+        "",
+    ]
     if run_record is not None:
         lines += job_lines(run_record)
     for name, path in REFERENCES.items():
         ref = read_table(path)
         table = compare(new, ref)
         values, effects = table["value_overlap"], table["effect_overlap"].dropna()
-        lines += [f"## vs the {name}", "",
-                  f"Values: {int(values.sum())} of {len(values)} intervals overlap; effects vs λ=0: "
-                  f"{int(effects.astype(bool).sum())} of {len(effects)} overlap.", "",
-                  "| quantity | λ | new [95% CI] | reference [95% CI] | overlap | effect new / ref | overlap |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## vs the {name}",
+            "",
+            f"Values: {int(values.sum())} of {len(values)} intervals overlap; effects vs λ=0: "
+            f"{int(effects.astype(bool).sum())} of {len(effects)} overlap.",
+            "",
+            "| quantity | λ | new [95% CI] | reference [95% CI] | overlap | effect new / ref | overlap |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in table.itertuples():
             eff = "" if pd.isna(r.new_effect) else f"{r.new_effect:+.3f} / {r.ref_effect:+.3f}"
-            lines.append(f"| {r.label} | {r.lambda_:g} | {r.new:.3f} [{r.new_low:.3f}, {r.new_high:.3f}] | "
-                         f"{r.ref:.3f} [{r.ref_low:.3f}, {r.ref_high:.3f}] | {'yes' if r.value_overlap else 'NO'} | "
-                         f"{eff} | {'' if r.effect_overlap is None else ('yes' if r.effect_overlap else 'NO')} |")
+            lines.append(
+                f"| {r.label} | {r.lambda_:g} | {r.new:.3f} [{r.new_low:.3f}, {r.new_high:.3f}] | "
+                f"{r.ref:.3f} [{r.ref_low:.3f}, {r.ref_high:.3f}] | {'yes' if r.value_overlap else 'NO'} | "
+                f"{eff} | {'' if r.effect_overlap is None else ('yes' if r.effect_overlap else 'NO')} |"
+            )
         seeds_both = same_seeds(new, ref)
         if len(seeds_both):
-            lines += ["", f"Same seeds in both ({', '.join(sorted(set(seeds_both.index.get_level_values('seed'))))}): "
-                      f"max |new − reference| of a single-seed value {seeds_both['abs_diff'].max():.2e} over "
-                      f"{len(seeds_both)} values ({int((seeds_both['abs_diff'] == 0).sum())} identical)."]
+            lines += [
+                "",
+                f"Same seeds in both ({', '.join(sorted(set(seeds_both.index.get_level_values('seed'))))}): "
+                f"max |new − reference| of a single-seed value {seeds_both['abs_diff'].max():.2e} over "
+                f"{len(seeds_both)} values ({int((seeds_both['abs_diff'] == 0).sum())} identical).",
+            ]
         lines.append("")
     return "\n".join(lines)
 

@@ -66,24 +66,31 @@ BIBTEX_KRIEGESKORTE = """@article{kriegeskorte2008matching,
           and Esteky, Hossein and Tanaka, Keiji and Bandettini, Peter A.},
   journal={Neuron}, volume={60}, number={6}, pages={1126--1141}, year={2008}
 }"""
-BIBTEX_KIANI = """@article{kiani2007object,
+BIBTEX_KIANI = (
+    """@article{kiani2007object,
   title={Object category structure in response patterns of neuronal population in monkey inferior temporal cortex},
   author={Kiani, Roozbeh and Esteky, Hossein and Mirpour, Koorosh and Tanaka, Keiji},
   journal={Journal of Neurophysiology},
   volume={97}, number={6}, pages={4296--4309}, year={2007}
 }
-""" + BIBTEX_KRIEGESKORTE
+"""
+    + BIBTEX_KRIEGESKORTE
+)
 #: IT RDMs of the 92 images: benchmark -> (RDM of ``neuroequi.data.Kriegeskorte92``, bibtex).
 KRIEGESKORTE_RDMS = {
     "Kiani2007.IT-rdm": ("monkey_it", BIBTEX_KIANI),
     "Kriegeskorte2008.hIT-rdm": ("human_it", BIBTEX_KRIEGESKORTE),
 }
 
-UNCEILED_PLS = ("none (unceiled): raw Pearson r of Brain-Score's pls metric (PLS-25, 10 random 90/10 image "
-                "splits, median over neurons, mean over splits)")
-EXPLAINED_VARIANCE = ("brainscore explained_variance: score = r_raw^2 / ceiling; ceiling = internal_consistency "
-                      "(split-half Pearson r over repetitions, Spearman-Brown corrected, median over neurons, "
-                      "mean over 10 splits)")
+UNCEILED_PLS = (
+    "none (unceiled): raw Pearson r of Brain-Score's pls metric (PLS-25, 10 random 90/10 image "
+    "splits, median over neurons, mean over splits)"
+)
+EXPLAINED_VARIANCE = (
+    "brainscore explained_variance: score = r_raw^2 / ceiling; ceiling = internal_consistency "
+    "(split-half Pearson r over repetitions, Spearman-Brown corrected, median over neurons, "
+    "mean over 10 splits)"
+)
 UNCEILED_RDM = "none (unceiled): Spearman rho between the upper triangles of the model and IT RDMs"
 
 
@@ -102,8 +109,9 @@ def record(candidate, stimulus_set, region: str, time_bin, visual_degrees: float
     from brainscore_vision.benchmark_helpers.screen import place_on_screen
 
     candidate.start_recording(region, time_bins=[time_bin])
-    stimulus_set = place_on_screen(stimulus_set, target_visual_degrees=candidate.visual_degrees(),
-                                   source_visual_degrees=visual_degrees)
+    stimulus_set = place_on_screen(
+        stimulus_set, target_visual_degrees=candidate.visual_degrees(), source_visual_degrees=visual_degrees
+    )
     source = candidate.look_at(stimulus_set, number_of_trials=1)
     if "time_bin" in source.dims and source.sizes["time_bin"] == 1:
         source = source.squeeze("time_bin")
@@ -118,8 +126,9 @@ class UnceiledPLS(BenchmarkBase):
     def __init__(self, identifier: str, sessions: tuple[str, ...]):
         if not sessions:
             raise ConfigError(f"{identifier}: no sessions given")
-        super().__init__(identifier=identifier, version=1, parent="V4", bibtex=BIBTEX_COWLEY,
-                         ceiling_func=lambda: Score(np.nan))
+        super().__init__(
+            identifier=identifier, version=1, parent="V4", bibtex=BIBTEX_COWLEY, ceiling_func=lambda: Score(np.nan)
+        )
         self.sessions = tuple(sessions)
         self._assemblies = {s: cowley_assembly(s) for s in self.sessions}
 
@@ -132,7 +141,7 @@ class UnceiledPLS(BenchmarkBase):
         errors = np.array([float(s.attrs["error"]) for s in per_session.values()])
         score = Score(values.mean())
         score.attrs["raw"] = Score(values.mean())
-        score.attrs["error"] = float(np.sqrt((errors ** 2).sum()) / len(errors))
+        score.attrs["error"] = float(np.sqrt((errors**2).sum()) / len(errors))
         score.attrs["ceiling"] = Score(np.nan)
         score.attrs["session_scores"] = {s: float(v) for s, v in zip(per_session, values)}
         score.attrs["session_errors"] = {s: float(e) for s, e in zip(per_session, errors)}
@@ -146,10 +155,16 @@ def ceiled_session_pls(session: str):
 
     repetitions = cowley_assembly(session, repetitions=True)
     benchmark = NeuralBenchmark(
-        identifier=f"Cowley2023-{session}.V4-pls", version=1, assembly=average_repetition(repetitions),
-        similarity_metric=pls_metric(), visual_degrees=COWLEY_VISUAL_DEGREES, number_of_trials=1,
-        ceiling_func=lambda: load_ceiling("internal_consistency")(repetitions), parent="V4",
-        bibtex=BIBTEX_COWLEY)
+        identifier=f"Cowley2023-{session}.V4-pls",
+        version=1,
+        assembly=average_repetition(repetitions),
+        similarity_metric=pls_metric(),
+        visual_degrees=COWLEY_VISUAL_DEGREES,
+        number_of_trials=1,
+        ceiling_func=lambda: load_ceiling("internal_consistency")(repetitions),
+        parent="V4",
+        bibtex=BIBTEX_COWLEY,
+    )
     benchmark.ceiling_formula = EXPLAINED_VARIANCE
     return benchmark
 
@@ -173,8 +188,9 @@ class KriegeskorteRDM(BenchmarkBase):
         if identifier not in KRIEGESKORTE_RDMS:
             raise ConfigError(f"unknown 92-image RDM benchmark {identifier!r}; known: {list(KRIEGESKORTE_RDMS)}")
         rdm, bibtex = KRIEGESKORTE_RDMS[identifier]
-        super().__init__(identifier=identifier, version=1, parent="IT", bibtex=bibtex,
-                         ceiling_func=lambda: Score(np.nan))
+        super().__init__(
+            identifier=identifier, version=1, parent="IT", bibtex=bibtex, ceiling_func=lambda: Score(np.nan)
+        )
         self.stimulus_set, self.target_rdm = kriegeskorte_stimulus_set(rdm)
 
     def __call__(self, candidate):

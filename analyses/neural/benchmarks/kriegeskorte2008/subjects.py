@@ -58,7 +58,7 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman ρ between vector ``x`` ``(P,)`` and each row of ``y`` ``(K, P)``: ``(K,)``."""
     rx, ry = rankdata(x), rankdata(y, axis=1)
     rx, ry = rx - rx.mean(), ry - ry.mean(axis=1, keepdims=True)
-    return ry @ rx / np.sqrt((ry ** 2).sum(axis=1) * (rx ** 2).sum())
+    return ry @ rx / np.sqrt((ry**2).sum(axis=1) * (rx**2).sum())
 
 
 def subject_scores(model_rdm: np.ndarray, subjects: np.ndarray) -> np.ndarray:
@@ -71,13 +71,14 @@ def noise_ceiling(subjects: np.ndarray) -> tuple[float, float]:
     ranks = rankdata(_upper(subjects), axis=1)  # (K, P)
     k = len(ranks)
     total = ranks.sum(axis=0)
-    upper = [_spearman(total / k, ranks[i:i + 1])[0] for i in range(k)]
-    lower = [_spearman((total - ranks[i]) / (k - 1), ranks[i:i + 1])[0] for i in range(k)]
+    upper = [_spearman(total / k, ranks[i : i + 1])[0] for i in range(k)]
+    lower = [_spearman((total - ranks[i]) / (k - 1), ranks[i : i + 1])[0] for i in range(k)]
     return float(np.mean(lower)), float(np.mean(upper))
 
 
-def bootstrap_ceiled(model_rdm: np.ndarray, subjects: np.ndarray, ceiling: float, n_boot: int = N_BOOT,
-                     seed: int = SEED) -> np.ndarray:
+def bootstrap_ceiled(
+    model_rdm: np.ndarray, subjects: np.ndarray, ceiling: float, n_boot: int = N_BOOT, seed: int = SEED
+) -> np.ndarray:
     """``(n_boot,)`` ceiled scores on joint resamples of stimuli and subjects (ceiling held fixed)."""
     per_subject = rdm_bootstrap(model_rdm, subjects, pattern_resamples(len(model_rdm), n_boot, seed))  # (B, K)
     chosen = np.random.default_rng([seed, len(subjects)]).integers(0, len(subjects), size=per_subject.shape)
@@ -94,8 +95,14 @@ class KriegeskorteSubjectsRDM(KriegeskorteRDM):
         self.subjects, self.subject_names = subject_rdms()
         lower, upper = noise_ceiling(self.subjects)
         self.ceiling_bounds = (lower, upper)
-        BenchmarkBase.__init__(self, identifier=IDENTIFIER, version=1, parent="IT", bibtex=BIBTEX_KRIEGESKORTE,
-                         ceiling_func=lambda: Score(lower))
+        BenchmarkBase.__init__(
+            self,
+            identifier=IDENTIFIER,
+            version=1,
+            parent="IT",
+            bibtex=BIBTEX_KRIEGESKORTE,
+            ceiling_func=lambda: Score(lower),
+        )
         self.stimulus_set, _ = kriegeskorte_stimulus_set("human_it")
 
     def __call__(self, candidate):
