@@ -67,6 +67,14 @@ DESCRIPTIONS: dict[str, tuple[str, str, str, str, str, str]] = {
     ),
     "Kiani2007.IT-rdm": ("IT", "macaque", f"Kiani et al. 2007 IT RDM; {_KRIEGESKORTE}", _RDM, "none (raw rho)", _LOCAL),
     "Kriegeskorte2008.hIT-rdm": ("IT", "human", f"human IT fMRI RDM; {_KRIEGESKORTE}", _RDM, "none (raw rho)", _LOCAL),
+    "Kriegeskorte2008.hIT-subjects-rdm": (
+        "IT",
+        "human",
+        f"human IT fMRI RDMs of 4 subjects (2 sessions averaged each); {_KRIEGESKORTE}",
+        "RSA per subject (Spearman of RDMs), mean over subjects",
+        "noise ceiling: leave-one-subject-out lower bound",
+        _LOCAL,
+    ),
     **{
         f"tong.Coggan2024_fMRI.{region}-rdm": (
             region,

@@ -146,7 +146,7 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
     from figures.figure1.caption import caption
     from figures.figure1.config import preset
     from figures.figure1.inference import claims
-    from figures.figure1.pipeline import model_name, output_stem, separation_exclusions
+    from figures.figure1.pipeline import model_prefix, output_stem, separation_exclusions
     from figures.figure1.readme import run_record_path
     from figures.plot import draw_figure1
 
@@ -220,7 +220,8 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
         "not_separating": excluded,
         "pooled_from": [str(p) for p in paths],
     }
-    models = {(lam, s): model_name(config, lam, s) for lam in config.lambdas for s in config.seeds}
+    # the runs' checkpoints are not here: their models by the start of their content names
+    models = {(lam, s): model_prefix(config, lam, s) for lam in config.lambdas for s in config.seeds}
     text = caption(config, table, models, first.get("not_scored", {}), elapsed, tests, excluded)
     text = text.replace(
         "Total wall time of this run", f"Pooled from {', '.join(map(str, paths))}. Total wall time of these runs"

@@ -382,7 +382,7 @@ def earlier_pool(config: Figure1Config, root: Path) -> tuple[int, ...]:
     path = root / POOL_FILE
     if not path.is_file():
         return ()
-    saved = read_json_mapping(path)
+    saved = read_json_mapping(path, "figure1 seed pool", "remove it to start a new pool")
     changed = differences(saved.get("settings", {}), pool_settings(config))
     if changed:
         print(

@@ -23,7 +23,7 @@ import pandas as pd
 
 from analyses.hierarchical import hierarchical_interval
 from figures.hssl.config import BACKBONES, SWEEP_KEYS, HsslConfig, Run, sweep_run
-from neuroequi.io import atomic_write
+from neuroequi.io import atomic_write, json_float
 
 #: File names in the experiment's output folder.
 TABLE, DIFFERENCES, SWEEP, REPORT = "table.csv", "differences.csv", "sweep.csv", "report.md"
@@ -81,7 +81,7 @@ def main_table(config: HsslConfig, out: Path) -> pd.DataFrame:
                     "ci_high": accuracy["ci_high"],
                     "seed_accuracies": ";".join(f"{a:.4f}" for a in matrix.mean(axis=1)),
                     "n_test": matrix.shape[1],
-                    "final_ssl_loss": float(np.mean([m["final_ssl_loss"] for m in metas])),
+                    "final_ssl_loss": float(np.mean([json_float(m["final_ssl_loss"]) for m in metas])),
                     "train_seconds": round(float(np.mean([m["train_seconds"] for m in metas])), 1),
                 }
             )
