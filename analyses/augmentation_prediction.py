@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -57,11 +55,11 @@ from analyses.measures import ALPHAS, TableRow, bootstrap_counts, interval, requ
 from analyses.probe import cifar10_subset
 from analyses.responses import _responses_to_views, view_batches
 from model_zoo import LoadedModel
+from analyses.prediction_config import PredictionConfig, PredictionSettings
 from neuroequi.augment.families import (
     CATEGORICAL,
     TARGETS,
     FamilyPolicy,
-    TransformsConfig,
     check_families,
     family_policy,
     family_targets,
@@ -73,41 +71,6 @@ from neuroequi.io import atomic_write, output_folder, to_json
 __all__ = ["PredictionConfig", "PredictionSettings", "augmentation_prediction", "r2_score", "run", "score_probe"]
 
 TABLE = "augmentation_prediction.csv"
-
-
-@dataclass
-class PredictionConfig:
-    """Settings of the benchmark (``neuroequi augmentation-prediction``).
-
-    Attributes:
-        layer: the module whose responses are used (None: the model's last layer, ``avgpool``
-            for the project's backbones).
-        families: families scored, one at a time.
-        n_train, n_test: CIFAR-10 training images the probe is fitted on, test images it is scored on.
-        per_image: transformations per image.
-        probe: ``ridge`` (logistic regression for flip) or ``mlp``.
-        mlp_hidden: hidden sizes of the MLP probe.
-        feature_slice: ``[start, stop)`` of the layer's features to use (None: all).
-        transforms: the families' parameter ranges (``families`` there is ignored).
-        seed: image subsets, transformations, bootstrap.
-        n_boot: bootstrap resamples of the test images.
-        batch_size, precision, progress: extraction settings.
-    """
-
-    layer: str | None = None
-    families: tuple[str, ...] = ("rotation", "color", "blur", "translation", "crop", "flip")
-    n_train: int = 2000
-    n_test: int = 1000
-    per_image: int = 1
-    probe: Literal["ridge", "mlp"] = "ridge"
-    mlp_hidden: tuple[int, ...] = (256, 256)
-    feature_slice: tuple[int, ...] | None = None
-    transforms: TransformsConfig = field(default_factory=TransformsConfig)
-    seed: int = 0
-    n_boot: int = 1000
-    batch_size: int = 256
-    precision: Literal["fp32", "bf16"] = "fp32"
-    progress: bool = True
 
 
 def r2_score(predictions: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -279,17 +242,6 @@ def augmentation_prediction(model: LoadedModel, config: PredictionConfig = Predi
         "seed": config.seed,
     }
     return pd.DataFrame(rows).assign(**context)
-
-
-@dataclass
-class PredictionSettings(PredictionConfig):
-    """Settings of ``neuroequi augmentation-prediction``: the benchmark (:class:`PredictionConfig`) and its model.
-
-    Attributes:
-        model: model_zoo catalogue name, or a neuroequi checkpoint file.
-    """
-
-    model: str = ""
 
 
 def run(config: PredictionSettings, args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ COMMANDS: tuple[Command, ...] = (
         "augmentation-prediction",
         "predict each transformation's parameters from [h(x) ; h(t(x))]",
         run="analyses.augmentation_prediction:run",
-        config="analyses.augmentation_prediction:PredictionSettings",
+        config="analyses.prediction_config:PredictionSettings",
         aliases=_MODEL,
         required=_NEEDS_MODEL,
         options=(_OUT,),

@@ -9,6 +9,8 @@ in a scratch folder (float32, as released).
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 import torch
 
@@ -18,6 +20,7 @@ from neuroequi.augment.encoding import RELEASED_STATISTICS, encoding_columns
 from neuroequi.errors import ConfigError
 from neuroequi.methods import EquiModOptions
 from neuroequi.methods.equimod import build_encoder
+from neuroequi.methods.options import Statistics
 
 BYOL_IMAGENET_VECTOR = [
     10.0,
@@ -112,6 +115,10 @@ def test_released_statistics_and_their_checks() -> None:
         EquiModOptions(statistics="simclr_cifar10")
     with pytest.raises(ConfigError, match="heads must be one of"):
         EquiModOptions(heads="other")  # type: ignore[arg-type]
+    # the torch-free options list the statistics by name; they must be exactly the released ones
+    assert get_args(Statistics) == ("fitted", *RELEASED_STATISTICS)
+    with pytest.raises(ConfigError, match=r"statistics must be one of \['fitted', 'simclr_cifar10'"):
+        EquiModOptions(statistics="other", encoding="released")  # type: ignore[arg-type]
 
 
 def test_build_encoder_fits_or_takes_the_released_statistics() -> None:

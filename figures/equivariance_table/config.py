@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from analyses.augmentation_prediction import PredictionConfig
+from analyses.prediction_config import PredictionConfig
 from figures import configs
-from neuroequi.augment.families import POSTER_FAMILIES, TransformsConfig, check_families
+from neuroequi.augment_settings import POSTER_FAMILIES, TransformsConfig, check_families
 from neuroequi.errors import ConfigError
 
 #: The folder of the presets ``<name>.yaml`` (``cpu``, ``smoke``).

@@ -4,50 +4,39 @@ The invariance family (:mod:`neuroequi.methods.invariance`: Barlow Twins, SimCLR
 BYOL) is registered by name in :mod:`neuroequi.registry`, whose ``build_method(name, options,
 backbone, image_size)`` builds any registered method; :class:`TeSSL` and :class:`EquiMod` wrap an
 invariance method and are applied by :func:`neuroequi.train.model.build_model`.
+
+The names below are imported on first use (PEP 562): the options of the wrappers
+(:mod:`neuroequi.methods.options`) are torch-free, so the training config's schema loads without torch.
 """
 
-from neuroequi.methods.base import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    Batch,
-    MethodSpec,
-    Requirements,
-    SSLMethod,
-    StepOutput,
-    normalize_images,
-)
-from neuroequi.methods.equimod import EquiMod, EquiModOptions
-from neuroequi.methods.invariance import (
-    BYOL,
-    BarlowTwinsOptions,
-    BYOLHead,
-    BYOLOptions,
-    InvarianceMethod,
-    MMCROptions,
-    SimCLROptions,
-    VICRegOptions,
-)
-from neuroequi.methods.tessl import TeSSL, TeSSLOptions
+from neuroequi.lazy import lazy_exports
 
-__all__ = [
-    "BYOL",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "BYOLHead",
-    "BYOLOptions",
-    "BarlowTwinsOptions",
-    "Batch",
-    "EquiMod",
-    "EquiModOptions",
-    "InvarianceMethod",
-    "MMCROptions",
-    "MethodSpec",
-    "Requirements",
-    "SSLMethod",
-    "SimCLROptions",
-    "StepOutput",
-    "TeSSL",
-    "TeSSLOptions",
-    "VICRegOptions",
-    "normalize_images",
-]
+_MODULES = {
+    "neuroequi.methods.base": (
+        "IMAGENET_MEAN",
+        "IMAGENET_STD",
+        "Batch",
+        "MethodSpec",
+        "Requirements",
+        "SSLMethod",
+        "StepOutput",
+        "normalize_images",
+    ),
+    "neuroequi.methods.equimod": ("EquiMod",),
+    "neuroequi.methods.invariance": (
+        "BYOL",
+        "BarlowTwinsOptions",
+        "BYOLHead",
+        "BYOLOptions",
+        "InvarianceMethod",
+        "MMCROptions",
+        "SimCLROptions",
+        "VICRegOptions",
+    ),
+    "neuroequi.methods.options": ("EquiModOptions", "TeSSLOptions"),
+    "neuroequi.methods.tessl": ("TeSSL",),
+}
+
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+
+__getattr__, __dir__ = lazy_exports(__name__, {name: module for module, names in _MODULES.items() for name in names})

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 from torch import Tensor, nn
 
 from neuroequi.errors import ConfigError
 from neuroequi.methods.base import Batch, Requirements, SSLMethod, StepOutput
 from neuroequi.methods.invariance import Encoding, InvarianceMethod
-
-PAIRINGS = ("image", "augmentation")
-BN_GROUPS = ("views", "halves")
-
-
-@dataclass
-class TeSSLOptions:
-    """TeSSL's options (config section ``method.tessl``).
-
-    Attributes:
-        pairing: the equivariant term, ``image`` (the published CE-SSL code's, default) or
-            ``augmentation`` (see :class:`TeSSL`).
-        bn_groups: which rows share one forward pass (and BatchNorm statistics): ``views`` (each
-            view's N rows) or ``halves`` (each half-view's N/2 rows, as CE-SSL's ``train_paired.py``).
-    """
-
-    pairing: Literal["image", "augmentation"] = "image"
-    bn_groups: Literal["views", "halves"] = "views"
+from neuroequi.methods.options import BN_GROUPS, PAIRINGS, TeSSLOptions  # noqa: F401  (TeSSLOptions: re-exported)
 
 
 class TeSSL(SSLMethod):

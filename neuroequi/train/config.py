@@ -3,6 +3,9 @@
 Every section and key is checked: unknown keys and wrong types raise ConfigError (a ValueError) naming the
 key (e.g. ``config.optim.lr: expected a number, got str 'fast'``). The schema is :class:`TrainConfig`'s
 docstring; ``neuroequi/configs/*.yaml`` are complete examples.
+
+The module imports no torch (``neuroequi train --help`` reads the schema): the augmentation policies and
+the method and backbone registries are imported by the functions that consult them.
 """
 
 from __future__ import annotations
@@ -15,13 +18,11 @@ from typing import Any, Literal
 
 import yaml
 
-from neuroequi.augment import POLICY_NAMES, get_policy
-from neuroequi.augment.families import TransformsConfig
+from neuroequi.augment_settings import TransformsConfig
 from neuroequi.config import dataclass_from_mapping, load_typed, to_plain
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write
-from neuroequi.methods import EquiModOptions, TeSSLOptions
-from neuroequi.registry import backbone_spec, method_spec
+from neuroequi.methods.options import EquiModOptions, TeSSLOptions
 
 
 @dataclass
@@ -64,6 +65,8 @@ class DataConfig:
     @property
     def view_size(self) -> int:
         """Side ``S`` of the training views: ``size``, else the policy preset's."""
+        from neuroequi.augment import get_policy
+
         return self.size if self.size is not None else get_policy(self.policy).size
 
 
@@ -225,6 +228,9 @@ class TrainConfig:
 def validate(config: TrainConfig) -> TrainConfig:
     """Cross-field checks (ranges, names, method options, wrapper compatibility); returns ``config``
     with ``method.options`` replaced by the method's options dataclass. Raises ConfigError."""
+    from neuroequi.augment import POLICY_NAMES
+    from neuroequi.registry import backbone_spec, method_spec
+
     method = config.method
     checks = [
         (config.epochs >= 1, f"epochs must be >= 1, got {config.epochs}"),
@@ -322,6 +328,8 @@ def upgrade(values: Mapping[str, Any]) -> dict[str, Any]:
     (now taken from the data config): an options key ``image_size`` that the method's options no
     longer have is dropped when it equals ``data``'s view size (ConfigError otherwise).
     """
+    from neuroequi.registry import method_spec
+
     values = to_plain(dict(values))
     method = values.get("method")
     if not isinstance(method, dict):
