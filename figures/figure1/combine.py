@@ -198,6 +198,7 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
             f"K={first['K']}",
             f"n_boot={first['n_boot']}",
             f"seed={first['analysis_seed']}",
+            f"train={json.dumps(recorded_train(first['train_overrides']))}",  # as the runs trained, not today's preset
         ],
     )
     stem = output_stem(config, out_dir)
@@ -231,6 +232,21 @@ def combine(paths: list[Path], out_dir: Path) -> Path:
     with atomic_write(run_record_path(stem.with_suffix(".csv"))) as tmp:
         tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     return stem.with_suffix(".csv")
+
+
+def recorded_train(overrides: list[str]) -> dict:
+    """The ``train`` section a run record's ``train_overrides`` (``["a.b=value", ...]``, values YAML) spell."""
+    import yaml
+
+    train: dict = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        *parents, leaf = key.split(".")
+        section = train
+        for name in parents:
+            section = section.setdefault(name, {})
+        section[leaf] = yaml.safe_load(value)
+    return train
 
 
 def main(argv: list[str] | None = None) -> int:
