@@ -111,7 +111,8 @@ def main() -> int:
     command = [sys.executable, str(script), *args]
     started, load = datetime.datetime.now(datetime.UTC), os.getloadavg()
     lines = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    quiet = {**os.environ, "TQDM_DISABLE": "1"}  # a section holds results, not progress bars (Brain-Score's too)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet) as proc:
         for line in proc.stdout:
             print(line, end="", flush=True)
             lines.append(line.rstrip("\n"))
