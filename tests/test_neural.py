@@ -226,3 +226,26 @@ def test_stimulus_bootstrap_recomputes_both_rdms_and_widens_with_fewer_images(ne
     )
     errors = [np.std(stimulus_replicates(monkey[:n, :n], human[:n, :n], n_boot=300)) for n in (92, 46, 23)]
     assert errors[0] < errors[1] < errors[2], errors
+
+
+def test_stimulus_bootstrap_ranks_ties_and_several_subjects_as_scipy():
+    """Tied dissimilarities (average ranks) and a stack of subject RDMs: each (resample, subject) score is
+    scipy's Spearman rho of that subject's pairs of distinct resampled stimuli."""
+    from scipy.stats import spearmanr
+
+    from analyses.neural.rdm_bootstrap import pattern_resamples, rdm_bootstrap
+
+    rng = np.random.default_rng(4)
+    n = 30
+    rdms = np.round(rng.random((4, n, n)) * 8) / 8  # few distinct values: many ties
+    rdms = (rdms + rdms.transpose(0, 2, 1)) / 2
+    model, subjects = rdms[0], rdms[1:]
+    resamples = pattern_resamples(n, 6, seed=1)
+    boot = rdm_bootstrap(model, subjects, resamples)
+    assert boot.shape == (6, 3)
+    rows, cols = np.triu_indices(n, k=1)
+    for idx, values in zip(resamples, boot):
+        a, b = idx[rows], idx[cols]
+        keep = a != b
+        expected = [spearmanr(model[a, b][keep], s[a, b][keep])[0] for s in subjects]
+        np.testing.assert_allclose(values, expected, atol=1e-12)

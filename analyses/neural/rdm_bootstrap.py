@@ -18,7 +18,6 @@ resamples are the same for every model (fixed :data:`SEED`), and the benchmarks 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from neuroequi.errors import ConfigError
 
@@ -32,18 +31,42 @@ def pattern_resamples(n: int, n_boot: int = N_BOOT, seed: int = SEED) -> np.ndar
     return np.random.default_rng([seed, n]).integers(0, n, size=(n_boot, n))
 
 
+def _centred(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``values`` (``(..., B, P)``) minus the mean of their ``valid`` entries (``(B, P)``) along the last
+    axis; 0 where not valid."""
+    mean = np.where(valid, values, 0.0).sum(axis=-1) / valid.sum(axis=-1)
+    return np.where(valid, values - mean[..., None], 0.0)
+
+
 def _masked_corr(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Pearson r over the last axis of ``x`` and ``y`` (same shape), using only the entries where ``valid``."""
-    count = valid.sum(axis=-1)
-    xm = np.where(valid, x, 0.0).sum(axis=-1) / count
-    ym = np.where(valid, y, 0.0).sum(axis=-1) / count
-    dx, dy = np.where(valid, x - xm[..., None], 0.0), np.where(valid, y - ym[..., None], 0.0)
-    return (dx * dy).sum(axis=-1) / np.sqrt((dx**2).sum(axis=-1) * (dy**2).sum(axis=-1))
+    """``(B, K)`` Pearson r of ``x`` (``(B, P)``) with each of ``y`` (``(K, B, P)``) along the last axis,
+    using only the entries where ``valid`` (``(B, P)``)."""
+    dx, dy = _centred(x, valid), _centred(y, valid)
+    products = np.einsum("bp,kbp->bk", dx, dy)
+    return products / np.sqrt(np.einsum("bp,bp->b", dx, dx)[:, None] * np.einsum("kbp,kbp->bk", dy, dy))
 
 
-def _ranks(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Average ranks along the last axis among the ``valid`` entries (NaN elsewhere)."""
-    return rankdata(np.where(valid, values, np.nan), axis=-1, nan_policy="omit")
+def _resampled_ranks(values: np.ndarray, entries: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties averaged, as scipy's ``rankdata``) of ``values[entries]`` along each row
+    among its ``valid`` entries; NaN elsewhere.
+
+    Args:
+        values: ``(m,)`` the dissimilarities every resample draws from (a flattened RDM).
+        entries: ``(B, P)`` indices into ``values`` (one resample per row).
+        valid: ``(B, P)`` which entries take part.
+
+    Returns:
+        ``(B, P)`` ranks. No sort per row: a resample only reweights the ``U`` distinct values, so the rank
+        of the ``u``-th smallest is ``(# valid entries below it) + (its count + 1) / 2``, from the per-row
+        counts of each distinct value and their running sum.
+    """
+    distinct, code = np.unique(values, return_inverse=True)
+    n_rows, n_distinct = entries.shape[0], len(distinct)
+    codes = code.reshape(-1)[entries]
+    offsets = codes + n_distinct * np.arange(n_rows)[:, None]
+    counts = np.bincount(offsets[valid], minlength=n_rows * n_distinct).reshape(n_rows, n_distinct)
+    rank_of_code = np.cumsum(counts, axis=1) - counts + (counts + 1) / 2
+    return np.where(valid, np.take(rank_of_code.ravel(), offsets), np.nan)
 
 
 def rdm_bootstrap(
@@ -75,11 +98,13 @@ def rdm_bootstrap(
     rows, cols = np.triu_indices(n, k=1)
     a, b = resamples[:, rows], resamples[:, cols]  # (B, P) stimulus of each resampled pair
     valid = a != b
-    x = model_rdm[a, b]
-    y = neural[:, a, b]  # (K, B, P)
     if method == "spearman":
-        x, y = _ranks(x, valid), _ranks(y, valid)
-    out = _masked_corr(np.broadcast_to(x, y.shape), y, np.broadcast_to(valid, y.shape)).T  # (B, K)
+        entries = a * n + b  # (B, P) positions in a flattened (n, n) RDM
+        x = _resampled_ranks(model_rdm.ravel(), entries, valid)
+        y = np.stack([_resampled_ranks(rdm.ravel(), entries, valid) for rdm in neural])  # (K, B, P)
+    else:
+        x, y = model_rdm[a, b], neural[:, a, b]
+    out = _masked_corr(x, y, valid)  # (B, K)
     return out[:, 0] if single else out
 
 
