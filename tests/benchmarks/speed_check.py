@@ -1,8 +1,9 @@
 """Do the faster pipeline's numbers agree with the committed Figure-1 runs within seed noise?
 
 Compares a run of the current code (a Figure-1 table, e.g. ``neuroequi figures --preset offline
-lambdas=[0.0,0.5] seeds=[0,1] --out DIR``) with the committed tables ``figures/figure1.csv``
-(seeds 0-2) and ``figures/figure1_rerun/figure1.csv`` (seeds 3-5), for every λ of the new run:
+lambdas=[0.0,0.5] seeds=[0,1] --out DIR``) with the committed tables
+``figures/figure1_first/figure1.csv`` (seeds 0-2) and ``figures/figure1_rerun/figure1.csv`` (seeds 3-5), both
+of the code before the speed-ups, for every λ of the new run:
 
 * each drawn quantity's mean over seeds and its 95% interval: do the intervals overlap?
 * each λ > 0 effect (vs λ=0) and its interval: do they overlap?
@@ -28,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from figures.figure1.table import read_table  # noqa: E402
 
 REFERENCES = {
-    "committed run (seeds 0-2)": ROOT / "figures" / "figure1.csv",
-    "committed rerun (seeds 3-5)": ROOT / "figures" / "figure1_rerun" / "figure1.csv",
+    "committed first run (seeds 0-2, earlier code)": ROOT / "figures" / "figure1_first" / "figure1.csv",
+    "committed rerun (seeds 3-5, earlier code)": ROOT / "figures" / "figure1_rerun" / "figure1.csv",
 }
 KEYS = ["quantity", "lambda_"]
 FEWER = "; fewer than the references' 3, so its intervals are wider"
@@ -91,8 +92,7 @@ def job_lines(run_record: Path) -> list[str]:
     lines = [
         f"New run's training overrides: `{' '.join(record['train_overrides'])}`; machine: {record['machine']['cpu']}, "
         f"native bf16: {record['machine'].get('native_bf16')}; {record['parallel']} jobs side by side, "
-        f"{record['elapsed_s'] / 60:.1f} min wall on a shared, loaded machine (other work ran beside it, so wall "
-        "times are not the preset's; CPU times are closer to it)."
+        f"{record['elapsed_s'] / 60:.1f} min wall."
     ]
     for kind in ("train", "evaluate"):
         jobs = [t for name, t in record["jobs"].items() if name.startswith(kind + " ")]
