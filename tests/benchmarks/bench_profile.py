@@ -163,8 +163,10 @@ def op_kind(event) -> str:  # noqa: ANN001 (torch.autograd.profiler_util.Functio
     return OP_KINDS.get(event.name, "other operators (elementwise, reductions, indexing)")
 
 
-def op_profile(train_cfg, steps: int) -> list[str]:  # noqa: ANN001 (neuroequi.train.TrainConfig)
-    """Self CPU time per operator kind (:func:`op_kind`) over ``steps`` training steps of ``train_cfg``."""
+def op_times(train_cfg, steps: int) -> tuple[dict[str, float], dict[str, float], float]:  # noqa: ANN001
+    """(self CPU seconds per operator kind (:func:`op_kind`), per operator name, wall seconds per step)
+    over ``steps`` training steps of the :class:`neuroequi.train.TrainConfig` ``train_cfg`` (two
+    untimed steps first; the wall time is with the profiler on)."""
     from dataclasses import replace
 
     from torch.profiler import ProfilerActivity, profile
@@ -184,22 +186,23 @@ def op_profile(train_cfg, steps: int) -> list[str]:  # noqa: ANN001 (neuroequi.t
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
             trainer.train_step(next(batches))
-    wall = time.perf_counter() - start
+    wall = (time.perf_counter() - start) / steps
     kinds: dict[str, float] = defaultdict(float)
     ops: dict[str, float] = defaultdict(float)
     for event in prof.events():
         kinds[op_kind(event)] += event.self_cpu_time_total / 1e6
         ops[event.name] += event.self_cpu_time_total / 1e6
+    return dict(kinds), dict(ops), wall
+
+
+def op_report(kinds: dict[str, float], ops: dict[str, float], wall: float, title: str) -> list[str]:
+    """Lines of :func:`op_times`' result: every kind and the 12 heaviest operators, with shares."""
     total = sum(kinds.values())
-    lines = [
-        f"[op profile] {steps} training steps ({train_cfg.precision}, channels_last {train_cfg.channels_last}), "
-        f"{wall / steps:.3f} s/step with the profiler on; self CPU time per kind (share of {total:.2f} s)"
-    ]
+    lines = [f"[op profile] {title}, {wall:.3f} s/step with the profiler on; self CPU time (share of {total:.2f} s)"]
     lines += [f"  {kind:<52} {sec:8.3f} s  {sec / total:6.1%}" for kind, sec in sorted(kinds.items(), key=lambda kv: -kv[1])]
     lines.append("  operators taking the most self CPU time:")
     top = sorted(ops.items(), key=lambda kv: -kv[1])[:12]
-    lines += [f"    {name[:60]:<60} {sec:8.3f} s  {sec / total:6.1%}" for name, sec in top]
-    return lines
+    return lines + [f"    {name[:60]:<60} {sec:8.3f} s  {sec / total:6.1%}" for name, sec in top]
 
 
 def score_stage(model, benchmark, *args, **kwargs) -> str:  # noqa: ANN001
@@ -221,6 +224,7 @@ def main() -> None:
     from figures.figure1 import pipeline
     from figures.figure1.config import preset
     from figures.steps import StepLog
+    from neuroequi.hardware import resolve_precision
     from neuroequi.train import train
 
     torch.set_num_threads(args.threads)
@@ -241,7 +245,8 @@ def main() -> None:
             f"kNN monitor {train_cfg.monitor.knn}, probe {train_cfg.monitor.probe}"
         )
         if args.ops:
-            print("\n".join(op_profile(train_cfg, args.ops)))
+            title = f"{args.ops} training steps, precision {resolve_precision(train_cfg.precision, args.device)}"
+            print("\n".join(op_report(*op_times(train_cfg, args.ops), title)))
             return
         stages = Stages()
         with stages.patched(TRAIN_STAGES):

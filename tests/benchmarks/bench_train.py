@@ -165,7 +165,7 @@ def figure1_variants(args: argparse.Namespace) -> None:
     variants = [(p, cl, False) for p, cl in layouts] + ([(p, cl, True) for p, cl in compiled] if args.compile else [])
     steps = {}
     print(
-        f"preset {args.preset}: width {base.model.width}, batch {base.batch_size}, {torch.get_num_threads()} thread(s); "
+        f"preset {args.preset}: width {base.model.width}, batch {base.batch_size}, {base.threads} thread(s); "
         f"load average before {os.getloadavg()[0]:.1f}"
     )
     for precision, channels_last, compiled in variants:
