@@ -11,6 +11,12 @@ loop itself). Shares (fractions of the job's wall time) survive a loaded machine
     python tests/benchmarks/bench_profile.py                 # offline preset, 40 training steps
     python tests/benchmarks/bench_profile.py --steps 0       # the whole epoch (195 steps)
     python tests/benchmarks/bench_profile.py --preset smoke  # toy sizes (the test suite)
+    python tests/benchmarks/bench_profile.py --ops 5         # op-level profile of 5 training steps
+
+``--ops N`` profiles instead ``N`` steps of the training job (after two untimed ones) with
+:mod:`torch.profiler` and prints the self CPU time per kind of operator (convolution and batch
+norm forward / backward, ReLU, matrix products of the heads and the loss, casts and copies, the
+optimiser step, the batch gather and augmentation) and the operators that take the most.
 
 Real CIFAR-10 images and recordings (NEUROEQUI_DATA). ``--device cuda`` trains and evaluates on the GPU.
 """
@@ -125,6 +131,80 @@ class Stages:
         return lines
 
 
+#: Kind of each operator of a training step, by profiler event name (self CPU time).
+OP_KINDS = {
+    "aten::mkldnn_convolution": "convolution forward",
+    "aten::convolution_backward": "convolution backward",
+    "aten::native_batch_norm": "batch norm forward",
+    "aten::native_batch_norm_backward": "batch norm backward",
+    "aten::clamp_min_": "ReLU forward / backward",
+    "aten::threshold_backward": "ReLU forward / backward",
+    "aten::mm": "matrix products (heads, loss)",
+    "aten::addmm": "matrix products (heads, loss)",
+    "aten::copy_": "casts and copies",
+    "aten::_to_copy": "casts and copies",
+    "aten::clone": "casts and copies",
+}
+#: Profiler ranges whose whole subtree is one kind (name prefix -> kind).
+RANGE_KINDS = (
+    ("enumerate(DataLoader)", "data: image gather + augmentation"),
+    ("Optimizer.", "optimiser step"),
+)
+
+
+def op_kind(event) -> str:  # noqa: ANN001 (torch.autograd.profiler_util.FunctionEvent)
+    """The kind of a profiler event: that of an enclosing range of :data:`RANGE_KINDS`, else of its name."""
+    parent = event
+    while parent is not None:
+        for prefix, kind in RANGE_KINDS:
+            if parent.name.startswith(prefix):
+                return kind
+        parent = parent.cpu_parent
+    return OP_KINDS.get(event.name, "other operators (elementwise, reductions, indexing)")
+
+
+def op_times(train_cfg, steps: int) -> tuple[dict[str, float], dict[str, float], float]:  # noqa: ANN001
+    """(self CPU seconds per operator kind (:func:`op_kind`), per operator name, wall seconds per step)
+    over ``steps`` training steps of the :class:`neuroequi.train.TrainConfig` ``train_cfg`` (two
+    untimed steps first; the wall time is with the profiler on)."""
+    from dataclasses import replace
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from neuroequi.hardware import resolve_precision
+    from neuroequi.train.distributed import DistInfo
+    from neuroequi.train.loop import Trainer
+
+    train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, "cpu"))
+    trainer = Trainer(train_cfg, DistInfo(0, 1, 0, torch.device("cpu")))
+    trainer.model.train()
+    trainer.plan.set_epoch(0)
+    batches = iter(trainer.loader)
+    for _ in range(2):
+        trainer.train_step(next(batches))
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            trainer.train_step(next(batches))
+    wall = (time.perf_counter() - start) / steps
+    kinds: dict[str, float] = defaultdict(float)
+    ops: dict[str, float] = defaultdict(float)
+    for event in prof.events():
+        kinds[op_kind(event)] += event.self_cpu_time_total / 1e6
+        ops[event.name] += event.self_cpu_time_total / 1e6
+    return dict(kinds), dict(ops), wall
+
+
+def op_report(kinds: dict[str, float], ops: dict[str, float], wall: float, title: str) -> list[str]:
+    """Lines of :func:`op_times`' result: every kind and the 12 heaviest operators, with shares."""
+    total = sum(kinds.values())
+    lines = [f"[op profile] {title}, {wall:.3f} s/step with the profiler on; self CPU time (share of {total:.2f} s)"]
+    lines += [f"  {kind:<52} {sec:8.3f} s  {sec / total:6.1%}" for kind, sec in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    lines.append("  operators taking the most self CPU time:")
+    top = sorted(ops.items(), key=lambda kv: -kv[1])[:12]
+    return lines + [f"    {name[:60]:<60} {sec:8.3f} s  {sec / total:6.1%}" for name, sec in top]
+
+
 def score_stage(model, benchmark, *args, **kwargs) -> str:  # noqa: ANN001
     return f"benchmark: {benchmark}"
 
@@ -137,12 +217,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="training steps profiled (0: the whole schedule)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of both jobs (the preset's: 1)")
+    parser.add_argument("--ops", type=int, default=0, help="op-level profile of this many training steps instead")
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the preset")
     args = parser.parse_args()
 
     from figures.figure1 import pipeline
     from figures.figure1.config import preset
     from figures.steps import StepLog
+    from neuroequi.hardware import resolve_precision
     from neuroequi.train import train
 
     torch.set_num_threads(args.threads)
@@ -162,6 +244,10 @@ def main() -> None:
             f"{train_cfg.precision}, channels_last {train_cfg.channels_last}, width {train_cfg.model.width}, "
             f"kNN monitor {train_cfg.monitor.knn}, probe {train_cfg.monitor.probe}"
         )
+        if args.ops:
+            title = f"{args.ops} training steps, precision {resolve_precision(train_cfg.precision, args.device)}"
+            print("\n".join(op_report(*op_times(train_cfg, args.ops), title)))
+            return
         stages = Stages()
         with stages.patched(TRAIN_STAGES):
             start = time.perf_counter()

@@ -13,6 +13,15 @@ epoch-end kNN monitor included) against the steady-state step rate. Real CIFAR-1
 
     python tests/benchmarks/bench_train.py --width 0.125 --steps 5 --epoch-images 5120
 
+``--figure1``: the Figure-1 preset's own training step (``--preset``, default offline: width 1/8,
+batch 256, one thread) against its variants, interleaved step by step, each as a speed ratio (median
+and range over steps): bf16 / fp32 x channels-last / NCHW, and with ``--compile`` the backbone
+compiled with inductor (compilation time printed). ``--thread-layout``: two 1-thread jobs of the
+preset side by side against one 2-thread job, alternating rounds (images/s ratio)::
+
+    python tests/benchmarks/bench_train.py --figure1 --compile --steps 20
+    python tests/benchmarks/bench_train.py --thread-layout --steps 6 --rounds 5
+
 ``--device cuda``: the paper-scale path on one GPU. Synthetic batches of the paper's per-GPU
 batch (CE-SSL: 1024 pairs over 8 GPUs = 256 images, two views each), bf16 autocast,
 channels-last, ResNet-50: images/s (backbone passes per second) of a whole training step of the
@@ -35,13 +44,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from threadpoolctl import threadpool_limits
 
 import neuroequi  # noqa: F401
-from neuroequi.train import config_from_dict, train
+from neuroequi.hardware import resolve_precision
+from neuroequi.train import TrainConfig, config_from_dict, train
 from neuroequi.train.distributed import DistInfo
 from neuroequi.train.loop import Trainer
 
@@ -102,26 +113,148 @@ def config(args: argparse.Namespace, method: dict, out: str, name: str, images: 
     }
 
 
-def step_times(args: argparse.Namespace, out: str) -> dict[str, list[float]]:
-    """Seconds of each timed step per method, the methods interleaved step by step (so a change
-    in machine load hits all of them alike); ``args.warmup`` untimed steps first."""
-    images = args.batch * (args.steps + args.warmup)
-    info = DistInfo(0, 1, 0, torch.device("cpu"))
-    loaders = {}
-    trainers = {}
-    for name, method in METHODS.items():
-        trainer = Trainer(config_from_dict(config(args, method, out, "step", images, knn=False)), info)
-        trainer.model.train()
-        trainer.plan.set_epoch(0)
-        trainers[name], loaders[name] = trainer, iter(trainer.loader)
-    times: dict[str, list[float]] = {name: [] for name in METHODS}
-    for step in range(args.warmup + args.steps):
-        for name, trainer in trainers.items():
+def interleaved(steps: dict[str, Callable[[], object]], timed: int, warmup: int) -> dict[str, list[float]]:
+    """Seconds of each of ``timed`` calls of every step function, the functions interleaved call by
+    call (so a change in machine load hits all of them alike); ``warmup`` untimed rounds first."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_ in range(warmup + timed):
+        for name, step in steps.items():
             t = time.perf_counter()
-            trainer.train_step(next(loaders[name]))
-            if step >= args.warmup:
+            step()
+            if round_ >= warmup:
                 times[name].append(time.perf_counter() - t)
     return times
+
+
+def trainer_step(trainer: Trainer) -> Callable[[], object]:
+    """One ``trainer.train_step`` on the trainer's next batch per call (epoch 0, training mode)."""
+    trainer.model.train()
+    trainer.plan.set_epoch(0)
+    batches = iter(trainer.loader)
+    return lambda: trainer.train_step(next(batches))
+
+
+def step_times(args: argparse.Namespace, out: str) -> dict[str, list[float]]:
+    """Seconds of each timed training step per method, interleaved (:func:`interleaved`)."""
+    images = args.batch * (args.steps + args.warmup)
+    info = DistInfo(0, 1, 0, torch.device("cpu"))
+    steps = {
+        name: trainer_step(Trainer(config_from_dict(config(args, method, out, "step", images, knn=False)), info))
+        for name, method in METHODS.items()
+    }
+    return interleaved(steps, args.steps, args.warmup)
+
+
+def ratio_line(times: dict[str, list[float]], name: str, reference: str) -> str:
+    """Speed of ``name`` relative to ``reference`` (reference seconds / its seconds), step by step."""
+    ratios = [r / t for t, r in zip(times[name], times[reference])]
+    return f"speed vs {reference}: median {statistics.median(ratios):.3f}x (range {min(ratios):.3f}-{max(ratios):.3f})"
+
+
+def figure1_variants(args: argparse.Namespace) -> None:
+    """Training-step variants of the Figure-1 preset's job (``--preset``, λ 0.5, seed 0), interleaved
+    step by step: precision bf16 / fp32 x channels-last on / off, and with ``--compile`` the preset's
+    own layout and fp32 channels-last with the backbone compiled (:meth:`torch.nn.Module.compile`,
+    inductor; the first step, the compilation, timed apart: cold or warm depends on inductor's
+    on-disk cache, whose folder is printed). Speeds are relative to the first variant, the preset's
+    own setting (``precision: auto`` resolved on this machine)."""
+    base = figure1_config(args.preset)
+    own = (resolve_precision(base.precision, "cpu"), base.channels_last)
+    layouts = [own, *((p, cl) for p in ("bf16", "fp32") for cl in (True, False) if (p, cl) != own)]
+    compiled = [own, ("fp32", True)] if own != ("fp32", True) else [own]
+    variants = [(p, cl, False) for p, cl in layouts] + ([(p, cl, True) for p, cl in compiled] if args.compile else [])
+    steps = {}
+    print(
+        f"preset {args.preset}: width {base.model.width}, batch {base.batch_size}, {base.threads} thread(s); "
+        f"load average before {os.getloadavg()[0]:.1f}"
+    )
+    for precision, channels_last, compiled in variants:
+        name = f"{precision} {'channels-last' if channels_last else 'NCHW'}{' compiled' if compiled else ''}"
+        trainer = figure1_trainer(args.preset, precision=precision, channels_last=channels_last)
+        step = trainer_step(trainer)
+        if compiled:
+            trainer.method.backbone.compile()
+            start = time.perf_counter()
+            step()
+            print(
+                f"  {name}: first step (compilation; inductor cache {cache_dir()}) {time.perf_counter() - start:.1f} s"
+            )
+        steps[name] = step
+    times = interleaved(steps, args.steps, args.warmup)
+    reference = next(iter(times))
+    for name, t in times.items():
+        print(f"  {name:32s} median {statistics.median(t):6.3f} s/step  {ratio_line(times, name, reference)}")
+    print(f"  load average after {os.getloadavg()[0]:.1f}")
+
+
+def cache_dir() -> str:
+    """Inductor's on-disk cache folder (``TORCHINDUCTOR_CACHE_DIR``, else its default under the temp dir)."""
+    from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
+
+    return inductor_cache_dir()
+
+
+def figure1_config(preset_name: str) -> TrainConfig:
+    """The training config of the Figure-1 preset's (λ 0.5, seed 0) job, writing into a temporary folder."""
+    from figures.figure1 import pipeline
+    from figures.figure1.config import preset
+
+    return pipeline.train_config(preset(preset_name), 0.5, 0, Path(tempfile.mkdtemp()))
+
+
+def figure1_trainer(preset_name: str, **changes: object) -> Trainer:
+    """A CPU trainer of the Figure-1 preset's job with ``changes`` to its config (precision ``auto``
+    resolved, as :func:`neuroequi.train.train` does)."""
+    config = replace(figure1_config(preset_name), **changes)
+    config = replace(config, precision=resolve_precision(config.precision, "cpu"))
+    return Trainer(config, DistInfo(0, 1, 0, torch.device("cpu")))
+
+
+def layout_worker(preset_name: str, threads: int, conn) -> None:  # noqa: ANN001
+    """Child of :func:`thread_layout`: times ``k`` steps each time it receives ``k`` (0 ends it)."""
+    step = trainer_step(figure1_trainer(preset_name, threads=threads))
+    step()
+    conn.send(0.0)
+    while k := conn.recv():
+        start = time.perf_counter()
+        for _ in range(k):
+            step()
+        conn.send(time.perf_counter() - start)
+
+
+def thread_layout(args: argparse.Namespace) -> None:
+    """Images/s of two 1-thread jobs side by side against one 2-thread job (the preset's job, its
+    precision), the two layouts alternating in rounds of ``--steps`` steps per job."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    pipes, procs = [], []
+    for threads in (1, 1, 2):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=layout_worker, args=(args.preset, threads, child))
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    for pipe in pipes:
+        pipe.recv()
+    print(f"preset {args.preset}: load average before {os.getloadavg()[0]:.1f}; {args.steps} steps per job per round")
+    ratios = []
+    for round_ in range(args.rounds):
+        for pipe in pipes[:2]:
+            pipe.send(args.steps)
+        side_by_side = 2 * args.steps / max(pipe.recv() for pipe in pipes[:2])
+        pipes[2].send(args.steps)
+        one_job = args.steps / pipes[2].recv()
+        ratios.append(side_by_side / one_job)
+        print(f"  round {round_}: 2 jobs x 1 thread {side_by_side:.2f} steps/s, 1 job x 2 threads {one_job:.2f} steps/s")
+    for pipe in pipes:
+        pipe.send(0)
+    for proc in procs:
+        proc.join()
+    print(
+        f"  throughput 2x1 / 1x2: median {statistics.median(ratios):.3f}x (range {min(ratios):.3f}-{max(ratios):.3f}); "
+        f"load average after {os.getloadavg()[0]:.1f}"
+    )
 
 
 def cuda_step_rate(step: Callable[[], None], steps: int, warmup: int) -> tuple[float, float]:
@@ -283,6 +416,17 @@ def main() -> None:
     parser.add_argument(
         "--epoch-images", type=int, default=50_000, help="images in the 1-epoch run (50000: all of CIFAR-10)"
     )
+    parser.add_argument(
+        "--figure1",
+        action="store_true",
+        help="time variants of the Figure-1 preset's training step instead (precision x channels-last)",
+    )
+    parser.add_argument("--compile", action="store_true", help="--figure1: also the backbone compiled (inductor)")
+    parser.add_argument(
+        "--thread-layout", action="store_true", help="two 1-thread preset jobs side by side vs one 2-thread job"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="--thread-layout: alternating rounds")
+    parser.add_argument("--preset", default="offline", help="Figure-1 preset of --figure1 / --thread-layout")
     args = parser.parse_args()
     cuda = args.device == "cuda"
     args.batch = args.batch or 256
@@ -290,6 +434,10 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
     if cuda:
         cuda_main(args)
+        return
+    if args.figure1 or args.thread_layout:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for figures
+        (figure1_variants if args.figure1 else thread_layout)(args)
         return
     torch.set_num_threads(args.threads)
     print(
