@@ -40,7 +40,7 @@ def test_ratio_line_is_reference_time_over_time_step_by_step():
 
 @pytest.mark.parametrize("native", [True, False])
 def test_figure1_trainer_resolves_precision_auto_as_train_does(monkeypatch, native):
-    """A Trainer built on ``precision: auto`` unresolved would autocast to fp16 on the CPU (20x slower)."""
+    """A Trainer built on ``precision: auto`` resolves it itself (unresolved it autocast to fp16 on the CPU, 20x slower)."""
     import neuroequi.hardware as hardware
 
     bench = load("bench_train")
@@ -57,7 +57,9 @@ def test_op_kind_follows_enclosing_ranges_then_the_operator_name():
     assert profile.op_kind(SimpleNamespace(name="aten::mul", cpu_parent=data)) == "data: image gather + augmentation"
     nested = SimpleNamespace(name="aten::copy_", cpu_parent=SimpleNamespace(name="aten::to", cpu_parent=optim))
     assert profile.op_kind(nested) == "optimiser step"
-    assert profile.op_kind(SimpleNamespace(name="aten::convolution_backward", cpu_parent=None)) == "convolution backward"
+    assert (
+        profile.op_kind(SimpleNamespace(name="aten::convolution_backward", cpu_parent=None)) == "convolution backward"
+    )
     assert profile.op_kind(SimpleNamespace(name="aten::sum", cpu_parent=None)).startswith("other operators")
 
 

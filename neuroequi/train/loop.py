@@ -189,6 +189,7 @@ class Trainer:
     """One training run; :func:`train` is the entry point."""
 
     def __init__(self, config: TrainConfig, info: D.DistInfo) -> None:
+        config = replace(config, precision=resolve_precision(config.precision, info.device))
         self.config, self.info = config, info
         self.device = info.device
         if config.precision == "fp16" and self.device.type != "cuda":
@@ -305,10 +306,9 @@ class Trainer:
     # ------------------------------------------------------------------ loop
 
     def _autocast(self):  # type: ignore[no-untyped-def]
-        p = self.config.precision
-        if p == "fp32":
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16 if p == "bf16" else torch.float16)
+        dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+        dtype = dtypes[self.config.precision]  # resolved in __init__: "auto" is never here
+        return nullcontext() if dtype is None else torch.autocast(self.device.type, dtype=dtype)
 
     def _batches(self, epoch: int) -> Iterator[Any]:
         self.plan.set_epoch(epoch, self.step - epoch * self.steps_per_epoch)

@@ -203,10 +203,9 @@ def figure1_config(preset_name: str) -> TrainConfig:
 
 
 def figure1_trainer(preset_name: str, **changes: object) -> Trainer:
-    """A CPU trainer of the Figure-1 preset's job with ``changes`` to its config (precision ``auto``
-    resolved, as :func:`neuroequi.train.train` does)."""
+    """A CPU trainer of the Figure-1 preset's job with ``changes`` to its config (the Trainer resolves
+    precision ``auto``, as :func:`neuroequi.train.train` does)."""
     config = replace(figure1_config(preset_name), **changes)
-    config = replace(config, precision=resolve_precision(config.precision, "cpu"))
     return Trainer(config, DistInfo(0, 1, 0, torch.device("cpu")))
 
 
@@ -246,7 +245,9 @@ def thread_layout(args: argparse.Namespace) -> None:
         pipes[2].send(args.steps)
         one_job = args.steps / pipes[2].recv()
         ratios.append(side_by_side / one_job)
-        print(f"  round {round_}: 2 jobs x 1 thread {side_by_side:.2f} steps/s, 1 job x 2 threads {one_job:.2f} steps/s")
+        print(
+            f"  round {round_}: 2 jobs x 1 thread {side_by_side:.2f} steps/s, 1 job x 2 threads {one_job:.2f} steps/s"
+        )
     for pipe in pipes:
         pipe.send(0)
     for proc in procs:
