@@ -15,7 +15,6 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch
 
 from analyses.neural.reduction import PCAProjection, Reduction, check_held, fit_groups
 from model_zoo import LoadedModel, zoo_home
-from model_zoo.activations import preprocessing_key
+from model_zoo.activations import channels_last, preprocessing_key
 from neuroequi.activations import layer_activations
 from neuroequi.io import atomic_write, progress
 
@@ -235,24 +234,11 @@ def activation_tables(
     )
     if not needed:
         return tables
-    with _channels_last(loaded.module, bool(reduction.components)):
+    # channels-last convolutions (faster on CPU, values equal up to float rounding) for reduced layers only:
+    # unreduced activations keep the layout, and so the rounding, of Brain-Score's wrapper
+    with channels_last(loaded.module, bool(reduction.components)):
         _compute(loaded, tables, missing, counts, reduction, batch_size, cache)
     return tables
-
-
-@contextmanager
-def _channels_last(module: torch.nn.Module, on: bool):
-    """Convolution weights in channels-last layout while the block runs (about 1.5x faster
-    convolutions on CPU; values equal up to float rounding), then back. Used for reduced layers
-    only: unreduced activations keep the layout, and so the rounding, of Brain-Score's wrapper."""
-    if not on:
-        yield
-        return
-    module.to(memory_format=torch.channels_last)
-    try:
-        yield
-    finally:
-        module.to(memory_format=torch.contiguous_format)
 
 
 def _compute(
