@@ -44,7 +44,8 @@ def _save(images: list[Image.Image], folder) -> list[str]:  # noqa: ANN001
 def test_batched_preprocessing_is_bit_equal_to_torchvision_per_image():
     images = _images()
     for size in (8, 32):
-        assert torch.equal(preprocess(images, size, MEAN, STD), _reference(images, size))
+        batch = preprocess(images, size, MEAN, STD)
+        assert torch.equal(batch, _reference(images, size)) and batch.is_contiguous()  # NCHW, as models take it
     with pytest.raises(ConfigError, match="image_size"):
         preprocess(images, 0, MEAN, STD)
 
@@ -118,3 +119,4 @@ def test_extract_files_equals_extract_and_the_network_on_the_reference_preproces
     assert all(p.is_contiguous() for p in loaded.module.parameters())  # layout restored after fast=True
     with pytest.raises(ConfigError, match="batch_size"):
         extract_files(loaded, paths, batch_size=0)
+
