@@ -178,7 +178,7 @@ def channels_last(module: torch.nn.Module, on: bool = True) -> Iterator[None]:
     finally:
         module.to(memory_format=torch.contiguous_format)
 
-def _prefetched(make: Callable, chunks: Iterable) -> Iterator:
+def prefetched(make: Callable, chunks: Iterable) -> Iterator:
     """``make(chunk)`` for each chunk, the next one made in a background thread while the caller uses this one."""
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as pool:
         pending = None
@@ -222,7 +222,7 @@ def extract(
     layers = _checked(loaded, layers, batch_size)
     chunks = (images[start : start + batch_size] for start in range(0, len(images), batch_size))
     make = functools.partial(preprocess, image_size=loaded.image_size, mean=loaded.mean, std=loaded.std)
-    return _run(loaded, _prefetched(make, chunks), layers, fast)
+    return _run(loaded, prefetched(make, chunks), layers, fast)
 
 def extract_files(
     loaded: LoadedModel,
@@ -234,8 +234,16 @@ def extract_files(
 ) -> dict[str, np.ndarray]:
     """:func:`extract` of image files (``paths``), decoded through ``cache`` (default :data:`IMAGE_CACHE`)."""
     layers = _checked(loaded, layers, batch_size)
+    return _run(loaded, file_batches(loaded, paths, batch_size, cache), layers, fast)
+
+
+def file_batches(
+    loaded: LoadedModel, paths: Sequence[str], batch_size: int, cache: ImageCache | None = None
+) -> Iterator[torch.Tensor]:
+    """Preprocessed batches ``(B, 3, S, S)`` of the files ``paths`` for ``loaded`` (:func:`load_preprocessed`),
+    the next one decoded while the caller uses this one."""
     chunks = (paths[start : start + batch_size] for start in range(0, len(paths), batch_size))
     make = functools.partial(
         load_preprocessed, image_size=loaded.image_size, mean=loaded.mean, std=loaded.std, cache=cache
     )
-    return _run(loaded, _prefetched(make, chunks), layers, fast)
+    return prefetched(make, chunks)

@@ -23,7 +23,7 @@ import torch
 
 from analyses.neural.reduction import PCAProjection, Reduction, check_held, fit_groups
 from model_zoo import LoadedModel, zoo_home
-from model_zoo.activations import channels_last, preprocessing_key
+from model_zoo.activations import channels_last, file_batches, preprocessing_key
 from neuroequi.activations import layer_activations
 from neuroequi.io import atomic_write, progress
 
@@ -129,18 +129,9 @@ def _paths(stimulus_set) -> tuple[list[str], list[str]]:
     return [str(stimulus_set.get_stimulus(s)) for s in ids], ids
 
 
-def _batches(loaded: LoadedModel, paths: Sequence[str], batch_size: int):
-    """Preprocessed image batches ``(B, 3, S, S)`` of ``paths`` (the zoo's Brain-Score preprocessing)."""
-    from model_zoo.activations import file_preprocessing
-
-    preprocess = file_preprocessing(loaded)
-    for start in range(0, len(paths), batch_size):
-        yield torch.from_numpy(preprocess(paths[start : start + batch_size]))
-
-
 def feature_counts(loaded: LoadedModel, layers: Sequence[str], image: str) -> dict[str, int]:
     """Features of each layer (flattened output size) for one image."""
-    outputs = layer_activations(loaded.module, _batches(loaded, [image], 1), list(layers))
+    outputs = layer_activations(loaded.module, file_batches(loaded, [image], 1), list(layers))
     return {layer: int(values.shape[1]) for layer, values in outputs.items()}
 
 
@@ -157,7 +148,7 @@ def _fit_projections(
     fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
     start = 0
     for batch in progress(
-        _batches(loaded, paths, batch_size),
+        file_batches(loaded, paths, batch_size),
         total=math.ceil(len(paths) / batch_size),
         desc=f"PCA images {','.join(big)}",
         leave=False,
@@ -264,7 +255,7 @@ def _compute(
             }
             start = 0
             for batch in progress(
-                _batches(loaded, table.paths, batch_size),
+                file_batches(loaded, table.paths, batch_size),
                 total=math.ceil(len(table.paths) / batch_size),
                 desc=f"{table.identifier} {','.join(todo)}",
                 leave=False,

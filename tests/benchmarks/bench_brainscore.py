@@ -17,7 +17,9 @@ each side's best and median images/s, its wall-time range and median CPU time (a
   extractor (``get_extractor_from_model``, PyTorch backend, ``extract_features(..., flatten_acts=True)``)
   on batches made by our preprocessing of the same images (timed with it): like for like, target >= 1x.
 
-Ours decodes in a thread pool (``DECODE_THREADS``) and prefetches the next batch while the network
+Two floors, timed the same way: the network alone on ready batches (Brain-Score's time over
+it is the ceiling of the ratio for any extractor that runs the network as PyTorch eager does) and
+the decode + resize of every file alone. Ours decodes in a thread pool (``DECODE_THREADS``) and prefetches the next batch while the network
 runs; torch has one thread on every side. Each ratio is stated for best and median times, with
 the largest activation difference. Then the wall time of one full local benchmark score (fresh
 caches), ``analyses.neural.scoring.score``.
@@ -61,6 +63,8 @@ SIDES = (
     ("warm_fast", "ours, files, warm, channels-last (fast=True)"),
     ("memory", "ours, in-memory PIL (model_zoo.activations.extract)"),
     ("thingsvision", "THINGSvision extractor (in-memory PIL, our preprocessing)"),
+    ("network", "floor: the network alone (ready batches of 64, our hooks)"),
+    ("decode", "floor: decode + resize of every file alone (cold, our threads)"),
 )
 #: (numerator side, denominator side, what the pair compares, target).
 RATIOS = (
@@ -68,6 +72,7 @@ RATIOS = (
     ("warm", "brainscore", "ours with each file decoded once per process (cache hit)", None),
     ("warm_fast", "brainscore", "as above, channels-last convolutions", None),
     ("memory", "thingsvision", "like for like: same PIL images, same preprocessing", 1.0),
+    ("network", "brainscore", "the ceiling of any extractor that runs this network as PyTorch eager does", None),
 )
 
 
@@ -76,7 +81,8 @@ def extraction(layer: str, repeats: int) -> None:
 
     import model_zoo
     from analyses.neural.data import cowley_stimulus_set
-    from model_zoo.activations import DECODE_THREADS, IMAGE_CACHE, extract, extract_files
+    from model_zoo.activations import DECODE_THREADS, IMAGE_CACHE, extract, extract_files, load_preprocessed
+    from neuroequi.activations import layer_activations
     from neuroequi.data import cowley2023_session
 
     session = cowley2023_session("190923")
@@ -94,6 +100,14 @@ def extraction(layer: str, repeats: int) -> None:
         IMAGE_CACHE.clear()
         return extract_files(loaded, paths, [layer])[layer]
 
+    def decode():  # noqa: ANN202
+        IMAGE_CACHE.clear()
+        return [load_preprocessed(paths[i : i + 64], 32, loaded.mean, loaded.std) for i in range(0, n, 64)]
+
+    n = len(paths)
+    ready = [load_preprocessed(paths[i : i + 64], 32, loaded.mean, loaded.std) for i in range(0, n, 64)]
+    layer_activations(loaded.module, ready, [layer])  # warm-up (oneDNN primitives), so no side pays it
+
     calls = {
         "brainscore": lambda: reference(paths, layers=[layer]).transpose("presentation", "neuroid").values,
         "cold": cold,
@@ -101,6 +115,8 @@ def extraction(layer: str, repeats: int) -> None:
         "warm_fast": lambda: extract_files(loaded, paths, [layer], fast=True)[layer],
         "memory": lambda: extract(loaded, session.images, [layer])[layer],
         "thingsvision": things,
+        "network": lambda: layer_activations(loaded.module, ready, [layer])[layer].numpy(),
+        "decode": decode,
     }
     calls = {k: v for k, v in calls.items() if v is not None}
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in calls}
@@ -111,7 +127,6 @@ def extraction(layer: str, repeats: int) -> None:
             wall, cpu, values[key] = _timed(call)
             times[key].append((wall, cpu))
     load_after = os.getloadavg()
-    n = len(paths)
     print(
         f"model {loaded.identifier}, layer {layer} ({values['cold'].shape[1]} features), {n} images (PNG files, "
         f"{session.images[0].size[0]} px), {repeats} interleaved repeats; torch threads 1, "
