@@ -125,6 +125,15 @@ class ImageCache:
 IMAGE_CACHE = ImageCache(256 * 2**20)
 
 
+def _after_fork() -> None:
+    """A forked child has none of the parent's threads: a new decode pool and a free cache lock."""
+    _pool.cache_clear()
+    IMAGE_CACHE._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 def _load_resized(path: str, image_size: int, cache: ImageCache) -> np.ndarray:
     """The resized pixels of the file at ``path``, keyed on the status of the open file (the bytes read)."""
     with open(path, "rb") as file:

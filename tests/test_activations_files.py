@@ -120,3 +120,27 @@ def test_extract_files_equals_extract_and_the_network_on_the_reference_preproces
     with pytest.raises(ConfigError, match="batch_size"):
         extract_files(loaded, paths, batch_size=0)
 
+
+
+def _child_loads(paths: list[str], queue) -> None:  # noqa: ANN001
+    queue.put(load_preprocessed(paths, 8, MEAN, STD).numpy())
+
+
+def test_a_forked_child_decodes_with_its_own_pool(tmp_path):
+    """The parent's decode threads do not survive a fork: the child must start its own, not wait forever."""
+    import multiprocessing
+
+    images = _images()[:2]
+    paths = _save(images, tmp_path)
+    parent = load_preprocessed(paths, 8, MEAN, STD)  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_loads, args=(paths, queue), daemon=True)
+    child.start()
+    try:
+        out = queue.get(timeout=20)
+        child.join(timeout=20)
+    finally:
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0 and np.array_equal(out, parent.numpy())
