@@ -39,11 +39,13 @@ from neuroequi.errors import ConfigError
 #: Threads that decode and resize images (PIL releases the GIL); the forward pass keeps its own.
 DECODE_THREADS = 2
 
+
 def _resized(image: Image.Image, image_size: int) -> np.ndarray:
     """One image -> uint8 array ``(image_size, image_size, 3)``: RGB, PIL bilinear resize (torchvision's ``resize``)."""
     import torchvision.transforms.functional as TF
 
     return np.asarray(TF.resize(image.convert("RGB"), [image_size, image_size]))
+
 
 def normalize(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """uint8 ``(N, S, S, 3)`` -> float32 ``(N, 3, S, S)`` (contiguous): ``(x / 255 - mean) / std`` per channel,
@@ -55,13 +57,16 @@ def normalize(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float])
         torch.tensor(std, dtype=torch.float32).view(shape)
     )
 
+
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="decode")
 
+
 def _check_size(image_size: int) -> None:
     if image_size <= 0:
         raise ConfigError(f"image_size must be positive, got {image_size!r}")
+
 
 def preprocess(
     images: Sequence[Image.Image], image_size: int, mean: Sequence[float], std: Sequence[float]
@@ -70,6 +75,7 @@ def preprocess(
     _check_size(image_size)
     pixels = list(_pool().map(functools.partial(_resized, image_size=image_size), images))
     return normalize(torch.from_numpy(np.stack(pixels)), mean, std)
+
 
 class ImageCache:
     """Resized pixels of image files, least recently used first out, at most ``max_bytes`` in all.
@@ -121,6 +127,7 @@ class ImageCache:
     def __len__(self) -> int:
         return len(self._items)
 
+
 #: The process's cache of decoded, resized stimuli (256 MiB: 87,000 images at 32 px, 1,700 at 224 px).
 IMAGE_CACHE = ImageCache(256 * 2**20)
 
@@ -159,8 +166,10 @@ def load_preprocessed(
     load = functools.partial(_load_resized, image_size=image_size, cache=IMAGE_CACHE if cache is None else cache)
     return normalize(torch.from_numpy(np.stack(list(_pool().map(load, [str(p) for p in paths])))), mean, std)
 
+
 def _load_and_preprocess(paths: Sequence[str], image_size: int, mean: tuple, std: tuple) -> np.ndarray:
     return load_preprocessed(paths, image_size, mean, std).numpy()
+
 
 def preprocessing_key(loaded: LoadedModel) -> str:
     """``s<size>-<first 8 hex digits of sha256 of [size, mean, std]>``: the preprocessing part of a cache key
@@ -168,11 +177,13 @@ def preprocessing_key(loaded: LoadedModel) -> str:
     text = json.dumps([int(loaded.image_size), [float(m) for m in loaded.mean], [float(s) for s in loaded.std]])
     return f"s{loaded.image_size}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
+
 def file_preprocessing(loaded: LoadedModel) -> Callable[[Sequence[str]], np.ndarray]:
     """Brain-Score preprocessing for ``loaded``: image paths -> ``(N, 3, S, S)`` float32 array."""
     return functools.partial(
         _load_and_preprocess, image_size=loaded.image_size, mean=tuple(loaded.mean), std=tuple(loaded.std)
     )
+
 
 @contextmanager
 def channels_last(module: torch.nn.Module, on: bool = True) -> Iterator[None]:
@@ -187,6 +198,7 @@ def channels_last(module: torch.nn.Module, on: bool = True) -> Iterator[None]:
     finally:
         module.to(memory_format=torch.contiguous_format)
 
+
 def prefetched(make: Callable, chunks: Iterable) -> Iterator:
     """``make(chunk)`` for each chunk, the next one made in a background thread while the caller uses this one."""
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as pool:
@@ -199,6 +211,7 @@ def prefetched(make: Callable, chunks: Iterable) -> Iterator:
         if pending is not None:
             yield pending.result()
 
+
 def _checked(loaded: LoadedModel, layers: Sequence[str] | None, batch_size: int) -> tuple[str, ...]:
     layers = tuple(loaded.layers if layers is None else layers)
     unknown = [layer for layer in layers if layer not in loaded.layers]
@@ -208,11 +221,13 @@ def _checked(loaded: LoadedModel, layers: Sequence[str] | None, batch_size: int)
         raise ConfigError(f"batch_size must be positive, got {batch_size!r}")
     return layers
 
+
 def _run(loaded: LoadedModel, batches: Iterable[torch.Tensor], layers: tuple[str, ...], fast: bool):
     memory = torch.channels_last if fast else torch.contiguous_format
     with channels_last(loaded.module, fast):
         outputs = layer_activations(loaded.module, (b.contiguous(memory_format=memory) for b in batches), layers)
     return {layer: values.numpy() for layer, values in outputs.items()}
+
 
 def extract(
     loaded: LoadedModel,
@@ -232,6 +247,7 @@ def extract(
     chunks = (images[start : start + batch_size] for start in range(0, len(images), batch_size))
     make = functools.partial(preprocess, image_size=loaded.image_size, mean=loaded.mean, std=loaded.std)
     return _run(loaded, prefetched(make, chunks), layers, fast)
+
 
 def extract_files(
     loaded: LoadedModel,

@@ -121,7 +121,6 @@ def test_extract_files_equals_extract_and_the_network_on_the_reference_preproces
         extract_files(loaded, paths, batch_size=0)
 
 
-
 def _child_loads(paths: list[str], queue) -> None:  # noqa: ANN001
     queue.put(load_preprocessed(paths, 8, MEAN, STD).numpy())
 
