@@ -4,8 +4,8 @@ The preprocessing is the one Brain-Score's ``load_preprocess_images`` applies
 (resize to ``image_size`` squared with PIL bilinear, scale to [0, 1], normalise
 per channel), so activations from :func:`extract` (in-memory PIL images) and
 :func:`extract_files` (image files) equal those Brain-Score's ``PytorchWrapper``
-produces from the same images written to files (bit for bit; with ``channels_last``
-up to float rounding). :func:`file_preprocessing` is the callable handed to ``PytorchWrapper``.
+produces from the same images written to files (bit for bit; with ``fast=True``, channels-last
+convolutions, up to float rounding). :func:`file_preprocessing` is the callable handed to ``PytorchWrapper``.
 
 Speed without changing a value: the resize runs in PIL per image (the one step whose
 arithmetic is PIL's), in a thread pool (PIL releases the GIL while it decodes and resizes);
@@ -187,8 +187,9 @@ def file_preprocessing(loaded: LoadedModel) -> Callable[[Sequence[str]], np.ndar
 
 @contextmanager
 def channels_last(module: torch.nn.Module, on: bool = True) -> Iterator[None]:
-    """``module``'s 4-d weights in channels-last layout while the block runs (about 1.2-1.5x faster
-    convolutions on CPU; values equal up to float rounding, ~1e-6 relative), then back."""
+    """``module``'s 4-d weights in channels-last layout while the block runs (faster convolutions on CPU:
+    1.2x for the CIFAR ResNet-20, ``bench_brainscore.py``; values equal up to float rounding, 7e-7 of
+    the largest activation there), then back."""
     if not on:
         yield
         return
@@ -222,7 +223,10 @@ def _checked(loaded: LoadedModel, layers: Sequence[str] | None, batch_size: int)
     return layers
 
 
-def _run(loaded: LoadedModel, batches: Iterable[torch.Tensor], layers: tuple[str, ...], fast: bool):
+def _run(
+    loaded: LoadedModel, batches: Iterable[torch.Tensor], layers: tuple[str, ...], fast: bool
+) -> dict[str, np.ndarray]:
+    """``{layer: (N, D) array}`` of ``loaded`` on ``batches`` (channels-last when ``fast``)."""
     memory = torch.channels_last if fast else torch.contiguous_format
     with channels_last(loaded.module, fast):
         outputs = layer_activations(loaded.module, (b.contiguous(memory_format=memory) for b in batches), layers)
