@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,17 +66,31 @@ def test_files_through_the_cache_equal_the_in_memory_path_and_hit_the_second_tim
 
 
 def test_a_changed_file_is_decoded_again_never_served_from_the_cache(tmp_path):
-    paths = _save(_images(0)[:2], tmp_path)
+    """Even rewritten in place with the same size and the old modification time (what a key on path,
+    size and mtime would miss); a copy of a cached file elsewhere is served from the cache."""
+    first, other, replacement = _images(0)[0], _images(0)[1], _images(1)[0]  # replacement: first's size, other pixels
+    paths = [str(tmp_path / "first.png"), str(tmp_path / "other.png")]
+    first.save(paths[0], compress_level=0)  # stored, not compressed: the byte count depends on the size only
+    other.save(paths[1])
     cache = ImageCache(2**20)
     before = load_preprocessed(paths, 16, MEAN, STD, cache=cache)
     stat = os.stat(paths[0])
-    replacement = _images(1)[0]  # same size and mode, other pixels
-    replacement.save(paths[0])
-    os.utime(paths[0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    buffer = io.BytesIO()
+    replacement.save(buffer, format="PNG", compress_level=0)
+    assert len(buffer.getvalue()) == stat.st_size
+    with open(paths[0], "r+b") as file:  # in place: same inode
+        file.write(buffer.getvalue())
+    os.utime(paths[0], ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    now = os.stat(paths[0])
+    assert (now.st_ino, now.st_size, now.st_mtime_ns) == (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     after = load_preprocessed(paths, 16, MEAN, STD, cache=cache)
     assert torch.equal(after[0], preprocess([replacement], 16, MEAN, STD)[0])
-    assert not torch.equal(after[0], before[0])
-    assert torch.equal(after[1], before[1])
+    assert not torch.equal(after[0], before[0]) and torch.equal(after[1], before[1])
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(Path(paths[1]).read_bytes())
+    hits = cache.hits
+    assert torch.equal(load_preprocessed([str(copy)], 16, MEAN, STD, cache=cache)[0], before[1])
+    assert cache.hits == hits + 1
 
 
 def test_the_cache_stays_within_its_bytes_dropping_the_least_recently_used(tmp_path):
