@@ -18,8 +18,8 @@ each side's best and median images/s, its wall-time range and median CPU time (a
   on batches made by our preprocessing of the same images (timed with it): like for like, target >= 1x.
 
 Two floors, timed the same way: the network alone on ready batches (Brain-Score's time over
-it is the ceiling of the ratio for any extractor that runs the network as PyTorch eager does) and
-the decode + resize of every file alone. Ours decodes in a thread pool (``DECODE_THREADS``) and prefetches the next batch while the network
+it is about the most any extractor that runs the network in eager PyTorch can gain, up to the
+run's noise) and the decode + resize of every file alone. Ours decodes in a thread pool (``DECODE_THREADS``) and prefetches the next batch while the network
 runs; torch has one thread on every side. Each ratio is stated for best and median times, with
 the largest activation difference. Then the wall time of one full local benchmark score (fresh
 caches), ``analyses.neural.scoring.score``.
@@ -72,7 +72,7 @@ RATIOS = (
     ("warm", "brainscore", "ours with each file decoded once per process (cache hit)", None),
     ("warm_fast", "brainscore", "as above, channels-last convolutions", None),
     ("memory", "thingsvision", "like for like: same PIL images, same preprocessing", 1.0),
-    ("network", "brainscore", "the ceiling of any extractor that runs this network as PyTorch eager does", None),
+    ("network", "brainscore", "about the most any extractor running this network in eager PyTorch can gain", None),
 )
 
 
