@@ -15,7 +15,6 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch
 
 from analyses.neural.reduction import PCAProjection, Reduction, check_held, fit_groups
 from model_zoo import LoadedModel, zoo_home
-from model_zoo.activations import preprocessing_key
+from model_zoo.activations import channels_last, file_batches, preprocessing_key
 from neuroequi.activations import layer_activations
 from neuroequi.io import atomic_write, progress
 
@@ -130,18 +129,9 @@ def _paths(stimulus_set) -> tuple[list[str], list[str]]:
     return [str(stimulus_set.get_stimulus(s)) for s in ids], ids
 
 
-def _batches(loaded: LoadedModel, paths: Sequence[str], batch_size: int):
-    """Preprocessed image batches ``(B, 3, S, S)`` of ``paths`` (the zoo's Brain-Score preprocessing)."""
-    from model_zoo.activations import file_preprocessing
-
-    preprocess = file_preprocessing(loaded)
-    for start in range(0, len(paths), batch_size):
-        yield torch.from_numpy(preprocess(paths[start : start + batch_size]))
-
-
 def feature_counts(loaded: LoadedModel, layers: Sequence[str], image: str) -> dict[str, int]:
     """Features of each layer (flattened output size) for one image."""
-    outputs = layer_activations(loaded.module, _batches(loaded, [image], 1), list(layers))
+    outputs = layer_activations(loaded.module, file_batches(loaded, [image], 1), list(layers))
     return {layer: int(values.shape[1]) for layer, values in outputs.items()}
 
 
@@ -158,7 +148,7 @@ def _fit_projections(
     fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
     start = 0
     for batch in progress(
-        _batches(loaded, paths, batch_size),
+        file_batches(loaded, paths, batch_size),
         total=math.ceil(len(paths) / batch_size),
         desc=f"PCA images {','.join(big)}",
         leave=False,
@@ -235,24 +225,11 @@ def activation_tables(
     )
     if not needed:
         return tables
-    with _channels_last(loaded.module, bool(reduction.components)):
+    # channels-last convolutions (faster on CPU, values equal up to float rounding) for reduced layers only:
+    # unreduced activations keep the layout, and so the rounding, of Brain-Score's wrapper
+    with channels_last(loaded.module, bool(reduction.components)):
         _compute(loaded, tables, missing, counts, reduction, batch_size, cache)
     return tables
-
-
-@contextmanager
-def _channels_last(module: torch.nn.Module, on: bool):
-    """Convolution weights in channels-last layout while the block runs (about 1.5x faster
-    convolutions on CPU; values equal up to float rounding), then back. Used for reduced layers
-    only: unreduced activations keep the layout, and so the rounding, of Brain-Score's wrapper."""
-    if not on:
-        yield
-        return
-    module.to(memory_format=torch.channels_last)
-    try:
-        yield
-    finally:
-        module.to(memory_format=torch.contiguous_format)
 
 
 def _compute(
@@ -278,7 +255,7 @@ def _compute(
             }
             start = 0
             for batch in progress(
-                _batches(loaded, table.paths, batch_size),
+                file_batches(loaded, table.paths, batch_size),
                 total=math.ceil(len(table.paths) / batch_size),
                 desc=f"{table.identifier} {','.join(todo)}",
                 leave=False,
