@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from figures.figure1.compare import agreement, flag_summary, load, main
@@ -72,29 +72,30 @@ def test_expected_agreement_is_computed_from_the_rule(tmp_path):
     assert f"The rule expects about {table['value_expected'].sum():.1f}" in (tmp_path / "r.md").read_text()
 
 
-def test_committed_pooled_table_is_the_combine_of_the_two_runs(tmp_path):
-    """figures/figure1.csv (and its tests) = `python -m figures.figure1.combine` of the first run and the rerun:
-    the seed rows of both, means over all six seeds; RDM rows of these runs (no stimulus term) are not tested."""
-    from figures.figure1.combine import main as combine_main
-    from figures.figure1.readme import read_claims
+def test_committed_table_is_one_run_of_the_offline_preset_with_six_seeds():
+    """figures/figure1.csv is one run of the shipped offline preset (its seeds, all six, no pooled tables): means
+    over six seeds, every RDM benchmark tested with its stimulus term unless the reliability report greys it,
+    and the subject-level human-IT benchmark ceiled in the table."""
+    from figures.figure1.config import preset
 
-    first, rerun = FIGURES / "figure1_first" / "figure1.csv", FIGURES / "figure1_rerun" / "figure1.csv"
-    assert combine_main([str(first), str(rerun), "--out", str(tmp_path)]) == 0
-    pooled, committed = read_table(tmp_path / "figure1.csv"), read_table(FIGURES / "figure1.csv")
-    pd.testing.assert_frame_equal(pooled, committed, check_exact=True)
-    pd.testing.assert_frame_equal(
-        read_claims(tmp_path / "figure1_claims.csv"), read_claims(FIGURES / "figure1_claims.csv")
-    )
-    written = (tmp_path / "figure1_caption.md").read_text().replace(f"{FIGURES.parent}/", "")  # paths as given
-    assert written == (FIGURES / "figure1_caption.md").read_text()
-    seeds = pooled[pooled["seed"] != "all"]
-    assert sorted(seeds["seed"].unique(), key=int) == ["0", "1", "2", "3", "4", "5"]
-    means = pooled[pooled["seed"] == "all"].set_index(["quantity", "lambda_"])
-    assert (means["n_seeds"] == 6).all()
+    record = json.loads((FIGURES / "figure1_run.json").read_text())
+    shipped = preset("offline")
+    assert record["mode"] == "offline" and record["seeds"] == list(shipped.seeds) and len(shipped.seeds) >= 6
+    assert not record.get("pooled_from")
+    table = read_table(FIGURES / "figure1.csv")
+    seeds = table[table["seed"] != "all"]
+    assert sorted(seeds["seed"].unique(), key=int) == [str(s) for s in shipped.seeds]
+    means = table[table["seed"] == "all"].set_index(["quantity", "lambda_"])
+    assert (means["n_seeds"] == len(shipped.seeds)).all()
     np.testing.assert_allclose(
         means["value"], seeds.groupby(["quantity", "lambda_"])["value"].mean().reindex(means.index), rtol=0, atol=1e-12
     )
-    assert set(pooled.loc[pooled["quantity"] == "Kiani2007.IT-rdm", "tested"]) == {"no"}
+    tested = table.groupby("quantity")["tested"].first()
+    greyed = set(record["not_separating"])
+    for benchmark in ("Kiani2007.IT-rdm", "Kriegeskorte2008.hIT-rdm", "Kriegeskorte2008.hIT-subjects-rdm"):
+        assert tested[benchmark] == ("no" if benchmark in greyed else "yes"), benchmark
+        assert (means.loc[benchmark, "se_images"] > 0).all(), benchmark  # the stimulus bootstrap term
+    assert "Kriegeskorte2008.hIT-subjects-rdm:raw" in tested.index  # ceiled: raw and ceiled rows
 
 
 def test_tables_that_share_a_seed_are_not_pooled(tmp_path, capsys):

@@ -199,7 +199,9 @@ def op_report(kinds: dict[str, float], ops: dict[str, float], wall: float, title
     """Lines of :func:`op_times`' result: every kind and the 12 heaviest operators, with shares."""
     total = sum(kinds.values())
     lines = [f"[op profile] {title}, {wall:.3f} s/step with the profiler on; self CPU time (share of {total:.2f} s)"]
-    lines += [f"  {kind:<52} {sec:8.3f} s  {sec / total:6.1%}" for kind, sec in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    lines += [
+        f"  {kind:<52} {sec:8.3f} s  {sec / total:6.1%}" for kind, sec in sorted(kinds.items(), key=lambda kv: -kv[1])
+    ]
     lines.append("  operators taking the most self CPU time:")
     top = sorted(ops.items(), key=lambda kv: -kv[1])[:12]
     return lines + [f"    {name[:60]:<60} {sec:8.3f} s  {sec / total:6.1%}" for name, sec in top]
