@@ -496,7 +496,7 @@ def test_presets_are_yaml_beside_the_code():
     assert (offline.mode, offline.lambdas, offline.seeds, offline.n_images, offline.probe_train) == (
         "offline",
         (0.0, 0.001, 0.1, 0.2, 0.5),
-        (0, 1, 2),
+        (0, 1, 2, 3, 4, 5),
         128,
         0,
     )
