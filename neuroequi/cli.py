@@ -465,6 +465,30 @@ def alias_overrides(command: Command, args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def script_config(
+    cls: type,
+    prog: str,
+    description: str,
+    argv: Sequence[str],
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> tuple[argparse.Namespace, Any]:
+    """The arguments and typed ``cls`` config of a module script (``python -m pkg.module``): its own
+    arguments (``add_arguments``), ``--config FILE`` and ``key=value`` settings anywhere on the line,
+    with the settings list of ``cls`` in ``--help``. Raises ``ConfigError`` for a bad setting."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=settings_help(cls, {}),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, default=None, help="a YAML file of settings (key=value wins)")
+    if add_arguments is not None:
+        add_arguments(parser)
+    rest, overrides = split_overrides(argv, parser)
+    args = parser.parse_args(rest)
+    return args, load_typed(cls, args.config, overrides, "settings")
+
+
 def command_config(command: Command, args: argparse.Namespace) -> Any:
     """The typed config of ``command``: defaults, ``--preset``, ``--config``, ``key=value``, then flags."""
     overrides = [*args.overrides, *alias_overrides(command, args)]

@@ -173,3 +173,21 @@ def test_help_imports_neither_torch_nor_brainscore(words):
     probe = _help(words)
     assert not probe["brainscore"] and not probe["torch"], probe
     assert probe["seconds"] < 1.0 or os.getloadavg()[0] > os.cpu_count(), probe  # a loaded machine is slower
+
+
+@pytest.mark.parametrize("module", ["analyses.neural.reliability", "analyses.neural.rdm_report"])
+def test_module_scripts_parse_settings_and_report_a_bad_one_in_one_line(module, capsys, tmp_path):
+    """The report scripts' ``main``: ``--help`` lists the settings of their config, an unknown key or a bad
+    value is one line naming it and exit code 2, before anything is scored or written."""
+    import importlib
+
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    assert "seeds :" in capsys.readouterr().out
+    assert main(["bogus=1", "--out", str(tmp_path)]) == 2
+    assert main(["threads=many", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "'bogus'" in err[0] and "threads" in err[1], err
+    assert not any(tmp_path.iterdir())

@@ -200,22 +200,24 @@ def markdown(table: pd.DataFrame, config: RDMReportConfig) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``key=value`` settings and ``--out``, write ``RESULTS_rdm.csv`` and ``RESULTS_rdm.md``."""
-    from neuroequi.cli import add_config_arguments, command_config, split_overrides
+    """Parse ``key=value`` settings and ``--out``, write ``RESULTS_rdm.csv`` and ``RESULTS_rdm.md``. A bad
+    setting or a failed score is one line on stderr, exit code 2."""
+    from neuroequi.cli import script_config
     from neuroequi.errors import NeuroequiError
     from neuroequi.io import atomic_write
 
-    argv, overrides = split_overrides(list(sys.argv[1:] if argv is None else argv))
-    parser = argparse.ArgumentParser(prog="python -m analyses.neural.rdm_report", description=__doc__.splitlines()[0])
-    add_config_arguments(parser)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the two result files")
-    args = parser.parse_args(argv)
-    args.overrides = overrides
+    prog = "python -m analyses.neural.rdm_report"
+
+    def out_argument(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the two result files")
+
     try:
-        config = command_config(RDMReportConfig, args)
+        args, config = script_config(
+            RDMReportConfig, prog, __doc__.splitlines()[0], sys.argv[1:] if argv is None else argv, out_argument
+        )
         table = report(config)
     except NeuroequiError as err:
-        print(f"rdm_report: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return err.exit_code
     with atomic_write(args.out / "RESULTS_rdm.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")

@@ -195,28 +195,30 @@ def not_separating(path: Path = RESULTS_DIR / CSV) -> dict[str, str]:
     return dict(zip(failing["benchmark"], failing["reason"]))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``key=value`` settings and ``--out``; score, write the csv (per model) and the Markdown report."""
-    from neuroequi.cli import add_config_arguments, command_config, split_overrides
-    from neuroequi.errors import NeuroequiError
-    from neuroequi.io import atomic_write
-
-    argv, overrides = split_overrides(list(sys.argv[1:] if argv is None else argv))
-    parser = argparse.ArgumentParser(prog="python -m analyses.neural.reliability", description=__doc__.splitlines()[0])
-    add_config_arguments(parser)
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the two result files")
     parser.add_argument(
         "--add",
         action="store_true",
         help="add the new rows to the csv in --out (replacing rows of the same model and benchmark)",
     )
-    args = parser.parse_args(argv)
-    args.overrides = overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``key=value`` settings, ``--out`` and ``--add``; score, write the csv (per model) and the Markdown
+    report. A bad setting or a failed score is one line on stderr, exit code 2."""
+    from neuroequi.cli import script_config
+    from neuroequi.errors import NeuroequiError
+    from neuroequi.io import atomic_write
+
+    prog = "python -m analyses.neural.reliability"
     try:
-        config = command_config(ReliabilityConfig, args)
+        args, config = script_config(
+            ReliabilityConfig, prog, __doc__.splitlines()[0], sys.argv[1:] if argv is None else argv, _arguments
+        )
         table = scores(config)
     except NeuroequiError as err:
-        print(f"reliability: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return err.exit_code
     if args.add and (args.out / CSV).is_file():
         table = pd.concat([pd.read_csv(args.out / CSV), table]).drop_duplicates(
