@@ -489,6 +489,26 @@ def script_config(
     return args, load_typed(cls, args.config, overrides, "settings")
 
 
+def run_script(
+    cls: type,
+    prog: str,
+    description: str,
+    argv: Sequence[str] | None,
+    work: Callable[[argparse.Namespace, Any], None],
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """Run a module script: :func:`script_config` on ``argv`` (``sys.argv[1:]`` when None), then
+    ``work(args, config)``. Returns 0, or the exit code (2) of a ``NeuroequiError``, printed as one line."""
+    from neuroequi.errors import NeuroequiError
+
+    try:
+        work(*script_config(cls, prog, description, sys.argv[1:] if argv is None else argv, add_arguments))
+    except NeuroequiError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    return 0
+
+
 def command_config(command: Command, args: argparse.Namespace) -> Any:
     """The typed config of ``command``: defaults, ``--preset``, ``--config``, ``key=value``, then flags."""
     overrides = [*args.overrides, *alias_overrides(command, args)]

@@ -78,6 +78,16 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
         tmp.unlink(missing_ok=True)
 
 
+def write_result_files(out: Path, stem: str, table: Any, text: str) -> None:
+    """Write a report's two result files atomically: ``out/<stem>.csv`` (``table``, a pandas DataFrame,
+    floats to 6 decimals) and ``out/<stem>.md`` (``text``), then print ``text``."""
+    with atomic_write(Path(out) / f"{stem}.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6f")
+    with atomic_write(Path(out) / f"{stem}.md") as tmp:
+        tmp.write_text(text)
+    print(text)
+
+
 def output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     """``path`` as a folder to write into, checked before any work (it need not exist yet).
 

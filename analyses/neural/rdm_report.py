@@ -199,33 +199,25 @@ def markdown(table: pd.DataFrame, config: RDMReportConfig) -> str:
     )
 
 
+def _out_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the two result files")
+
+
+def write(args: argparse.Namespace, config: RDMReportConfig) -> None:
+    """Score ``config`` and write ``RESULTS_rdm.csv`` and ``RESULTS_rdm.md`` in ``--out``."""
+    from neuroequi.io import write_result_files
+
+    table = report(config)
+    write_result_files(args.out, "RESULTS_rdm", table, markdown(table, config))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``key=value`` settings and ``--out``, write ``RESULTS_rdm.csv`` and ``RESULTS_rdm.md``. A bad
-    setting or a failed score is one line on stderr, exit code 2."""
-    from neuroequi.cli import script_config
-    from neuroequi.errors import NeuroequiError
-    from neuroequi.io import atomic_write
+    """Parse ``key=value`` settings and ``--out``; score and write (:func:`write`). A bad setting or a failed
+    score is one line on stderr, exit code 2."""
+    from neuroequi.cli import run_script
 
     prog = "python -m analyses.neural.rdm_report"
-
-    def out_argument(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the two result files")
-
-    try:
-        args, config = script_config(
-            RDMReportConfig, prog, __doc__.splitlines()[0], sys.argv[1:] if argv is None else argv, out_argument
-        )
-        table = report(config)
-    except NeuroequiError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return err.exit_code
-    with atomic_write(args.out / "RESULTS_rdm.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
-    text = markdown(table, config)
-    with atomic_write(args.out / "RESULTS_rdm.md") as tmp:
-        tmp.write_text(text)
-    print(text)
-    return 0
+    return run_script(RDMReportConfig, prog, __doc__.splitlines()[0], argv, write, _out_argument)
 
 
 if __name__ == "__main__":

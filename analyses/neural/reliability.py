@@ -204,33 +204,26 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``key=value`` settings, ``--out`` and ``--add``; score, write the csv (per model) and the Markdown
-    report. A bad setting or a failed score is one line on stderr, exit code 2."""
-    from neuroequi.cli import script_config
-    from neuroequi.errors import NeuroequiError
-    from neuroequi.io import atomic_write
+def write(args: argparse.Namespace, config: ReliabilityConfig) -> None:
+    """Score ``config`` and write the csv (per model; with ``--add`` merged into the csv in ``--out``) and the
+    Markdown report."""
+    from neuroequi.io import write_result_files
 
-    prog = "python -m analyses.neural.reliability"
-    try:
-        args, config = script_config(
-            ReliabilityConfig, prog, __doc__.splitlines()[0], sys.argv[1:] if argv is None else argv, _arguments
-        )
-        table = scores(config)
-    except NeuroequiError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return err.exit_code
+    table = scores(config)
     if args.add and (args.out / CSV).is_file():
         table = pd.concat([pd.read_csv(args.out / CSV), table]).drop_duplicates(
             ["architecture", "model", "benchmark"], keep="last"
         )
-    with atomic_write(args.out / CSV) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
-    text = markdown(table, config.threads)
-    with atomic_write(args.out / MARKDOWN) as tmp:
-        tmp.write_text(text)
-    print(text)
-    return 0
+    write_result_files(args.out, Path(CSV).stem, table, markdown(table, config.threads))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``key=value`` settings, ``--out`` and ``--add``; score and write (:func:`write`). A bad setting
+    or a failed score is one line on stderr, exit code 2."""
+    from neuroequi.cli import run_script
+
+    prog = "python -m analyses.neural.reliability"
+    return run_script(ReliabilityConfig, prog, __doc__.splitlines()[0], argv, write, _arguments)
 
 
 if __name__ == "__main__":
