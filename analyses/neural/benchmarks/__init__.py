@@ -3,7 +3,8 @@
 All are ``brainscore_vision.benchmarks.BenchmarkBase`` objects scored with
 Brain-Score's own metrics and ceilings. One piece is swapped: the PLS estimator inside Brain-Score's
 ``pls`` metric is :class:`analyses.neural.pls.NipalsPLS`, scikit-learn's algorithm with the same
-coefficients computed ~10x faster on torch (:func:`pls_metric`; ``tests/test_pls.py`` compares).
+coefficients computed on torch, several times faster (:func:`pls_metric`; ``tests/test_pls.py`` compares,
+``tests/benchmarks/bench_pls.py`` times both).
 
 ``Cowley2023.V4-pls``
     V4, test sessions 190923, 201025, 210225 (1,200 natural images each), each
@@ -101,7 +102,7 @@ def pls_metric():
 
     Brain-Score's ``CrossRegressedCorrelation`` (splits, Pearson r, median over neuroids) around its
     ``XarrayRegression``; the estimator inside is :class:`analyses.neural.pls.NipalsPLS`, scikit-learn's
-    ``PLSRegression(n_components=25, scale=False)`` computed on torch (same coefficients, ~10x faster).
+    ``PLSRegression(n_components=25, scale=False)`` computed on torch (same coefficients; ``bench_pls.py`` times both).
     """
     from brainscore_vision.metric_helpers.xarray_utils import XarrayRegression
     from brainscore_vision.metrics.regression_correlation import CrossRegressedCorrelation, pearsonr_correlation
