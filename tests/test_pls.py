@@ -79,3 +79,50 @@ def test_local_pls_metric_gives_brainscores_pls_score(data_root):
     reference = load_metric("pls", crossvalidation_kwargs=dict(stratification_coord=None))(source, target)
     assert float(ours.values) == pytest.approx(float(reference.values), abs=1e-9)
     assert float(ours.attrs["error"]) == pytest.approx(float(reference.attrs["error"]), abs=1e-9)
+
+
+def _neuroid_assembly(values: np.ndarray, stimuli: list[str], neuroids: list[str]):
+    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+
+    coords = {
+        "stimulus_id": ("presentation", stimuli),
+        "image_file_name": ("presentation", [f"{s}.png" for s in stimuli]),
+        "neuroid_id": ("neuroid", neuroids),
+        "region": ("neuroid", ["V4"] * len(neuroids)),
+    }
+    return NeuroidAssembly(values, coords=coords, dims=["presentation", "neuroid"])
+
+
+def test_vectorised_pearsonr_equals_brainscores_per_neuroid_scipy_loop(data_root):
+    """NeuroidPearsonr gives Brain-Score's pearsonr_correlation() (scipy per neuroid) on real V4
+    responses against noisy predictions, with shuffled stimulus/neuroid order and a constant column."""
+    from brainscore_vision.metrics.regression_correlation import pearsonr_correlation
+
+    from analyses.neural.pls import NeuroidPearsonr
+
+    y = _v4_responses(120)
+    rng = np.random.default_rng(3)
+    x = y + rng.standard_normal(y.shape) * y.std(0)
+    x[:, 4] = 1.5  # a constant prediction: r is NaN for both
+    stimuli, neuroids = [f"s{k:03d}" for k in range(len(y))], [f"n{k:02d}" for k in range(y.shape[1])]
+    target = _neuroid_assembly(y, stimuli, neuroids)
+    rows, cols = rng.permutation(len(y)), rng.permutation(y.shape[1])
+    prediction = _neuroid_assembly(x[rows][:, cols], [stimuli[i] for i in rows], [neuroids[j] for j in cols])
+    with np.errstate(all="ignore"), pytest.warns(Warning):  # scipy warns on the constant column
+        reference = pearsonr_correlation()(prediction, target)
+    ours = NeuroidPearsonr()(prediction, target)
+    assert list(ours["neuroid_id"].values) == list(reference["neuroid_id"].values)
+    assert list(ours["region"].values) == list(reference["region"].values)
+    np.testing.assert_allclose(ours.values, reference.values, rtol=0, atol=1e-13)
+    assert np.isnan(ours.sel(neuroid=ours["neuroid_id"] == neuroids[4]).values).all()
+
+
+def test_vectorised_pearsonr_refuses_misaligned_stimuli():
+    from analyses.neural.pls import NeuroidPearsonr
+    from neuroequi.errors import IntegrityError
+
+    values = np.arange(12, dtype=float).reshape(4, 3) ** 1.5
+    target = _neuroid_assembly(values, ["a", "b", "c", "d"], ["n0", "n1", "n2"])
+    prediction = _neuroid_assembly(values, ["a", "b", "c", "e"], ["n0", "n1", "n2"])
+    with pytest.raises(IntegrityError, match="stimulus_id"):
+        NeuroidPearsonr()(prediction, target)

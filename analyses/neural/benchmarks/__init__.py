@@ -1,9 +1,10 @@
 """Local Brain-Score benchmarks on the real recordings in the data directory (no network).
 
 All are ``brainscore_vision.benchmarks.BenchmarkBase`` objects scored with
-Brain-Score's own metrics and ceilings. One piece is swapped: the PLS estimator inside Brain-Score's
-``pls`` metric is :class:`analyses.neural.pls.NipalsPLS`, scikit-learn's algorithm with the same
-coefficients computed on torch, several times faster (:func:`pls_metric`; ``tests/test_pls.py`` compares,
+Brain-Score's own metrics and ceilings. Two pieces inside Brain-Score's ``pls`` metric are swapped:
+the PLS estimator is :class:`analyses.neural.pls.NipalsPLS`, scikit-learn's algorithm with the same
+coefficients computed on torch, and the per-neuroid Pearson r is :class:`analyses.neural.pls.NeuroidPearsonr`,
+one vectorised pass with the same r (:func:`pls_metric`; ``tests/test_pls.py`` compares,
 ``tests/benchmarks/bench_pls.py`` times both).
 
 ``Cowley2023.V4-pls``
@@ -102,16 +103,18 @@ def pls_metric():
 
     Brain-Score's ``CrossRegressedCorrelation`` (splits, Pearson r, median over neuroids) around its
     ``XarrayRegression``; the estimator inside is :class:`analyses.neural.pls.NipalsPLS`, scikit-learn's
-    ``PLSRegression(n_components=25, scale=False)`` computed on torch (same coefficients; ``bench_pls.py`` times both).
+    ``PLSRegression(n_components=25, scale=False)`` computed on torch (same coefficients), and the per-neuroid
+    Pearson r is :class:`analyses.neural.pls.NeuroidPearsonr`, Brain-Score's ``pearsonr_correlation`` in one
+    vectorised pass (same r); ``bench_pls.py`` times both against Brain-Score's.
     """
     from brainscore_vision.metric_helpers.xarray_utils import XarrayRegression
-    from brainscore_vision.metrics.regression_correlation import CrossRegressedCorrelation, pearsonr_correlation
+    from brainscore_vision.metrics.regression_correlation import CrossRegressedCorrelation
 
-    from analyses.neural.pls import NipalsPLS
+    from analyses.neural.pls import NeuroidPearsonr, NipalsPLS
 
     return CrossRegressedCorrelation(
         regression=XarrayRegression(NipalsPLS(n_components=25)),
-        correlation=pearsonr_correlation(),
+        correlation=NeuroidPearsonr(),
         crossvalidation_kwargs=dict(stratification_coord=None),
     )
 
