@@ -57,3 +57,20 @@ def test_a_name_registered_twice_is_refused(monkeypatch):
     monkeypatch.setattr(registry, "BENCHMARKS", {"A.IT-rdm": lambda: None})
     with pytest.raises(RuntimeError, match="registered twice"):
         registry.register("A.IT-rdm", lambda: None)
+
+
+def test_preloaded_benchmarks_are_handed_out_and_online_ones_skipped(data_root, monkeypatch):
+    """preload_benchmarks builds an offline benchmark once; load_benchmark then returns that object
+    (a forked scoring job inherits it), other identifiers are still built anew, unknown ones refused."""
+    import analyses.neural as neural
+    from neuroequi.errors import ConfigError
+
+    monkeypatch.setattr(neural, "_PRELOADED", {})
+    neural.preload_benchmarks(["Kiani2007.IT-rdm", "MajajHong2015public.IT-pls"])
+    assert set(neural._PRELOADED) == {"Kiani2007.IT-rdm"}
+    first = neural.load_benchmark("Kiani2007.IT-rdm")
+    assert first is neural._PRELOADED["Kiani2007.IT-rdm"] and neural.load_benchmark("Kiani2007.IT-rdm") is first
+    other = neural.load_benchmark("Kriegeskorte2008.hIT-rdm")
+    assert other is not neural.load_benchmark("Kriegeskorte2008.hIT-rdm")
+    with pytest.raises(ConfigError, match="unknown benchmark 'Nope.IT-rdm'"):
+        neural.preload_benchmarks(["Nope.IT-rdm"])

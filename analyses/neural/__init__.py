@@ -54,13 +54,38 @@ def check_benchmark(identifier: str) -> str:
     )
 
 
+#: Offline benchmark objects built ahead by :func:`preload_benchmarks` (identifier -> object).
+_PRELOADED: dict[str, object] = {}
+
+
+def preload_benchmarks(identifiers: list[str] | tuple[str, ...]) -> None:
+    """Build the offline benchmarks ``identifiers`` now (their recordings and stimuli loaded) and have
+    :func:`load_benchmark` hand out these objects in this process and in every process forked from it.
+
+    For a parent that forks many scoring jobs (the Figure-1 job server, :mod:`figures.jobserver`):
+    each child starts with the data in memory instead of reading it again. Online benchmarks are
+    skipped (their data comes at scoring time).
+    """
+    for identifier in identifiers:
+        if not is_online(identifier):
+            _PRELOADED[identifier] = _build_benchmark(check_benchmark(identifier))
+
+
 def load_benchmark(identifier: str):
-    """The Brain-Score benchmark object for ``identifier`` (see the module docstring).
+    """The Brain-Score benchmark object for ``identifier`` (see the module docstring); the one built by
+    :func:`preload_benchmarks` where there is one.
 
     Raises:
         ConfigError: unknown identifier (the message lists the known ones).
         OfflineError: an online benchmark whose data cannot be fetched.
     """
+    if identifier in _PRELOADED:
+        return _PRELOADED[identifier]
+    return _build_benchmark(identifier)
+
+
+def _build_benchmark(identifier: str):
+    """A new benchmark object for ``identifier`` (:func:`load_benchmark`)."""
     local = local_benchmarks()
     if identifier in local:
         return local[identifier]()
