@@ -99,14 +99,14 @@ class NipalsPLS:
         nonzero = (yk.abs() > eps).any(0).nonzero()
         if len(nonzero) == 0:
             return None
-        c = cross.numpy()
         j = int(nonzero[0])
-        if c.shape[1] < c.shape[0]:
-            step = norm = c.T @ c
-            z = np.eye(c.shape[1])[j]
+        # the q × q or p × p products on torch (numpy's BLAS can be slow here); the steps on numpy
+        if cross.shape[1] < cross.shape[0]:
+            step = norm = (cross.T @ cross).numpy()
+            z = np.eye(cross.shape[1])[j]
         else:
-            step, norm = c @ c.T, None
-            z = c[:, j].copy()
+            step, norm = (cross @ cross.T).numpy(), None
+            z = cross[:, j].numpy().copy()
         z = self._unit(z, norm, eps)
         n_iter = 1
         while n_iter < self.max_iter and yk.shape[1] > 1:
@@ -118,7 +118,7 @@ class NipalsPLS:
             if converged:
                 break
         self.n_iter_.append(n_iter)
-        w = torch.from_numpy(z if norm is None else c @ z)
+        w = torch.from_numpy(z) if norm is None else cross @ torch.from_numpy(z)
         return w * torch.sign(w[torch.argmax(w.abs())])
 
     @staticmethod
