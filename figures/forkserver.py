@@ -157,7 +157,8 @@ def exit_status(code: Any) -> int:
 
 
 def run_main(module: str, args: list[str]) -> int:
-    """Run ``module`` as ``__main__`` with ``args`` (``python -m module args``); its exit status.
+    """Run ``module`` as ``__main__`` with ``args``, as ``python -m module args`` does (the same runpy
+    function, so a traceback shows the same frames); its exit status.
 
     As the interpreter: an uncaught exception prints its traceback (status 1); a KeyboardInterrupt
     prints it and ends the process by SIGINT; at the end non-daemon threads are joined and the
@@ -169,16 +170,14 @@ def run_main(module: str, args: list[str]) -> int:
     try:
         with warnings.catch_warnings():  # the launcher imported it (a cold -m run has not): no news
             warnings.filterwarnings("ignore", f"'{module}' found in sys.modules", RuntimeWarning)
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            runpy._run_module_as_main(module)  # type: ignore[attr-defined]
         code = 0
     except SystemExit as exit_:
         code = exit_status(exit_.code)
     except BaseException as error:  # noqa: BLE001 (the interpreter's top level: any exception)
+        error = error.with_traceback(error.__traceback__.tb_next if error.__traceback__ else None)  # from runpy on
         sys.excepthook(type(error), error, error.__traceback__)
-        if isinstance(error, KeyboardInterrupt):
-            code = -signal.SIGINT
-        else:
-            code = 1
+        code = -signal.SIGINT if isinstance(error, KeyboardInterrupt) else 1
     threading._shutdown()  # type: ignore[attr-defined]  (what Py_FinalizeEx does first)
     atexit._run_exitfuncs()
     return code
@@ -400,5 +399,7 @@ class ForkServer:
             self.process.wait()
 
 
-if __name__ == "__main__":
-    sys.exit(serve(tuple(sys.argv[1:]) or PRELOAD))  # python -m figures.forkserver [MODULE ...]
+if __name__ == "__main__":  # python -m figures.forkserver [MODULE ...]
+    from figures.forkserver import serve as serve_imported  # not __main__'s copy: a job runs in __main__
+
+    sys.exit(serve_imported(tuple(sys.argv[1:]) or PRELOAD))
