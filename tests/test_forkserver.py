@@ -100,7 +100,9 @@ def test_a_warm_job_exits_and_logs_as_a_new_process_does(tmp_path, entry, params
     if status == 2:
         assert warm_log == "neuroequi: error: no such file x\n"
     if status == 1:  # the frames a `python -m` run shows, from runpy's entry on
-        assert re.match(r'Traceback \(most recent call last\):\n  File "<frozen runpy>", line \d+, in _run_mod', warm_log)
+        assert re.match(
+            r'Traceback \(most recent call last\):\n  File "<frozen runpy>", line \d+, in _run_mod', warm_log
+        )
         assert warm_log.rstrip().endswith("RuntimeError: crashed on purpose")
 
 
