@@ -210,6 +210,7 @@ def child(request: StartRequest, launcher: int) -> NoReturn:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != launcher:  # the launcher died before the line above
             os._exit(1)
+        os.close(EVENTS)  # the pipeline sees the launcher's end as the end of its events
         null = os.open(os.devnull, os.O_RDONLY)
         log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         os.dup2(null, 0)
@@ -233,15 +234,23 @@ def child(request: StartRequest, launcher: int) -> NoReturn:
         os._exit(code)
 
 
+#: The launcher's file descriptor of its events (its stdout as started; fd 1 then points to its log,
+#: so that nothing an import prints can garble an event).
+EVENTS = 1
+
+
 def send(message: Ready | Started | Refused | Exited) -> None:
     """One event to the pipeline (unbuffered: the children never share a buffer with it)."""
-    os.write(1, (json.dumps(message) + "\n").encode())
+    os.write(EVENTS, (json.dumps(message) + "\n").encode())
 
 
 def serve(modules: tuple[str, ...] = PRELOAD) -> int:
     """The launcher's loop: import ``modules``, then fork each started job and report it until stdin closes."""
     import time
 
+    global EVENTS
+    EVENTS = os.dup(1)
+    os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the jobs; the pipeline stops the launcher
     began = time.perf_counter()
     preloaded = preload(modules)
@@ -329,22 +338,24 @@ class ForkServer:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            message = json.loads(line)
+        try:
+            for line in self.process.stdout:
+                message = json.loads(line)
+                with self.changed:
+                    event, job = message["event"], message.get("id")
+                    if event == "ready":
+                        self.ready = message
+                    elif event == "started":
+                        self.pids[job] = message["pid"]
+                    elif event == "refused":
+                        self.refused[job] = message["reason"]
+                    else:
+                        self.exits[job] = message
+                    self.changed.notify_all()
+        finally:  # its stdout closed (or garbled): it is gone for the pipeline
             with self.changed:
-                event, job = message["event"], message.get("id")
-                if event == "ready":
-                    self.ready = message
-                elif event == "started":
-                    self.pids[job] = message["pid"]
-                elif event == "refused":
-                    self.refused[job] = message["reason"]
-                else:
-                    self.exits[job] = message
+                self.alive = False
                 self.changed.notify_all()
-        with self.changed:
-            self.alive = False
-            self.changed.notify_all()
 
     def _wait(self, condition: Any, timeout: float) -> bool:
         """Wait until ``condition()`` holds (True) or the launcher is gone or ``timeout`` passed (False)."""

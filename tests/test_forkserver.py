@@ -214,3 +214,15 @@ def test_the_setting_is_checked_at_the_edge(monkeypatch):
 def test_exit_status_follows_the_interpreter(code, status, capsys):
     assert exit_status(code) == status
     assert capsys.readouterr().err == ("bye\n" if code == "bye" else "")
+
+
+def test_what_an_import_prints_goes_to_the_launchers_log(tmp_path, monkeypatch):
+    (tmp_path / "chatty.py").write_text("print('hello from an import')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]]))
+    executor = LocalProcesses(dict(THREADS), warm=True, preload=("chatty", "figures.jobs"))
+    try:
+        handle = finish(executor, entry_job(tmp_path / "out.txt", "append", "append", {"name": "append"}))
+    finally:
+        executor.close()
+    assert handle.poll() == 0 and "forked by the warm launcher" in handle.describe()
+    assert (tmp_path / "launcher.log").read_text() == "hello from an import\n"
