@@ -204,8 +204,8 @@ class LocalProcesses:
     With ``warm`` (default: :func:`warm_setting`) a job whose command is ``python -m MODULE ...``
     (every :class:`figures.jobs.Job`) is forked by one launcher that has imported ``preload``,
     started at the first job with the jobs' environment (its own log: :data:`LAUNCHER_LOG` beside
-    that job's log) and ended by :meth:`close`; anything the
-    launcher cannot do runs as a new process (with a one-line warning, and no launcher after that).
+    that job's log) and ended by :meth:`close`. A job the launcher cannot start runs as a new
+    process, with a one-line warning, and so does every later job.
     """
 
     env: dict[str, str] = field(default_factory=dict)

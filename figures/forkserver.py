@@ -41,6 +41,8 @@ PRELOAD = (
     "torch",
     "torchvision",
     "neuroequi.train",
+    "neuroequi.registry",
+    "neuroequi.hssl",
     "model_zoo",
     "analyses.pipeline",
     "analyses.neural.scoring",

@@ -4,13 +4,16 @@ Runs the smoke Figure-1 pipeline (one seed) twice, with new processes (``NEUROEQ
 and warm, and says whether its table came out byte for byte the same. Then, alternating cold and
 warm ``--repeats`` times, with one launcher started once (its start-up printed on its own):
 
-* a trivial job (``tests/job_entries.py:wait`` with 0 s): seconds from ``start()`` to its first log
-  line, and to its exit;
+* a trivial job (``tests/job_entries.py:wait`` with 0 s; a cold one imports only
+  :mod:`figures.jobs` and its entry's module, no torch): seconds from ``start()`` to its first log
+  line, and to its exit: the cost of a process and an interpreter;
 * the smoke training job of ``(λ=0.5, seed 0)`` and its evaluation job (outputs removed first):
   wall and CPU seconds (the run record's ``wall_s`` / ``cpu_s``), and whether the warm job's
   outputs (the checkpoints; every evaluation output) are byte for byte the cold one's.
 
-Median and range of each; the load average before and after (the machine may be shared).
+Median and range of each; the load average before and after (the machine may be shared). Also
+which imports matter: each preloaded module's import time, and how much of a cold job's import
+time lies outside the launcher's modules.
 
     python tests/benchmarks/bench_jobs.py                # ~4 min on 2 CPUs
     python tests/benchmarks/bench_jobs.py --repeats 5
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -61,6 +65,54 @@ def time_job(executor, job, first_line: bool = False) -> tuple[float | None, flo
     if code != 0:
         raise SystemExit(f"{job.name} failed (exit {code}): see {job.log_path}")
     return first, wall, handle.cpu_seconds
+
+
+PRELOAD_REPORT = """
+import json, sys, time, importlib
+from figures.forkserver import PRELOAD
+seconds = {}
+for name in PRELOAD:
+    began = time.perf_counter()
+    importlib.import_module(name)
+    seconds[name] = time.perf_counter() - began
+print(json.dumps({"seconds": seconds, "modules": sorted(sys.modules)}))
+"""
+
+
+def preload_report(specs: dict[str, str]) -> None:
+    """Print each preloaded module's own import time (a new process, in :data:`PRELOAD`'s order: 0 s
+    when an earlier one imported it), then for each job spec the import time (``-X importtime``,
+    self times summed) of a cold job inside and outside the launcher's modules."""
+    import subprocess
+
+    env = {**os.environ, **THREADS}
+    run = subprocess.run([sys.executable, "-c", PRELOAD_REPORT], capture_output=True, text=True, env=env, check=True)
+    report = json.loads(run.stdout.splitlines()[-1])
+    print(
+        "preload, each module's import in a new process: "
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report["seconds"].items())
+    )
+    preloaded = set(report["modules"])
+    for name, spec in specs.items():
+        cold = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "figures.jobs", spec], capture_output=True, text=True, env=env
+        )
+        inside = outside = 0.0
+        missing: dict[str, float] = {}
+        for line in cold.stderr.splitlines():
+            if line.startswith("import time:") and "self [us]" not in line:
+                own, _, module = line.split("|")
+                seconds = int(own.split(":")[1]) / 1e6
+                if module.strip() in preloaded:
+                    inside += seconds
+                else:
+                    outside += seconds
+                    missing[module.strip()] = seconds
+        top = ", ".join(f"{m} {s * 1e3:.0f} ms" for m, s in sorted(missing.items(), key=lambda x: -x[1])[:3])
+        print(
+            f"{name} job, cold: imports {inside:.2f} s in modules the launcher has, {outside:.2f} s in "
+            f"{len(missing)} others (largest: {top or 'none'})"
+        )
 
 
 def summary(values: list[float]) -> str:
@@ -112,6 +164,7 @@ def main() -> None:
                 evaluation,
             ),
         }
+        preload_report({name: json.dumps(make().spec) for name, (make, _, _) in jobs.items()})
         warm = LocalProcesses(dict(THREADS), warm=True)
         trivial = tmp / "trivial"
         _, wall, _ = time_job(warm, entry_job(trivial / "out.txt", "launcher", "wait", {"seconds": 0}))
@@ -146,7 +199,7 @@ def main() -> None:
     load_after = os.getloadavg()
     print(f"\n{args.repeats} repeats, cold and warm alternating; 1 thread per job, one job at a time")
     for kind in ("cold", "warm"):
-        print(f"trivial job, {kind}: first log line {summary(first[kind])}; exit {summary(exits[kind])}")
+        print(f"trivial job (no torch), {kind}: first log line {summary(first[kind])}; exit {summary(exits[kind])}")
     for name in jobs:
         for kind in ("cold", "warm"):
             print(f"{name} job, {kind}: wall {summary(walls[name, kind])}; CPU {summary(cpus[name, kind])}")
