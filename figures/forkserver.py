@@ -187,8 +187,9 @@ def run_main(module: str, args: list[str]) -> int:
 
 def fresh_seeds() -> None:
     """Seed the global RNGs the launcher imported from fresh entropy, as a new interpreter does
-    (Python's ``random``, NumPy's global state, torch's default generator unless the build seeds it
-    with a fixed value: then the launcher left it untouched)."""
+    (Python's ``random``, NumPy's global state, torch's default CPU generator unless the build seeds
+    it with a fixed value: then the launcher left it untouched; CUDA's are seeded when CUDA starts,
+    in the job)."""
     import random
 
     random.seed()
@@ -196,7 +197,7 @@ def fresh_seeds() -> None:
         sys.modules["numpy"].random.seed()
     torch = sys.modules.get("torch")
     if torch is not None and torch.initial_seed() != TORCH_FIXED_SEED:
-        torch.seed()
+        torch.default_generator.seed()
 
 
 def child(request: StartRequest, launcher: int) -> NoReturn:

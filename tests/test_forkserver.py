@@ -21,6 +21,7 @@ from figures.figure1 import pipeline
 from figures.figure1.config import preset
 from figures.forkserver import exit_status
 from figures.jobs import Job
+from figures.steps import StepLog, run_jobs
 from neuroequi.errors import ConfigError
 
 THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
@@ -226,3 +227,57 @@ def test_what_an_import_prints_goes_to_the_launchers_log(tmp_path, monkeypatch):
         executor.close()
     assert handle.poll() == 0 and "forked by the warm launcher" in handle.describe()
     assert (tmp_path / "launcher.log").read_text() == "hello from an import\n"
+
+
+def test_a_failing_pipeline_leaves_no_job_and_no_launcher(tmp_path):
+    """run_jobs stops the running warm job and ends the launcher when another job's follow-up fails
+    (here a KeyboardInterrupt, as Ctrl-C raises it in the pipeline)."""
+    executor = LocalProcesses(dict(THREADS), warm=True, preload=LIGHT)
+    handles: list[Running] = []
+    start = executor.start
+    executor.start = lambda job: handles.append(start(job)) or handles[-1]  # type: ignore[method-assign]
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    slow = entry_job(tmp_path / "slow" / "out.txt", "slow", "wait", {"seconds": 60})
+    quick = replace(entry_job(tmp_path / "quick" / "out.txt", "quick", "append", {"name": "quick"}), on_done=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs([slow, quick], 2, StepLog(), executor=executor)
+    launcher = handles[0].server.process
+    assert [h.poll() for h in handles] == [-signal.SIGTERM, 0] and all(ended(h.pid) for h in handles)
+    assert launcher.poll() == 0 and executor.server is None
+
+
+PIPELINE = """
+import sys, time
+from pathlib import Path
+import job_entries
+from figures import configs
+from figures.executors import LocalProcesses
+from figures.jobs import Job
+out = Path(sys.argv[1])
+config = configs.save(job_entries.Order(str(out)), out.parent / "order.yaml")
+job = Job("slow", "job_entries:wait", "job_entries:Order", config, {"seconds": 60}, lambda: False, out.parent / "slow.log")
+executor = LocalProcesses({}, warm=True, preload=("figures.jobs", "neuroequi.cli"))
+handle = executor.start(job)
+print(handle.pid, executor.server.process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_pipeline_leaves_no_job_and_no_launcher(tmp_path):
+    """The launcher ends when the pipeline's end closes its stdin, and stops its jobs first."""
+    import subprocess
+    import sys
+
+    pipeline_ = subprocess.Popen(
+        [sys.executable, "-c", PIPELINE, str(tmp_path / "out.txt")], stdout=subprocess.PIPE, text=True
+    )
+    job_pid, launcher_pid = map(int, pipeline_.stdout.readline().split())
+    pipeline_.kill()
+    pipeline_.wait()
+    deadline = time.monotonic() + 30
+    while not (ended(job_pid) and ended(launcher_pid)):
+        assert time.monotonic() < deadline, "the job or its launcher outlived the pipeline"
+        time.sleep(0.05)
