@@ -139,6 +139,7 @@ def test_a_training_job_is_bit_identical_warm_and_cold(tmp_path):
         finally:
             executor.close()
         assert handle.poll() == 0, [log.read_text() for log in (root / "train").glob("*.log")]
+        assert ("forked by the warm launcher" in handle.describe()) is (kind == "warm")  # PRELOAD starts no thread
         checkpoints[kind] = {p.name: p.read_bytes() for p in final.parent.glob("*.pt")}
         cpu[kind] = handle.cpu_seconds
         root.rename(tmp_path / kind)
@@ -281,3 +282,22 @@ def test_a_killed_pipeline_leaves_no_job_and_no_launcher(tmp_path):
     while not (ended(job_pid) and ended(launcher_pid)):
         assert time.monotonic() < deadline, "the job or its launcher outlived the pipeline"
         time.sleep(0.05)
+
+
+def test_a_launcher_with_a_thread_refuses_to_fork(tmp_path, monkeypatch, capfd):
+    """Forking a process with threads is unsafe: the job runs as a new process instead."""
+    (tmp_path / "threaded.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]]))
+    executor = LocalProcesses(dict(THREADS), warm=True, preload=("threaded", "figures.jobs"))
+    try:
+        handle = finish(executor, entry_job(tmp_path / "out.txt", "append", "append", {"name": "append"}))
+    finally:
+        executor.close()
+    assert handle.poll() == 0 and "warm" not in handle.describe() and executor.warm is False
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "warm launcher" in line]
+    assert warnings == [
+        "[jobs] warning: the warm launcher could not start append: it refused to fork (the launcher runs 2 threads); "
+        "jobs start as new processes"
+    ]
