@@ -251,33 +251,51 @@ def test_a_failing_pipeline_leaves_no_job_and_no_launcher(tmp_path):
 
 
 PIPELINE = """
-import sys, time
+import sys
 from pathlib import Path
 import job_entries
 from figures import configs
 from figures.executors import LocalProcesses
 from figures.jobs import Job
+from figures.steps import StepLog, run_jobs
 out = Path(sys.argv[1])
 config = configs.save(job_entries.Order(str(out)), out.parent / "order.yaml")
 job = Job("slow", "job_entries:wait", "job_entries:Order", config, {"seconds": 60}, lambda: False, out.parent / "slow.log")
 executor = LocalProcesses({}, warm=True, preload=("figures.jobs", "neuroequi.cli"))
-handle = executor.start(job)
-print(handle.pid, executor.server.process.pid, flush=True)
-time.sleep(60)
+start = executor.start
+def started(job):
+    handle = start(job)
+    print(handle.pid, executor.server.process.pid, flush=True)
+    return handle
+executor.start = started
+run_jobs([job], 1, StepLog(), executor=executor)
 """
 
 
-def test_a_killed_pipeline_leaves_no_job_and_no_launcher(tmp_path):
-    """The launcher ends when the pipeline's end closes its stdin, and stops its jobs first."""
+@pytest.mark.parametrize("end", ["Ctrl-C", "kill"])
+def test_an_interrupted_or_killed_pipeline_leaves_no_job_and_no_launcher(tmp_path, end):
+    """Ctrl-C (SIGINT to the whole process group: the job, the launcher, the pipeline, which stops
+    the job and ends the launcher); a killed pipeline closes the launcher's stdin, and the launcher
+    stops its jobs and exits."""
     import subprocess
     import sys
 
     pipeline_ = subprocess.Popen(
-        [sys.executable, "-c", PIPELINE, str(tmp_path / "out.txt")], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", PIPELINE, str(tmp_path / "out.txt")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell gives a command
     )
     job_pid, launcher_pid = map(int, pipeline_.stdout.readline().split())
-    pipeline_.kill()
-    pipeline_.wait()
+    log = tmp_path / "slow.log"
+    while "waiting" not in (log.read_text() if log.is_file() else ""):
+        time.sleep(0.05)
+    if end == "Ctrl-C":
+        os.killpg(pipeline_.pid, signal.SIGINT)
+    else:
+        pipeline_.kill()
+    pipeline_.wait(timeout=60)
     deadline = time.monotonic() + 30
     while not (ended(job_pid) and ended(launcher_pid)):
         assert time.monotonic() < deadline, "the job or its launcher outlived the pipeline"
