@@ -8,7 +8,13 @@ stops (or whose cluster jobs time out) resumes the same way: finished outputs ar
 reused, the rest run again.
 
 * ``local``: child processes of the pipeline (their CPU time is measured, see
-  :attr:`Running.cpu_seconds`);
+  :attr:`Running.cpu_seconds`). By default they start warm: one launcher per run
+  (:mod:`figures.forkserver`) imports torch, torchvision, xarray, Brain-Score and the project
+  once, computes nothing, and forks each job, which then runs exactly as ``python -m figures.jobs
+  SPEC`` would (its log, exit status, fresh global seeds; its CPU time without the imports).
+  ``NEUROEQUI_FORKSERVER=off`` starts every job as a new interpreter instead; a launcher that
+  cannot start, refuses a job or dies is replaced by new interpreters with a one-line warning
+  (a job it was running starts again);
 * ``slurm``: one SLURM job per pipeline job, submitted with ``submitit``; a training
   job asks for :attr:`SlurmSettings.gpus` GPUs on one node and runs one task per GPU
   (``torch.distributed`` variables exported for :mod:`neuroequi.train`), an
@@ -28,10 +34,12 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from figures.forkserver import PRELOAD, ForkServer, LauncherError
 from figures.jobs import Job
 from neuroequi.errors import ConfigError
 
@@ -92,6 +100,9 @@ class Executor(Protocol):
     def start(self, job: Job) -> Running:
         """Start ``job`` (its output appended to ``job.log_path``)."""
 
+    def close(self) -> None:
+        """Release what :meth:`start` set up (the local jobs' launcher); ``start`` may be called again."""
+
 
 class LocalProcess:
     """A child process; waited for with ``os.wait4`` so its CPU time is known."""
@@ -125,14 +136,115 @@ class LocalProcess:
         return f"local process {self.process.pid}"
 
 
+class WarmProcess:
+    """A job forked by the warm launcher (:class:`figures.forkserver.ForkServer`); run again as a
+    :class:`LocalProcess` if the launcher dies before reporting its exit."""
+
+    def __init__(self, server: ForkServer, job: Job, env: dict[str, str]) -> None:
+        self.server, self.job, self.env = server, job, env
+        self.cold: LocalProcess | None = None
+        self.id, self.pid = server.start(job.command[2], job.command[3:], str(job.log_path), env)
+
+    def _exit(self) -> tuple[int, float] | None:
+        exited = self.server.exited(self.id)
+        return None if exited is None else (exited["code"], exited["cpu_s"])
+
+    def poll(self) -> int | None:
+        if self.cold is None and self._exit() is None and not self.server.alive:
+            warn(f"the warm launcher died while {self.job.name} ran; it starts again as a new process")
+            self.cold = LocalProcess(self.job, self.env)
+        if self.cold is not None:
+            return self.cold.poll()
+        exited = self._exit()
+        return None if exited is None else exited[0]
+
+    def stop(self) -> None:
+        if self.cold is not None:
+            self.cold.stop()
+        else:
+            self.server.stop(self.id)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        if self.cold is not None:
+            return self.cold.cpu_seconds
+        exited = self._exit()
+        return None if exited is None else exited[1]
+
+    def describe(self) -> str:
+        if self.cold is not None:
+            return self.cold.describe()
+        return f"local process {self.pid}, forked by the warm launcher {self.server.process.pid}"
+
+
+def warn(message: str) -> None:
+    """One line on the pipeline's stderr."""
+    print(f"[jobs] warning: {message}", file=sys.stderr, flush=True)
+
+
+#: The warm launcher's own log (its imports' warnings), in the folder of the first job's log.
+LAUNCHER_LOG = "launcher.log"
+#: ``NEUROEQUI_FORKSERVER``: whether local jobs start from the warm launcher (``on``, the default) or
+#: each as a new interpreter (``off``).
+FORKSERVER_VARIABLE, FORKSERVER_VALUES = "NEUROEQUI_FORKSERVER", ("on", "off")
+
+
+def warm_setting() -> bool:
+    """``NEUROEQUI_FORKSERVER`` (``on`` when unset); ConfigError naming the variable for another value."""
+    value = os.environ.get(FORKSERVER_VARIABLE, "on")
+    if value not in FORKSERVER_VALUES:
+        raise ConfigError(f"{FORKSERVER_VARIABLE} must be one of {', '.join(FORKSERVER_VALUES)}, got {value!r}")
+    return value == "on"
+
+
 @dataclass
 class LocalProcesses:
-    """Jobs as child processes of the pipeline, with ``env`` added to their environment."""
+    """Jobs as child processes of the pipeline, with ``env`` added to their environment.
+
+    With ``warm`` (default: :func:`warm_setting`) a job whose command is ``python -m MODULE ...``
+    (every :class:`figures.jobs.Job`) is forked by one launcher that has imported ``preload``,
+    started at the first job with the jobs' environment (its own log: :data:`LAUNCHER_LOG` beside
+    that job's log) and ended by :meth:`close`. A job the launcher cannot start runs as a new
+    process, with a one-line warning, and so does every later job.
+    """
 
     env: dict[str, str] = field(default_factory=dict)
+    warm: bool = field(default_factory=warm_setting)
+    preload: tuple[str, ...] = PRELOAD
+    server: ForkServer | None = field(default=None, init=False, repr=False)
+
+    def _server(self, job: Job) -> ForkServer | None:
+        """The launcher (started at the first job, its log beside that job's log); None once it has
+        failed (jobs start cold)."""
+        if self.warm and self.server is None:
+            try:
+                self.server = ForkServer(self.env, job.log_path.parent / LAUNCHER_LOG, self.preload)
+            except (LauncherError, OSError) as error:
+                self.fall_back(f"the warm launcher did not start ({error})")
+        elif self.warm and self.server is not None and not self.server.alive:
+            self.fall_back("the warm launcher has exited")
+        return self.server if self.warm else None
+
+    def fall_back(self, why: str) -> None:
+        """Start every later job as a new process, after a one-line warning saying ``why`` (the
+        launcher's running jobs, if any, go on; :meth:`close` ends it)."""
+        warn(f"{why}; jobs start as new processes")
+        self.warm = False
 
     def start(self, job: Job) -> Running:
+        if self.warm and job.command[:2] == [sys.executable, "-m"]:
+            server = self._server(job)
+            if server is not None:
+                try:
+                    return WarmProcess(server, job, self.env)
+                except LauncherError as error:
+                    self.fall_back(f"the warm launcher could not start {job.name}: {error}")
         return LocalProcess(job, self.env)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
 
 
 def run_command(command: list[str], log_path: str, env: dict[str, str], distributed: bool) -> int:
@@ -240,10 +352,14 @@ class SubmititExecutor:
         record.write_text(json.dumps({"job_id": submitted.job_id, "command": job.command}))
         return SubmititJob(submitted, cancel_on_stop=self.cluster == "local")
 
+    def close(self) -> None:
+        """Nothing to release (submitted jobs are submitit's)."""
+
 
 def check_executor(kind: ExecutorKind) -> None:
     """ConfigError naming what is missing when ``kind`` cannot run here (fails before any work)."""
     if kind == "local":
+        warm_setting()
         return
     if importlib.util.find_spec("submitit") is None:
         raise ConfigError(

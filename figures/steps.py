@@ -93,7 +93,8 @@ def run_jobs(
     running ones are stopped (they resume next time): a job that failed with a known error
     (exit code 2, its last line ``neuroequi: error: ...``) raises NeuroequiError with that line
     and the log's path; any other failure (a bug) raises RuntimeError with the log's last lines.
-    The wall and CPU time of every job that ran are kept in ``log.jobs``.
+    The wall and CPU time of every job that ran are kept in ``log.jobs``. The executor is closed
+    at the end (:meth:`figures.executors.Executor.close`: the local jobs' launcher ends).
     """
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
@@ -121,7 +122,8 @@ def run_jobs(
                 job = ready.pop(0)
                 pending.remove(job)
                 job.log_path.parent.mkdir(parents=True, exist_ok=True)
-                running.append((job, executor.start(job), time.perf_counter()))
+                started = time.perf_counter()  # the wall time includes starting (a warm launcher's imports)
+                running.append((job, executor.start(job), started))
                 print(f"[{log.prefix}] {job.name} started (log: {job.log_path})", flush=True)
             if not running:
                 raise RuntimeError(f"jobs {[j.name for j in pending]} wait for jobs that never finish")
@@ -146,3 +148,4 @@ def run_jobs(
     finally:  # interrupted or failed: stop the others (they resume next time)
         for _, handle, _ in running:
             handle.stop()
+        executor.close()

@@ -45,7 +45,7 @@ import pandas as pd
 
 from figures import configs
 from figures.configs import resolve_zoo_home, train_overrides
-from figures.executors import check_executor, make_executor
+from figures.executors import LocalProcesses, check_executor, make_executor
 from figures.figure1.caption import caption
 from figures.figure1.config import Figure1Config
 from figures.figure1.readme import check_readme, machine, update_readme
@@ -503,7 +503,12 @@ def run(
     with atomic_write(claims_path(stem)) as tmp:
         tests.to_csv(tmp, index=False)
     paths = draw_figure1(table, stem, title=f"TeSSL ({config.objective}) λ sweep — {config.mode} mode")
-    record = run_record(config, log, missing) | {"seeds": list(pool), "not_separating": excluded}
+    record = run_record(config, log, missing) | {
+        "seeds": list(pool),
+        "not_separating": excluded,
+        # local jobs forked by the warm launcher to the end (their cpu_s leaves out the imports), or not
+        "warm_jobs": executor.warm if isinstance(executor, LocalProcesses) else None,
+    }
     names = {
         (lam, seed): models.get((lam, seed)) or model_name(config, lam, seed) for lam in config.lambdas for seed in pool
     }

@@ -10,8 +10,8 @@
 #   bench_figure1.py --device cuda   the offline preset end to end, training on the GPU, jobs side by side
 # The CPU-only comparisons (bench_augment.py: batched CPU augmentation vs torchvision on PIL;
 # bench_brainscore.py, bench_layers.py: Brain-Score's CPU extraction path; bench_pls.py: the pls
-# estimator on numpy inputs; bench_reproducibility.py: CPU kernels and thread counts) have no --device
-# and are not rerun here.
+# estimator on numpy inputs; bench_reproducibility.py: CPU kernels and thread counts; bench_jobs.py: local
+# jobs started warm vs as new interpreters) have no --device and are not rerun here.
 # Usage: tests/benchmarks/gpu_check.sh [PYTHON]   (default: $PYTHON, else .venv/bin/python, else python3);
 # NEUROEQUI_DATA must hold the data directory. `make bench` runs it when CUDA is present.
 # Stops at once, recording nothing, when torch finds no CUDA device. Each step has its own time limit
