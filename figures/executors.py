@@ -375,12 +375,16 @@ def check_executor(kind: ExecutorKind) -> None:
         )
 
 
-def make_executor(kind: ExecutorKind, settings: SlurmSettings, folder: Path, threads: int) -> Executor:
+def make_executor(
+    kind: ExecutorKind, settings: SlurmSettings, folder: Path, threads: int, warm_up: tuple[str, ...] = ()
+) -> Executor:
     """The executor of ``kind``; every job computes on ``threads`` threads (torch, OpenMP, BLAS) and draws no
-    progress bars (``TQDM_DISABLE=1``, Brain-Score's too: a job writes a log file, one line per step)."""
+    progress bars (``TQDM_DISABLE=1``, Brain-Score's too: a job writes a log file, one line per step).
+    ``warm_up``: ``module:function[:argument]`` calls the local executor's launcher makes after its
+    imports (:func:`figures.forkserver.preload`)."""
     check_executor(kind)
     env = {var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     env["TQDM_DISABLE"] = "1"
     if kind == "local":
-        return LocalProcesses(env)
+        return LocalProcesses(env, preload=PRELOAD + warm_up)
     return SubmititExecutor("slurm" if kind == "slurm" else "local", settings, folder, env)

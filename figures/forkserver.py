@@ -125,14 +125,28 @@ class LauncherError(Exception):
 
 
 def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
-    """Import ``modules`` (what they print goes to the launcher's log, once); those that imported."""
+    """Import ``modules`` (what they print goes to the launcher's log, once); those that imported.
+
+    An entry ``module:function`` or ``module:function:argument`` also calls ``function()`` or
+    ``function(argument)`` after the import: a warm-up that loads data every job would otherwise load
+    itself (e.g. :func:`figures.figure1.jobs.warm_up`); it must start no thread (forking checks).
+    A warm-up that fails is reported on one line in the log and skipped: the jobs load what they need.
+    """
     done = []
-    for name in modules:
+    for entry in modules:
+        name, _, call = entry.partition(":")
         try:
-            importlib.import_module(name)
-            done.append(name)
+            module = importlib.import_module(name)
         except ImportError:
-            pass
+            continue
+        if call:
+            function, _, argument = call.partition(":")
+            try:
+                getattr(module, function)(*([argument] if argument else []))
+            except Exception as error:  # noqa: BLE001 (an optimisation only: the jobs load what they need)
+                print(f"warm-up {entry} skipped: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+                continue
+        done.append(entry)
     return done
 
 

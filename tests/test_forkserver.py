@@ -230,6 +230,57 @@ def test_what_an_import_prints_goes_to_the_launchers_log(tmp_path, monkeypatch):
     assert (tmp_path / "launcher.log").read_text() == "hello from an import\n"
 
 
+def test_warm_ups_run_once_in_the_launcher_and_a_failing_one_is_skipped(tmp_path, monkeypatch):
+    """``module:function:argument`` is called after the import, in the launcher only (a job sees what it
+    loaded without calling it); a warm-up that raises is one line in the launcher's log, and jobs run."""
+    (tmp_path / "warm.py").write_text(
+        "LOADED = []\n"
+        "def load(what):\n    LOADED.append(what)\n    print('loaded', what)\n"
+        "def broken():\n    raise OSError('no data here')\n"
+    )
+    (tmp_path / "seen.py").write_text(
+        "import json, warm\ndef seen(config):\n    open(config.out, 'w').write(json.dumps(warm.LOADED))\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]]))
+    executor = LocalProcesses(dict(THREADS), warm=True, preload=("warm:load:stimuli", "warm:broken", "figures.jobs"))
+    import job_entries
+
+    out = tmp_path / "out.txt"
+    config = configs.save(job_entries.Order(str(out)), tmp_path / "order.yaml")
+    job = Job("seen", "seen:seen", "job_entries:Order", config, {}, out.is_file, tmp_path / "seen.log")
+    try:
+        handle = finish(executor, job)
+    finally:
+        executor.close()
+    assert handle.poll() == 0 and "forked by the warm launcher" in handle.describe()
+    assert json.loads(out.read_text()) == ["stimuli"]
+    assert (tmp_path / "launcher.log").read_text() == (
+        "loaded stimuli\nwarm-up warm:broken skipped: OSError: no data here\n"
+    )
+
+
+def test_the_figure1_warm_up_preloads_the_runs_offline_benchmarks(data_root, tmp_path):
+    """figures.figure1.jobs.warm_up, as the launcher runs it (a new process with the jobs' thread
+    variables), builds the saved run config's local benchmarks and leaves the process safe to fork."""
+    import subprocess
+    import sys
+
+    config = preset("smoke", ["benchmarks=[Kiani2007.IT-rdm,Kriegeskorte2008.hIT-rdm]"])
+    path = configs.save(config, tmp_path / "config.yaml")
+    script = (
+        "import json, analyses.neural as n\n"
+        "from figures.forkserver import preload, fork_hazard\n"
+        f"done = preload(('figures.figure1.jobs:warm_up:{path}',))\n"
+        "print(json.dumps([done, sorted(n._PRELOADED), fork_hazard()]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, **THREADS}, check=True
+    )
+    done, preloaded, hazard = json.loads(result.stdout.splitlines()[-1])
+    assert done == [f"figures.figure1.jobs:warm_up:{path}"]
+    assert preloaded == ["Kiani2007.IT-rdm", "Kriegeskorte2008.hIT-rdm"] and hazard is None
+
+
 def test_a_failing_pipeline_leaves_no_job_and_no_launcher(tmp_path):
     """run_jobs stops the running warm job and ends the launcher when another job's follow-up fails
     (here a KeyboardInterrupt, as Ctrl-C raises it in the pipeline)."""

@@ -62,7 +62,7 @@ def preload_benchmarks(identifiers: list[str] | tuple[str, ...]) -> None:
     """Build the offline benchmarks ``identifiers`` now (their recordings and stimuli loaded) and have
     :func:`load_benchmark` hand out these objects in this process and in every process forked from it.
 
-    For a parent that forks many scoring jobs (the Figure-1 job server, :mod:`figures.jobserver`):
+    For a parent that forks many scoring jobs (the warm launcher of local jobs, ``figures.forkserver``):
     each child starts with the data in memory instead of reading it again. Online benchmarks are
     skipped (their data comes at scoring time).
     """

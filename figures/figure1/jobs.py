@@ -36,3 +36,13 @@ def evaluate(config: Figure1Config, root: str, lam: float, seed: int) -> None:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     pipeline.evaluate(config, Path(root), lam, seed, Path(config.zoo_home or Path(root) / "zoo"), StepLog())
+
+
+def warm_up(config_path: str) -> None:
+    """Load the offline benchmarks of the run whose saved config is ``config_path`` in the warm launcher
+    (:mod:`figures.forkserver`), so every evaluation job forked from it starts with their recordings
+    and stimuli in memory (:func:`analyses.neural.preload_benchmarks`)."""
+    from analyses.neural import preload_benchmarks
+    from figures import configs
+
+    preload_benchmarks(configs.load(Figure1Config, Path(config_path)).benchmarks)

@@ -476,7 +476,8 @@ def run(
     place_stimuli_on_screen(config.benchmarks)  # once here: the jobs score side by side
     models: dict[Model, str] = {}
     threads = 1 if config.executor == "local" else config.slurm.cpus
-    executor = make_executor(config.executor, config.slurm, root / "submitit", threads)
+    warm_up = (f"figures.figure1.jobs:warm_up:{root / CONFIG_FILE}",)
+    executor = make_executor(config.executor, config.slurm, root / "submitit", threads, warm_up)
     run_jobs(model_jobs(config, root, home, models), config.parallel, log, executor=executor)
     benchmarks = list(config.benchmarks)
     missing: dict[str, str] = {}
