@@ -8,8 +8,8 @@
    largest coefficient difference and both iteration counts are printed.
 2. The whole ``Cowley2023.V4-pls`` benchmark (3 sessions x 10 splits, Brain-Score's metric classes) of
    a zoo model (``--model``, default the supervised CIFAR ResNet-20 of the data directory), once with
-   Brain-Score's registered ``pls`` metric and once with the local one, in turn: wall and CPU seconds,
-   both scores.
+   Brain-Score's registered ``pls`` metric and once with the local one (``NipalsPLS`` and the vectorised
+   per-neuron r, :class:`analyses.neural.pls.NeuroidPearsonr`), in turn: wall and CPU seconds, both scores.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_pls.py [--threads 1]``; ``tests/benchmarks/record.py``
 stores the output in RESULTS.md. CPU only (the metric's inputs are numpy arrays on the CPU).
