@@ -92,7 +92,12 @@ def job_lines(run_record: Path) -> list[str]:
     lines = [
         f"New run's training overrides: `{' '.join(record['train_overrides'])}`; machine: {record['machine']['cpu']}, "
         f"native bf16: {record['machine'].get('native_bf16')}; {record['parallel']} jobs side by side, "
-        f"{record['elapsed_s'] / 60:.1f} min wall."
+        f"{record['elapsed_s'] / 60:.1f} min wall; "
+        + (
+            "jobs forked by the warm launcher (their CPU time leaves out the imports)."
+            if record.get("warm_jobs")
+            else "every job a new process."
+        )
     ]
     for kind in ("train", "evaluate"):
         jobs = [t for name, t in record["jobs"].items() if name.startswith(kind + " ")]
