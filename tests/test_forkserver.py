@@ -218,14 +218,21 @@ def test_exit_status_follows_the_interpreter(code, status, capsys):
     assert capsys.readouterr().err == ("bye\n" if code == "bye" else "")
 
 
-def test_what_an_import_prints_goes_to_the_launchers_log(tmp_path, monkeypatch):
-    (tmp_path / "chatty.py").write_text("print('hello from an import')\n")
+def with_module(tmp_path: Path, monkeypatch, name: str, source: str) -> tuple[Running, LocalProcesses]:
+    """The ``append`` job run by a launcher that first imports a module ``name`` of ``source`` (then
+    figures.jobs); its handle and the (closed) executor."""
+    (tmp_path / f"{name}.py").write_text(source)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]]))
-    executor = LocalProcesses(dict(THREADS), warm=True, preload=("chatty", "figures.jobs"))
+    executor = LocalProcesses(dict(THREADS), warm=True, preload=(name, "figures.jobs"))
     try:
         handle = finish(executor, entry_job(tmp_path / "out.txt", "append", "append", {"name": "append"}))
     finally:
         executor.close()
+    return handle, executor
+
+
+def test_what_an_import_prints_goes_to_the_launchers_log(tmp_path, monkeypatch):
+    handle, _ = with_module(tmp_path, monkeypatch, "chatty", "print('hello from an import')\n")
     assert handle.poll() == 0 and "forked by the warm launcher" in handle.describe()
     assert (tmp_path / "launcher.log").read_text() == "hello from an import\n"
 
@@ -355,15 +362,8 @@ def test_an_interrupted_or_killed_pipeline_leaves_no_job_and_no_launcher(tmp_pat
 
 def test_a_launcher_with_a_thread_refuses_to_fork(tmp_path, monkeypatch, capfd):
     """Forking a process with threads is unsafe: the job runs as a new process instead."""
-    (tmp_path / "threaded.py").write_text(
-        "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]]))
-    executor = LocalProcesses(dict(THREADS), warm=True, preload=("threaded", "figures.jobs"))
-    try:
-        handle = finish(executor, entry_job(tmp_path / "out.txt", "append", "append", {"name": "append"}))
-    finally:
-        executor.close()
+    source = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    handle, executor = with_module(tmp_path, monkeypatch, "threaded", source)
     assert handle.poll() == 0 and "warm" not in handle.describe() and executor.warm is False
     warnings = [line for line in capfd.readouterr().err.splitlines() if "warm launcher" in line]
     assert warnings == [
