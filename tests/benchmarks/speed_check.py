@@ -9,9 +9,11 @@ of the code before the speed-ups, for every λ of the new run:
 * each λ > 0 effect (vs λ=0) and its interval: do they overlap?
 * each seed both runs trained: the difference of the single-seed values (same seed, same recipe).
 
-Writes a Markdown report (``figures/figure1_speed_check/report.md``)::
+With ``--repeat DIR ...`` it also lists repeat runs of the same code (wall time, job times, and whether
+the table is byte-identical). Writes a Markdown report (``figures/figure1_speed_check/report.md``)::
 
-    python tests/benchmarks/speed_check.py NEW.csv --run-record NEW_run.json --out figures/figure1_speed_check/report.md
+    python tests/benchmarks/speed_check.py figures/figure1.csv --run-record figures/figure1_run.json \
+        --repeat figures/figure1_speed_check/repeat --out figures/figure1_speed_check/report.md
 """
 
 from __future__ import annotations
@@ -110,7 +112,26 @@ def job_lines(run_record: Path) -> list[str]:
     return [*lines, ""]
 
 
-def report(new_path: Path, run_record: Path | None = None) -> str:
+def repeat_lines(new_path: Path, repeats: list[Path]) -> list[str]:
+    """One line per repeat run of the same code (a folder with its ``figure1.csv`` and
+    ``figure1_run.json``): wall time, mean job times, and whether its table equals the new run's."""
+    lines = []
+    for folder in repeats:
+        record = json.loads((folder / "figure1_run.json").read_text())
+        means = []
+        for kind in ("train", "evaluate"):
+            walls = [t["wall_s"] for name, t in record["jobs"].items() if name.startswith(kind + " ")]
+            means.append(f"{kind} jobs {sum(walls) / len(walls):.0f} s mean wall")
+        same = (folder / "figure1.csv").read_bytes() == new_path.read_bytes()
+        lines.append(
+            f"- repeat run `{folder.name}` (same code, machine {record['machine']['cpu']}): "
+            f"{record['elapsed_s'] / 60:.1f} min wall, {', '.join(means)}; "
+            f"table byte-identical to the new run's: {'yes' if same else 'NO'}"
+        )
+    return [*lines, ""] if lines else []
+
+
+def report(new_path: Path, run_record: Path | None = None, repeats: list[Path] | None = None) -> str:
     new = read_table(new_path)
     seeds = sorted(set(new.loc[new["seed"] != "all", "seed"]), key=int)
     lambdas = sorted(set(new["lambda_"]))
@@ -125,6 +146,7 @@ def report(new_path: Path, run_record: Path | None = None) -> str:
     ]
     if run_record is not None:
         lines += job_lines(run_record)
+    lines += repeat_lines(new_path, repeats or [])
     for name, path in REFERENCES.items():
         ref = read_table(path)
         table = compare(new, ref)
@@ -162,8 +184,15 @@ def main() -> None:
     parser.add_argument("new", type=Path, help="the new run's Figure-1 table (figure1.csv)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--run-record", type=Path, default=None, help="the new run's figure1_run.json (job times)")
+    parser.add_argument(
+        "--repeat",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="folders of repeat runs of the same code (each with figure1.csv and figure1_run.json)",
+    )
     args = parser.parse_args()
-    args.out.write_text(report(args.new, args.run_record))
+    args.out.write_text(report(args.new, args.run_record, args.repeat))
     print(f"wrote {args.out}")
 
 
