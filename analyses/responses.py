@@ -122,8 +122,8 @@ def _responses_to_views(
     model: LoadedModel, layer: str, views: Iterable[torch.Tensor], total: int, precision: str, desc: str, progress: bool
 ) -> np.ndarray:
     """Run batches of views in [0, 1] through the network, on the device its weights are on, in
-    channels-last layout (:data:`LAYOUT`: convolutions about 1.8x faster on CPU for the Figure-1
-    network than NCHW, values equal up to float rounding); the layer's flattened output ``(total, N)``."""
+    channels-last layout (:data:`LAYOUT`: faster convolutions on CPU, values equal to NCHW up to float
+    rounding; ``bench_responses.py`` measures both); the layer's flattened output ``(total, N)``."""
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     device = next(model.module.parameters(), torch.empty(0)).device

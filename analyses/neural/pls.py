@@ -58,7 +58,7 @@ class NipalsPLS:
             raise ConfigError(f"pls n_components={self.n_components}: at most the {x.shape[1]} features of X")
         self._x_mean, self._y_mean = x.mean(0), y.mean(0)
         x0, yk = x - self._x_mean, y - self._y_mean
-        weights, x_loadings, y_loadings = [], [], []
+        weights, y_loadings = [], []
         scores = torch.empty(x.shape[0], self.n_components, dtype=x.dtype)
         loadings = torch.empty(x.shape[1], self.n_components, dtype=x.dtype)
         eps = torch.finfo(torch.float64).eps
@@ -82,9 +82,8 @@ class NipalsPLS:
             yk.addr_(t, q, alpha=-1)
             cross.addr_(p, q, alpha=-float(tt))
             weights.append(w)
-            x_loadings.append(p)
             y_loadings.append(q)
-        w, p, q = torch.stack(weights, 1), torch.stack(x_loadings, 1), torch.stack(y_loadings, 1)
+        w, p, q = torch.stack(weights, 1), loadings[:, : len(weights)], torch.stack(y_loadings, 1)
         self.coef_ = w @ torch.linalg.pinv(p.T @ w) @ q.T
         return self
 

@@ -9,8 +9,9 @@ of the code before the speed-ups, for every λ of the new run:
 * each λ > 0 effect (vs λ=0) and its interval: do they overlap?
 * each seed both runs trained: the difference of the single-seed values (same seed, same recipe).
 
-With ``--repeat DIR ...`` it also lists repeat runs of the same code (wall time, job times, and whether
-the table is byte-identical). Writes a Markdown report (``figures/figure1_speed_check/report.md``)::
+With ``--repeat DIR ...`` it also lists repeat runs of the same code (each DIR: the run's
+``figure1_run.json`` and ``sha256sum figure1.csv > figure1.csv.sha256``): wall time, job times, and
+whether the table is byte-identical. Writes a Markdown report (``figures/figure1_speed_check/report.md``)::
 
     python tests/benchmarks/speed_check.py figures/figure1.csv --run-record figures/figure1_run.json \
         --repeat figures/figure1_speed_check/repeat --out figures/figure1_speed_check/report.md
@@ -19,6 +20,7 @@ the table is byte-identical). Writes a Markdown report (``figures/figure1_speed_
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -113,8 +115,9 @@ def job_lines(run_record: Path) -> list[str]:
 
 
 def repeat_lines(new_path: Path, repeats: list[Path]) -> list[str]:
-    """One line per repeat run of the same code (a folder with its ``figure1.csv`` and
-    ``figure1_run.json``): wall time, mean job times, and whether its table equals the new run's."""
+    """One line per repeat run of the same code (a folder with its ``figure1_run.json`` and
+    ``figure1.csv.sha256``, the ``sha256sum`` line of its table): wall time, mean job times, and
+    whether its table equals the new run's byte for byte."""
     lines = []
     for folder in repeats:
         record = json.loads((folder / "figure1_run.json").read_text())
@@ -122,7 +125,9 @@ def repeat_lines(new_path: Path, repeats: list[Path]) -> list[str]:
         for kind in ("train", "evaluate"):
             walls = [t["wall_s"] for name, t in record["jobs"].items() if name.startswith(kind + " ")]
             means.append(f"{kind} jobs {sum(walls) / len(walls):.0f} s mean wall")
-        same = (folder / "figure1.csv").read_bytes() == new_path.read_bytes()
+        same = (folder / "figure1.csv.sha256").read_text().split()[0] == hashlib.sha256(
+            new_path.read_bytes()
+        ).hexdigest()
         lines.append(
             f"- repeat run `{folder.name}` (same code, machine {record['machine']['cpu']}): "
             f"{record['elapsed_s'] / 60:.1f} min wall, {', '.join(means)}; "
@@ -189,7 +194,7 @@ def main() -> None:
         type=Path,
         nargs="*",
         default=[],
-        help="folders of repeat runs of the same code (each with figure1.csv and figure1_run.json)",
+        help="folders of repeat runs of the same code (each with figure1_run.json and figure1.csv.sha256)",
     )
     args = parser.parse_args()
     args.out.write_text(report(args.new, args.run_record, args.repeat))
