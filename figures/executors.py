@@ -12,7 +12,7 @@ reused, the rest run again.
   (:mod:`figures.forkserver`) imports torch, torchvision, xarray, Brain-Score and the project
   once, computes nothing, and forks each job, which then runs exactly as ``python -m figures.jobs
   SPEC`` would (its log, exit status, fresh global seeds; its CPU time without the imports).
-  ``NEUROEQUI_FORKSERVER=off`` starts every job as a new interpreter instead; a launcher that
+  ``warm_jobs: false`` in a pipeline's config starts every job as a new interpreter instead; a launcher that
   cannot start, refuses a job or dies is replaced by new interpreters with a one-line warning
   (a job it was running starts again);
 * ``slurm``: one SLURM job per pipeline job, submitted with ``submitit``; a training
@@ -184,24 +184,13 @@ def warn(message: str) -> None:
 
 #: The warm launcher's own log (its imports' warnings), in the folder of the first job's log.
 LAUNCHER_LOG = "launcher.log"
-#: ``NEUROEQUI_FORKSERVER``: whether local jobs start from the warm launcher (``on``, the default) or
-#: each as a new interpreter (``off``).
-FORKSERVER_VARIABLE, FORKSERVER_VALUES = "NEUROEQUI_FORKSERVER", ("on", "off")
-
-
-def warm_setting() -> bool:
-    """``NEUROEQUI_FORKSERVER`` (``on`` when unset); ConfigError naming the variable for another value."""
-    value = os.environ.get(FORKSERVER_VARIABLE, "on")
-    if value not in FORKSERVER_VALUES:
-        raise ConfigError(f"{FORKSERVER_VARIABLE} must be one of {', '.join(FORKSERVER_VALUES)}, got {value!r}")
-    return value == "on"
 
 
 @dataclass
 class LocalProcesses:
     """Jobs as child processes of the pipeline, with ``env`` added to their environment.
 
-    With ``warm`` (default: :func:`warm_setting`) a job whose command is ``python -m MODULE ...``
+    With ``warm`` (a pipeline's ``warm_jobs`` setting, default on) a job whose command is ``python -m MODULE ...``
     (every :class:`figures.jobs.Job`) is forked by one launcher that has imported ``preload``,
     started at the first job with the jobs' environment (its own log: :data:`LAUNCHER_LOG` beside
     that job's log) and ended by :meth:`close`. A job the launcher cannot start runs as a new
@@ -209,7 +198,7 @@ class LocalProcesses:
     """
 
     env: dict[str, str] = field(default_factory=dict)
-    warm: bool = field(default_factory=warm_setting)
+    warm: bool = True
     preload: tuple[str, ...] = PRELOAD
     server: ForkServer | None = field(default=None, init=False, repr=False)
 
@@ -359,7 +348,6 @@ class SubmititExecutor:
 def check_executor(kind: ExecutorKind) -> None:
     """ConfigError naming what is missing when ``kind`` cannot run here (fails before any work)."""
     if kind == "local":
-        warm_setting()
         return
     if importlib.util.find_spec("submitit") is None:
         raise ConfigError(
@@ -376,15 +364,20 @@ def check_executor(kind: ExecutorKind) -> None:
 
 
 def make_executor(
-    kind: ExecutorKind, settings: SlurmSettings, folder: Path, threads: int, warm_up: tuple[str, ...] = ()
+    kind: ExecutorKind,
+    settings: SlurmSettings,
+    folder: Path,
+    threads: int,
+    warm: bool = True,
+    warm_up: tuple[str, ...] = (),
 ) -> Executor:
     """The executor of ``kind``; every job computes on ``threads`` threads (torch, OpenMP, BLAS) and draws no
     progress bars (``TQDM_DISABLE=1``, Brain-Score's too: a job writes a log file, one line per step).
-    ``warm_up``: ``module:function[:argument]`` calls the local executor's launcher makes after its
-    imports (:func:`figures.forkserver.preload`)."""
+    ``warm``: local jobs forked from the warm launcher (:class:`LocalProcesses`); ``warm_up``:
+    ``module:function[:argument]`` calls that launcher makes after its imports (:func:`figures.forkserver.preload`)."""
     check_executor(kind)
     env = {var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     env["TQDM_DISABLE"] = "1"
     if kind == "local":
-        return LocalProcesses(env, preload=PRELOAD + warm_up)
+        return LocalProcesses(env, warm=warm, preload=PRELOAD + warm_up)
     return SubmititExecutor("slurm" if kind == "slurm" else "local", settings, folder, env)

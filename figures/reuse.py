@@ -56,7 +56,7 @@ __all__ = [
 #: Keys of a training config that only place the run (its folder), not what it computes.
 TRAINING_PLACE = ("output_dir", "name")
 #: Settings of a pipeline that say how it runs, not what it computes (never a reason to refuse).
-OPERATIONAL = ("reuse", "parallel", "executor", "slurm", "zoo_home")
+OPERATIONAL = ("reuse", "parallel", "executor", "slurm", "warm_jobs", "zoo_home")
 
 KEY_SUFFIX = ".key.json"
 POLICIES = ("recompute", "refuse")

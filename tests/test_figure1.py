@@ -259,7 +259,7 @@ def test_caption_and_readme_say_what_the_table_says(smoke_figure1, tmp_path):
     ][0]
     flipped.loc[target, "survives"] = "no" if flipped.loc[target, "survives"] == "yes" else "yes"
     run = json.loads((out / "figure1_smoke_run.json").read_text())
-    assert run["warm_jobs"] is (os.environ.get("NEUROEQUI_FORKSERVER", "on") == "on")  # the launcher held
+    assert run["warm_jobs"] is True  # the launcher (warm_jobs: true, the default) held to the end
     assert readme.readme_block(flipped, run, "x.csv", tests) != readme.readme_block(table, run, "x.csv", tests)
 
 

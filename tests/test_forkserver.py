@@ -16,7 +16,7 @@ import pytest
 from test_figure1 import entry_job
 
 from figures import configs
-from figures.executors import LocalProcesses, Running, check_executor
+from figures.executors import LocalProcesses, Running
 from figures.figure1 import pipeline
 from figures.figure1.config import preset
 from figures.forkserver import exit_status
@@ -201,15 +201,19 @@ def test_a_job_whose_launcher_dies_runs_again_as_a_new_process(tmp_path, capfd):
     assert len(warnings) == 2 and "died while wait ran" in warnings[0] and "has exited" in warnings[1]
 
 
-def test_the_setting_is_checked_at_the_edge(monkeypatch):
-    monkeypatch.setenv("NEUROEQUI_FORKSERVER", "maybe")
-    with pytest.raises(ConfigError, match="^NEUROEQUI_FORKSERVER must be one of on, off, got 'maybe'$"):
-        check_executor("local")
-    monkeypatch.setenv("NEUROEQUI_FORKSERVER", "off")
-    check_executor("local")
-    assert LocalProcesses().warm is False
-    monkeypatch.delenv("NEUROEQUI_FORKSERVER")
-    assert LocalProcesses().warm is True
+def test_the_setting_is_one_typed_config_key(tmp_path):
+    """``warm_jobs`` of the pipeline configs reaches the local executor; a value that is not a boolean is
+    refused when the config is read, before any work."""
+    from figures.executors import SlurmSettings, make_executor
+    from figures.report.config import ReportConfig
+
+    assert preset("smoke").warm_jobs is True and ReportConfig().warm_jobs is True
+    assert preset("smoke", ["warm_jobs=false"]).warm_jobs is False
+    with pytest.raises(ConfigError, match="warm_jobs"):
+        preset("smoke", ["warm_jobs=maybe"])
+    for warm in (True, False):
+        executor = make_executor("local", SlurmSettings(), tmp_path, 1, warm)
+        assert isinstance(executor, LocalProcesses) and executor.warm is warm
 
 
 @pytest.mark.parametrize("code, status", [(None, 0), (0, 0), (3, 3), ("bye", 1)])

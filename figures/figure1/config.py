@@ -74,6 +74,9 @@ class Figure1Config:
         executor: where the jobs run (:mod:`figures.executors`): ``local`` processes (default),
             ``slurm`` (a cluster, through submitit) or ``submitit-local`` (submitit's local executor).
         slurm: the jobs' resources with ``executor: slurm`` (partition, gpus, cpus, time, mem, ...).
+        warm_jobs: with ``executor: local``, fork each job from one launcher that has imported the
+            libraries and loaded the offline benchmarks (:mod:`figures.forkserver`; same outputs,
+            seconds less per job); false: every job a new interpreter.
         zoo_home: the model zoo the run registers and loads its models in (None: the smoke preset's
             own ``<results>/figure1/smoke/zoo``, else ``$NEUROEQUI_ZOO_HOME`` when set, else
             ``<results>/figure1/<mode>/zoo``; :func:`figures.figure1.pipeline.default_zoo_home`).
@@ -99,6 +102,7 @@ class Figure1Config:
     parallel: int = 2
     executor: ExecutorKind = "local"
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    warm_jobs: bool = True
     zoo_home: str | None = None
     reuse: Literal["recompute", "refuse"] = "recompute"
 

@@ -364,7 +364,7 @@ def paper_preflight(config: Figure1Config) -> None:
 
 
 #: Settings that may differ between runs whose seeds are pooled in one results folder.
-POOL_FREE = ("seeds", "parallel", "executor", "slurm", "online_benchmarks", "zoo_home")
+POOL_FREE = ("seeds", "parallel", "executor", "slurm", "warm_jobs", "online_benchmarks", "zoo_home")
 
 
 POOL_FILE = "pool.json"
@@ -477,7 +477,7 @@ def run(
     models: dict[Model, str] = {}
     threads = 1 if config.executor == "local" else config.slurm.cpus
     warm_up = (f"figures.figure1.jobs:warm_up:{root / CONFIG_FILE}",)
-    executor = make_executor(config.executor, config.slurm, root / "submitit", threads, warm_up)
+    executor = make_executor(config.executor, config.slurm, root / "submitit", threads, config.warm_jobs, warm_up)
     run_jobs(model_jobs(config, root, home, models), config.parallel, log, executor=executor)
     benchmarks = list(config.benchmarks)
     missing: dict[str, str] = {}

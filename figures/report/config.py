@@ -83,6 +83,8 @@ class ReportConfig:
         executor: ``local`` processes, ``slurm`` or ``submitit-local`` (:mod:`figures.executors`);
             one local model runs in this process.
         slurm: the jobs' resources with ``executor: slurm``.
+        warm_jobs: with ``executor: local``, fork each job from one launcher that has imported the
+            libraries (:mod:`figures.forkserver`); false: every job a new interpreter.
     """
 
     models: tuple[str, ...] = ()
@@ -97,6 +99,7 @@ class ReportConfig:
     parallel: int = 1
     executor: ExecutorKind = "local"
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    warm_jobs: bool = True
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.pieces if p not in PIECES]

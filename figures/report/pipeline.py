@@ -381,7 +381,7 @@ def report(
     else:
         zoo = model_zoo.zoo_home(home)
         threads = max(1, (os.cpu_count() or 1) // config.parallel) if config.executor == "local" else config.slurm.cpus
-        executor = make_executor(config.executor, config.slurm, out / "submitit", threads)
+        executor = make_executor(config.executor, config.slurm, out / "submitit", threads, config.warm_jobs)
         jobs = [
             _job(out, str(model), zoo, lambda m=m: all(p.path.is_file() for p in pieces(m, config, out, home)))
             for model, m in zip(models, loaded)

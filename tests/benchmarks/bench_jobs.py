@@ -1,6 +1,6 @@
 """Local jobs started warm (forked by :mod:`figures.forkserver`) against new interpreters: start-up and real jobs.
 
-Runs the smoke Figure-1 pipeline (one seed) twice, with new processes (``NEUROEQUI_FORKSERVER=off``)
+Runs the smoke Figure-1 pipeline (one seed) twice, with new processes (``warm_jobs=false``)
 and warm, and says whether its table came out byte for byte the same. Then, alternating cold and
 warm ``--repeats`` times, with one launcher started once (its start-up printed on its own):
 
@@ -140,12 +140,13 @@ def main() -> None:
         tmp = Path(tmp_)
         tables = {}
         for setting in ("off", "on"):
-            os.environ["NEUROEQUI_FORKSERVER"] = setting
             began = time.perf_counter()
             out = tmp / setting
-            pipeline.run(config, out / "results", out / "figures", zoo_home=out / "zoo")
+            pipeline.run(
+                replace(config, warm_jobs=setting == "on"), out / "results", out / "figures", zoo_home=out / "zoo"
+            )
             tables[setting] = (out / "figures" / "figure1_smoke.csv").read_bytes()
-            print(f"smoke pipeline (1 seed), NEUROEQUI_FORKSERVER={setting}: {time.perf_counter() - began:.1f} s")
+            print(f"smoke pipeline (1 seed), warm_jobs={setting == 'on'}: {time.perf_counter() - began:.1f} s")
         print(f"smoke table warm == cold, byte for byte: {tables['on'] == tables['off']}")
 
         root = tmp / "on" / "results" / "figure1" / "smoke"
