@@ -47,6 +47,7 @@ PRELOAD = (
     "analyses.pipeline",
     "analyses.neural.scoring",
     "brainscore_vision",
+    "brainscore_vision.model_helpers.brain_transformation",
     "figures.figure1.pipeline",
     "figures.figure1.jobs",
     "figures.jobs",

@@ -121,6 +121,11 @@ class ImageCache:
             while self._bytes > self.max_bytes:
                 self._bytes -= self._items.popitem(last=False)[1].nbytes
 
+    def has_room(self, nbytes: int) -> bool:
+        """True when ``nbytes`` more fit without evicting anything."""
+        with self._lock:
+            return self._bytes + nbytes <= self.max_bytes
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -155,6 +160,19 @@ def _load_resized(path: str, image_size: int, cache: ImageCache) -> np.ndarray:
             pixels = _resized(img, image_size)
         cache.put(key, pixels)
     return pixels
+
+
+def cache_images(paths: Sequence[str], image_size: int, cache: ImageCache | None = None) -> int:
+    """Decode and resize the image files ``paths`` (``image_size`` squared) into ``cache`` (default
+    :data:`IMAGE_CACHE`) ahead of their use, in this thread (no decode pool: safe in a process that
+    forks afterwards), stopping before the cache would evict; how many of ``paths`` it now holds."""
+    _check_size(image_size)
+    cache = IMAGE_CACHE if cache is None else cache
+    for done, path in enumerate(paths):
+        if not cache.has_room(image_size * image_size * 3):
+            return done
+        _load_resized(str(path), image_size, cache)
+    return len(paths)
 
 
 def load_preprocessed(

@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 from model_zoo import from_module
-from model_zoo.activations import ImageCache, extract, extract_files, load_preprocessed, preprocess
+from model_zoo.activations import ImageCache, cache_images, extract, extract_files, load_preprocessed, preprocess
 from neuroequi.errors import ConfigError
 
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)
@@ -108,6 +108,25 @@ def test_the_cache_stays_within_its_bytes_dropping_the_least_recently_used(tmp_p
     assert cache.hits == hits + 1  # dropped, decoded again
     cache.put(("big",), np.zeros(3 * one, np.uint8))  # larger than the whole cache: not kept
     assert cache.get(("big",)) is None
+
+
+def test_images_cached_ahead_are_served_equal_and_the_cache_is_never_overfilled(tmp_path, monkeypatch):
+    """cache_images decodes in the calling thread (no decode pool) what load_preprocessed would (it
+    then only hits), and stops before it would drop an image it cached: 2 of 3 fit in room for 2."""
+    import model_zoo.activations as activations
+
+    images = _images()[:3]
+    paths = _save(images, tmp_path)
+    cache = ImageCache(2**20)
+    with monkeypatch.context() as patched:
+        patched.setattr(activations, "_pool", lambda: pytest.fail("cache_images started the decode pool"))
+        assert cache_images(paths, 16, cache) == 3
+    served = load_preprocessed(paths, 16, MEAN, STD, cache=cache)
+    assert torch.equal(served, preprocess(images, 16, MEAN, STD)) and (cache.hits, cache.misses) == (3, 3)
+    small = ImageCache(2 * 16 * 16 * 3)
+    assert cache_images(paths, 16, small) == 2 and len(small) == 2
+    with pytest.raises(ConfigError, match="image_size"):
+        cache_images(paths, 0, small)
 
 
 def _loaded():  # noqa: ANN202

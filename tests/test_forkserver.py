@@ -272,24 +272,31 @@ def test_warm_ups_run_once_in_the_launcher_and_a_failing_one_is_skipped(tmp_path
 
 def test_the_figure1_warm_up_preloads_the_runs_offline_benchmarks(data_root, tmp_path):
     """figures.figure1.jobs.warm_up, as the launcher runs it (a new process with the jobs' thread
-    variables), builds the saved run config's local benchmarks and leaves the process safe to fork."""
+    variables), builds the saved run config's local benchmarks, decodes their stimuli at the run's
+    training view size into the image cache, and leaves the process safe to fork."""
     import subprocess
     import sys
+
+    from figures.figure1.pipeline import train_config
 
     config = preset("smoke", ["benchmarks=[Kiani2007.IT-rdm,Kriegeskorte2008.hIT-rdm]"])
     path = configs.save(config, tmp_path / "config.yaml")
     script = (
         "import json, analyses.neural as n\n"
         "from figures.forkserver import preload, fork_hazard\n"
+        "from model_zoo.activations import IMAGE_CACHE\n"
         f"done = preload(('figures.figure1.jobs:warm_up:{path}',))\n"
-        "print(json.dumps([done, sorted(n._PRELOADED), fork_hazard()]))\n"
+        "sizes = sorted({size for _, size in IMAGE_CACHE._items})\n"
+        "print(json.dumps([done, sorted(n._PRELOADED), fork_hazard(), len(IMAGE_CACHE), sizes]))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, **THREADS}, check=True
     )
-    done, preloaded, hazard = json.loads(result.stdout.splitlines()[-1])
+    done, preloaded, hazard, cached, sizes = json.loads(result.stdout.splitlines()[-1])
     assert done == [f"figures.figure1.jobs:warm_up:{path}"]
     assert preloaded == ["Kiani2007.IT-rdm", "Kriegeskorte2008.hIT-rdm"] and hazard is None
+    assert sizes == [train_config(config, 0.0, 0, tmp_path).data.view_size]
+    assert cached == 92  # the 92 images both benchmarks show, decoded once
 
 
 def test_a_failing_pipeline_leaves_no_job_and_no_launcher(tmp_path):

@@ -58,9 +58,12 @@ def check_benchmark(identifier: str) -> str:
 _PRELOADED: dict[str, object] = {}
 
 
-def preload_benchmarks(identifiers: list[str] | tuple[str, ...]) -> None:
+def preload_benchmarks(identifiers: list[str] | tuple[str, ...], image_sizes: tuple[int, ...] = ()) -> None:
     """Build the offline benchmarks ``identifiers`` now (their recordings and stimuli loaded) and have
-    :func:`load_benchmark` hand out these objects in this process and in every process forked from it.
+    :func:`load_benchmark` hand out these objects in this process and in every process forked from it;
+    for each of ``image_sizes``, also decode their stimuli as placed on a model's screen (the default
+    visual degrees) at that size into the zoo's image cache (:func:`model_zoo.activations.cache_images`),
+    so that scoring a model of that input size decodes none of them.
 
     For a parent that forks many scoring jobs (the warm launcher of local jobs, ``figures.forkserver``):
     each child starts with the data in memory instead of reading it again. Online benchmarks are
@@ -69,6 +72,14 @@ def preload_benchmarks(identifiers: list[str] | tuple[str, ...]) -> None:
     for identifier in identifiers:
         if not is_online(identifier):
             _PRELOADED[identifier] = _build_benchmark(check_benchmark(identifier))
+    if image_sizes:
+        from analyses.neural.activation_store import placed_stimulus_sets, stimulus_paths
+        from model_zoo.activations import cache_images
+
+        built = [_PRELOADED[identifier] for identifier in identifiers if identifier in _PRELOADED]
+        paths = [path for screen in placed_stimulus_sets(built, _visual_degrees()) for path in stimulus_paths(screen)[0]]
+        for size in image_sizes:
+            cache_images(paths, size)
 
 
 def load_benchmark(identifier: str):
@@ -124,21 +135,26 @@ def place_stimuli_on_screen(identifiers, target_visual_degrees: float | None = N
     scoring in parallel processes. ``target_visual_degrees``: the models' commitment
     (default: ``ModelCommitment``'s own default, the value our models use, as the same type).
     """
-    import inspect
-
     from brainscore_vision.benchmark_helpers.screen import place_on_screen
-    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
     from analyses.neural.benchmarks import benchmark_stimuli
 
     if target_visual_degrees is None:
-        target_visual_degrees = inspect.signature(ModelCommitment).parameters["visual_degrees"].default
-
+        target_visual_degrees = _visual_degrees()
     for identifier in identifiers:
         if is_online(identifier):
             continue
         for stimulus_set, degrees in benchmark_stimuli(load_benchmark(identifier)):
             place_on_screen(stimulus_set, target_visual_degrees=target_visual_degrees, source_visual_degrees=degrees)
+
+
+def _visual_degrees():
+    """The visual degrees of a model's screen by default: ``ModelCommitment``'s own default, as its type."""
+    import inspect
+
+    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
+
+    return inspect.signature(ModelCommitment).parameters["visual_degrees"].default
 
 
 def install_plugins(home: Path | None = None) -> list[Path]:

@@ -124,7 +124,8 @@ def placed_stimulus_sets(benchmarks: Sequence, visual_degrees: float = 8) -> lis
     return list(placed.values())
 
 
-def _paths(stimulus_set) -> tuple[list[str], list[str]]:
+def stimulus_paths(stimulus_set) -> tuple[list[str], list[str]]:
+    """The image file of each stimulus of ``stimulus_set`` and its ``stimulus_id``, in the set's order."""
     ids = [str(s) for s in stimulus_set["stimulus_id"].values]
     return [str(stimulus_set.get_stimulus(s)) for s in ids], ids
 
@@ -144,7 +145,7 @@ def _fit_projections(
     big = [layer for layer in layers if reduction.components and counts[layer] > reduction.components]
     if not big:
         return dict.fromkeys(layers)
-    paths, _ = _paths(cifar10_pca_stimulus_set(reduction.images))
+    paths, _ = stimulus_paths(cifar10_pca_stimulus_set(reduction.images))
     fit = {layer: torch.empty(len(paths), counts[layer]) for layer in big}
     start = 0
     for batch in progress(
@@ -212,7 +213,7 @@ def activation_tables(
     stored, else computed group by group (see the module docstring) and stored."""
     tables = []
     for stimulus_set in stimulus_sets:
-        paths, ids = _paths(stimulus_set)
+        paths, ids = stimulus_paths(stimulus_set)
         tables.append(ActivationTable(stimulus_set.identifier, paths, ids))
     cache = _cache_dir(loaded, reduction, home)
     missing = {t.identifier: [l for l in layers if not _load_cached(cache / t.identifier, t, l)] for t in tables}

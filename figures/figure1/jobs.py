@@ -41,8 +41,14 @@ def evaluate(config: Figure1Config, root: str, lam: float, seed: int) -> None:
 def warm_up(config_path: str) -> None:
     """Load the offline benchmarks of the run whose saved config is ``config_path`` in the warm launcher
     (:mod:`figures.forkserver`), so every evaluation job forked from it starts with their recordings
-    and stimuli in memory (:func:`analyses.neural.preload_benchmarks`)."""
+    and stimuli in memory (:func:`analyses.neural.preload_benchmarks`); for a run that trains, their
+    stimulus images too, decoded at its models' input size (the training view size)."""
     from analyses.neural import preload_benchmarks
     from figures import configs
 
-    preload_benchmarks(configs.load(Figure1Config, Path(config_path)).benchmarks)
+    config = configs.load(Figure1Config, Path(config_path))
+    sizes = ()
+    if config.trains:
+        train = pipeline.train_config(config, config.lambdas[0], config.seeds[0], Path(config_path).parent)
+        sizes = (train.data.view_size,)
+    preload_benchmarks(config.benchmarks, sizes)
