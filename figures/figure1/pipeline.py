@@ -65,6 +65,7 @@ from figures.plot import draw_figure1
 from figures.jobs import Job
 from figures.reuse import TRAINING_PLACE, StepKey, decide, differences, flatten, refuse_changed_config, stale, write_key
 from figures.steps import StepLog, run_jobs, run_step
+from model_zoo import LoadedModel
 from neuroequi.errors import ConfigError, OfflineError
 from neuroequi.io import atomic_write, format_lambda, read_json_mapping, to_json, write_json
 
@@ -224,8 +225,10 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
     analysis = analysis_settings(config)
     keys = evaluation_keys(config, root, lam, seed)
 
+    loaded = model_zoo.load(name, home=home)  # once: the analysis and every score use it
+
     def analyse(tmp: Path) -> str:
-        measures = analyze(model_zoo.load(name, home=home), analysis, tmp.parent)
+        measures = analyze(loaded, analysis, tmp.parent)
         shutil.copyfile(measures, tmp)  # analyze() wrote measures.csv; the marker is its copy
         return f"{len(pd.read_csv(tmp))} measures"
 
@@ -238,18 +241,25 @@ def evaluate(config: Figure1Config, root: Path, lam: float, seed: int, home: Pat
     run_step(log, f"analyse {tag}", marker, analyse, keys[marker], config.reuse)
     run_step(log, f"replicates {tag}", saved, replicates, keys[saved], config.reuse)
     for bench in config.benchmarks:
-        score_model(config, name, lam, seed, bench, root, home, log)
+        score_model(config, loaded, lam, seed, bench, root, home, log)
 
 
 def score_model(
-    config: Figure1Config, name: str, lam: float, seed: int, benchmark: str, root: Path, home: Path, log: StepLog
+    config: Figure1Config,
+    model: str | LoadedModel,
+    lam: float,
+    seed: int,
+    benchmark: str,
+    root: Path,
+    home: Path,
+    log: StepLog,
 ) -> Path:
-    """One neural benchmark score of one model (:func:`analyses.neural.scoring.score`), saved as JSON
-    with its reuse key (:func:`evaluation_keys`)."""
+    """One neural benchmark score of one model (a zoo name, or the model loaded;
+    :func:`analyses.neural.scoring.score`), saved as JSON with its reuse key (:func:`evaluation_keys`)."""
     from analyses.neural.scoring import score
 
     def make(tmp: Path) -> str:
-        result = score(name, benchmark, home=home)
+        result = score(model, benchmark, home=home)
         tmp.write_text(to_json(result, indent=1))
         return f"score {result['score']:.3f}"
 
