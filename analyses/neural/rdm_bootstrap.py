@@ -52,11 +52,12 @@ def _pair_weights(resamples: np.ndarray, cells: np.ndarray) -> torch.Tensor:
 
 
 def _rank_order(values: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """For ``values`` ``(C,)``: the order that sorts them, and for each value the sorted positions of the first of
-    its ties (``lo``) and one past the last (``hi``); three ``(C,)`` int64 tensors."""
+    """For ``values`` ``(C,)``: the order that sorts them ``(C,)``, the sorted positions where each of the ``U``
+    distinct values starts, and one past the end ``(U + 1,)``, and the distinct value of each ``(C,)``
+    (int64 tensors)."""
     _, code = np.unique(values, return_inverse=True)
     bounds = np.concatenate([[0], np.cumsum(np.bincount(code))])
-    return tuple(torch.from_numpy(a) for a in (np.argsort(code, kind="stable"), bounds[code], bounds[code + 1]))
+    return tuple(torch.from_numpy(a) for a in (np.argsort(code, kind="stable"), bounds, code))
 
 
 def _centred_ranks(rank_order: tuple[torch.Tensor, ...], weights: torch.Tensor) -> torch.Tensor:
@@ -64,14 +65,16 @@ def _centred_ranks(rank_order: tuple[torch.Tensor, ...], weights: torch.Tensor) 
     :func:`_rank_order`) each repeated ``weights`` ``(B, C)`` times, minus each row's mean rank ``(N + 1) / 2``
     (``N`` the row's total weight): ``(B, C)`` float64.
 
-    No sort per row: the running sum of a row's weights in sorted order gives the weight below a value's ties
-    (at ``lo``) and up to its last tie (at ``hi``); its average rank is ``(below + up_to + 1) / 2`` (exact in
-    float32: integers and halves below 2**24).
+    No sort per row: the running sum of a row's weights in sorted order, read where each distinct value starts
+    (``below``) and ends (``up_to``), gives its average rank ``(below + up_to + 1) / 2`` (exact in float32:
+    integers and halves below 2**24).
     """
-    order, lo, hi = rank_order
+    order, bounds, code = rank_order
     running = torch.zeros(weights.shape[0], weights.shape[1] + 1, dtype=torch.float32)
     torch.cumsum(weights.index_select(1, order), dim=1, out=running[:, 1:])
-    return ((running.index_select(1, lo) + running.index_select(1, hi) - running[:, -1:]) / 2).double()
+    at_bounds = running if len(bounds) == running.shape[1] else running.index_select(1, bounds)  # no ties: all
+    centred = (at_bounds[:, :-1] + at_bounds[:, 1:] - running[:, -1:]) / 2  # (B, U)
+    return centred.index_select(1, code).double()
 
 
 def _centred_values(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
