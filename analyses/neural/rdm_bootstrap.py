@@ -17,6 +17,9 @@ resamples are the same for every model (fixed :data:`SEED`), and the benchmarks 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -25,8 +28,8 @@ from neuroequi.errors import ConfigError
 N_BOOT = 1000
 SEED = 0
 METHODS = ("spearman", "pearson")
-#: Resamples scored together: blocks of ``(BLOCK, n(n-1))`` float64 (a few MB) are reused by the allocator,
-#: where whole ``(N_BOOT, n(n-1))`` arrays would be mapped and zero-filled afresh for every step.
+#: Resamples scored together: each step works on ``(BLOCK, n(n-1))`` arrays of a few MB, which the allocator
+#: reuses; whole ``(N_BOOT, n(n-1))`` arrays are fresh memory at every step, and slower to fill.
 BLOCK = 100
 
 
@@ -40,7 +43,7 @@ def _pair_weights(resamples: np.ndarray, cells: np.ndarray) -> torch.Tensor:
 
     A resample (a row of ``resamples``, ``(B, n)``) pairs the stimuli at positions ``a < b`` and reads the cell
     ``(idx[a], idx[b])``; a stimulus paired with its own copy (a diagonal cell) is left out. ``cells`` ``(C,)``
-    are the off-diagonal positions of a flattened ``(n, n)`` RDM.
+    are off-diagonal positions of a flattened ``(n, n)`` RDM, in the order of the columns.
     """
     n_boot, n = resamples.shape
     rows, cols = np.triu_indices(n, k=1)
@@ -83,7 +86,11 @@ def _centred_values(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     return values - (weights @ values / weights.sum(dim=1))[:, None]
 
 
-def _block_corr(prepared: list, symmetric: list[bool], centre, weights: torch.Tensor) -> np.ndarray:
+#: ``centre(prepared RDM, weights (B, C))``: its ``(B, C)`` entries centred per row (ranks or values).
+Centre = Callable[[Any, torch.Tensor], torch.Tensor]
+
+
+def _block_corr(prepared: list, symmetric: list[bool], centre: Centre, weights: torch.Tensor) -> np.ndarray:
     """``(B, K)`` Pearson r of the centred ``x = centre(prepared[0], weights)`` with each centred
     ``y = centre(prepared[k], ...)``, each row's entries repeated ``weights`` ``(B, 2P)`` times (the cells of
     :func:`_resampled_corr`). A ``symmetric`` RDM is ranked on its ``P`` pairs under the folded weights (the
