@@ -96,19 +96,22 @@ def _block_corr(prepared: list, symmetric: list[bool], centre: Centre, weights: 
     :func:`_resampled_corr`). A ``symmetric`` RDM is ranked on its ``P`` pairs under the folded weights (the
     pair drawn either way round) and meets ``x`` folded the same way: half the work, the same sums."""
     n_pairs = weights.shape[1] // 2
-    folded = weights[:, :n_pairs] + weights[:, n_pairs:]
-    x = centre(prepared[0], weights)
-    weighted = weights.double() * x
-    spread_x = torch.einsum("bc,bc->b", weighted, x)
-    folds = {
-        False: (weights, weights.double(), weighted),
-        True: (folded, folded.double(), weighted[:, :n_pairs] + weighted[:, n_pairs:]),
+    x, w64 = centre(prepared[0], weights), weights.double()
+    weighted = w64 * x
+    spread_x = (weighted * x).sum(dim=1)
+    folds = {  # (weights, as float64, x weighted by them)
+        False: (weights, w64, weighted),
+        True: (
+            weights[:, :n_pairs] + weights[:, n_pairs:],
+            w64[:, :n_pairs] + w64[:, n_pairs:],
+            weighted[:, :n_pairs] + weighted[:, n_pairs:],
+        ),
     }
     out = np.empty((len(weights), len(prepared) - 1))
     for k, (rdm, sym) in enumerate(zip(prepared[1:], symmetric)):
         w, w64, wx = folds[sym]
         y = centre(rdm, w)
-        cross, spread = torch.einsum("bc,bc->b", wx, y), torch.einsum("bc,bc->b", w64 * y, y)
+        cross, spread = (wx * y).sum(dim=1), (w64 * y * y).sum(dim=1)
         out[:, k] = (cross / torch.sqrt(spread_x * spread)).numpy()
     return out
 
