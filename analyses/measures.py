@@ -341,14 +341,31 @@ def crop_photometric_factorization(
     return ImageMeasure("crop_photometric_factorization", label, distances, images)
 
 
+def _shifted(values: np.ndarray) -> np.ndarray:
+    """``values`` ``(R, P)`` minus, in each column, its value on the row nearest the column's mean."""
+    nearest = np.abs(values - values.mean(axis=0)).argmin(axis=0)
+    return values - values[nearest, np.arange(values.shape[1])]
+
+
 def _weighted_r(targets: np.ndarray, predictions: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Pearson r of ``(R,)`` targets and predictions under row weights ``(B, R)`` -> (B,)."""
-    with np.errstate(invalid="ignore", divide="ignore"):  # all-zero weights (a fold left out) -> NaN
-        total = weights.sum(axis=1)
-        ct = targets[None, :] - (weights @ targets / total)[:, None]
-        cp = predictions[None, :] - (weights @ predictions / total)[:, None]
-        cov = np.sum(weights * ct * cp, axis=1)
-        return cov / np.sqrt(np.sum(weights * ct**2, axis=1) * np.sum(weights * cp**2, axis=1))
+    """Pearson r of each column of ``targets`` with the same column of ``predictions`` (both ``(R, P)``) under
+    row weights ``(B, R)`` -> ``(B, P)``; NaN where the weights are all zero (a fold left out of a resample) or
+    a column is constant on the weighted rows.
+
+    Every weighted sum comes from one float64 matrix product ``weights @ [1, t, p, t², p², t·p]`` (torch: numpy's
+    BLAS can be slow here). Each column is first shifted by its value on the row nearest its mean, so the sums of
+    squares cancel only the small distance between a resample's mean and that value (the accuracy of centring
+    each resample first); a variance that is not positive (a flag constant on the weighted rows, where round-off
+    of the expanded sums could leave a tiny residue) gives NaN, as the centred formula's exact 0 did.
+    """
+    t, p = _shifted(targets), _shifted(predictions)
+    columns = np.concatenate([np.ones((len(t), 1)), t, p, t * t, p * p, t * p], axis=1)  # (R, 1 + 5P)
+    sums = (torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float64)) @ torch.from_numpy(columns)).numpy()
+    total, st, sp, stt, spp, stp = sums[:, :1], *np.split(sums[:, 1:], 5, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var_t, var_p = stt - st * st / total, spp - sp * sp / total
+        r = (stp - st * sp / total) / np.sqrt(var_t * var_p)
+    return np.where((var_t > 0) & (var_p > 0), r, np.nan)
 
 
 @dataclass(frozen=True)
@@ -375,17 +392,12 @@ class DecodingResult:
 
     def fold_mean_r(self, weights: np.ndarray) -> np.ndarray:
         """Per-parameter r under row weights ``(B, R)``: within-fold r averaged over folds -> (B, P)."""
-        per_fold = []
-        for fold in np.unique(self.folds):
-            rows = self.folds == fold
-            per_fold.append(
-                [
-                    _weighted_r(self.targets[rows, p], self.predictions[rows, p], weights[:, rows])
-                    for p in range(len(self.parameters))
-                ]
-            )
+        per_fold = [
+            _weighted_r(self.targets[rows], self.predictions[rows], weights[:, rows])
+            for rows in (self.folds == fold for fold in np.unique(self.folds))
+        ]
         with np.errstate(invalid="ignore"):
-            return np.nanmean(np.transpose(np.array(per_fold), (2, 0, 1)), axis=1)
+            return np.nanmean(np.stack(per_fold, axis=1), axis=1)
 
     def r(self) -> np.ndarray:
         """Pearson r per parameter ``(P,)``: within each test fold, averaged over folds."""

@@ -8,6 +8,7 @@ import pytest
 from analyses.bures import bures_distance_from_samples
 from analyses.measures import (
     ImageMeasure,
+    _weighted_r,
     augmentation_decoding,
     bootstrap_counts,
     content_augmentation_factorization,
@@ -296,3 +297,25 @@ def test_analyze_settings_are_checked_before_any_work(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("neuroequi: error: ") and named in err and err.count("\n") == 1
     assert not (tmp_path / "measures.csv").exists()
+
+
+def test_weighted_r_is_the_pearson_r_of_the_repeated_rows():
+    """Each (resample, column) r is np.corrcoef of the rows repeated by their weights; NaN where the weights are all
+    zero or the column (a flag) is constant on the weighted rows; repeated calls give identical bits."""
+    rng = np.random.default_rng(11)
+    R = 40
+    targets = np.column_stack([rng.uniform(size=R) + 1e3, (rng.random(R) < 0.2).astype(float), rng.normal(size=R)])
+    predictions = targets * [1.0, 0.5, 0.2] + rng.normal(size=(R, 3)) * [1e-3, 0.3, 1.0]
+    weights = rng.multinomial(R, np.full(R, 1 / R), size=6).astype(float)
+    weights[0] = 0.0  # a fold left out of the resample
+    weights[1] = 0.0
+    weights[1, targets[:, 1] == 1] = 3.0  # the flag column constant (1) on the weighted rows
+    r = _weighted_r(targets, predictions, weights)
+    assert r.shape == (6, 3) and np.isnan(r[0]).all() and np.isnan(r[1, 1]) and np.isfinite(r[1:, [0, 2]]).all()
+    for b in range(1, 6):
+        keep = np.repeat(np.arange(R), weights[b].astype(int))
+        for p in range(3):
+            if b == 1 and p == 1:
+                continue
+            assert r[b, p] == pytest.approx(np.corrcoef(targets[keep, p], predictions[keep, p])[0, 1], rel=1e-10)
+    assert np.array_equal(_weighted_r(targets, predictions, weights), r, equal_nan=True)
