@@ -66,3 +66,18 @@ def test_tied_pairs_of_an_asymmetric_rdm_rank_apart():
     boot, expected = rb.rdm_bootstrap(model, neural[:2], resamples), reference(model, neural[:2], resamples, "spearman")
     np.testing.assert_allclose(boot, expected, rtol=1e-12, atol=1e-14)
     assert not np.allclose(boot, rb.rdm_bootstrap(symmetrised, neural[:2], resamples), rtol=1e-9, equal_nan=True)
+
+
+def test_no_resamples_give_no_scores_and_too_many_stimuli_are_refused():
+    """Zero resamples: an empty result of the documented shape; more stimuli than the float32 rank sums count
+    exactly (``n(n-1) >= 2**24``): refused, naming the limit."""
+    from neuroequi.errors import ConfigError
+
+    rdm = np.random.default_rng(0).random((5, 5))
+    assert rb.rdm_bootstrap(rdm, rdm, np.empty((0, 5), int)).shape == (0,)
+    assert rb.rdm_bootstrap(rdm, np.stack([rdm, rdm]), np.empty((0, 5), int)).shape == (0, 2)
+    n = rb.MAX_STIMULI + 1
+    assert n * (n - 1) >= 2**24 > (n - 1) * (n - 2)
+    big = np.zeros((n, n), np.float32)
+    with pytest.raises(ConfigError, match=f"{n} stimuli; at most {n - 1}"):
+        rb.rdm_bootstrap(big, big, np.zeros((1, n), int))

@@ -31,6 +31,10 @@ METHODS = ("spearman", "pearson")
 #: Resamples scored together: each step works on ``(BLOCK, n(n-1))`` arrays (under 2 MB for 92 stimuli), which
 #: stay in the CPU's caches and are reused by the allocator; blocks of 100 or all 1000 resamples ran slower.
 BLOCK = 25
+#: Off-diagonal cells of an RDM below which :func:`_centred_ranks`' float32 sums are exact integers and halves
+#: (2**24), and the most stimuli that keeps under it.
+MAX_CELLS = 2**24
+MAX_STIMULI = int((1 + np.sqrt(1 + 4 * (MAX_CELLS - 1))) / 2)
 
 
 def pattern_resamples(n: int, n_boot: int = N_BOOT, seed: int = SEED) -> np.ndarray:
@@ -166,6 +170,12 @@ def rdm_bootstrap(
             f"rdm_bootstrap: model RDM {model_rdm.shape}, neural RDMs {neural.shape} and resamples "
             f"{resamples.shape} must share the number of stimuli"
         )
+    if n * (n - 1) >= MAX_CELLS:
+        raise ConfigError(
+            f"rdm_bootstrap: {n} stimuli; at most {MAX_STIMULI} (the float32 rank sums are exact below {MAX_CELLS} cells)"
+        )
+    if len(resamples) == 0:
+        return np.empty((0,) if single else (0, len(neural)))
     out = _resampled_corr(np.concatenate([model_rdm[None], neural]), resamples, method)  # (B, K)
     return out[:, 0] if single else out
 
