@@ -77,7 +77,9 @@ def preload_benchmarks(identifiers: list[str] | tuple[str, ...], image_sizes: tu
         from model_zoo.activations import cache_images
 
         built = [_PRELOADED[identifier] for identifier in identifiers if identifier in _PRELOADED]
-        paths = [path for screen in placed_stimulus_sets(built, _visual_degrees()) for path in stimulus_paths(screen)[0]]
+        paths = [
+            path for screen in placed_stimulus_sets(built, _visual_degrees()) for path in stimulus_paths(screen)[0]
+        ]
         for size in image_sizes:
             cache_images(paths, size)
 
